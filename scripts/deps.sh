@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs and starts what dockerlet's tests need on a fresh Debian 12
+# machine: Docker Engine (Debian's docker.io, API 1.41), busybox-static for
+# test images, CNI plugins, iproute2/iptables, htpasswd. Idempotent: skips
+# what is already there, starts dockerd only when `docker info` fails.
+set -euo pipefail
+
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need+=(busybox-static)
+[ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v iptables >/dev/null 2>&1 || need+=(iptables)
+command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
+command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+	echo "deps: installing ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if ! docker info >/dev/null 2>&1; then
+	echo "deps: starting dockerd"
+	mkdir -p /var/log
+	nohup dockerd >/var/log/dockerd.log 2>&1 &
+	for _ in $(seq 60); do
+		docker info >/dev/null 2>&1 && break
+		sleep 1
+	done
+	docker info >/dev/null 2>&1 || { echo "deps: dockerd did not start; see /var/log/dockerd.log" >&2; tail -20 /var/log/dockerd.log >&2; exit 1; }
+fi
+echo "deps: docker $(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')"
