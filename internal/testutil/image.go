@@ -1,0 +1,200 @@
+package testutil
+
+import (
+	"archive/tar"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// BusyboxPath is Debian's busybox-static binary.
+const BusyboxPath = "/bin/busybox"
+
+// ImageOptions varies a test image.
+type ImageOptions struct {
+	// Marker adds an empty file /<Marker> so that images built with
+	// different markers are distinct images.
+	Marker string
+	// Cmd is the image's default command; nil means ["sh"].
+	Cmd []string
+	// User is the image's USER.
+	User string
+	// Labels are image labels.
+	Labels map[string]string
+}
+
+var (
+	baseOnce  sync.Once
+	baseLayer v1.Layer
+	baseErr   error
+)
+
+// busyboxLayer is a layer with busybox-static and every applet hard-linked
+// in /bin, like the upstream busybox image, plus /etc/passwd, /etc/group
+// and a 1777 /tmp.
+func busyboxLayer() (v1.Layer, error) {
+	baseOnce.Do(func() {
+		bin, err := os.ReadFile(BusyboxPath)
+		if err != nil {
+			baseErr = fmt.Errorf("read %s (apt-get install busybox-static): %w", BusyboxPath, err)
+			return
+		}
+		out, err := exec.Command(BusyboxPath, "--list").Output()
+		if err != nil {
+			baseErr = fmt.Errorf("busybox --list: %w", err)
+			return
+		}
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		mt := time.Unix(0, 0)
+		dirs := []struct {
+			name string
+			mode int64
+		}{{"bin/", 0o755}, {"etc/", 0o755}, {"tmp/", 0o1777}, {"root/", 0o700}, {"var/", 0o755}, {"var/run/", 0o755}}
+		for _, d := range dirs {
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d.name, Mode: d.mode, ModTime: mt}); err != nil {
+				baseErr = err
+				return
+			}
+		}
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "bin/busybox", Mode: 0o755, Size: int64(len(bin)), ModTime: mt}); err != nil {
+			baseErr = err
+			return
+		}
+		if _, err := tw.Write(bin); err != nil {
+			baseErr = err
+			return
+		}
+		for _, applet := range strings.Fields(string(out)) {
+			if applet == "busybox" {
+				continue
+			}
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeLink, Name: "bin/" + applet, Linkname: "bin/busybox", Mode: 0o755, ModTime: mt}); err != nil {
+				baseErr = err
+				return
+			}
+		}
+		files := map[string]string{
+			"etc/passwd": "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nwww-data:x:33:33:www-data:/var/www:/bin/false\nnobody:x:65534:65534:nobody:/home:/bin/false\n",
+			"etc/group":  "root:x:0:\ndaemon:x:1:\nwheel:x:10:root\nwww-data:x:33:\nnogroup:x:65534:\n",
+		}
+		for _, n := range []string{"etc/passwd", "etc/group"} {
+			c := files[n]
+			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: n, Mode: 0o644, Size: int64(len(c)), ModTime: mt}); err != nil {
+				baseErr = err
+				return
+			}
+			if _, err := tw.Write([]byte(c)); err != nil {
+				baseErr = err
+				return
+			}
+		}
+		if err := tw.Close(); err != nil {
+			baseErr = err
+			return
+		}
+		data := buf.Bytes()
+		baseLayer, baseErr = tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(data)), nil
+		})
+	})
+	return baseLayer, baseErr
+}
+
+// BusyboxImage builds the busybox test image with opts.
+func BusyboxImage(opts ImageOptions) (v1.Image, error) {
+	base, err := busyboxLayer()
+	if err != nil {
+		return nil, err
+	}
+	img, err := mutate.AppendLayers(empty.Image, base)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Marker != "" {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: opts.Marker, Mode: 0o644, ModTime: time.Unix(0, 0)}); err != nil {
+			return nil, err
+		}
+		if err := tw.Close(); err != nil {
+			return nil, err
+		}
+		data := buf.Bytes()
+		marker, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+		if err != nil {
+			return nil, err
+		}
+		if img, err = mutate.AppendLayers(img, marker); err != nil {
+			return nil, err
+		}
+	}
+	cmd := opts.Cmd
+	if cmd == nil {
+		cmd = []string{"sh"}
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.Architecture, cf.OS = "amd64", "linux"
+	cf.Config.Cmd = cmd
+	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+	cf.Config.User = opts.User
+	cf.Config.Labels = opts.Labels
+	return mutate.ConfigFile(img, cf)
+}
+
+// Push writes img to the registry as repoTag ("name:tag") and returns the
+// full reference "<host>/<repoTag>".
+func (r *Registry) Push(t testing.TB, repoTag string, img v1.Image) string {
+	t.Helper()
+	ref := r.Ref(repoTag)
+	tag, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatalf("parse %q: %v", ref, err)
+	}
+	auth := authn.Anonymous
+	if r.User != "" {
+		auth = &authn.Basic{Username: r.User, Password: r.Password}
+	}
+	if err := remote.Write(tag, img, remote.WithAuth(auth)); err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
+	return ref
+}
+
+// PushBusybox builds the busybox image with opts and pushes it as repoTag.
+func (r *Registry) PushBusybox(t testing.TB, repoTag string, opts ImageOptions) string {
+	t.Helper()
+	img, err := BusyboxImage(opts)
+	if err != nil {
+		t.Fatalf("build busybox image: %v", err)
+	}
+	return r.Push(t, repoTag, img)
+}
+
+// Digest returns the manifest digest of img ("sha256:…").
+func Digest(t testing.TB, img v1.Image) string {
+	t.Helper()
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatalf("digest: %v", err)
+	}
+	return d.String()
+}
