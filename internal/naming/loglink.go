@@ -2,6 +2,7 @@ package naming
 
 import (
 	"path/filepath"
+	"unicode/utf8"
 )
 
 // ext4MaxFileNameLen is the longest file name ext4 accepts.
@@ -13,8 +14,13 @@ const ext4MaxFileNameLen = 255
 func LogLink(dir, pod, namespace, container, id string) string {
 	const suffix = ".log"
 	base := pod + "_" + namespace + "_" + container + "-" + id
-	if len(base) > ext4MaxFileNameLen-len(suffix) {
-		base = base[:ext4MaxFileNameLen-len(suffix)]
+	if max := ext4MaxFileNameLen - len(suffix); len(base) > max {
+		cut := max
+		// Never split a multi-byte character: the link name stays valid UTF-8.
+		for cut > 0 && !utf8.RuneStart(base[cut]) {
+			cut--
+		}
+		base = base[:cut]
 	}
 	return filepath.Join(dir, base+suffix)
 }

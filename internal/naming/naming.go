@@ -73,10 +73,12 @@ func (nm Namer) BuildSandbox(pod, namespace, uid string, attempt uint32) string 
 // prefix or too few fields.
 func (nm Namer) Parse(name string) (Name, error) {
 	name = strings.TrimPrefix(name, "/")
-	parts := strings.Split(name, "_")
-	if parts[0] != nm.prefix() {
-		return Name{}, fmt.Errorf("container name %q: prefix is not %q: %w", name, nm.prefix(), ErrNotManaged)
+	// Cut the prefix as a whole so that a test prefix may itself contain '_'.
+	rest, ok := strings.CutPrefix(name, nm.prefix()+"_")
+	if !ok {
+		return Name{}, fmt.Errorf("container name %q does not start with %q: %w", name, nm.prefix()+"_", ErrNotManaged)
 	}
+	parts := append([]string{nm.prefix()}, strings.Split(rest, "_")...)
 	// prefix, container, pod, namespace, uid are required; attempt is
 	// optional for the seed's 5-field legacy form.
 	if len(parts) < 5 {
