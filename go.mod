@@ -3,8 +3,10 @@ module github.com/dockerlet/dockerlet
 go 1.26.0
 
 require (
+	github.com/distribution/reference v0.6.0
 	github.com/google/go-containerregistry v0.22.1
 	github.com/moby/moby/api v1.56.1
+	github.com/opencontainers/go-digest v1.0.0
 	k8s.io/cri-api v0.37.2
 )
 
@@ -14,7 +16,6 @@ require (
 	github.com/docker/go-units v0.5.0 // indirect
 	github.com/klauspost/compress v1.19.2 // indirect
 	github.com/moby/docker-image-spec v1.3.1 // indirect
-	github.com/opencontainers/go-digest v1.0.0 // indirect
 	github.com/opencontainers/image-spec v1.1.1 // indirect
 	github.com/sirupsen/logrus v1.9.4 // indirect
 	golang.org/x/net v0.57.0 // indirect
