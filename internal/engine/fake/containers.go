@@ -1,0 +1,466 @@
+package fake
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+)
+
+// ctr is one fake container.
+type ctr struct {
+	id, name   string // name without the leading "/"
+	created    time.Time
+	spec       engine.CreateSpec
+	imageID    string
+	state      container.State
+	pid        int
+	logsOut    string
+	logsErr    string
+	changed    chan struct{} // closed and replaced on every state change
+	exited     chan struct{} // closed when the running process ends
+	execIDs    []string
+	restartCnt int
+}
+
+// zeroTime is how Docker reports "never".
+const zeroTime = "0001-01-01T00:00:00Z"
+
+// validName is Docker's container name rule.
+var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+
+func (c *ctr) setState(s container.ContainerState) {
+	c.state.Status = s
+	c.state.Running = s == container.StateRunning
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// lookupLocked resolves a container reference as Docker does: full ID,
+// then exact name (with or without "/"), then unique ID prefix.
+func (f *Fake) lookupLocked(ref string) (*ctr, error) {
+	if ref == "" {
+		return nil, notFound("no such container: \"\"")
+	}
+	if c, ok := f.containers[ref]; ok {
+		return c, nil
+	}
+	name := strings.TrimPrefix(ref, "/")
+	for _, c := range f.containers {
+		if c.name == name {
+			return c, nil
+		}
+	}
+	var found *ctr
+	for id, c := range f.containers {
+		if strings.HasPrefix(id, ref) {
+			if found != nil {
+				return nil, invalid("multiple IDs found with provided prefix: %s", ref)
+			}
+			found = c
+		}
+	}
+	if found == nil {
+		return nil, notFound("no such container: %s", ref)
+	}
+	return found, nil
+}
+
+// CreateContainer implements engine.Engine.
+func (f *Fake) CreateContainer(ctx context.Context, spec engine.CreateSpec) (string, error) {
+	if err := f.enter(ctx, "CreateContainer"); err != nil {
+		return "", err
+	}
+	if spec.Config == nil || spec.Config.Image == "" {
+		return "", invalid("create container: config with an image is required")
+	}
+	if spec.Name != "" && !validName.MatchString(spec.Name) {
+		return "", invalid("invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", spec.Name)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	img, err := f.imageLocked(spec.Config.Image)
+	if err != nil {
+		return "", notFound("no such image: %s", spec.Config.Image)
+	}
+	name := strings.TrimPrefix(spec.Name, "/")
+	if name == "" {
+		name = fmt.Sprintf("fake_%d", f.seq+1)
+	}
+	for _, c := range f.containers {
+		if c.name == name {
+			return "", conflict("the container name %q is already in use by container %q", "/"+name, c.id)
+		}
+	}
+	c := &ctr{
+		id:      f.newID("container"),
+		name:    name,
+		created: f.Now().UTC(),
+		spec:    clone(spec),
+		imageID: img.ID,
+		changed: make(chan struct{}),
+		exited:  make(chan struct{}),
+		state: container.State{
+			Status:     container.StateCreated,
+			StartedAt:  zeroTime,
+			FinishedAt: zeroTime,
+		},
+	}
+	if c.spec.HostConfig == nil {
+		c.spec.HostConfig = &container.HostConfig{}
+	}
+	f.containers[c.id] = c
+	f.emitLocked(c, "create", nil)
+	return c.id, nil
+}
+
+// StartContainer implements engine.Engine. Starting a running container
+// is a no-op, as Docker's 304 is.
+func (f *Fake) StartContainer(ctx context.Context, id string) error {
+	if err := f.enter(ctx, "StartContainer"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	if c.state.Running {
+		return nil
+	}
+	if c.state.Status == container.StateExited {
+		c.restartCnt++
+	}
+	f.seq++
+	c.pid = 1000 + f.seq
+	c.state.Pid = c.pid
+	c.state.ExitCode = 0
+	c.state.OOMKilled = false
+	c.state.Error = ""
+	c.state.StartedAt = f.Now().UTC().Format(time.RFC3339Nano)
+	c.state.FinishedAt = zeroTime
+	c.exited = make(chan struct{})
+	c.setState(container.StateRunning)
+	f.emitLocked(c, "start", nil)
+	return nil
+}
+
+// exitLocked moves a running container to exited.
+func (f *Fake) exitLocked(c *ctr, code int, oom bool) {
+	if oom {
+		c.state.OOMKilled = true
+		f.emitLocked(c, "oom", nil)
+	}
+	c.state.Pid = 0
+	c.state.ExitCode = code
+	c.state.FinishedAt = f.Now().UTC().Format(time.RFC3339Nano)
+	close(c.exited)
+	c.setState(container.StateExited)
+	f.emitLocked(c, "die", map[string]string{"exitCode": fmt.Sprint(code)})
+}
+
+// StopContainer implements engine.Engine. The container exits at once
+// with the stop exit code (SetStopExitCode); stopping a stopped container
+// is a no-op, as in Docker.
+func (f *Fake) StopContainer(ctx context.Context, id string, _ time.Duration) error {
+	if err := f.enter(ctx, "StopContainer"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	if c.state.Running {
+		f.exitLocked(c, f.stopExitCode, false)
+	}
+	return nil
+}
+
+// KillContainer implements engine.Engine: the container exits with
+// 128+signal. Killing a container that is not running is a conflict.
+func (f *Fake) KillContainer(ctx context.Context, id, signal string) error {
+	if err := f.enter(ctx, "KillContainer"); err != nil {
+		return err
+	}
+	sig, err := parseSignal(signal)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	if !c.state.Running {
+		return conflict("container %s is not running", c.id)
+	}
+	f.exitLocked(c, 128+int(sig), false)
+	return nil
+}
+
+func parseSignal(s string) (syscall.Signal, error) {
+	if s == "" {
+		return syscall.SIGKILL, nil
+	}
+	var n int
+	if _, err := fmt.Sscanf(s, "%d", &n); err == nil && fmt.Sprint(n) == s {
+		if n <= 0 || n > 64 {
+			return 0, invalid("invalid signal: %s", s)
+		}
+		return syscall.Signal(n), nil
+	}
+	names := map[string]syscall.Signal{
+		"KILL": syscall.SIGKILL, "TERM": syscall.SIGTERM, "INT": syscall.SIGINT,
+		"HUP": syscall.SIGHUP, "QUIT": syscall.SIGQUIT, "USR1": syscall.SIGUSR1,
+		"USR2": syscall.SIGUSR2, "STOP": syscall.SIGSTOP, "CONT": syscall.SIGCONT,
+	}
+	if sig, ok := names[strings.TrimPrefix(strings.ToUpper(s), "SIG")]; ok {
+		return sig, nil
+	}
+	return 0, invalid("invalid signal: %s", s)
+}
+
+// RemoveContainer implements engine.Engine.
+func (f *Fake) RemoveContainer(ctx context.Context, id string, opts engine.RemoveOptions) error {
+	if err := f.enter(ctx, "RemoveContainer"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	if c.state.Running {
+		if !opts.Force {
+			return conflict("you cannot remove a running container %s; stop the container before attempting removal or force remove", c.id)
+		}
+		f.exitLocked(c, 137, false)
+	}
+	for _, e := range c.execIDs {
+		delete(f.execs, e)
+	}
+	delete(f.containers, c.id)
+	c.setState(container.StateRemoving)
+	f.emitLocked(c, "destroy", nil)
+	return nil
+}
+
+// UpdateContainerResources implements engine.Engine.
+func (f *Fake) UpdateContainerResources(ctx context.Context, id string, res container.Resources) error {
+	if err := f.enter(ctx, "UpdateContainerResources"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	c.spec.HostConfig.Resources = clone(res)
+	return nil
+}
+
+// InspectContainer implements engine.Engine.
+func (f *Fake) InspectContainer(ctx context.Context, id string) (*container.InspectResponse, error) {
+	if err := f.enter(ctx, "InspectContainer"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.lookupLocked(id)
+	if err != nil {
+		return nil, err
+	}
+	r := f.inspectLocked(c)
+	return &r, nil
+}
+
+func (f *Fake) inspectLocked(c *ctr) container.InspectResponse {
+	cfg := clone(*c.spec.Config)
+	var path string
+	var args []string
+	cmd := append(append([]string(nil), cfg.Entrypoint...), cfg.Cmd...)
+	if len(cmd) > 0 {
+		path, args = cmd[0], cmd[1:]
+	}
+	st := c.state
+	r := container.InspectResponse{
+		ID:           c.id,
+		Created:      c.created.Format(time.RFC3339Nano),
+		Path:         path,
+		Args:         args,
+		State:        &st,
+		Image:        c.imageID,
+		Name:         "/" + c.name,
+		RestartCount: c.restartCnt,
+		Driver:       "fake",
+		Platform:     "linux",
+		LogPath:      "/var/lib/docker/containers/" + c.id + "/" + c.id + "-json.log",
+		ExecIDs:      append([]string(nil), c.execIDs...),
+		HostConfig:   new(clone(*c.spec.HostConfig)),
+		Config:       &cfg,
+		NetworkSettings: &container.NetworkSettings{
+			SandboxID: c.id,
+		},
+	}
+	if c.spec.Networking != nil {
+		r.NetworkSettings.Networks = clone(c.spec.Networking.EndpointsConfig)
+	}
+	return clone(r)
+}
+
+// ListContainers implements engine.Engine with Docker's filter semantics:
+// without All only running containers are listed, unless a status filter
+// is given; labels must all match; IDs match by prefix; Names are regular
+// expressions matched against the name.
+func (f *Fake) ListContainers(ctx context.Context, opts engine.ListOptions) ([]container.Summary, error) {
+	if err := f.enter(ctx, "ListContainers"); err != nil {
+		return nil, err
+	}
+	var nameREs []*regexp.Regexp
+	for _, n := range opts.Names {
+		re, err := regexp.Compile(n)
+		if err != nil {
+			return nil, invalid("bad name filter %q: %v", n, err)
+		}
+		nameREs = append(nameREs, re)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []container.Summary
+	for _, c := range f.containers {
+		if !opts.All && len(opts.Status) == 0 && !c.state.Running {
+			continue
+		}
+		if len(opts.Status) > 0 && !slices.Contains(opts.Status, string(c.state.Status)) {
+			continue
+		}
+		if !matchLabels(c.spec.Config.Labels, opts.Labels) {
+			continue
+		}
+		if len(opts.IDs) > 0 && !slices.ContainsFunc(opts.IDs, func(p string) bool { return strings.HasPrefix(c.id, p) }) {
+			continue
+		}
+		if len(nameREs) > 0 && !slices.ContainsFunc(nameREs, func(re *regexp.Regexp) bool {
+			return re.MatchString("/" + c.name)
+		}) {
+			continue
+		}
+		out = append(out, f.summaryLocked(c))
+	}
+	// Newest first, as Docker lists.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Created > out[j].Created })
+	return out, nil
+}
+
+func (f *Fake) summaryLocked(c *ctr) container.Summary {
+	cmd := append(append([]string(nil), c.spec.Config.Entrypoint...), c.spec.Config.Cmd...)
+	s := container.Summary{
+		ID:      c.id,
+		Names:   []string{"/" + c.name},
+		Image:   c.spec.Config.Image,
+		ImageID: c.imageID,
+		Command: strings.Join(cmd, " "),
+		Created: c.created.Unix(),
+		Labels:  clone(c.spec.Config.Labels),
+		State:   c.state.Status,
+		Status:  f.statusLocked(c),
+	}
+	s.HostConfig.NetworkMode = string(c.spec.HostConfig.NetworkMode)
+	return s
+}
+
+func (f *Fake) statusLocked(c *ctr) string {
+	switch c.state.Status {
+	case container.StateRunning:
+		started, _ := time.Parse(time.RFC3339Nano, c.state.StartedAt)
+		return "Up " + f.Now().Sub(started).Round(time.Second).String()
+	case container.StateExited:
+		finished, _ := time.Parse(time.RFC3339Nano, c.state.FinishedAt)
+		return fmt.Sprintf("Exited (%d) %s ago", c.state.ExitCode, f.Now().Sub(finished).Round(time.Second))
+	default:
+		return "Created"
+	}
+}
+
+// matchLabels reports whether labels satisfy every "key" or "key=value"
+// filter.
+func matchLabels(labels map[string]string, filters []string) bool {
+	for _, flt := range filters {
+		k, v, hasValue := strings.Cut(flt, "=")
+		got, ok := labels[k]
+		if !ok || (hasValue && got != v) {
+			return false
+		}
+	}
+	return true
+}
+
+// ExitContainer simulates the main process of a running container exiting
+// with code (a test helper).
+func (f *Fake) ExitContainer(id string, code int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	if !c.state.Running {
+		return conflict("container %s is not running", c.id)
+	}
+	f.exitLocked(c, code, false)
+	return nil
+}
+
+// OOMKill simulates the kernel OOM killer ending a running container.
+func (f *Fake) OOMKill(id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	if !c.state.Running {
+		return conflict("container %s is not running", c.id)
+	}
+	f.exitLocked(c, 137, true)
+	return nil
+}
+
+// SetLogs sets what ContainerLogs (and the default attach) return for a
+// container.
+func (f *Fake) SetLogs(id, stdout, stderr string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	c.logsOut, c.logsErr = stdout, stderr
+	return nil
+}
+
+// ContainerIDs returns the IDs of all containers, sorted (a test helper).
+func (f *Fake) ContainerIDs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ids := make([]string, 0, len(f.containers))
+	for id := range f.containers {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
