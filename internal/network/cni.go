@@ -1,11 +1,273 @@
 package network
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/containernetworking/cni/libcni"
+	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
-func newCNI(Config) (Plugin, error) {
-	return nil, fmt.Errorf("network plugin %q: %w", PluginCNI, engine.ErrNotImplemented)
+const (
+	defaultIfName = "eth0"
+	loopbackType  = "loopback"
+	loopbackName  = "cni-loopback"
+	loopbackIf    = "lo"
+)
+
+// loopbackConf brings up lo in the pod netns, as containerd does.
+var loopbackConf = []byte(`{"cniVersion":"0.3.1","name":"` + loopbackName + `","type":"` + loopbackType + `"}`)
+
+// cniPlugin runs the CNI network found in the conf dir through libcni. The
+// pause container is created with NetworkMode "none"; its netns is what CNI
+// wires. libcni's result cache (in the cache dir) is the record of what was
+// set up: IPs reads it, TearDown replays DEL from it.
+type cniPlugin struct {
+	cni      *libcni.CNIConfig
+	conf     *confSource
+	loopback *libcni.PluginConfig
+	cacheDir string
+	ifName   string
+	log      *slog.Logger
+}
+
+func newCNI(cfg Config) (*cniPlugin, error) {
+	binDirs := cfg.CNIBinDirs
+	if len(binDirs) == 0 {
+		binDirs = DefaultCNIBinDirs
+	}
+	confDir := cfg.CNIConfDir
+	if confDir == "" {
+		confDir = DefaultCNIConfDir
+	}
+	cacheDir := cfg.CNICacheDir
+	if cacheDir == "" {
+		cacheDir = DefaultCNICacheDir
+	}
+	ifName := cfg.CNIIfName
+	if ifName == "" {
+		ifName = defaultIfName
+	}
+	lo, err := libcni.NetworkPluginConfFromBytes(loopbackConf)
+	if err != nil {
+		return nil, fmt.Errorf("loopback config: %w", err)
+	}
+	log := cfg.Logger.With("network", "cni")
+	return &cniPlugin{
+		cni:      libcni.NewCNIConfigWithCacheDir(binDirs, cacheDir, nil),
+		conf:     &confSource{dir: confDir, binDirs: binDirs, log: log},
+		loopback: lo,
+		cacheDir: cacheDir,
+		ifName:   ifName,
+		log:      log,
+	}, nil
+}
+
+func (p *cniPlugin) Name() string { return PluginCNI }
+
+// Status re-reads the conf dir (cheaply) so the node turns ready as soon as
+// a config appears.
+func (p *cniPlugin) Status() error {
+	_, err := p.conf.network()
+	return err
+}
+
+func (p *cniPlugin) Prepare(_ context.Context, pod *Pod, spec *engine.CreateSpec) error {
+	if pod == nil || spec == nil {
+		return fmt.Errorf("prepare: nil pod or spec: %w", engine.ErrInvalidArgument)
+	}
+	ensureSpec(spec)
+	if pod.HostNetwork {
+		spec.HostConfig.NetworkMode = networkModeHost
+		return nil
+	}
+	// Validate the port mappings now, before anything exists.
+	if _, err := portMappingsArg(pod.PortMappings); err != nil {
+		return fmt.Errorf("pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	spec.HostConfig.NetworkMode = networkModeNone
+	spec.HostConfig.PortBindings = nil
+	return nil
+}
+
+func (p *cniPlugin) SetUp(ctx context.Context, pod *Pod, netnsPath string) (_ *Result, retErr error) {
+	if pod == nil || pod.ID == "" {
+		return nil, fmt.Errorf("set up: pod without id: %w", engine.ErrInvalidArgument)
+	}
+	if pod.HostNetwork {
+		return &Result{}, nil
+	}
+	if netnsPath == "" {
+		return nil, fmt.Errorf("set up pod %s/%s: no network namespace: %w", pod.Namespace, pod.Name, engine.ErrInvalidArgument)
+	}
+	if host, err := isHostNetNS(netnsPath); err != nil {
+		return nil, fmt.Errorf("set up pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	} else if host {
+		return nil, fmt.Errorf("set up pod %s/%s: %s is the host's network namespace: %w",
+			pod.Namespace, pod.Name, netnsPath, engine.ErrInvalidArgument)
+	}
+	list, err := p.conf.network()
+	if err != nil {
+		return nil, err
+	}
+	rt, err := p.runtimeConf(pod, netnsPath)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			// Release what the failed ADD may have taken (an IP, a veth).
+			if err := p.TearDown(context.WithoutCancel(ctx), pod, netnsPath); err != nil {
+				p.log.Warn("rolling back failed cni set up", "pod", pod.ID, "err", err)
+			}
+		}
+	}()
+	if _, err := p.cni.AddNetwork(ctx, p.loopback, p.loopbackRuntimeConf(pod, netnsPath)); err != nil {
+		return nil, fmt.Errorf("set up loopback for pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	res, err := p.cni.AddNetworkList(ctx, list, rt)
+	if err != nil {
+		return nil, fmt.Errorf("set up network %q for pod %s/%s: %w", list.Name, pod.Namespace, pod.Name, err)
+	}
+	ips, err := resultIPs(res)
+	if err != nil {
+		return nil, fmt.Errorf("network %q result for pod %s/%s: %w", list.Name, pod.Namespace, pod.Name, err)
+	}
+	p.log.Debug("pod network set up", "pod", pod.ID, "network", list.Name, "ips", ips)
+	return &Result{IPs: ips}, nil
+}
+
+// IPs reads libcni's cached ADD result: no fork, no netns entry.
+func (p *cniPlugin) IPs(_ context.Context, pod *Pod, _ *container.InspectResponse) ([]string, error) {
+	if pod == nil || pod.ID == "" {
+		return nil, fmt.Errorf("pod IPs: pod without id: %w", engine.ErrInvalidArgument)
+	}
+	if pod.HostNetwork {
+		return nil, nil
+	}
+	preferred := ""
+	if list, err := p.conf.network(); err == nil {
+		preferred = list.Name
+	}
+	att, err := p.findAttachment(pod.ID, preferred)
+	if err != nil {
+		return nil, err
+	}
+	if att == nil {
+		return nil, nil
+	}
+	return att.ips()
+}
+
+// TearDown runs DEL for what SetUp added. It prefers the config cached at
+// ADD time (the conf dir may have changed since) and falls back to the
+// current config. A netnsPath that is gone (or "") is passed as "": plugins
+// then release IPAM and host-side state, and the kernel removed the veth
+// with the netns.
+func (p *cniPlugin) TearDown(ctx context.Context, pod *Pod, netnsPath string) error {
+	if pod == nil || pod.ID == "" {
+		return fmt.Errorf("tear down: pod without id: %w", engine.ErrInvalidArgument)
+	}
+	if pod.HostNetwork {
+		return nil
+	}
+	netnsPath = p.usableNetNS(pod, netnsPath)
+
+	var errs []error
+	atts, err := p.cachedAttachments(pod.ID)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	deleted := false
+	for _, att := range atts {
+		if att.NetworkName == loopbackName {
+			continue
+		}
+		if err := p.delCached(ctx, att, netnsPath); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		deleted = true
+	}
+	if !deleted && len(errs) == 0 {
+		// No record (never set up, or the cache was lost): DEL with the
+		// current config so that IPAM is released anyway.
+		list, err := p.conf.network()
+		switch {
+		case err == nil:
+			rt, rerr := p.runtimeConf(pod, netnsPath)
+			if rerr != nil {
+				// Bad port mappings in a stored pod must not block teardown.
+				rt, _ = p.runtimeConf(&Pod{ID: pod.ID, Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID}, netnsPath)
+			}
+			if err := p.cni.DelNetworkList(ctx, list, rt); err != nil {
+				errs = append(errs, fmt.Errorf("tear down network %q for pod %s/%s: %w", list.Name, pod.Namespace, pod.Name, err))
+			}
+		default:
+			p.log.Warn("no cni record and no config; nothing to tear down", "pod", pod.ID, "err", err)
+		}
+	}
+	if err := p.cni.DelNetwork(ctx, p.loopback, p.loopbackRuntimeConf(pod, netnsPath)); err != nil {
+		errs = append(errs, fmt.Errorf("tear down loopback for pod %s/%s: %w", pod.Namespace, pod.Name, err))
+	}
+	return errors.Join(errs...)
+}
+
+// delCached runs DEL with the config and arguments cached at ADD.
+func (p *cniPlugin) delCached(ctx context.Context, att *attachment, netnsPath string) error {
+	list, err := libcni.NetworkConfFromBytes(att.Config)
+	if err != nil || len(list.Plugins) == 0 {
+		return fmt.Errorf("cached cni config of network %q for %s is unusable (%v); remove %s after cleaning up by hand",
+			att.NetworkName, att.ContainerID, err, att.path)
+	}
+	rt := &libcni.RuntimeConf{
+		ContainerID:    att.ContainerID,
+		NetNS:          netnsPath,
+		IfName:         att.IfName,
+		Args:           att.CniArgs,
+		CapabilityArgs: att.CapabilityArgs,
+	}
+	if err := p.cni.DelNetworkList(ctx, list, rt); err != nil {
+		return fmt.Errorf("tear down network %q for %s: %w", list.Name, att.ContainerID, err)
+	}
+	return nil
+}
+
+// usableNetNS returns netnsPath if it names a live network namespace that
+// is not the host's, else "". A stale /proc/<pid>/ns/net whose pid was
+// reused by a host process would otherwise let DEL remove the host's eth0.
+func (p *cniPlugin) usableNetNS(pod *Pod, netnsPath string) string {
+	if netnsPath == "" {
+		return ""
+	}
+	host, err := isHostNetNS(netnsPath)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return ""
+	case err != nil:
+		p.log.Warn("pod netns unusable, tearing down without it", "pod", pod.ID, "netns", netnsPath, "err", err)
+		return ""
+	case host:
+		p.log.Warn("pod netns path is the host's netns (stale pid?), tearing down without it", "pod", pod.ID, "netns", netnsPath)
+		return ""
+	}
+	return netnsPath
+}
+
+// isHostNetNS reports whether path is this process's network namespace.
+func isHostNetNS(path string) (bool, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return false, fmt.Errorf("network namespace %s: %w", path, err)
+	}
+	self, err := os.Stat("/proc/self/ns/net")
+	if err != nil {
+		return false, fmt.Errorf("own network namespace: %w", err)
+	}
+	return os.SameFile(fi, self), nil
 }
