@@ -1,0 +1,97 @@
+package crilog
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+)
+
+// emitFunc receives one Docker log message: its timestamp bytes (as Docker
+// wrote them), its stream, whether it is partial (no newline: the line
+// continues in the next message) and its content without the newline.
+type emitFunc func(ts []byte, stream string, partial bool, content []byte) error
+
+// splitMessage parses "<ts> <content>[\n]..." — what Docker sends per log
+// message with Timestamps set — and emits each message it holds. A frame is
+// normally one message; several are handled too.
+func splitMessage(stream string, p []byte, emit emitFunc) error {
+	for len(p) > 0 {
+		sp := bytes.IndexByte(p, ' ')
+		if sp <= 0 {
+			return fmt.Errorf("docker log message without timestamp: %.60q", p)
+		}
+		ts, rest := p[:sp], p[sp+1:]
+		partial := true
+		content := rest
+		p = nil
+		if nl := bytes.IndexByte(rest, '\n'); nl >= 0 {
+			partial = false
+			content, p = rest[:nl], rest[nl+1:]
+			// As containerd does, a line ending in CRLF (a TTY's output,
+			// mostly) is stored without the CR.
+			content = bytes.TrimSuffix(content, []byte{'\r'})
+		}
+		if err := emit(ts, stream, partial, content); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// frameWriter turns each stdcopy frame (one Docker log message) into emits.
+type frameWriter struct {
+	stream string
+	emit   emitFunc
+}
+
+func (w frameWriter) Write(p []byte) (int, error) {
+	if err := splitMessage(w.stream, p, w.emit); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// decodeMultiplexed reads a non-TTY container's log stream (stdcopy frames,
+// one message each) until EOF.
+func decodeMultiplexed(src io.Reader, emit emitFunc) error {
+	_, err := stdcopy.StdCopy(frameWriter{Stdout, emit}, frameWriter{Stderr, emit}, src)
+	return err
+}
+
+// decodeRaw reads a TTY container's log stream: no framing, all stdout,
+// one "<ts> <content>\n" per message. A trailing piece without newline at
+// EOF is emitted as partial.
+func decodeRaw(src io.Reader, emit emitFunc) error {
+	br := bufio.NewReaderSize(src, 64<<10)
+	var long []byte // a line longer than the reader's buffer, being assembled
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			long = append(long, line...)
+			continue
+		}
+		if len(long) > 0 {
+			long = append(long, line...)
+			line = long
+		}
+		if len(line) > 0 {
+			if e := splitMessage(Stdout, line, emit); e != nil {
+				return e
+			}
+		}
+		long = long[:0]
+		if cap(long) > 1<<20 {
+			long = nil // do not keep a huge buffer around
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}

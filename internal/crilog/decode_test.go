@@ -1,0 +1,106 @@
+package crilog
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+type msg struct {
+	ts, stream string
+	partial    bool
+	content    string
+}
+
+func collect(out *[]msg) emitFunc {
+	return func(ts []byte, stream string, partial bool, content []byte) error {
+		*out = append(*out, msg{string(ts), stream, partial, string(content)})
+		return nil
+	}
+}
+
+// frame builds one stdcopy frame as Docker's log endpoint sends it.
+func frame(stream byte, payload string) []byte {
+	h := make([]byte, 8, 8+len(payload))
+	h[0] = stream
+	binary.BigEndian.PutUint32(h[4:], uint32(len(payload)))
+	return append(h, payload...)
+}
+
+const ts1 = "2026-11-26T20:00:00.000000001Z"
+const ts2 = "2026-11-26T20:00:00.000000002Z"
+
+func TestSplitMessage(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    []msg
+		wantErr bool
+	}{
+		{"full", ts1 + " hello\n", []msg{{ts1, Stdout, false, "hello"}}, false},
+		{"partial", ts1 + " hel", []msg{{ts1, Stdout, true, "hel"}}, false},
+		{"empty line", ts1 + " \n", []msg{{ts1, Stdout, false, ""}}, false},
+		{"crlf", ts1 + " tty\r\n", []msg{{ts1, Stdout, false, "tty"}}, false},
+		{"two messages", ts1 + " a\n" + ts2 + " b\n", []msg{{ts1, Stdout, false, "a"}, {ts2, Stdout, false, "b"}}, false},
+		{"spaces kept", ts1 + "  lead and trail  \n", []msg{{ts1, Stdout, false, " lead and trail  "}}, false},
+		{"no timestamp", "hello\n", nil, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []msg
+			err := splitMessage(Stdout, []byte(tt.in), collect(&got))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecodeMultiplexed(t *testing.T) {
+	var stream bytes.Buffer
+	stream.Write(frame(1, ts1+" out1\n"))
+	stream.Write(frame(2, ts1+" err1\n"))
+	stream.Write(frame(1, ts2+" part"))
+	stream.Write(frame(1, ts2+" ial\n"))
+	var got []msg
+	// One byte at a time: frames must be reassembled whatever the reads.
+	if err := decodeMultiplexed(iotest.OneByteReader(&stream), collect(&got)); err != nil {
+		t.Fatal(err)
+	}
+	want := []msg{{ts1, Stdout, false, "out1"}, {ts1, Stderr, false, "err1"}, {ts2, Stdout, true, "part"}, {ts2, Stdout, false, "ial"}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+func TestDecodeMultiplexedDaemonError(t *testing.T) {
+	stream := bytes.NewReader(frame(3, "boom"))
+	var got []msg
+	if err := decodeMultiplexed(stream, collect(&got)); err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("err = %v, want the daemon's error", err)
+	}
+}
+
+func TestDecodeRaw(t *testing.T) {
+	long := strings.Repeat("L", 100<<10) // longer than the reader's buffer
+	in := ts1 + " a\r\n" + ts1 + " " + long + "\n" + ts2 + " tail-without-newline"
+	var got []msg
+	if err := decodeRaw(iotest.HalfReader(strings.NewReader(in)), collect(&got)); err != nil {
+		t.Fatal(err)
+	}
+	want := []msg{{ts1, Stdout, false, "a"}, {ts1, Stdout, false, long}, {ts2, Stdout, true, "tail-without-newline"}}
+	if len(got) != len(want) {
+		t.Fatalf("got %d messages, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("message %d = %.60v, want %.60v", i, got[i], want[i])
+		}
+	}
+}
