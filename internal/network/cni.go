@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/containernetworking/cni/libcni"
 	"github.com/moby/moby/api/types/container"
@@ -32,6 +33,7 @@ type cniPlugin struct {
 	conf     *confSource
 	loopback *libcni.PluginConfig
 	cacheDir string
+	netnsDir string
 	ifName   string
 	log      *slog.Logger
 }
@@ -49,6 +51,10 @@ func newCNI(cfg Config) (*cniPlugin, error) {
 	if cacheDir == "" {
 		cacheDir = DefaultCNICacheDir
 	}
+	netnsDir := cfg.CNINetNSDir
+	if netnsDir == "" {
+		netnsDir = DefaultCNINetNSDir
+	}
 	ifName := cfg.CNIIfName
 	if ifName == "" {
 		ifName = defaultIfName
@@ -57,12 +63,13 @@ func newCNI(cfg Config) (*cniPlugin, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loopback config: %w", err)
 	}
-	log := cfg.Logger.With("network", "cni")
+	log := cfg.Logger.With("plugin", PluginCNI)
 	return &cniPlugin{
 		cni:      libcni.NewCNIConfigWithCacheDir(binDirs, cacheDir, nil),
 		conf:     &confSource{dir: confDir, binDirs: binDirs, log: log},
 		loopback: lo,
 		cacheDir: cacheDir,
+		netnsDir: netnsDir,
 		ifName:   ifName,
 		log:      log,
 	}, nil
@@ -96,8 +103,8 @@ func (p *cniPlugin) Prepare(_ context.Context, pod *Pod, spec *engine.CreateSpec
 }
 
 func (p *cniPlugin) SetUp(ctx context.Context, pod *Pod, netnsPath string) (_ *Result, retErr error) {
-	if pod == nil || pod.ID == "" {
-		return nil, fmt.Errorf("set up: pod without id: %w", engine.ErrInvalidArgument)
+	if pod == nil || !isPlainID(pod.ID) {
+		return nil, fmt.Errorf("set up: pod without a valid id: %w", engine.ErrInvalidArgument)
 	}
 	if pod.HostNetwork {
 		return &Result{}, nil
@@ -119,6 +126,7 @@ func (p *cniPlugin) SetUp(ctx context.Context, pod *Pod, netnsPath string) (_ *R
 	if err != nil {
 		return nil, err
 	}
+	p.pin(pod, netnsPath)
 	defer func() {
 		if retErr != nil {
 			// Release what the failed ADD may have taken (an IP, a veth).
@@ -170,13 +178,18 @@ func (p *cniPlugin) IPs(_ context.Context, pod *Pod, _ *container.InspectRespons
 // then release IPAM and host-side state, and the kernel removed the veth
 // with the netns.
 func (p *cniPlugin) TearDown(ctx context.Context, pod *Pod, netnsPath string) error {
-	if pod == nil || pod.ID == "" {
-		return fmt.Errorf("tear down: pod without id: %w", engine.ErrInvalidArgument)
+	if pod == nil || !isPlainID(pod.ID) {
+		return fmt.Errorf("tear down: pod without a valid id: %w", engine.ErrInvalidArgument)
 	}
 	if pod.HostNetwork {
 		return nil
 	}
-	netnsPath = p.usableNetNS(pod, netnsPath)
+	pin := p.pinPath(pod.ID)
+	if isPinnedNetNS(pin) {
+		netnsPath = pin // the pod's own netns, whatever became of the container
+	} else {
+		netnsPath = p.usableNetNS(pod, netnsPath)
+	}
 
 	var errs []error
 	atts, err := p.cachedAttachments(pod.ID)
@@ -215,6 +228,12 @@ func (p *cniPlugin) TearDown(ctx context.Context, pod *Pod, netnsPath string) er
 	if err := p.cni.DelNetwork(ctx, p.loopback, p.loopbackRuntimeConf(pod, netnsPath)); err != nil {
 		errs = append(errs, fmt.Errorf("tear down loopback for pod %s/%s: %w", pod.Namespace, pod.Name, err))
 	}
+	if len(errs) == 0 {
+		// Keep the pin while DEL fails: the retry needs the netns.
+		if err := unpinNetNS(pin); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -236,6 +255,25 @@ func (p *cniPlugin) delCached(ctx context.Context, att *attachment, netnsPath st
 		return fmt.Errorf("tear down network %q for %s: %w", list.Name, att.ContainerID, err)
 	}
 	return nil
+}
+
+func (p *cniPlugin) pinPath(podID string) string { return filepath.Join(p.netnsDir, podID) }
+
+// pin keeps the pod netns alive until TearDown. Failing to pin (no
+// CAP_SYS_ADMIN) costs only the cleanup that needs the netns after the
+// container is gone, so it is a warning.
+func (p *cniPlugin) pin(pod *Pod, netnsPath string) {
+	target := p.pinPath(pod.ID)
+	if err := unpinNetNS(target); err != nil { // a stale pin from an earlier attempt
+		p.log.Warn("removing stale netns pin", "pod", pod.ID, "err", err)
+	}
+	if err := os.MkdirAll(p.netnsDir, 0o755); err != nil {
+		p.log.Warn("cannot pin pod netns", "pod", pod.ID, "err", err)
+		return
+	}
+	if err := pinNetNS(netnsPath, target); err != nil {
+		p.log.Warn("cannot pin pod netns", "pod", pod.ID, "err", err)
+	}
 }
 
 // usableNetNS returns netnsPath if it names a live network namespace that

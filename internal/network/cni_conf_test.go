@@ -103,7 +103,7 @@ func TestConfMissingDirIsUninitialized(t *testing.T) {
 func TestCNIStatusTransitions(t *testing.T) {
 	bin := t.TempDir()
 	conf := t.TempDir()
-	p, err := newCNI(Config{Plugin: PluginCNI, CNIBinDirs: []string{bin}, CNIConfDir: conf, CNICacheDir: t.TempDir(), Logger: discardLogger()})
+	p, err := newCNI(Config{Plugin: PluginCNI, CNIBinDirs: []string{bin}, CNIConfDir: conf, CNICacheDir: t.TempDir(), CNINetNSDir: t.TempDir(), Logger: discardLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

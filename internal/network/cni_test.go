@@ -36,13 +36,14 @@ type fakeCNI struct {
 	bin     string
 	conf    string
 	cache   string
+	pins    string
 	netns   string
 	testing *testing.T
 }
 
 func newFakeCNI(t *testing.T) *fakeCNI {
 	t.Helper()
-	f := &fakeCNI{bin: t.TempDir(), conf: t.TempDir(), cache: t.TempDir(), testing: t}
+	f := &fakeCNI{bin: t.TempDir(), conf: t.TempDir(), cache: t.TempDir(), pins: t.TempDir(), testing: t}
 	f.log = filepath.Join(t.TempDir(), "calls.log")
 	script := strings.Replace(fakePluginScript, "LOGFILE", f.log, 1)
 	for _, n := range []string{"loopback", "fakebr", "fakepm", "fakeother"} {
@@ -64,7 +65,7 @@ func newFakeCNI(t *testing.T) *fakeCNI {
 
 // restart returns a fresh plugin on the same dirs, as after a server restart.
 func (f *fakeCNI) restart() *cniPlugin {
-	p, err := newCNI(Config{Plugin: PluginCNI, CNIBinDirs: []string{f.bin}, CNIConfDir: f.conf, CNICacheDir: f.cache, Logger: discardLogger()})
+	p, err := newCNI(Config{Plugin: PluginCNI, CNIBinDirs: []string{f.bin}, CNIConfDir: f.conf, CNICacheDir: f.cache, CNINetNSDir: f.pins, Logger: discardLogger()})
 	if err != nil {
 		f.testing.Fatal(err)
 	}
@@ -130,6 +131,10 @@ func TestCNILifecycle(t *testing.T) {
 		t.Errorf("bridge got capability args it does not declare: %s", calls[1])
 	}
 
+	if _, err := os.Stat(filepath.Join(f.pins, pod.ID)); err != nil {
+		t.Errorf("netns not pinned: %v", err)
+	}
+
 	// A restarted server reads the IPs from the cache: no plugin runs.
 	p2 := f.restart()
 	ips, err := p2.IPs(ctx, pod, nil)
@@ -165,6 +170,9 @@ func TestCNILifecycle(t *testing.T) {
 	}
 	if ips, err := p2.IPs(ctx, pod, nil); err != nil || len(ips) != 0 {
 		t.Errorf("IPs after teardown = %v, %v", ips, err)
+	}
+	if _, err := os.Stat(filepath.Join(f.pins, pod.ID)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("netns pin left after teardown: %v", err)
 	}
 	if left, _ := filepath.Glob(filepath.Join(f.cache, "results", "*")); len(left) != 0 {
 		t.Errorf("cache entries left: %v", left)
@@ -268,7 +276,7 @@ func TestCNIHostNetworkAndPrepare(t *testing.T) {
 }
 
 func TestCNISetUpNotReady(t *testing.T) {
-	p, err := newCNI(Config{Plugin: PluginCNI, CNIBinDirs: []string{t.TempDir()}, CNIConfDir: t.TempDir(), CNICacheDir: t.TempDir(), Logger: discardLogger()})
+	p, err := newCNI(Config{Plugin: PluginCNI, CNIBinDirs: []string{t.TempDir()}, CNIConfDir: t.TempDir(), CNICacheDir: t.TempDir(), CNINetNSDir: t.TempDir(), Logger: discardLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,6 +67,9 @@ var (
 	DefaultCNIBinDirs  = []string{"/opt/cni/bin", "/usr/lib/cni"}
 	DefaultCNIConfDir  = "/etc/cni/net.d"
 	DefaultCNICacheDir = "/var/lib/cni"
+	// DefaultCNINetNSDir holds the pinned pod network namespaces. It is on
+	// tmpfs on purpose: namespaces do not survive a reboot either.
+	DefaultCNINetNSDir = "/run/dockerlet/netns"
 )
 
 // Config selects and configures the plugin.
@@ -82,6 +85,9 @@ type Config struct {
 	CNICacheDir string   // "" → DefaultCNICacheDir
 	// CNIIfName is the pod's interface name; "" means "eth0".
 	CNIIfName string
+	// CNINetNSDir is where pod network namespaces are pinned (bind
+	// mounts) until TearDown; "" → DefaultCNINetNSDir.
+	CNINetNSDir string
 
 	Logger *slog.Logger
 }

@@ -1,0 +1,50 @@
+//go:build linux
+
+package network
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// pinNetNS bind-mounts the network namespace at src onto target so that it
+// outlives the pause container: TearDown then always has the pod's netns,
+// and plugins that clean up from inside it (the bridge plugin's ipMasq
+// rules) do so even after the container was removed or the server
+// restarted. containerd pins its pod netns the same way.
+func pinNetNS(src, target string) error {
+	f, err := os.OpenFile(target, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
+	if err != nil {
+		return fmt.Errorf("pin netns: %w", err)
+	}
+	_ = f.Close()
+	if err := unix.Mount(src, target, "", unix.MS_BIND, ""); err != nil {
+		_ = os.Remove(target)
+		return fmt.Errorf("pin netns %s on %s: %w", src, target, err)
+	}
+	return nil
+}
+
+// isPinnedNetNS reports whether path is a mounted network namespace (and
+// not the empty file left when the mount went away, e.g. after a reboot).
+func isPinnedNetNS(path string) bool {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return false
+	}
+	return int64(st.Type) == unix.NSFS_MAGIC
+}
+
+// unpinNetNS unmounts and removes a pin; a missing pin is not an error.
+func unpinNetNS(path string) error {
+	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("unpin netns %s: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("unpin netns %s: %w", path, err)
+	}
+	return nil
+}
