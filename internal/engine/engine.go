@@ -47,6 +47,9 @@ type Engine interface {
 	ImageHistory(ctx context.Context, id string) ([]image.HistoryResponseItem, error)
 
 	// Logs, attach and TTYs.
+	// ContainerLogs returns the log stream, bounded by ctx. As in Docker, a
+	// container without a TTY yields the multiplexed format (read it with
+	// github.com/moby/moby/api/pkg/stdcopy.StdCopy), a TTY container raw bytes.
 	ContainerLogs(ctx context.Context, id string, opts LogsOptions) (io.ReadCloser, error)
 	// AttachContainer streams until the container's output ends or ctx ends.
 	AttachContainer(ctx context.Context, id string, streams Streams) error
@@ -64,7 +67,8 @@ type Engine interface {
 	Version(ctx context.Context) (*Version, error)
 	Info(ctx context.Context) (*system.Info, error)
 	// Events streams container events until ctx ends. The error channel
-	// receives exactly one value when the stream ends for any reason.
+	// receives exactly one value when the stream ends for any reason; the
+	// event channel is never closed, so select on both.
 	Events(ctx context.Context, opts EventsOptions) (<-chan Event, <-chan error)
 }
 

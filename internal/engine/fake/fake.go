@@ -36,24 +36,25 @@ type Fake struct {
 	// Now is the clock; tests may replace it before use.
 	Now func() time.Time
 
-	mu         sync.Mutex
-	seq        int
-	containers map[string]*ctr // by full ID
-	images     map[string]*image.InspectResponse
-	history    map[string][]image.HistoryResponseItem
-	pullable   []pullable
-	pullAuth   map[string]auth // normalised repository name → required credential
-	execs      map[string]*execState
-	execHook   ExecFunc
-	sizes      map[string][2]uint // TTY id → height, width
-	attachHook AttachFunc
-	calls      []string
-	errs       map[string]*injected
-	delays     map[string]time.Duration
-	events     []engine.Event
-	subs       map[*subscriber]struct{}
-	version    engine.Version
-	info       system.Info
+	mu           sync.Mutex
+	seq          int
+	containers   map[string]*ctr // by full ID
+	images       map[string]*image.InspectResponse
+	history      map[string][]image.HistoryResponseItem
+	pullable     []pullable
+	pullAny      bool
+	pullAuth     map[string]auth // normalised repository name → required credential
+	execs        map[string]*execState
+	execHook     ExecFunc
+	sizes        map[string][2]uint // TTY id → height, width
+	attachHook   AttachFunc
+	calls        []string
+	errs         map[string]*injected
+	delays       map[string]time.Duration
+	events       []engine.Event
+	subs         map[*subscriber]struct{}
+	version      engine.Version
+	info         system.Info
 	stopExitCode int
 }
 

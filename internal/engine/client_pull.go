@@ -1,0 +1,157 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/distribution/reference"
+	"github.com/moby/moby/api/pkg/authconfig"
+	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/moby/moby/client"
+)
+
+// PullImage implements Engine. It reads Docker's progress stream, hands
+// each message to opts.Progress, and cancels the pull with ErrPullStalled
+// when no message arrives within the progress deadline. The whole pull is
+// otherwise bounded only by ctx: large images may take long.
+func (c *Client) PullImage(ctx context.Context, ref string, opts PullOptions) error {
+	op := "pull image " + ref
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return &Error{Op: op, Kind: ErrInvalidArgument, Err: err}
+	}
+	var encAuth string
+	if opts.Auth != nil {
+		if encAuth, err = authconfig.Encode(*opts.Auth); err != nil {
+			return &Error{Op: op, Kind: ErrInvalidArgument, Err: err}
+		}
+	}
+
+	deadline := c.opts.PullProgressDeadline
+	stalled := &Error{Op: op, Kind: ErrPullStalled, Err: fmt.Errorf("no progress for %s, cancelled", deadline)}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watchdog := time.AfterFunc(deadline, func() { cancel(stalled) })
+	defer watchdog.Stop()
+
+	resp, err := c.api.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: encAuth})
+	if err != nil {
+		return c.pullError(ctx, op, named, err)
+	}
+	defer resp.Close()
+	dec := json.NewDecoder(resp)
+	for {
+		var m jsonstream.Message
+		if err := dec.Decode(&m); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return c.pullError(ctx, op, named, err)
+		}
+		watchdog.Reset(deadline)
+		if m.Error != nil {
+			return c.pullError(ctx, op, named, streamError{code: m.Error.Code, msg: m.Error.Message})
+		}
+		if opts.Progress != nil {
+			p := Progress{Image: ref, Layer: m.ID, Status: m.Status}
+			if m.Progress != nil {
+				p.Current, p.Total = m.Progress.Current, m.Progress.Total
+			}
+			opts.Progress(p)
+		}
+	}
+}
+
+// streamError is an error Docker reported inside the pull stream.
+type streamError struct {
+	code int
+	msg  string
+}
+
+func (e streamError) Error() string { return e.msg }
+
+var (
+	gatewayStatus = regexp.MustCompile(`\b(50[234])\b|Bad Gateway|Service Unavailable|Gateway Time-?out`)
+	unauthText    = regexp.MustCompile(`(?i)unauthorized|authentication required|no basic auth credentials|access denied|denied:`)
+	notFoundText  = regexp.MustCompile(`(?i)manifest unknown|not found|name unknown|does not exist`)
+)
+
+// pullError classifies a failed pull: a stall (our own cancellation), a
+// registry gateway failure (502/503/504, reported in one short line, never
+// the registry's HTML page), unauthorized, not found, then the general
+// classification.
+func (c *Client) pullError(ctx context.Context, op string, named reference.Named, err error) error {
+	if cause := context.Cause(ctx); errors.Is(cause, ErrPullStalled) {
+		return cause
+	}
+	msg := err.Error()
+	var se streamError
+	errors.As(err, &se)
+	if code := gatewayCode(se.code, msg); code != 0 {
+		c.log.Debug("registry unavailable", "op", op, "detail", truncate(msg, 300))
+		return &Error{Op: op, Kind: ErrRegistryUnavailable,
+			Err: fmt.Errorf("registry %s answered HTTP %d %s", reference.Domain(named), code, statusText(code))}
+	}
+	if k := kindOf(err); k != nil {
+		return &Error{Op: op, Kind: k, Err: shortError(msg)}
+	}
+	switch {
+	case unauthText.MatchString(msg):
+		return &Error{Op: op, Kind: ErrUnauthorized, Err: shortError(msg)}
+	case notFoundText.MatchString(msg):
+		return &Error{Op: op, Kind: ErrNotFound, Err: shortError(msg)}
+	}
+	return classify(op, err)
+}
+
+// gatewayCode returns 502, 503 or 504 when the error reports one.
+func gatewayCode(code int, msg string) int {
+	if code == 502 || code == 503 || code == 504 {
+		return code
+	}
+	m := gatewayStatus.FindStringSubmatch(msg)
+	switch {
+	case m == nil:
+		return 0
+	case m[1] != "":
+		n, _ := strconv.Atoi(m[1])
+		return n
+	case strings.Contains(m[0], "Bad Gateway"):
+		return 502
+	case strings.Contains(m[0], "Service Unavailable"):
+		return 503
+	default:
+		return 504
+	}
+}
+
+func statusText(code int) string {
+	switch code {
+	case 502:
+		return "Bad Gateway"
+	case 503:
+		return "Service Unavailable"
+	default:
+		return "Gateway Timeout"
+	}
+}
+
+// shortError keeps a daemon message readable: one line, bounded.
+func shortError(msg string) error {
+	msg = strings.Join(strings.Fields(msg), " ")
+	return errors.New(truncate(msg, 300))
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

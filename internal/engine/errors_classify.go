@@ -1,0 +1,96 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"syscall"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+)
+
+// Error is an engine failure: the operation, its kind (one of the Err…
+// values, or nil when unclassified) and the underlying error. errors.Is
+// matches both the kind and anything in the underlying chain.
+type Error struct {
+	Op   string
+	Kind error
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Err == nil {
+		return e.Op + ": " + e.Kind.Error()
+	}
+	return e.Op + ": " + e.Err.Error()
+}
+
+// Unwrap exposes both the kind and the cause to errors.Is/As.
+func (e *Error) Unwrap() []error {
+	if e.Kind == nil {
+		return []error{e.Err}
+	}
+	return []error{e.Kind, e.Err}
+}
+
+var kinds = []error{
+	ErrNotFound, ErrConflict, ErrTimeout, ErrUnauthorized, ErrRegistryUnavailable,
+	ErrPullStalled, ErrInvalidArgument, ErrUnavailable, ErrNotImplemented,
+}
+
+// Kind returns the error kind of err (ErrNotFound, …), or nil.
+func Kind(err error) error {
+	for _, k := range kinds {
+		if errors.Is(err, k) {
+			return k
+		}
+	}
+	return nil
+}
+
+// classify is the one place that maps moby-client and daemon errors to
+// dockerlet's kinds. op names the operation ("start container abc").
+func classify(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if Kind(err) != nil {
+		return &Error{Op: op, Err: err} // already classified below us
+	}
+	return &Error{Op: op, Kind: kindOf(err), Err: err}
+}
+
+func kindOf(err error) error {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), cerrdefs.IsDeadlineExceeded(err):
+		return ErrTimeout
+	case errors.Is(err, context.Canceled):
+		return nil // the caller's own cancellation: not an engine fault
+	case client.IsErrConnectionFailed(err), isDialError(err):
+		return ErrUnavailable
+	case cerrdefs.IsNotFound(err):
+		return ErrNotFound
+	case cerrdefs.IsConflict(err), cerrdefs.IsAlreadyExists(err):
+		return ErrConflict
+	case cerrdefs.IsUnauthorized(err), cerrdefs.IsPermissionDenied(err):
+		return ErrUnauthorized
+	case cerrdefs.IsInvalidArgument(err):
+		return ErrInvalidArgument
+	case cerrdefs.IsNotImplemented(err):
+		return ErrNotImplemented
+	case cerrdefs.IsUnavailable(err):
+		return ErrUnavailable
+	}
+	return nil
+}
+
+// isDialError reports a failure to reach the daemon's socket or port.
+func isDialError(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, os.ErrNotExist) && errors.As(err, &op)
+}

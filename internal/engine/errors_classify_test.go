@@ -1,0 +1,127 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/distribution/reference"
+)
+
+func TestClassify(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"not found", cerrdefs.ErrNotFound.WithMessage("No such container: x"), ErrNotFound},
+		{"conflict", cerrdefs.ErrConflict.WithMessage("name in use"), ErrConflict},
+		{"already exists", cerrdefs.ErrAlreadyExists, ErrConflict},
+		{"unauthorized", cerrdefs.ErrUnauthenticated, ErrUnauthorized},
+		{"forbidden", cerrdefs.ErrPermissionDenied, ErrUnauthorized},
+		{"invalid", cerrdefs.ErrInvalidArgument, ErrInvalidArgument},
+		{"not implemented", cerrdefs.ErrNotImplemented, ErrNotImplemented},
+		{"daemon unavailable", cerrdefs.ErrUnavailable, ErrUnavailable},
+		{"deadline", fmt.Errorf("request: %w", context.DeadlineExceeded), ErrTimeout},
+		{"already ours", fmt.Errorf("x: %w", ErrConflict), ErrConflict},
+		{"canceled is no kind", context.Canceled, nil},
+		{"unknown", errors.New("boom"), nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := classify("op", tc.err)
+			if got := Kind(err); got != tc.want {
+				t.Fatalf("kind %v, want %v", got, tc.want)
+			}
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("cause lost: %v", err)
+			}
+			if !strings.HasPrefix(err.Error(), "op: ") {
+				t.Fatalf("message %q lacks the operation", err.Error())
+			}
+		})
+	}
+	if classify("op", nil) != nil {
+		t.Fatal("nil error classified as non-nil")
+	}
+}
+
+func TestPullErrorClassification(t *testing.T) {
+	html := `error parsing HTTP 503 response body: invalid character '<' looking for beginning of value: "<html><body><h1>503 Service Unavailable</h1>No server is available</body></html>"`
+	cases := []struct {
+		name    string
+		err     error
+		want    error
+		wantMsg string
+	}{
+		{"stream 503 code", streamError{code: 503, msg: "whatever"}, ErrRegistryUnavailable, "HTTP 503"},
+		{"html 503 text", errors.New(html), ErrRegistryUnavailable, "HTTP 503 Service Unavailable"},
+		{"bad gateway text", errors.New(`Get "http://r/v2/": received unexpected HTTP status: 502 Bad Gateway`), ErrRegistryUnavailable, "HTTP 502"},
+		{"gateway timeout text", errors.New("Gateway Timeout"), ErrRegistryUnavailable, "HTTP 504"},
+		{"unauthorized text", streamError{msg: "unauthorized: authentication required"}, ErrUnauthorized, "authentication required"},
+		{"no basic auth", errors.New("Get http://r/v2/: no basic auth credentials"), ErrUnauthorized, "no basic auth"},
+		{"unauthorized status", cerrdefs.ErrUnauthenticated.WithMessage("denied"), ErrUnauthorized, "denied"},
+		{"manifest unknown", streamError{msg: "manifest for r/x:1 not found: manifest unknown: manifest unknown"}, ErrNotFound, "manifest unknown"},
+		{"not found status", cerrdefs.ErrNotFound.WithMessage("repository does not exist"), ErrNotFound, "does not exist"},
+		{"other", errors.New("disk full"), nil, "disk full"},
+	}
+	named, _ := reference.ParseNormalizedNamed("127.0.0.1:5999/busybox:1")
+	c := &Client{log: Options{}.withDefaults().Logger}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := c.pullError(context.Background(), "pull image x", named, tc.err)
+			if got := Kind(err); got != tc.want {
+				t.Fatalf("kind %v, want %v (%v)", got, tc.want, err)
+			}
+			if !strings.Contains(err.Error(), tc.wantMsg) {
+				t.Fatalf("message %q lacks %q", err.Error(), tc.wantMsg)
+			}
+			if strings.Contains(err.Error(), "<html>") {
+				t.Fatalf("message carries the HTML page: %q", err.Error())
+			}
+		})
+	}
+}
+
+func TestPullErrorPrefersStall(t *testing.T) {
+	stalled := &Error{Op: "pull image x", Kind: ErrPullStalled, Err: errors.New("no progress for 2s, cancelled")}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(stalled)
+	named, _ := reference.ParseNormalizedNamed("x")
+	c := &Client{log: Options{}.withDefaults().Logger}
+	err := c.pullError(ctx, "pull image x", named, context.Canceled)
+	if !errors.Is(err, ErrPullStalled) {
+		t.Fatalf("got %v, want ErrPullStalled", err)
+	}
+}
+
+func TestConnectEndpoints(t *testing.T) {
+	for _, ep := range []string{"unix:///var/run/docker.sock", "tcp://127.0.0.1:2375"} {
+		c, err := Connect(ep, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", ep, err)
+		}
+		c.Close()
+	}
+	for _, ep := range []string{"docker.sock", "ftp://x", "unix://"} {
+		if _, err := Connect(ep, Options{}); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s: %v, want ErrInvalidArgument", ep, err)
+		}
+	}
+	t.Setenv("DOCKER_HOST", "tcp://127.0.0.1:1")
+	t.Setenv("DOCKER_API_VERSION", "1.41")
+	c, err := Connect("", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Endpoint() != "tcp://127.0.0.1:1" {
+		t.Fatalf("env endpoint %q", c.Endpoint())
+	}
+	if _, err := c.Version(context.Background()); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("closed port: %v, want ErrUnavailable", err)
+	}
+}
