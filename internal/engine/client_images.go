@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/distribution/reference"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/client"
 )
@@ -65,11 +66,13 @@ func (c *Client) RemoveImage(ctx context.Context, ref string, opts ImageRemoveOp
 func (c *Client) TagImage(ctx context.Context, source, target string) error {
 	ctx, cancel := c.short(ctx)
 	defer cancel()
-	_, err := c.api.ImageTag(ctx, client.ImageTagOptions{Source: source, Target: target})
-	if err != nil && Kind(err) == nil && kindOf(err) == nil && strings.Contains(err.Error(), "error parsing reference") {
-		err = fmt.Errorf("%w: %w", ErrInvalidArgument, err)
+	op := "tag image " + source + " as " + target
+	// Docker 20.10 answers a malformed target with a 500; check it here.
+	if _, err := reference.ParseNormalizedNamed(target); err != nil {
+		return &Error{Op: op, Kind: ErrInvalidArgument, Err: err}
 	}
-	return classify("tag image "+source+" as "+target, err)
+	_, err := c.api.ImageTag(ctx, client.ImageTagOptions{Source: source, Target: target})
+	return classify(op, err)
 }
 
 // ImageHistory implements Engine.

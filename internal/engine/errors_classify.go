@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strings"
 	"syscall"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -82,6 +83,9 @@ func kindOf(err error) error {
 		return ErrNotImplemented
 	case cerrdefs.IsUnavailable(err):
 		return ErrUnavailable
+	case strings.Contains(err.Error(), "invalid reference format"):
+		// Docker 20.10 answers a malformed reference with a 500.
+		return ErrInvalidArgument
 	}
 	return nil
 }

@@ -29,6 +29,7 @@ func TestClassify(t *testing.T) {
 		{"already ours", fmt.Errorf("x: %w", ErrConflict), ErrConflict},
 		{"canceled is no kind", context.Canceled, nil},
 		{"unknown", errors.New("boom"), nil},
+		{"20.10 bad reference", errors.New("Error response from daemon: invalid reference format: repository name must be lowercase"), ErrInvalidArgument},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
