@@ -64,7 +64,9 @@ func TestIntegrationImages(t *testing.T) {
 	if len(progress) == 0 {
 		t.Fatal("pull reported no progress")
 	}
-	if !slices.ContainsFunc(progress, func(p engine.Progress) bool { return strings.Contains(p.Status, "Downloaded newer image") || strings.Contains(p.Status, "Image is up to date") }) {
+	if !slices.ContainsFunc(progress, func(p engine.Progress) bool {
+		return strings.Contains(p.Status, "Downloaded newer image") || strings.Contains(p.Status, "Image is up to date")
+	}) {
 		t.Errorf("no final status among %d progress reports", len(progress))
 	}
 
