@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/activation"
+	"github.com/coreos/go-systemd/v22/daemon"
+	"google.golang.org/grpc"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/cri"
+	"github.com/dockerlet/dockerlet/internal/crilog"
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/open"
+	"github.com/dockerlet/dockerlet/internal/network"
+)
+
+func init() {
+	register("serve", command{summary: "run the CRI server (kubelet, crictl and critest talk to it)", run: runServe})
+}
+
+// serveFlags are named as cri-dockerd's, so that it drops in.
+type serveFlags struct {
+	endpoint          string
+	dockerEndpoint    string
+	podInfraImage     string
+	requestTimeout    time.Duration
+	pullDeadline      time.Duration
+	networkPlugin     string
+	cniBinDir         string
+	cniConfDir        string
+	cniCacheDir       string
+	rootDir           string
+	streamingAddr     string
+	logLevel          string
+	mirrors           map[string]string
+	gracefulStopBound time.Duration
+}
+
+func parseServeFlags(args []string) (*serveFlags, error) {
+	f := &serveFlags{mirrors: map[string]string{}}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&f.endpoint, "container-runtime-endpoint", "unix:///var/run/dockerlet.sock", "CRI endpoint: unix://PATH, or fd:// for systemd socket activation")
+	fs.StringVar(&f.dockerEndpoint, "docker-endpoint", "", "Docker endpoint (default: DOCKER_HOST or unix:///var/run/docker.sock; fake:// for the in-memory engine)")
+	fs.StringVar(&f.podInfraImage, "pod-infra-container-image", cri.DefaultPodInfraImage, "image of the sandbox (pause) containers")
+	fs.DurationVar(&f.requestTimeout, "runtime-request-timeout", 2*time.Minute, "timeout of every engine request except pulls, logs and exec")
+	fs.DurationVar(&f.pullDeadline, "image-pull-progress-deadline", time.Minute, "cancel a pull that makes no progress for this long")
+	fs.StringVar(&f.networkPlugin, "network-plugin", "", `pod network: "" or "docker" (Docker's bridge) or "cni"`)
+	fs.StringVar(&f.cniBinDir, "cni-bin-dir", "", "CNI plugin directories, comma-separated (default /opt/cni/bin)")
+	fs.StringVar(&f.cniConfDir, "cni-conf-dir", "", "CNI configuration directory (default /etc/cni/net.d)")
+	fs.StringVar(&f.cniCacheDir, "cni-cache-dir", "", "CNI cache directory (default /var/lib/cni/cache)")
+	fs.StringVar(&f.rootDir, "root-directory", "/var/lib/dockerlet", "directory for sandbox checkpoints")
+	fs.StringVar(&f.streamingAddr, "streaming-bind-addr", "", "host:port of the exec/attach/port-forward server (default 127.0.0.1 on a free port)")
+	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&f.gracefulStopBound, "shutdown-timeout", 10*time.Second, "how long a SIGTERM waits for running calls")
+	fs.Func("registry-mirror", "HOST=URL: pull HOST/... from the mirror at URL and tag it under the requested name (repeatable)", func(v string) error {
+		host, mirror, ok := strings.Cut(v, "=")
+		if !ok || host == "" || mirror == "" {
+			return fmt.Errorf("want HOST=URL, got %q", v)
+		}
+		m, err := mirrorHost(mirror)
+		if err != nil {
+			return err
+		}
+		f.mirrors[host] = m
+		return nil
+	})
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return f, nil
+}
+
+// mirrorHost reduces a mirror URL (http://127.0.0.1:5000, or a bare
+// host:port) to the host[:port][/path] Docker pulls from.
+func mirrorHost(v string) (string, error) {
+	if !strings.Contains(v, "://") {
+		return strings.TrimSuffix(v, "/"), nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("registry mirror %q: not a URL", v)
+	}
+	return u.Host + strings.TrimSuffix(u.Path, "/"), nil
+}
+
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+func runServe(ctx context.Context, args []string) error {
+	f, err := parseServeFlags(args)
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(f.logLevel)
+	if err != nil {
+		return err
+	}
+	eng, closeEngine, err := open.Engine(f.dockerEndpoint, engine.Options{
+		RequestTimeout: f.requestTimeout, PullProgressDeadline: f.pullDeadline, Logger: logger,
+	})
+	if err != nil {
+		return fmt.Errorf("docker endpoint: %w", err)
+	}
+	defer closeEngine()
+
+	var binDirs []string
+	if f.cniBinDir != "" {
+		binDirs = strings.Split(f.cniBinDir, ",")
+	}
+	netPlugin, err := network.New(eng, network.Config{
+		Plugin: f.networkPlugin, CNIBinDirs: binDirs, CNIConfDir: f.cniConfDir, CNICacheDir: f.cniCacheDir, Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	logs := crilog.NewManager(eng, logger)
+	defer logs.Close()
+
+	svc, err := cri.New(cri.Config{
+		Engine: eng, Logger: logger, PodInfraImage: f.podInfraImage, RootDir: f.rootDir,
+		Mirrors: f.mirrors, Version: version, Network: netPlugin, Logs: logs,
+	})
+	if err != nil {
+		return err
+	}
+
+	lis, err := listen(f.endpoint)
+	if err != nil {
+		return err
+	}
+	srv := grpc.NewServer(append(cri.Interceptors(logger), grpc.MaxRecvMsgSize(16<<20), grpc.MaxSendMsgSize(16<<20))...)
+	runtimeapi.RegisterRuntimeServiceServer(srv, svc)
+	runtimeapi.RegisterImageServiceServer(srv, svc)
+
+	go svc.Resume(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(lis) }()
+	logger.Info("dockerlet serving CRI", "endpoint", f.endpoint, "version", version, "network", netPlugin.Name())
+	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("grpc server: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
+	done := make(chan struct{})
+	go func() { srv.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(f.gracefulStopBound):
+		logger.Warn("calls still running after the shutdown timeout; stopping them")
+		srv.Stop()
+	}
+	return nil
+}
+
+// listen opens the CRI endpoint: a unix socket created 0660 in a directory
+// that is not world-writable, or the socket systemd passes (fd://).
+func listen(endpoint string) (net.Listener, error) {
+	if endpoint == "fd://" || strings.HasPrefix(endpoint, "fd://") {
+		ls, err := activation.Listeners()
+		if err != nil {
+			return nil, fmt.Errorf("socket activation: %w", err)
+		}
+		if len(ls) == 0 || ls[0] == nil {
+			return nil, errors.New("socket activation: systemd passed no socket (fd://)")
+		}
+		return ls[0], nil
+	}
+	path, ok := strings.CutPrefix(endpoint, "unix://")
+	if !ok {
+		if strings.Contains(endpoint, "://") {
+			return nil, fmt.Errorf("endpoint %q: want unix://PATH or fd://", endpoint)
+		}
+		path = endpoint
+	}
+	if path == "" || !filepath.IsAbs(path) {
+		return nil, fmt.Errorf("endpoint %q: want an absolute socket path", endpoint)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if st.Mode().Perm()&0o002 != 0 {
+		return nil, fmt.Errorf("socket directory %s is world-writable: anyone could replace the socket; use a private directory", dir)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("removing stale socket: %w", err)
+	}
+	old := syscall.Umask(0o117) // the socket is born 0660, no window
+	lis, err := net.Listen("unix", path)
+	syscall.Umask(old)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o660); err != nil {
+		lis.Close()
+		return nil, err
+	}
+	return lis, nil
+}

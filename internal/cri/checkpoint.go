@@ -1,0 +1,100 @@
+package cri
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+)
+
+// sandboxCheckpoint is what a sandbox needs beyond its Docker labels: the
+// pod's network description and netns, so TearDown works after a restart or
+// after the pause container is gone.
+type sandboxCheckpoint struct {
+	Version int         `json:"version"`
+	ID      string      `json:"id"`
+	Pod     *PodNetwork `json:"pod"`
+	NetNS   string      `json:"netns,omitempty"`
+	IPs     []string    `json:"ips,omitempty"`
+}
+
+const checkpointVersion = 1
+
+var checkpointIDRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// checkpointStore keeps one small JSON file per sandbox under
+// <root>/sandboxes. Writes are atomic (temp file + rename).
+type checkpointStore struct{ dir string }
+
+func newCheckpointStore(root string) (*checkpointStore, error) {
+	dir := filepath.Join(root, "sandboxes")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("checkpoint dir: %w", err)
+	}
+	return &checkpointStore{dir: dir}, nil
+}
+
+func (c *checkpointStore) path(id string) (string, error) {
+	if !checkpointIDRE.MatchString(id) {
+		return "", invalidf("checkpoint: bad sandbox id %q", id)
+	}
+	return filepath.Join(c.dir, id+".json"), nil
+}
+
+func (c *checkpointStore) Save(cp *sandboxCheckpoint) error {
+	p, err := c.path(cp.ID)
+	if err != nil {
+		return err
+	}
+	cp.Version = checkpointVersion
+	b, err := json.Marshal(cp)
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(c.dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("checkpoint %s: %w", cp.ID, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return fmt.Errorf("checkpoint %s: %w", cp.ID, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", cp.ID, err)
+	}
+	return os.Rename(tmp.Name(), p)
+}
+
+// Load returns the checkpoint, or (nil, nil) when there is none.
+func (c *checkpointStore) Load(id string) (*sandboxCheckpoint, error) {
+	p, err := c.path(id)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", id, err)
+	}
+	var cp sandboxCheckpoint
+	if err := json.Unmarshal(b, &cp); err != nil {
+		return nil, fmt.Errorf("checkpoint %s is corrupt: %w", id, err)
+	}
+	return &cp, nil
+}
+
+func (c *checkpointStore) Delete(id string) error {
+	p, err := c.path(id)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("checkpoint %s: %w", id, err)
+	}
+	return nil
+}

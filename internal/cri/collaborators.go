@@ -1,0 +1,73 @@
+package cri
+
+import (
+	"context"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/network"
+)
+
+// The Service's collaborators, owned here as small interfaces so that the
+// packages implementing them (internal/network, internal/streaming,
+// internal/crilog, internal/stats, internal/image) never import internal/cri.
+
+// PodNetwork describes a pod to the network plugin; it is persisted in the
+// sandbox checkpoint so that TearDown works after a restart.
+type PodNetwork = network.Pod
+
+// NetworkPlugin gives sandboxes their network (internal/network).
+type NetworkPlugin = network.Plugin
+
+// StreamingServer serves exec, attach and port-forward sessions.
+type StreamingServer interface {
+	GetExec(req *runtimeapi.ExecRequest) (*runtimeapi.ExecResponse, error)
+	GetAttach(req *runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error)
+	GetPortForward(req *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error)
+}
+
+// ExecSyncFunc runs cmd in a Docker container and collects its output.
+type ExecSyncFunc func(ctx context.Context, eng engine.Engine, containerID string, cmd []string, timeout time.Duration) (*runtimeapi.ExecSyncResponse, error)
+
+// LogManager copies container output into CRI log files.
+type LogManager interface {
+	Start(ctx context.Context, containerID, path string) error
+	Drain(ctx context.Context, containerID string) error
+	Reopen(ctx context.Context, containerID string) error
+	Stop(containerID string)
+}
+
+// StatsCollector reads container and pod statistics. Its methods take the
+// refs built by statsRefs (see stats.go).
+type StatsCollector interface {
+	ContainerStats(ctx context.Context, ref ContainerStatsRef) (*runtimeapi.ContainerStats, error)
+	PodSandboxStats(ctx context.Context, ref SandboxStatsRef) (*runtimeapi.PodSandboxStats, error)
+	MetricDescriptors() []*runtimeapi.MetricDescriptor
+	PodSandboxMetrics(ctx context.Context, ref SandboxStatsRef) (*runtimeapi.PodSandboxMetrics, error)
+	ImageFsInfo(ctx context.Context) (*runtimeapi.ImageFsInfoResponse, error)
+}
+
+// ContainerStatsRef and SandboxStatsRef mirror internal/stats' refs.
+type ContainerStatsRef struct {
+	ID           string
+	Attributes   *runtimeapi.ContainerAttributes
+	CgroupParent string
+	Pid          int
+	UpperDir     string
+}
+
+type SandboxStatsRef struct {
+	ID           string
+	Attributes   *runtimeapi.PodSandboxAttributes
+	CgroupParent string
+	Pid          int
+	Containers   []ContainerStatsRef
+}
+
+// ImagePuller pulls an image with credentials: the request's auth first,
+// then the node's keyring. It returns nil once the image is present.
+type ImagePuller interface {
+	Pull(ctx context.Context, ref string, auth *runtimeapi.AuthConfig) error
+}

@@ -1,0 +1,68 @@
+package cri
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	imgref "github.com/dockerlet/dockerlet/internal/image"
+	"github.com/dockerlet/dockerlet/internal/naming"
+)
+
+// CreateContainer creates a container in a running sandbox. The image must
+// be present (the kubelet pulls first).
+func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateContainerRequest) (*runtimeapi.CreateContainerResponse, error) {
+	if err := validateID("pod sandbox", req.PodSandboxId); err != nil {
+		return nil, err
+	}
+	cfg := req.GetConfig()
+	if err := validateContainerConfig(cfg); err != nil {
+		return nil, err
+	}
+	sb, err := s.resolveSandbox(ctx, req.PodSandboxId)
+	if err != nil {
+		return nil, err
+	}
+	if sb.State == nil || !sb.State.Running {
+		return nil, fmt.Errorf("pod sandbox %s is not ready: %w", sb.ID, errFailedPrecondition)
+	}
+	img, err := imgref.Resolve(ctx, s.eng, cfg.Image.Image)
+	if errors.Is(err, engine.ErrNotFound) {
+		return nil, notFoundf("image %q is not present (pull it first)", cfg.Image.Image)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inspect image %q: %w", cfg.Image.Image, err)
+	}
+	in := containerInput{cfg: cfg, sandbox: sb, image: img}
+	logDir := sb.Config.Labels[labelLogDir]
+	if logDir == "" {
+		logDir = req.GetSandboxConfig().GetLogDirectory()
+	}
+	if logDir != "" && cfg.LogPath != "" {
+		in.logPath = filepath.Join(logDir, cfg.LogPath)
+	}
+	if ns := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions(); ns.GetPid() == runtimeapi.NamespaceMode_TARGET {
+		target, err := s.resolveID(ctx, naming.TypeContainer, ns.TargetId)
+		if err != nil {
+			return nil, fmt.Errorf("pid namespace target: %w", err)
+		}
+		in.pidTarget = target
+	}
+	spec, err := s.containerSpec(in)
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.eng.CreateContainer(ctx, spec)
+	if errors.Is(err, engine.ErrConflict) {
+		return nil, fmt.Errorf("container %s: %w: %w", spec.Name, errAlreadyExists, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("create container %s: %w", spec.Name, err)
+	}
+	s.log(ctx).Info("container created", "container", id, "name", spec.Name)
+	return &runtimeapi.CreateContainerResponse{ContainerId: id}, nil
+}

@@ -1,0 +1,76 @@
+package cri
+
+import (
+	"context"
+
+	"github.com/moby/moby/api/types/container"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/naming"
+)
+
+// ListContainers lists containers, honouring the id (or prefix), state,
+// sandbox id (or prefix) and label selector filters.
+func (s *Service) ListContainers(ctx context.Context, req *runtimeapi.ListContainersRequest) (*runtimeapi.ListContainersResponse, error) {
+	ctrs, err := s.listContainers(ctx, req.Filter)
+	if err != nil {
+		return nil, err
+	}
+	return &runtimeapi.ListContainersResponse{Containers: ctrs}, nil
+}
+
+func (s *Service) listContainers(ctx context.Context, f *runtimeapi.ContainerFilter) ([]*runtimeapi.Container, error) {
+	var list []container.Summary
+	var err error
+	if f.GetId() != "" {
+		list, err = s.findManaged(ctx, naming.TypeContainer, f.GetId())
+	} else {
+		labels := append(managedFilter(naming.TypeContainer), selectorFilters(f.GetLabelSelector())...)
+		if sb := f.GetPodSandboxId(); len(sb) == fullIDLen {
+			labels = append(labels, naming.LabelSandboxID+"="+sb)
+		}
+		list, err = s.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: labels})
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*runtimeapi.Container, 0, len(list))
+	for _, c := range list {
+		if !isManaged(c.Labels, naming.TypeContainer) {
+			continue
+		}
+		ctr := containerFromSummary(c)
+		if f != nil {
+			if f.State != nil && f.State.State != ctr.State {
+				continue
+			}
+			if f.PodSandboxId != "" && !hasPrefix(ctr.PodSandboxId, f.PodSandboxId) {
+				continue
+			}
+			if !matchSelector(ctr.Labels, f.LabelSelector) {
+				continue
+			}
+		}
+		out = append(out, ctr)
+	}
+	return out, nil
+}
+
+func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
+
+func containerFromSummary(c container.Summary) *runtimeapi.Container {
+	labels, ann := userLabels(c.Labels)
+	return &runtimeapi.Container{
+		Id:           c.ID,
+		PodSandboxId: c.Labels[naming.LabelSandboxID],
+		Metadata:     containerMetadata(c.Labels),
+		Image:        &runtimeapi.ImageSpec{Image: c.Labels[labelImage]},
+		ImageRef:     c.ImageID,
+		ImageId:      c.ImageID,
+		State:        summaryState(c.State),
+		CreatedAt:    createdOf(c.Labels, c.Created),
+		Labels:       labels,
+		Annotations:  ann,
+	}
+}

@@ -1,0 +1,38 @@
+package cri
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// StartContainer starts a created container and its log copier.
+func (s *Service) StartContainer(ctx context.Context, req *runtimeapi.StartContainerRequest) (*runtimeapi.StartContainerResponse, error) {
+	if err := validateID("container", req.ContainerId); err != nil {
+		return nil, err
+	}
+	c, err := s.resolveContainer(ctx, req.ContainerId)
+	if err != nil {
+		return nil, err
+	}
+	logPath := c.Config.Labels[labelLogPath]
+	if logPath != "" {
+		if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+			return nil, fmt.Errorf("container log directory: %w", err)
+		}
+	}
+	if err := s.eng.StartContainer(ctx, c.ID); err != nil {
+		return nil, fmt.Errorf("start container %s: %w", c.ID, err)
+	}
+	if logPath != "" && s.cfg.Logs != nil {
+		if err := s.cfg.Logs.Start(context.WithoutCancel(ctx), c.ID, logPath); err != nil {
+			// The container runs; its log can be resumed later (Start is
+			// idempotent and resumes), so this is not a start failure.
+			s.log(ctx).Warn("starting the log copier failed", "container", c.ID, "err", err)
+		}
+	}
+	return &runtimeapi.StartContainerResponse{}, nil
+}

@@ -1,0 +1,191 @@
+package cri
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+)
+
+// Reasons reported for exited containers, as the kubelet knows them.
+const (
+	reasonOOMKilled = "OOMKilled"
+	reasonCompleted = "Completed"
+	reasonError     = "Error"
+	reasonCannotRun = "ContainerCannotRun"
+)
+
+// ContainerStatus reports a container; an unknown id is NotFound.
+func (s *Service) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerStatusRequest) (*runtimeapi.ContainerStatusResponse, error) {
+	if err := validateID("container", req.ContainerId); err != nil {
+		return nil, err
+	}
+	c, err := s.resolveContainer(ctx, req.ContainerId)
+	if err != nil {
+		return nil, err
+	}
+	st := s.containerStatus(ctx, c)
+	resp := &runtimeapi.ContainerStatusResponse{Status: st}
+	if req.Verbose {
+		info := map[string]any{
+			"sandboxID":  c.Config.Labels["io.dockerlet.sandbox-id"],
+			"pid":        pidOf(c),
+			"name":       c.Name,
+			"config":     c.Config,
+			"hostConfig": c.HostConfig,
+		}
+		b, _ := json.Marshal(info)
+		resp.Info = map[string]string{"info": string(b)}
+	}
+	return resp, nil
+}
+
+// containerState maps Docker's state to the CRI's. A container whose start
+// failed stays "created" in Docker with an error set: it is exited for CRI.
+func containerState(st *container.State) runtimeapi.ContainerState {
+	if st == nil {
+		return runtimeapi.ContainerState_CONTAINER_UNKNOWN
+	}
+	switch st.Status {
+	case container.StateRunning, container.StatePaused, container.StateRestarting:
+		return runtimeapi.ContainerState_CONTAINER_RUNNING
+	case container.StateExited, container.StateDead, container.StateRemoving:
+		return runtimeapi.ContainerState_CONTAINER_EXITED
+	case container.StateCreated:
+		if st.Error != "" || parseDockerTime(st.FinishedAt) != 0 {
+			return runtimeapi.ContainerState_CONTAINER_EXITED
+		}
+		return runtimeapi.ContainerState_CONTAINER_CREATED
+	}
+	return runtimeapi.ContainerState_CONTAINER_UNKNOWN
+}
+
+func summaryState(s container.ContainerState) runtimeapi.ContainerState {
+	switch s {
+	case container.StateRunning, container.StatePaused, container.StateRestarting:
+		return runtimeapi.ContainerState_CONTAINER_RUNNING
+	case container.StateExited, container.StateDead, container.StateRemoving:
+		return runtimeapi.ContainerState_CONTAINER_EXITED
+	case container.StateCreated:
+		return runtimeapi.ContainerState_CONTAINER_CREATED
+	}
+	return runtimeapi.ContainerState_CONTAINER_UNKNOWN
+}
+
+func (s *Service) containerStatus(ctx context.Context, c *container.InspectResponse) *runtimeapi.ContainerStatus {
+	l := c.Config.Labels
+	labels, ann := userLabels(l)
+	st := &runtimeapi.ContainerStatus{
+		Id:          c.ID,
+		Metadata:    containerMetadata(l),
+		State:       containerState(c.State),
+		CreatedAt:   createdOf(l, parseDockerTime(c.Created)/1e9),
+		Image:       &runtimeapi.ImageSpec{Image: l[labelImage]},
+		ImageRef:    c.Image,
+		ImageId:     c.Image,
+		Labels:      labels,
+		Annotations: ann,
+		LogPath:     l[labelLogPath],
+		Mounts:      statusMounts(c.Mounts),
+		Resources:   statusResources(c.HostConfig),
+	}
+	if ref := s.imageRef(ctx, c.Image); ref != "" {
+		st.ImageRef = ref
+	}
+	if c.State != nil {
+		st.StartedAt = parseDockerTime(c.State.StartedAt)
+		st.FinishedAt = parseDockerTime(c.State.FinishedAt)
+		if st.State == runtimeapi.ContainerState_CONTAINER_EXITED {
+			st.ExitCode = int32(c.State.ExitCode)
+			st.Message = c.State.Error
+			switch {
+			case c.State.OOMKilled:
+				st.Reason = reasonOOMKilled
+			case c.State.Status == container.StateCreated:
+				st.Reason = reasonCannotRun
+			case c.State.ExitCode == 0:
+				st.Reason = reasonCompleted
+			default:
+				st.Reason = reasonError
+			}
+			if st.FinishedAt == 0 && st.Reason == reasonCannotRun {
+				st.FinishedAt = st.CreatedAt
+			}
+		}
+	}
+	if sig := c.Config.StopSignal; sig != "" {
+		if v, ok := runtimeapi.Signal_value["SIGNAL_"+sig]; ok {
+			st.StopSignal = runtimeapi.Signal(v)
+		}
+	}
+	return st
+}
+
+// imageRef is the image's first repo digest, the reference the kubelet
+// reports as imageID; "" when the image has none or is gone.
+func (s *Service) imageRef(ctx context.Context, imageID string) string {
+	img, err := s.eng.InspectImageByID(ctx, imageID)
+	if err != nil {
+		if !errors.Is(err, engine.ErrNotFound) {
+			s.log(ctx).Debug("inspect image for image ref failed", "image", imageID, "err", err)
+		}
+		return ""
+	}
+	if len(img.RepoDigests) > 0 {
+		return img.RepoDigests[0]
+	}
+	return ""
+}
+
+func statusMounts(mps []container.MountPoint) []*runtimeapi.Mount {
+	var out []*runtimeapi.Mount
+	for _, m := range mps {
+		if m.Type != mount.TypeBind {
+			continue
+		}
+		cm := &runtimeapi.Mount{ContainerPath: m.Destination, HostPath: m.Source, Readonly: !m.RW}
+		switch m.Propagation {
+		case mount.PropagationRSlave, mount.PropagationSlave:
+			cm.Propagation = runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER
+		case mount.PropagationRShared, mount.PropagationShared:
+			cm.Propagation = runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL
+		}
+		out = append(out, cm)
+	}
+	return out
+}
+
+func statusResources(hc *container.HostConfig) *runtimeapi.ContainerResources {
+	if hc == nil {
+		return nil
+	}
+	return &runtimeapi.ContainerResources{Linux: &runtimeapi.LinuxContainerResources{
+		CpuPeriod:              hc.CPUPeriod,
+		CpuQuota:               hc.CPUQuota,
+		CpuShares:              hc.CPUShares,
+		MemoryLimitInBytes:     hc.Memory,
+		OomScoreAdj:            int64(hc.OomScoreAdj),
+		CpusetCpus:             hc.CpusetCpus,
+		CpusetMems:             hc.CpusetMems,
+		MemorySwapLimitInBytes: hc.MemorySwap,
+	}}
+}
+
+// parseDockerTime turns Docker's RFC 3339 timestamps into Unix nanoseconds;
+// Docker's zero time ("0001-01-01T00:00:00Z") and garbage give 0.
+func parseDockerTime(s string) int64 {
+	if s == "" {
+		return 0
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || t.Year() <= 1 {
+		return 0
+	}
+	return t.UnixNano()
+}

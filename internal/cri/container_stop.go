@@ -1,0 +1,37 @@
+package cri
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/naming"
+)
+
+// StopContainer stops a container with the given grace period (seconds).
+// An unknown id is success.
+func (s *Service) StopContainer(ctx context.Context, req *runtimeapi.StopContainerRequest) (*runtimeapi.StopContainerResponse, error) {
+	if err := validateID("container", req.ContainerId); err != nil {
+		return nil, err
+	}
+	if req.Timeout < 0 {
+		return nil, invalidf("stop timeout %d is negative", req.Timeout)
+	}
+	id, ok, err := s.resolveIdempotent(ctx, naming.TypeContainer, req.ContainerId)
+	if err != nil || !ok {
+		return &runtimeapi.StopContainerResponse{}, err
+	}
+	if err := s.eng.StopContainer(ctx, id, time.Duration(req.Timeout)*time.Second); err != nil && !errors.Is(err, engine.ErrNotFound) {
+		return nil, fmt.Errorf("stop container %s: %w", id, err)
+	}
+	if s.cfg.Logs != nil {
+		if err := s.cfg.Logs.Drain(ctx, id); err != nil {
+			s.log(ctx).Warn("draining the container log failed", "container", id, "err", err)
+		}
+	}
+	return &runtimeapi.StopContainerResponse{}, nil
+}

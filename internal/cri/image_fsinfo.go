@@ -1,0 +1,41 @@
+package cri
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+)
+
+// ImageFsInfo reports the image filesystem: Docker's root directory.
+func (s *Service) ImageFsInfo(ctx context.Context, _ *runtimeapi.ImageFsInfoRequest) (*runtimeapi.ImageFsInfoResponse, error) {
+	if s.cfg.Stats != nil {
+		return s.cfg.Stats.ImageFsInfo(ctx)
+	}
+	info, err := s.eng.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("engine info: %w", err)
+	}
+	root := info.DockerRootDir
+	imgs, err := s.eng.ListImages(ctx, engine.ImageListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list images: %w", err)
+	}
+	var used uint64
+	for _, i := range imgs {
+		used += uint64(max(i.Size, 0))
+	}
+	usage := &runtimeapi.FilesystemUsage{
+		Timestamp: nowNano(),
+		FsId:      &runtimeapi.FilesystemIdentifier{Mountpoint: root},
+		UsedBytes: &runtimeapi.UInt64Value{Value: used},
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(root, &st); err == nil {
+		usage.InodesUsed = &runtimeapi.UInt64Value{Value: st.Files - st.Ffree}
+	}
+	return &runtimeapi.ImageFsInfoResponse{ImageFilesystems: []*runtimeapi.FilesystemUsage{usage}}, nil
+}

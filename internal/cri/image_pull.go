@@ -1,0 +1,115 @@
+package cri
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/distribution/reference"
+	"github.com/moby/moby/api/types/registry"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	imgref "github.com/dockerlet/dockerlet/internal/image"
+)
+
+// PullImage pulls an image (through a configured mirror for its registry)
+// and returns its id.
+func (s *Service) PullImage(ctx context.Context, req *runtimeapi.PullImageRequest) (*runtimeapi.PullImageResponse, error) {
+	spec := req.GetImage().GetImage()
+	if spec == "" {
+		return nil, invalidf("pull image: image is empty")
+	}
+	ref, err := normalizeRef(spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.pull(ctx, ref, req.Auth); err != nil {
+		return nil, err
+	}
+	img, err := s.eng.InspectImageByRef(ctx, ref.String())
+	if err != nil {
+		return nil, fmt.Errorf("pulled %s but cannot find it: %w", ref, err)
+	}
+	return &runtimeapi.PullImageResponse{ImageRef: img.ID}, nil
+}
+
+// ensureImage pulls ref when it is not present (the sandbox image).
+func (s *Service) ensureImage(ctx context.Context, spec string) error {
+	_, err := imgref.Resolve(ctx, s.eng, spec)
+	if err == nil || !errors.Is(err, engine.ErrNotFound) {
+		return err
+	}
+	ref, err := normalizeRef(spec)
+	if err != nil {
+		return err
+	}
+	return s.pull(ctx, ref, nil)
+}
+
+// pull fetches ref, from its registry's mirror when one is configured: the
+// mirror's copy is then tagged under the requested name, and the mirror's
+// own name removed again unless it was there before.
+func (s *Service) pull(ctx context.Context, ref reference.Named, auth *runtimeapi.AuthConfig) error {
+	src := ref.String()
+	mirrored := false
+	if m, ok := s.cfg.Mirrors[reference.Domain(ref)]; ok {
+		src = m + "/" + reference.Path(ref) + strings.TrimPrefix(ref.String(), ref.Name())
+		mirrored = true
+	}
+	hadSrc := false
+	if mirrored {
+		_, err := s.eng.InspectImageByRef(ctx, src)
+		hadSrc = err == nil
+	}
+	if err := s.pullOne(ctx, src, auth); err != nil {
+		return err
+	}
+	if !mirrored {
+		return nil
+	}
+	if _, isDigest := ref.(reference.Digested); isDigest {
+		// A digest cannot be tagged; Docker finds it by digest only under the
+		// mirror's name.
+		return nil
+	}
+	if err := s.eng.TagImage(ctx, src, ref.String()); err != nil {
+		return fmt.Errorf("tag mirrored %s as %s: %w", src, ref, err)
+	}
+	if !hadSrc {
+		if _, err := s.eng.RemoveImage(ctx, src, engine.ImageRemoveOptions{}); err != nil {
+			s.log(ctx).Warn("removing the mirror's tag failed", "tag", src, "err", err)
+		}
+	}
+	return nil
+}
+
+func (s *Service) pullOne(ctx context.Context, ref string, auth *runtimeapi.AuthConfig) error {
+	s.log(ctx).Info("pulling image", "image", ref)
+	if s.cfg.Puller != nil {
+		if err := s.cfg.Puller.Pull(ctx, ref, auth); err != nil {
+			return fmt.Errorf("pull %s: %w", ref, err)
+		}
+		return nil
+	}
+	if err := s.eng.PullImage(ctx, ref, engine.PullOptions{Auth: authConfig(auth)}); err != nil {
+		return fmt.Errorf("pull %s: %w", ref, err)
+	}
+	return nil
+}
+
+// authConfig converts the CRI credential; nil for none.
+func authConfig(a *runtimeapi.AuthConfig) *registry.AuthConfig {
+	if a == nil || (a.Username == "" && a.Password == "" && a.Auth == "" && a.IdentityToken == "" && a.RegistryToken == "") {
+		return nil
+	}
+	return &registry.AuthConfig{
+		Username:      a.Username,
+		Password:      a.Password,
+		Auth:          a.Auth,
+		ServerAddress: a.ServerAddress,
+		IdentityToken: a.IdentityToken,
+		RegistryToken: a.RegistryToken,
+	}
+}

@@ -1,0 +1,35 @@
+package cri
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	imgref "github.com/dockerlet/dockerlet/internal/image"
+)
+
+// ImageStatus reports an image; an absent image is an empty response, not
+// an error (the kubelet asks to decide whether to pull).
+func (s *Service) ImageStatus(ctx context.Context, req *runtimeapi.ImageStatusRequest) (*runtimeapi.ImageStatusResponse, error) {
+	spec := req.GetImage().GetImage()
+	if spec == "" {
+		return nil, invalidf("image status: image is empty")
+	}
+	img, err := imgref.Resolve(ctx, s.eng, spec)
+	if errors.Is(err, engine.ErrNotFound) {
+		return &runtimeapi.ImageStatusResponse{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inspect image %s: %w", spec, err)
+	}
+	resp := &runtimeapi.ImageStatusResponse{Image: s.criImage(img)}
+	if req.Verbose {
+		b, _ := json.Marshal(map[string]any{"config": img.Config, "os": img.Os, "architecture": img.Architecture})
+		resp.Info = map[string]string{"info": string(b)}
+	}
+	return resp, nil
+}

@@ -1,0 +1,215 @@
+package cri
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+)
+
+type loggerKey struct{}
+
+// Domain error kinds that the engine does not have.
+var (
+	errFailedPrecondition = errors.New("failed precondition")
+	errAlreadyExists      = errors.New("already exists")
+	errUnimplemented      = errors.New("not implemented")
+)
+
+// invalidf returns an error classified as InvalidArgument.
+func invalidf(format string, args ...any) error {
+	return fmt.Errorf(format+": %w", append(args, engine.ErrInvalidArgument)...)
+}
+
+// notFoundf returns an error classified as NotFound.
+func notFoundf(format string, args ...any) error {
+	return fmt.Errorf(format+": %w", append(args, engine.ErrNotFound)...)
+}
+
+// unimplementedf returns an error classified as Unimplemented.
+func unimplementedf(format string, args ...any) error {
+	return fmt.Errorf(format+": %w", append(args, errUnimplemented)...)
+}
+
+// Interceptors returns the server options that make the one gRPC boundary:
+// request-scoped logging, panic recovery and error→code mapping.
+func Interceptors(logger *slog.Logger) []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(unaryInterceptor(logger)),
+		grpc.ChainStreamInterceptor(streamInterceptor(logger)),
+	}
+}
+
+func requestID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func shortMethod(full string) string {
+	if i := strings.LastIndexByte(full, '/'); i >= 0 {
+		return full[i+1:]
+	}
+	return full
+}
+
+func unaryInterceptor(base *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+		method := shortMethod(info.FullMethod)
+		l := base.With("rpc", method, "req", requestID())
+		ctx = context.WithValue(ctx, loggerKey{}, l)
+		start := time.Now()
+		defer func() {
+			if p := recover(); p != nil {
+				l.Error("panic in handler", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				resp, err = nil, status.Errorf(codes.Internal, "%s: internal error: %v", method, p)
+			}
+			logDone(l, method, start, resp, err)
+		}()
+		l.Debug("request", "body", compactRequest(req))
+		resp, err = handler(ctx, req)
+		if err != nil {
+			err = toStatus(err)
+		}
+		return resp, err
+	}
+}
+
+func streamInterceptor(base *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+		method := shortMethod(info.FullMethod)
+		l := base.With("rpc", method, "req", requestID())
+		ctx := context.WithValue(ss.Context(), loggerKey{}, l)
+		start := time.Now()
+		defer func() {
+			if p := recover(); p != nil {
+				l.Error("panic in handler", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				err = status.Errorf(codes.Internal, "%s: internal error: %v", method, p)
+			}
+			logDone(l, method, start, nil, err)
+		}()
+		err = handler(srv, &ctxStream{ServerStream: ss, ctx: ctx})
+		if err != nil {
+			err = toStatus(err)
+		}
+		return err
+	}
+}
+
+type ctxStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (c *ctxStream) Context() context.Context { return c.ctx }
+
+// quiet are the RPCs a kubelet calls every second; they log at debug level.
+var quiet = map[string]bool{
+	"Version": true, "Status": true, "ListPodSandbox": true, "ListContainers": true, "ListImages": true,
+	"ImageFsInfo": true, "ListContainerStats": true, "ListPodSandboxStats": true, "ContainerStatus": true,
+	"PodSandboxStatus": true, "ImageStatus": true, "ContainerStats": true, "PodSandboxStats": true,
+}
+
+func logDone(l *slog.Logger, method string, start time.Time, resp any, err error) {
+	attrs := []any{"took", time.Since(start).Round(time.Microsecond)}
+	if err != nil {
+		st, _ := status.FromError(err)
+		level := slog.LevelWarn
+		if st.Code() == codes.Internal || st.Code() == codes.Unknown {
+			level = slog.LevelError
+		}
+		if st.Code() == codes.NotFound && quiet[method] {
+			level = slog.LevelDebug
+		}
+		l.Log(context.Background(), level, "failed", append(attrs, "code", st.Code().String(), "err", st.Message())...)
+		return
+	}
+	if n, ok := listCount(resp); ok {
+		attrs = append(attrs, "count", n)
+	}
+	level := slog.LevelInfo
+	if quiet[method] {
+		level = slog.LevelDebug
+	}
+	l.Log(context.Background(), level, "done", attrs...)
+}
+
+// listCount gives the item count of a List response, which is logged instead
+// of the body.
+func listCount(resp any) (int, bool) {
+	switch r := resp.(type) {
+	case *runtimeapi.ListPodSandboxResponse:
+		return len(r.Items), true
+	case *runtimeapi.ListContainersResponse:
+		return len(r.Containers), true
+	case *runtimeapi.ListImagesResponse:
+		return len(r.Images), true
+	case *runtimeapi.ListContainerStatsResponse:
+		return len(r.Stats), true
+	case *runtimeapi.ListPodSandboxStatsResponse:
+		return len(r.Stats), true
+	}
+	return 0, false
+}
+
+// compactRequest keeps credentials out of the log and bodies short.
+func compactRequest(req any) any {
+	switch r := req.(type) {
+	case *runtimeapi.PullImageRequest:
+		return "image=" + r.GetImage().GetImage()
+	case interface{ String() string }:
+		s := r.String()
+		if len(s) > 512 {
+			s = s[:512] + "…"
+		}
+		return s
+	}
+	return req
+}
+
+// toStatus maps an error to its gRPC status. Nothing leaves as Unknown.
+func toStatus(err error) error {
+	if _, ok := status.FromError(err); ok {
+		// Already a status (a handler chose the code itself).
+		if s, _ := status.FromError(err); s.Code() != codes.Unknown {
+			return err
+		}
+	}
+	return status.Error(codeOf(err), err.Error())
+}
+
+func codeOf(err error) codes.Code {
+	switch {
+	case errors.Is(err, engine.ErrNotFound):
+		return codes.NotFound
+	case errors.Is(err, engine.ErrInvalidArgument):
+		return codes.InvalidArgument
+	case errors.Is(err, errAlreadyExists):
+		return codes.AlreadyExists
+	case errors.Is(err, errFailedPrecondition), errors.Is(err, engine.ErrConflict):
+		return codes.FailedPrecondition
+	case errors.Is(err, engine.ErrTimeout), errors.Is(err, engine.ErrPullStalled), errors.Is(err, context.DeadlineExceeded):
+		return codes.DeadlineExceeded
+	case errors.Is(err, context.Canceled):
+		return codes.Canceled
+	case errors.Is(err, engine.ErrUnavailable), errors.Is(err, engine.ErrRegistryUnavailable):
+		return codes.Unavailable
+	case errors.Is(err, engine.ErrUnauthorized):
+		return codes.Unauthenticated
+	case errors.Is(err, engine.ErrNotImplemented), errors.Is(err, errUnimplemented):
+		return codes.Unimplemented
+	}
+	return codes.Internal
+}

@@ -1,0 +1,115 @@
+package cri
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/moby/moby/api/types/container"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/naming"
+)
+
+// fullIDLen is the length of a Docker container id.
+const fullIDLen = 64
+
+// findManaged lists the managed containers of type typ whose id starts with
+// prefix. Only containers carrying the managed label are ever considered.
+func (s *Service) findManaged(ctx context.Context, typ, prefix string) ([]container.Summary, error) {
+	opts := engine.ListOptions{All: true, Labels: managedFilter(typ)}
+	if len(prefix) == fullIDLen {
+		opts.IDs = []string{prefix}
+	}
+	list, err := s.eng.ListContainers(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("list %ss: %w", typ, err)
+	}
+	out := list[:0]
+	for _, c := range list {
+		if strings.HasPrefix(c.ID, prefix) && isManaged(c.Labels, typ) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func isManaged(l map[string]string, typ string) bool {
+	return l[naming.LabelManaged] == "true" && l[naming.LabelType] == typ
+}
+
+// resolveID turns a full id or unique id prefix into a full id. Unknown ids
+// give ErrNotFound; an ambiguous prefix is rejected, never guessed.
+func (s *Service) resolveID(ctx context.Context, typ, id string) (string, error) {
+	if id == "" {
+		return "", invalidf("%s id is empty", typ)
+	}
+	list, err := s.findManaged(ctx, typ, id)
+	if err != nil {
+		return "", err
+	}
+	switch len(list) {
+	case 0:
+		return "", notFoundf("%s %q", typ, id)
+	case 1:
+		return list[0].ID, nil
+	}
+	return "", invalidf("%s id prefix %q is ambiguous (%d matches)", typ, id, len(list))
+}
+
+// inspectManaged inspects a resolved id and re-checks the managed label.
+func (s *Service) inspectManaged(ctx context.Context, typ, id string) (*container.InspectResponse, error) {
+	c, err := s.eng.InspectContainer(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("inspect %s %s: %w", typ, id, err)
+	}
+	if c.Config == nil || !isManaged(c.Config.Labels, typ) {
+		return nil, notFoundf("%s %q", typ, id)
+	}
+	return c, nil
+}
+
+func (s *Service) resolveSandbox(ctx context.Context, id string) (*container.InspectResponse, error) {
+	full, err := s.resolveID(ctx, naming.TypeSandbox, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.inspectManaged(ctx, naming.TypeSandbox, full)
+}
+
+func (s *Service) resolveContainer(ctx context.Context, id string) (*container.InspectResponse, error) {
+	full, err := s.resolveID(ctx, naming.TypeContainer, id)
+	if err != nil {
+		return nil, err
+	}
+	return s.inspectManaged(ctx, naming.TypeContainer, full)
+}
+
+// resolveIdempotent is resolveID for Stop and Remove: an unknown id is not an
+// error (ok=false).
+func (s *Service) resolveIdempotent(ctx context.Context, typ, id string) (full string, ok bool, err error) {
+	full, err = s.resolveID(ctx, typ, id)
+	if errors.Is(err, engine.ErrNotFound) {
+		return "", false, nil
+	}
+	return full, err == nil, err
+}
+
+// sandboxContainers lists the managed containers of one sandbox.
+func (s *Service) sandboxContainers(ctx context.Context, sandboxID string) ([]container.Summary, error) {
+	list, err := s.eng.ListContainers(ctx, engine.ListOptions{
+		All:    true,
+		Labels: append(managedFilter(naming.TypeContainer), naming.LabelSandboxID+"="+sandboxID),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list containers of sandbox %s: %w", sandboxID, err)
+	}
+	out := list[:0]
+	for _, c := range list {
+		if isManaged(c.Labels, naming.TypeContainer) && c.Labels[naming.LabelSandboxID] == sandboxID {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,62 @@
+package cri
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// RuntimeConfig reports the cgroup driver Docker uses, read once from
+// `docker info`.
+func (s *Service) RuntimeConfig(ctx context.Context, _ *runtimeapi.RuntimeConfigRequest) (*runtimeapi.RuntimeConfigResponse, error) {
+	driver, err := s.CgroupDriver(ctx)
+	if err != nil {
+		return nil, err
+	}
+	d := runtimeapi.CgroupDriver_CGROUPFS
+	if driver == "systemd" {
+		d = runtimeapi.CgroupDriver_SYSTEMD
+	}
+	return &runtimeapi.RuntimeConfigResponse{Linux: &runtimeapi.LinuxRuntimeConfiguration{CgroupDriver: d}}, nil
+}
+
+// CgroupDriver returns Docker's cgroup driver ("cgroupfs" or "systemd").
+func (s *Service) CgroupDriver(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	d := s.cgroupDriver
+	s.mu.Unlock()
+	if d != "" {
+		return d, nil
+	}
+	info, err := s.eng.Info(ctx)
+	if err != nil {
+		return "", fmt.Errorf("engine info: %w", err)
+	}
+	d = strings.ToLower(info.CgroupDriver)
+	if d == "" {
+		d = "cgroupfs"
+	}
+	s.mu.Lock()
+	s.cgroupDriver = d
+	s.mu.Unlock()
+	return d, nil
+}
+
+// UpdateRuntimeConfig stores the node's pod CIDR (the kubelet sends it once
+// the node has one).
+func (s *Service) UpdateRuntimeConfig(ctx context.Context, req *runtimeapi.UpdateRuntimeConfigRequest) (*runtimeapi.UpdateRuntimeConfigResponse, error) {
+	cidr := req.GetRuntimeConfig().GetNetworkConfig().GetPodCidr()
+	if cidr == "" {
+		return &runtimeapi.UpdateRuntimeConfigResponse{}, nil
+	}
+	s.mu.Lock()
+	changed := s.podCIDR != cidr
+	s.podCIDR = cidr
+	s.mu.Unlock()
+	if changed {
+		s.log(ctx).Info("pod CIDR set", "cidr", cidr)
+	}
+	return &runtimeapi.UpdateRuntimeConfigResponse{}, nil
+}

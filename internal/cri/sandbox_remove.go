@@ -1,0 +1,68 @@
+package cri
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/naming"
+)
+
+// RemovePodSandbox removes the sandbox, its containers, its network and its
+// checkpoint. An unknown id is success.
+func (s *Service) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePodSandboxRequest) (*runtimeapi.RemovePodSandboxResponse, error) {
+	if err := validateID("pod sandbox", req.PodSandboxId); err != nil {
+		return nil, err
+	}
+	id, ok, err := s.resolveIdempotent(ctx, naming.TypeSandbox, req.PodSandboxId)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if err := s.teardownFromCheckpoint(ctx, req.PodSandboxId, nil); err != nil {
+			return nil, err
+		}
+		if checkpointIDRE.MatchString(req.PodSandboxId) {
+			if err := s.ckpt.Delete(req.PodSandboxId); err != nil {
+				return nil, err
+			}
+		}
+		return &runtimeapi.RemovePodSandboxResponse{}, nil
+	}
+	if err := s.removeSandbox(ctx, id); err != nil {
+		return nil, err
+	}
+	return &runtimeapi.RemovePodSandboxResponse{}, nil
+}
+
+// removeSandbox removes a resolved sandbox: containers first, so that a
+// failure half-way leaves a sandbox that can be removed again, never
+// containers without their sandbox.
+func (s *Service) removeSandbox(ctx context.Context, id string) error {
+	ctrs, err := s.sandboxContainers(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, c := range ctrs {
+		if err := s.removeContainer(ctx, c.ID); err != nil {
+			return fmt.Errorf("remove container %s of sandbox %s: %w", c.ID, id, err)
+		}
+	}
+	sb, err := s.eng.InspectContainer(ctx, id)
+	if err != nil && !errors.Is(err, engine.ErrNotFound) {
+		return fmt.Errorf("inspect sandbox %s: %w", id, err)
+	}
+	if err != nil {
+		sb = nil
+	}
+	if err := s.teardownFromCheckpoint(ctx, id, sb); err != nil {
+		return err
+	}
+	if err := s.eng.RemoveContainer(ctx, id, engine.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errors.Is(err, engine.ErrNotFound) {
+		return fmt.Errorf("remove sandbox container %s: %w", id, err)
+	}
+	return s.ckpt.Delete(id)
+}

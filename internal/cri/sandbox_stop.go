@@ -1,0 +1,117 @@
+package cri
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/moby/moby/api/types/container"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/naming"
+)
+
+// sandboxStopTimeout bounds the pause container's stop; pause exits on
+// SIGTERM at once.
+const sandboxStopTimeout = 10e9
+
+// StopPodSandbox stops every container of the sandbox (without grace: the
+// kubelet stops them gracefully before), tears the network down and stops the
+// pause container. An unknown id is success.
+func (s *Service) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSandboxRequest) (*runtimeapi.StopPodSandboxResponse, error) {
+	if err := validateID("pod sandbox", req.PodSandboxId); err != nil {
+		return nil, err
+	}
+	id, ok, err := s.resolveIdempotent(ctx, naming.TypeSandbox, req.PodSandboxId)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		// The container may be gone while its network is not.
+		if err := s.teardownFromCheckpoint(ctx, req.PodSandboxId, nil); err != nil {
+			return nil, err
+		}
+		return &runtimeapi.StopPodSandboxResponse{}, nil
+	}
+	if err := s.stopSandbox(ctx, id); err != nil {
+		return nil, err
+	}
+	return &runtimeapi.StopPodSandboxResponse{}, nil
+}
+
+func (s *Service) stopSandbox(ctx context.Context, id string) error {
+	ctrs, err := s.sandboxContainers(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, c := range ctrs {
+		if c.State == container.StateExited || c.State == container.StateCreated || c.State == container.StateDead {
+			continue
+		}
+		if err := s.eng.StopContainer(ctx, c.ID, 0); err != nil && !errors.Is(err, engine.ErrNotFound) {
+			return fmt.Errorf("stop container %s of sandbox %s: %w", c.ID, id, err)
+		}
+	}
+	sb, err := s.eng.InspectContainer(ctx, id)
+	if errors.Is(err, engine.ErrNotFound) {
+		return s.teardownFromCheckpoint(ctx, id, nil)
+	}
+	if err != nil {
+		return fmt.Errorf("inspect sandbox %s: %w", id, err)
+	}
+	if err := s.teardownFromCheckpoint(ctx, id, sb); err != nil {
+		return err
+	}
+	if sb.State != nil && sb.State.Running {
+		if err := s.eng.StopContainer(ctx, id, sandboxStopTimeout); err != nil && !errors.Is(err, engine.ErrNotFound) {
+			return fmt.Errorf("stop sandbox container %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// teardownFromCheckpoint releases the network of a sandbox. sb may be nil
+// (the container is gone); the checkpoint then says what to release.
+func (s *Service) teardownFromCheckpoint(ctx context.Context, id string, sb *container.InspectResponse) error {
+	if !checkpointIDRE.MatchString(id) {
+		return nil // not a full id: nothing of ours can be left
+	}
+	cp, err := s.ckpt.Load(id)
+	if err != nil {
+		s.log(ctx).Warn("sandbox checkpoint unreadable; network teardown from labels", "sandbox", id, "err", err)
+	}
+	var pod *PodNetwork
+	if cp != nil {
+		pod = cp.Pod
+	}
+	if pod == nil {
+		if sb == nil {
+			return nil
+		}
+		pod = podFromInspect(sb)
+	}
+	netns := ""
+	if sb != nil && sb.State != nil && sb.State.Running && !pod.HostNetwork {
+		netns = netnsPath0(sb.State.Pid)
+	}
+	if err := s.cfg.Network.TearDown(ctx, pod, netns); err != nil {
+		return fmt.Errorf("network %s: tear down sandbox %s: %w", s.cfg.Network.Name(), id, err)
+	}
+	return nil
+}
+
+// podFromInspect rebuilds the network description from the labels.
+func podFromInspect(sb *container.InspectResponse) *PodNetwork {
+	l := sb.Config.Labels
+	_, ann := userLabels(l)
+	p := &PodNetwork{
+		ID: sb.ID, Name: l[labelPodName], Namespace: l[labelPodNamespace], UID: l[labelPodUID],
+		HostNetwork: namespaceOptionsOf(l).Network == runtimeapi.NamespaceMode_NODE,
+		Annotations: ann,
+	}
+	if sb.HostConfig != nil {
+		p.CgroupParent = sb.HostConfig.CgroupParent
+	}
+	return p
+}

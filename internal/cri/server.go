@@ -1,0 +1,141 @@
+// Package cri is dockerlet's CRI v1 server: RuntimeService and ImageService
+// over Docker Engine. Sandboxes are pause containers; a pod's containers join
+// the sandbox's network, IPC and UTS namespaces (and PID when the pod shares
+// it). All state lives in Docker labels plus small checkpoint files, so a
+// restarted server sees everything it made.
+//
+// Handlers validate, then delegate; errors carry engine error kinds and are
+// turned into gRPC codes once, in the interceptor.
+package cri
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/naming"
+	"github.com/dockerlet/dockerlet/internal/network"
+)
+
+// DefaultPodInfraImage is the sandbox image when none is configured.
+const DefaultPodInfraImage = "registry.k8s.io/pause:3.10"
+
+// Config is everything the Service needs. Engine is required; every other
+// collaborator is optional and the RPCs that need a missing one answer
+// codes.Unimplemented.
+type Config struct {
+	Engine        engine.Engine
+	Logger        *slog.Logger
+	PodInfraImage string
+	// RootDir holds the sandbox checkpoints.
+	RootDir string
+	// Mirrors maps a registry host (registry.k8s.io) to a mirror host
+	// (127.0.0.1:5000) that pulls of that host go to.
+	Mirrors map[string]string
+	// Version is dockerlet's own version, reported by Version.
+	Version string
+
+	Network   NetworkPlugin
+	Streaming StreamingServer
+	ExecSync  ExecSyncFunc
+	Logs      LogManager
+	Stats     StatsCollector
+	Puller    ImagePuller
+}
+
+// Service implements runtimeapi.RuntimeServiceServer and
+// runtimeapi.ImageServiceServer.
+type Service struct {
+	runtimeapi.UnimplementedRuntimeServiceServer
+	runtimeapi.UnimplementedImageServiceServer
+
+	cfg    Config
+	eng    engine.Engine
+	namer  naming.Namer
+	ckpt   *checkpointStore
+	oomAdj oomPolicy
+
+	mu           sync.Mutex
+	podCIDR      string
+	cgroupDriver string
+}
+
+// New returns a Service. It does not contact the engine.
+func New(cfg Config) (*Service, error) {
+	if cfg.Engine == nil {
+		return nil, fmt.Errorf("cri: Config.Engine is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.PodInfraImage == "" {
+		cfg.PodInfraImage = DefaultPodInfraImage
+	}
+	if cfg.RootDir == "" {
+		return nil, fmt.Errorf("cri: Config.RootDir is required")
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
+	if cfg.Network == nil {
+		n, err := network.New(cfg.Engine, network.Config{Plugin: network.PluginDocker, Logger: cfg.Logger})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Network = n
+	}
+	ck, err := newCheckpointStore(cfg.RootDir)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{
+		cfg:   cfg,
+		eng:   cfg.Engine,
+		namer: naming.New(""),
+		ckpt:  ck,
+	}
+	s.oomAdj = detectOOMPolicy(cfg.Logger)
+	return s, nil
+}
+
+// SandboxNetNS resolves a sandbox id to its network namespace path, or ""
+// for a host-network pod. It is the streaming server's SandboxResolver.
+func (s *Service) SandboxNetNS(ctx context.Context, sandboxID string) (string, error) {
+	sb, err := s.resolveSandbox(ctx, sandboxID)
+	if err != nil {
+		return "", err
+	}
+	if sb.HostConfig != nil && sb.HostConfig.NetworkMode.IsHost() {
+		return "", nil
+	}
+	if sb.State == nil || !sb.State.Running || sb.State.Pid == 0 {
+		return "", fmt.Errorf("sandbox %s is not running: %w", sandboxID, errFailedPrecondition)
+	}
+	return netnsPath(sb.State.Pid), nil
+}
+
+func netnsPath(pid int) string { return fmt.Sprintf("/proc/%d/ns/net", pid) }
+
+// log returns the request-scoped logger the interceptor put in ctx.
+func (s *Service) log(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return s.cfg.Logger
+}
+
+// rollbackTimeout bounds the clean-up of a failed RunPodSandbox.
+const rollbackTimeout = 30 * time.Second
+
+// nowNano is the CRI timestamp unit.
+func nowNano() int64 { return time.Now().UnixNano() }
+
+var (
+	_ runtimeapi.RuntimeServiceServer = (*Service)(nil)
+	_ runtimeapi.ImageServiceServer   = (*Service)(nil)
+)

@@ -1,0 +1,216 @@
+package cri
+
+import (
+	"context"
+	"errors"
+
+	"github.com/moby/moby/api/types/container"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+)
+
+func (s *Service) requireStats(rpc string) error {
+	if s.cfg.Stats == nil {
+		return unimplementedf("%s: no stats collector is wired", rpc)
+	}
+	return nil
+}
+
+func containerRef(c *container.InspectResponse) ContainerStatsRef {
+	labels, ann := userLabels(c.Config.Labels)
+	ref := ContainerStatsRef{
+		ID: c.ID,
+		Attributes: &runtimeapi.ContainerAttributes{
+			Id: c.ID, Metadata: containerMetadata(c.Config.Labels), Labels: labels, Annotations: ann,
+		},
+		Pid: pidOf(c),
+	}
+	if c.HostConfig != nil {
+		ref.CgroupParent = c.HostConfig.CgroupParent
+	}
+	if c.GraphDriver != nil {
+		ref.UpperDir = c.GraphDriver.Data["UpperDir"]
+	}
+	return ref
+}
+
+// ContainerStats reports one container's usage.
+func (s *Service) ContainerStats(ctx context.Context, req *runtimeapi.ContainerStatsRequest) (*runtimeapi.ContainerStatsResponse, error) {
+	if err := s.requireStats("ContainerStats"); err != nil {
+		return nil, err
+	}
+	if err := validateID("container", req.ContainerId); err != nil {
+		return nil, err
+	}
+	c, err := s.resolveContainer(ctx, req.ContainerId)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.cfg.Stats.ContainerStats(ctx, containerRef(c))
+	if err != nil {
+		return nil, err
+	}
+	return &runtimeapi.ContainerStatsResponse{Stats: st}, nil
+}
+
+// ListContainerStats reports the usage of the containers a filter selects.
+func (s *Service) ListContainerStats(ctx context.Context, req *runtimeapi.ListContainerStatsRequest) (*runtimeapi.ListContainerStatsResponse, error) {
+	if err := s.requireStats("ListContainerStats"); err != nil {
+		return nil, err
+	}
+	f := req.GetFilter()
+	ctrs, err := s.listContainers(ctx, &runtimeapi.ContainerFilter{
+		Id: f.GetId(), PodSandboxId: f.GetPodSandboxId(), LabelSelector: f.GetLabelSelector(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*runtimeapi.ContainerStats, 0, len(ctrs))
+	for _, c := range ctrs {
+		ic, err := s.eng.InspectContainer(ctx, c.Id)
+		if errors.Is(err, engine.ErrNotFound) {
+			continue // removed meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		st, err := s.cfg.Stats.ContainerStats(ctx, containerRef(ic))
+		if err != nil {
+			s.log(ctx).Debug("container stats failed", "container", c.Id, "err", err)
+			continue
+		}
+		out = append(out, st)
+	}
+	return &runtimeapi.ListContainerStatsResponse{Stats: out}, nil
+}
+
+// sandboxRef builds the stats collector's view of a sandbox.
+func (s *Service) sandboxRef(ctx context.Context, sb *container.InspectResponse) (SandboxStatsRef, error) {
+	labels, ann := userLabels(sb.Config.Labels)
+	ref := SandboxStatsRef{
+		ID: sb.ID,
+		Attributes: &runtimeapi.PodSandboxAttributes{
+			Id: sb.ID, Metadata: sandboxMetadata(sb.Config.Labels), Labels: labels, Annotations: ann,
+		},
+		Pid: pidOf(sb),
+	}
+	if sb.HostConfig != nil {
+		ref.CgroupParent = sb.HostConfig.CgroupParent
+	}
+	ctrs, err := s.sandboxContainers(ctx, sb.ID)
+	if err != nil {
+		return ref, err
+	}
+	for _, c := range ctrs {
+		if c.State != container.StateRunning {
+			continue
+		}
+		ic, err := s.eng.InspectContainer(ctx, c.ID)
+		if err != nil {
+			continue
+		}
+		ref.Containers = append(ref.Containers, containerRef(ic))
+	}
+	return ref, nil
+}
+
+// PodSandboxStats reports one pod's usage.
+func (s *Service) PodSandboxStats(ctx context.Context, req *runtimeapi.PodSandboxStatsRequest) (*runtimeapi.PodSandboxStatsResponse, error) {
+	if err := s.requireStats("PodSandboxStats"); err != nil {
+		return nil, err
+	}
+	if err := validateID("pod sandbox", req.PodSandboxId); err != nil {
+		return nil, err
+	}
+	sb, err := s.resolveSandbox(ctx, req.PodSandboxId)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := s.sandboxRef(ctx, sb)
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.cfg.Stats.PodSandboxStats(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return &runtimeapi.PodSandboxStatsResponse{Stats: st}, nil
+}
+
+// runningSandboxes inspects the ready sandboxes a filter selects.
+func (s *Service) filteredSandboxes(ctx context.Context, id string, sel map[string]string) ([]*container.InspectResponse, error) {
+	items, err := s.listSandboxes(ctx, &runtimeapi.PodSandboxFilter{Id: id, LabelSelector: sel})
+	if err != nil {
+		return nil, err
+	}
+	var out []*container.InspectResponse
+	for _, it := range items {
+		if it.State != runtimeapi.PodSandboxState_SANDBOX_READY {
+			continue
+		}
+		sb, err := s.eng.InspectContainer(ctx, it.Id)
+		if err != nil {
+			continue
+		}
+		out = append(out, sb)
+	}
+	return out, nil
+}
+
+// ListPodSandboxStats reports the usage of the ready pods a filter selects.
+func (s *Service) ListPodSandboxStats(ctx context.Context, req *runtimeapi.ListPodSandboxStatsRequest) (*runtimeapi.ListPodSandboxStatsResponse, error) {
+	if err := s.requireStats("ListPodSandboxStats"); err != nil {
+		return nil, err
+	}
+	sbs, err := s.filteredSandboxes(ctx, req.GetFilter().GetId(), req.GetFilter().GetLabelSelector())
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*runtimeapi.PodSandboxStats, 0, len(sbs))
+	for _, sb := range sbs {
+		ref, err := s.sandboxRef(ctx, sb)
+		if err != nil {
+			return nil, err
+		}
+		st, err := s.cfg.Stats.PodSandboxStats(ctx, ref)
+		if err != nil {
+			s.log(ctx).Debug("pod stats failed", "sandbox", sb.ID, "err", err)
+			continue
+		}
+		out = append(out, st)
+	}
+	return &runtimeapi.ListPodSandboxStatsResponse{Stats: out}, nil
+}
+
+// ListMetricDescriptors lists the metrics ListPodSandboxMetrics reports.
+func (s *Service) ListMetricDescriptors(ctx context.Context, _ *runtimeapi.ListMetricDescriptorsRequest) (*runtimeapi.ListMetricDescriptorsResponse, error) {
+	if err := s.requireStats("ListMetricDescriptors"); err != nil {
+		return nil, err
+	}
+	return &runtimeapi.ListMetricDescriptorsResponse{Descriptors: s.cfg.Stats.MetricDescriptors()}, nil
+}
+
+// ListPodSandboxMetrics reports the metrics of every ready pod.
+func (s *Service) ListPodSandboxMetrics(ctx context.Context, _ *runtimeapi.ListPodSandboxMetricsRequest) (*runtimeapi.ListPodSandboxMetricsResponse, error) {
+	if err := s.requireStats("ListPodSandboxMetrics"); err != nil {
+		return nil, err
+	}
+	sbs, err := s.filteredSandboxes(ctx, "", nil)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*runtimeapi.PodSandboxMetrics, 0, len(sbs))
+	for _, sb := range sbs {
+		ref, err := s.sandboxRef(ctx, sb)
+		if err != nil {
+			return nil, err
+		}
+		m, err := s.cfg.Stats.PodSandboxMetrics(ctx, ref)
+		if err != nil {
+			continue
+		}
+		out = append(out, m)
+	}
+	return &runtimeapi.ListPodSandboxMetricsResponse{PodMetrics: out}, nil
+}
