@@ -63,7 +63,9 @@ func (c *Client) ResizeExecTTY(ctx context.Context, execID string, height, width
 }
 
 // AttachContainer implements Engine: it streams until the container's
-// output ends or ctx ends.
+// output ends or ctx ends. The end of s.Stdin is passed on as a half-close:
+// Docker then closes the container's stdin when it was created with
+// StdinOnce, and otherwise ends the attach session.
 func (c *Client) AttachContainer(ctx context.Context, id string, s Streams) error {
 	op := "attach container " + id
 	hr, err := c.api.ContainerAttach(ctx, id, client.ContainerAttachOptions{
