@@ -1,0 +1,166 @@
+package cache
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+)
+
+// tombstoneTTL is how long a deleted id is remembered so that a slow, older
+// observation cannot bring it back. Far longer than any request timeout.
+const tombstoneTTL = 10 * time.Minute
+
+// entry is one container's cached state. Entries are immutable once
+// published: an update replaces the pointer, never the contents, so
+// readers may use one after releasing the lock.
+type entry struct {
+	seq     uint64 // observation that produced it
+	gone    bool   // tombstone: the container was removed
+	goneAt  time.Time
+	inspect *container.InspectResponse
+	summary container.Summary
+	created time.Time
+}
+
+func (e *entry) live() bool { return e != nil && !e.gone }
+
+func (e *entry) name() string { return strings.TrimPrefix(e.inspect.Name, "/") }
+
+// observe returns the sequence number of an observation about to be made.
+// Take it before calling the engine: the result reflects the engine's state
+// at some point after this number was handed out.
+func (c *Cache) observe() uint64 { return c.seq.Add(1) }
+
+// store records an inspect result observed at seq. A container that lost
+// the label (or never had it) is forgotten.
+func (c *Cache) store(seq uint64, in *container.InspectResponse) {
+	if in == nil || in.ID == "" {
+		return
+	}
+	if !c.managed(labelsOf(in)) {
+		c.remove(seq, in.ID)
+		return
+	}
+	ne := &entry{seq: seq, inspect: in, summary: summarize(in), created: created(in)}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.entries[in.ID]
+	if old != nil && old.seq >= seq {
+		return // a newer observation is already stored
+	}
+	c.entries[in.ID] = ne
+	if old.live() && old.name() != ne.name() && c.names[old.name()] == in.ID {
+		delete(c.names, old.name())
+	}
+	c.names[ne.name()] = in.ID
+	c.sorted = nil
+	if !old.live() {
+		old = nil
+	}
+	c.publishLocked(old, ne)
+}
+
+// remove records that id is gone as of seq.
+func (c *Cache) remove(seq uint64, id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.removeLocked(seq, id)
+}
+
+func (c *Cache) removeLocked(seq uint64, id string) {
+	old := c.entries[id]
+	if old != nil && old.seq >= seq {
+		return
+	}
+	c.entries[id] = &entry{seq: seq, gone: true, goneAt: time.Now()}
+	if old.live() {
+		if c.names[old.name()] == id {
+			delete(c.names, old.name())
+		}
+		c.sorted = nil
+		c.publishLocked(old, nil)
+	}
+}
+
+// markStale makes reads pass through until a resync that starts after now
+// completes, and asks the loop for that resync.
+func (c *Cache) markStale(why string) {
+	seq := c.observe()
+	c.mu.Lock()
+	c.synced = false
+	c.staleSeq = max(c.staleSeq, seq)
+	c.mu.Unlock()
+	c.log.Debug("cache marked stale", "reason", why)
+	select {
+	case c.resyncNow <- struct{}{}:
+	default:
+	}
+}
+
+// lookupLocked resolves a container reference among live entries as Docker
+// does: full id, exact name, then unique id prefix. Prefixes shorter than a
+// short id (12) are not resolved here: the engine may hold an unmanaged
+// container that matches them better. ok=false means "not decidable from
+// the cache"; gone=true means the id is a known removed container.
+func (c *Cache) lookupLocked(ref string) (e *entry, gone, ok bool) {
+	if e := c.entries[ref]; e != nil {
+		return e, e.gone, true
+	}
+	if id, found := c.names[strings.TrimPrefix(ref, "/")]; found {
+		return c.entries[id], false, true
+	}
+	if len(ref) < 12 || len(ref) >= 64 || !isHex(ref) {
+		return nil, false, false
+	}
+	var match *entry
+	for id, e := range c.entries {
+		if e.live() && strings.HasPrefix(id, ref) {
+			if match != nil {
+				return nil, false, false // ambiguous: let the engine say so
+			}
+			match = e
+		}
+	}
+	return match, false, match != nil
+}
+
+func isHex(s string) bool {
+	for i := range len(s) {
+		b := s[i]
+		if !('0' <= b && b <= '9' || 'a' <= b && b <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// sortedLive returns the live entries newest first. The slice is immutable
+// and may be used after the lock is released.
+func (c *Cache) sortedLive() (list []*entry, synced bool) {
+	c.mu.RLock()
+	list, synced = c.sorted, c.synced
+	c.mu.RUnlock()
+	if list != nil || !synced {
+		return list, synced
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.sorted == nil {
+		s := make([]*entry, 0, len(c.names))
+		for _, e := range c.entries {
+			if e.live() {
+				s = append(s, e)
+			}
+		}
+		slices.SortFunc(s, func(a, b *entry) int {
+			if d := b.created.Compare(a.created); d != 0 {
+				return d
+			}
+			return strings.Compare(a.inspect.ID, b.inspect.ID)
+		})
+		c.sorted = s
+	}
+	return c.sorted, c.synced
+}

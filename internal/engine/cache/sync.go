@@ -1,0 +1,299 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+)
+
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 5 * time.Second
+	// healthyStream resets the back-off: a stream that lived this long was
+	// not failing in a loop.
+	healthyStream = 30 * time.Second
+	// sinceSlack replays the events of the last moments on (re)subscribe:
+	// the subscription may reach the daemon after Events returns.
+	sinceSlack = 2 * time.Second
+	// resyncWorkers bounds concurrent inspects during a resync.
+	resyncWorkers = 4
+)
+
+// ignoredActions change nothing the cache holds (exec probes would
+// otherwise cost an inspect each; ExecIDs is therefore not kept current).
+var ignoredActions = map[string]bool{
+	"exec_create": true, "exec_start": true, "exec_die": true, "exec_detach": true,
+	"attach": true, "detach": true, "resize": true, "top": true, "copy": true,
+	"archive-path": true, "extract-to-dir": true, "export": true, "commit": true,
+}
+
+// run is the background loop: subscribe, resync, apply events; on a stream
+// failure mark stale, back off and start over.
+func (c *Cache) run(ctx context.Context, first chan struct{}) {
+	defer close(c.done)
+	var once sync.Once
+	signalFirst := func() { once.Do(func() { close(first) }) }
+	defer signalFirst()
+	backoff := minBackoff
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		if attempt > 0 {
+			if c.opts.Metrics != nil {
+				c.opts.Metrics.EventStreamReconnect()
+			}
+		}
+		began := time.Now()
+		err := c.stream(ctx, attempt == 0, signalFirst)
+		if ctx.Err() != nil {
+			return
+		}
+		c.markStale("event stream ended")
+		signalFirst()
+		if time.Since(began) > healthyStream {
+			backoff = minBackoff
+		}
+		c.log.Warn("docker event stream ended; reconnecting and resyncing", "err", err, "backoff", backoff)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return
+		}
+		backoff = min(2*backoff, maxBackoff)
+	}
+}
+
+// stream runs one event subscription until it fails. The resync happens
+// after subscribing, so every change is either in the resync or an event.
+func (c *Cache) stream(ctx context.Context, initial bool, synced func()) error {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	events, errc := c.eng.Events(sctx, engine.EventsOptions{
+		Since:  time.Now().Add(-sinceSlack),
+		Labels: []string{c.opts.LabelFilter},
+	})
+	q := newQueue()
+	go q.fill(sctx, events, errc)
+
+	reason := "reconnect"
+	if initial {
+		reason = "start"
+	}
+	// Retry the resync until it works or the stream ends.
+	for backoff := minBackoff; ; backoff = min(2*backoff, maxBackoff) {
+		err := c.resync(sctx, reason)
+		if err == nil {
+			break
+		}
+		c.log.Warn("cache resync failed; answering from the engine", "err", err, "retry", backoff)
+		synced()
+		select {
+		case <-time.After(backoff):
+		case <-q.ended:
+			return q.err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	synced()
+
+	tick := time.NewTicker(c.opts.ResyncPeriod)
+	defer tick.Stop()
+	for {
+		select {
+		case <-q.wake:
+			c.apply(sctx, q.take())
+		case <-q.ended:
+			c.apply(sctx, q.take())
+			return q.err
+		case <-tick.C:
+			if err := c.resync(sctx, "periodic"); err != nil {
+				c.log.Warn("periodic cache resync failed", "err", err)
+				c.markStale("periodic resync failed")
+			}
+		case <-c.resyncNow:
+			if err := c.resync(sctx, "requested"); err != nil {
+				c.log.Warn("cache resync failed", "err", err)
+				c.markStaleQuiet()
+				select {
+				case <-time.After(minBackoff):
+				case <-ctx.Done():
+				}
+				c.requestResync()
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// apply re-inspects each container named in a batch of events once
+// (destroy: forget it without asking).
+func (c *Cache) apply(ctx context.Context, batch []engine.Event) {
+	if len(batch) == 0 {
+		return
+	}
+	destroyed := map[string]bool{}
+	var order []string
+	seen := map[string]bool{}
+	for _, ev := range batch {
+		if ev.ContainerID == "" || ignoredActions[ev.Action] {
+			continue
+		}
+		if ev.Action == "destroy" {
+			destroyed[ev.ContainerID] = true
+		}
+		if !seen[ev.ContainerID] {
+			seen[ev.ContainerID] = true
+			order = append(order, ev.ContainerID)
+		}
+	}
+	for _, id := range order {
+		seq := c.observe()
+		if destroyed[id] {
+			c.remove(seq, id)
+			continue
+		}
+		in, err := c.eng.InspectContainer(ctx, id)
+		switch {
+		case err == nil:
+			c.store(seq, in)
+		case errors.Is(err, engine.ErrNotFound):
+			c.remove(seq, id)
+		case ctx.Err() != nil:
+			return
+		default:
+			c.log.Warn("inspect after event failed", "container", id, "err", err)
+			c.markStale("inspect after event failed")
+		}
+	}
+}
+
+// resync lists the cached set afresh and inspects every member.
+func (c *Cache) resync(ctx context.Context, reason string) (err error) {
+	start := time.Now()
+	defer func() {
+		if c.opts.Metrics != nil {
+			c.opts.Metrics.CacheResync(reason, time.Since(start), err)
+		}
+	}()
+	seq := c.observe()
+	list, err := c.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: []string{c.opts.LabelFilter}})
+	if err != nil {
+		return fmt.Errorf("resync: list: %w", err)
+	}
+	results := make([]*container.InspectResponse, len(list))
+	errs := make([]error, len(list))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, resyncWorkers)
+	for i := range list {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i], errs[i] = c.eng.InspectContainer(ctx, list[i].ID)
+		}()
+	}
+	wg.Wait()
+	listed := make(map[string]bool, len(list))
+	for i, s := range list {
+		listed[s.ID] = true
+		switch {
+		case errs[i] == nil:
+			c.store(seq, results[i])
+		case errors.Is(errs[i], engine.ErrNotFound):
+			c.remove(seq, s.ID)
+		default:
+			return fmt.Errorf("resync: inspect %s: %w", s.ID, errs[i])
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for id, e := range c.entries {
+		switch {
+		case e.live() && e.seq < seq && !listed[id]:
+			c.removeLocked(seq, id)
+		case e.gone && time.Since(e.goneAt) > tombstoneTTL:
+			delete(c.entries, id)
+		}
+	}
+	if seq > c.staleSeq {
+		c.synced = true
+	}
+	c.log.Debug("cache resynced", "reason", reason, "containers", len(list), "took", time.Since(start))
+	return nil
+}
+
+func (c *Cache) requestResync() {
+	select {
+	case c.resyncNow <- struct{}{}:
+	default:
+	}
+}
+
+// markStaleQuiet is markStale without asking for another resync.
+func (c *Cache) markStaleQuiet() {
+	seq := c.observe()
+	c.mu.Lock()
+	c.synced = false
+	c.staleSeq = max(c.staleSeq, seq)
+	c.mu.Unlock()
+}
+
+// queue decouples reading the event stream from applying it: Docker drops
+// events for a subscriber that does not keep up, so the reader never waits
+// for an inspect.
+type queue struct {
+	mu     sync.Mutex
+	events []engine.Event
+	wake   chan struct{}
+	ended  chan struct{}
+	err    error // valid after ended is closed
+}
+
+func newQueue() *queue {
+	return &queue{wake: make(chan struct{}, 1), ended: make(chan struct{})}
+}
+
+func (q *queue) fill(ctx context.Context, events <-chan engine.Event, errc <-chan error) {
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				events = nil // closed: wait for the error
+				continue
+			}
+			q.mu.Lock()
+			q.events = append(q.events, ev)
+			q.mu.Unlock()
+			select {
+			case q.wake <- struct{}{}:
+			default:
+			}
+		case err := <-errc:
+			if err == nil {
+				err = errors.New("event stream closed")
+			}
+			q.err = err
+			close(q.ended)
+			return
+		case <-ctx.Done():
+			q.err = ctx.Err()
+			close(q.ended)
+			return
+		}
+	}
+}
+
+func (q *queue) take() []engine.Event {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	b := q.events
+	q.events = nil
+	return b
+}

@@ -1,0 +1,106 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+)
+
+// refreshTimeout bounds the read-your-writes inspect. It runs even when the
+// caller's context has ended: the engine may have acted anyway.
+const refreshTimeout = 30 * time.Second
+
+// CreateContainer implements engine.Engine; the new container is in the
+// cache when it returns.
+func (c *Cache) CreateContainer(ctx context.Context, spec engine.CreateSpec) (string, error) {
+	id, err := c.eng.CreateContainer(ctx, spec)
+	if err != nil {
+		return "", err
+	}
+	c.refresh(ctx, id, nil)
+	return id, nil
+}
+
+// StartContainer implements engine.Engine with read-your-writes.
+func (c *Cache) StartContainer(ctx context.Context, id string) error {
+	err := c.eng.StartContainer(ctx, id)
+	c.refresh(ctx, id, err)
+	return err
+}
+
+// StopContainer implements engine.Engine with read-your-writes.
+func (c *Cache) StopContainer(ctx context.Context, id string, timeout time.Duration) error {
+	err := c.eng.StopContainer(ctx, id, timeout)
+	c.refresh(ctx, id, err)
+	return err
+}
+
+// KillContainer implements engine.Engine with read-your-writes.
+func (c *Cache) KillContainer(ctx context.Context, id, signal string) error {
+	err := c.eng.KillContainer(ctx, id, signal)
+	c.refresh(ctx, id, err)
+	return err
+}
+
+// UpdateContainerResources implements engine.Engine with read-your-writes.
+func (c *Cache) UpdateContainerResources(ctx context.Context, id string, res container.Resources) error {
+	err := c.eng.UpdateContainerResources(ctx, id, res)
+	c.refresh(ctx, id, err)
+	return err
+}
+
+// RemoveContainer implements engine.Engine; the container is gone from the
+// cache when it returns.
+func (c *Cache) RemoveContainer(ctx context.Context, id string, opts engine.RemoveOptions) error {
+	err := c.eng.RemoveContainer(ctx, id, opts)
+	if err != nil {
+		c.refresh(ctx, id, err)
+		return err
+	}
+	// Numbered after the removal: any inspect that could still see the
+	// container started before it and loses to this tombstone.
+	seq := c.observe()
+	c.mu.Lock()
+	if e, gone, ok := c.lookupLocked(id); ok && !gone {
+		c.removeLocked(seq, e.inspect.ID)
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// refresh re-inspects the container ref after a mutating call (opErr is
+// that call's result) and updates the cache. If the cache cannot learn the
+// container's state it marks itself stale, so that reads pass through until
+// the next resync rather than answer from a record that may be outdated.
+func (c *Cache) refresh(ctx context.Context, ref string, opErr error) {
+	c.mu.RLock()
+	e, _, known := c.lookupLocked(ref)
+	c.mu.RUnlock()
+	if errors.Is(opErr, engine.ErrNotFound) && !known {
+		return // nothing happened to anything we hold
+	}
+	target := ref
+	if known && e.live() {
+		target = e.inspect.ID // a name may since belong to another container
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
+	defer cancel()
+	seq := c.observe()
+	in, err := c.eng.InspectContainer(rctx, target)
+	switch {
+	case err == nil:
+		c.store(seq, in)
+	case errors.Is(err, engine.ErrNotFound):
+		if known && e.live() {
+			c.remove(seq, e.inspect.ID)
+		}
+	default:
+		c.log.Warn("refresh after a container change failed; answering from the engine until resynced",
+			"container", ref, "err", err)
+		c.markStale("refresh of " + ref + " failed")
+	}
+}
