@@ -83,6 +83,7 @@ type Cache struct {
 	synced   bool              // false: reads pass through
 	staleSeq uint64            // a resync must start after this to mark synced
 	subs     map[*subscriber]struct{}
+	subQueue int // per-subscriber backlog limit; tests lower it
 
 	resyncNow chan struct{}
 	cancel    context.CancelFunc
@@ -128,6 +129,7 @@ func New(ctx context.Context, eng engine.Engine, opts Options) (*Cache, error) {
 		entries:    map[string]*entry{},
 		names:      map[string]string{},
 		subs:       map[*subscriber]struct{}{},
+		subQueue:   subscriberQueue,
 		resyncNow:  make(chan struct{}, 1),
 		cancel:     cancel,
 		done:       make(chan struct{}),

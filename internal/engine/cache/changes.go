@@ -49,6 +49,7 @@ type Change struct {
 const subscriberQueue = 4096
 
 type subscriber struct {
+	limit  int
 	mu     sync.Mutex
 	queue  []Change
 	closed bool
@@ -62,7 +63,7 @@ func (s *subscriber) push(ch Change) {
 	if s.closed {
 		return
 	}
-	if len(s.queue) >= subscriberQueue {
+	if len(s.queue) >= s.limit {
 		s.closed = true
 	} else {
 		s.queue = append(s.queue, ch)
@@ -88,7 +89,7 @@ func (s *subscriber) close() {
 // behind; the channel is then closed. Changes before the call are not
 // replayed: subscribe first, then list.
 func (c *Cache) Subscribe(ctx context.Context) <-chan Change {
-	s := &subscriber{wake: make(chan struct{}, 1), out: make(chan Change)}
+	s := &subscriber{limit: c.subQueue, wake: make(chan struct{}, 1), out: make(chan Change)}
 	c.mu.Lock()
 	select {
 	case <-c.done:

@@ -40,7 +40,7 @@ func (c *Cache) store(seq uint64, in *container.InspectResponse) {
 		return
 	}
 	if !c.managed(labelsOf(in)) {
-		c.remove(seq, in.ID)
+		c.forget(in.ID) // not ours; Docker labels never change, so rare
 		return
 	}
 	ne := &entry{seq: seq, inspect: in, summary: summarize(in), created: created(in)}
@@ -75,6 +75,25 @@ func (c *Cache) removeLocked(seq uint64, id string) {
 		return
 	}
 	c.entries[id] = &entry{seq: seq, gone: true, goneAt: time.Now()}
+	if old.live() {
+		if c.names[old.name()] == id {
+			delete(c.names, old.name())
+		}
+		c.sorted = nil
+		c.publishLocked(old, nil)
+	}
+}
+
+// forget drops a container that is outside the cached set without a
+// tombstone: reads of it go to the engine.
+func (c *Cache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	old := c.entries[id]
+	if old == nil {
+		return
+	}
+	delete(c.entries, id)
 	if old.live() {
 		if c.names[old.name()] == id {
 			delete(c.names, old.name())

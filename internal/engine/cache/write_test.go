@@ -1,0 +1,106 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/moby/moby/api/types/container"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+)
+
+func TestReadYourWrites(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.wrap.Hold() // no events: only the calls themselves can update the cache
+	defer e.wrap.Release()
+	ctx := e.ctx
+	state := func(id string) (container.ContainerState, *container.InspectResponse) {
+		t.Helper()
+		in, err := e.cache.InspectContainer(ctx, id)
+		if errors.Is(err, engine.ErrNotFound) {
+			return "", nil
+		}
+		must(t, err)
+		if got := states(t, e.cache)[id]; got != in.State.Status {
+			t.Fatalf("list says %q, inspect %q", got, in.State.Status)
+		}
+		return in.State.Status, in
+	}
+
+	id := e.create(e.cache, "k8s_a_p_ns_uid_0", managedLabels())
+	if st, _ := state(id); st != container.StateCreated {
+		t.Fatalf("after create: %q", st)
+	}
+	must(t, e.cache.StartContainer(ctx, id))
+	if st, _ := state(id); st != container.StateRunning {
+		t.Fatalf("after start: %q", st)
+	}
+	must(t, e.cache.UpdateContainerResources(ctx, id, container.Resources{CPUShares: 512}))
+	if _, in := state(id); in.HostConfig.CPUShares != 512 {
+		t.Fatalf("after update: cpu shares %d", in.HostConfig.CPUShares)
+	}
+	must(t, e.cache.KillContainer(ctx, "k8s_a_p_ns_uid_0", "KILL")) // by name
+	if st, in := state(id); st != container.StateExited || in.State.ExitCode != 137 {
+		t.Fatalf("after kill: %q", st)
+	}
+	must(t, e.cache.StartContainer(ctx, id[:12])) // by prefix
+	must(t, e.cache.StopContainer(ctx, id, 0))
+	if st, in := state(id); st != container.StateExited || in.RestartCount != 1 {
+		t.Fatalf("after stop: %q restarts %d", st, in.RestartCount)
+	}
+	must(t, e.cache.RemoveContainer(ctx, id, engine.RemoveOptions{}))
+	if st, _ := state(id); st != "" {
+		t.Fatalf("after remove: %q", st)
+	}
+	if n := len(ids(t, e.cache, all)); n != 0 {
+		t.Fatalf("%d listed after remove", n)
+	}
+}
+
+func TestFailedRefreshPassesThrough(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.wrap.Hold()
+	id := e.create(e.cache, "k8s_a_p_ns_uid_0", managedLabels())
+	// The start works but the cache cannot see its result.
+	e.fake.InjectError("InspectContainer", fmt.Errorf("glitch: %w", engine.ErrUnavailable))
+	must(t, e.cache.StartContainer(e.ctx, id))
+	// Whatever the resync timing, the answer is never the stale "created".
+	if st := states(t, e.cache)[id]; st != container.StateRunning {
+		t.Fatalf("after start with failed refresh: %q", st)
+	}
+	eventually(t, "resynced", e.cache.Synced)
+	e.wrap.Release()
+	e.served(func() {
+		if st := states(t, e.cache)[id]; st != container.StateRunning {
+			t.Fatalf("after resync: %q", st)
+		}
+	})
+}
+
+func TestFailedCallsStillRefresh(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.wrap.Hold()
+	defer e.wrap.Release()
+	id := e.create(e.cache, "k8s_a_p_ns_uid_0", managedLabels())
+	must(t, e.cache.StartContainer(e.ctx, id))
+	// Removal of a running container fails; the cache keeps it.
+	if err := e.cache.RemoveContainer(e.ctx, id, engine.RemoveOptions{}); !errors.Is(err, engine.ErrConflict) {
+		t.Fatalf("remove running: %v", err)
+	}
+	if st := states(t, e.cache)[id]; st != container.StateRunning {
+		t.Fatalf("after failed remove: %q", st)
+	}
+	// Removed behind the cache's back, then a call on it: the cache learns.
+	must(t, e.fake.RemoveContainer(e.ctx, id, engine.RemoveOptions{Force: true}))
+	if err := e.cache.StopContainer(e.ctx, id, 0); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("stop removed: %v", err)
+	}
+	if _, ok := states(t, e.cache)[id]; ok {
+		t.Fatal("removed container still cached after a call told us")
+	}
+	// Unknown ids do not touch the cache.
+	if err := e.cache.StopContainer(e.ctx, "nosuch", 0); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("stop unknown: %v", err)
+	}
+}
