@@ -1,0 +1,306 @@
+// Package stats reads container and pod statistics straight from cgroups and
+// /proc — never from Docker's stats API, which answers once per second per
+// container and costs dockerd CPU. A ContainerStats call is a handful of
+// small file reads; the writable layer's size, which needs a directory walk,
+// comes from a cache a background walker keeps fresh.
+package stats
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sync"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+)
+
+// ContainerRef is what the collector needs to know about one container.
+type ContainerRef struct {
+	ID           string // Docker id
+	Attributes   *runtimeapi.ContainerAttributes
+	CgroupParent string // HostConfig.CgroupParent ("" = Docker default)
+	Pid          int    // 0 if not running
+	UpperDir     string // GraphDriver.Data["UpperDir"] (writable layer), may be ""
+	Image        string // image the container runs, for the metrics' "image" label; may be ""
+}
+
+// SandboxRef is what the collector needs to know about one pod sandbox.
+type SandboxRef struct {
+	ID           string
+	Attributes   *runtimeapi.PodSandboxAttributes
+	CgroupParent string
+	Pid          int // pause process, for network counters from /proc/<pid>/net/dev
+	Containers   []ContainerRef
+}
+
+// Collector turns cgroup and /proc readings into CRI stats. It is safe for
+// concurrent use.
+type Collector struct {
+	driver     string // "cgroupfs" or "systemd"
+	dockerRoot string
+	procRoot   string
+	cg         cgroupFS
+	log        *slog.Logger
+	now        func() time.Time
+
+	mu    sync.Mutex
+	paths map[string]string  // container id → resolved cgroup (relative)
+	cpu   map[string]cpuPrev // cgroup key → last CPU reading, for nano-cores
+
+	layers *layerCache
+	fs     *fsInfo
+}
+
+// NewCollector detects the cgroup hierarchy (v1 or v2) and starts the
+// writable-layer walker. cgroupDriver is Docker's ("cgroupfs" or "systemd",
+// from docker info); dockerRoot is Docker's root directory (DockerRootDir).
+func NewCollector(cgroupDriver, dockerRoot string, logger *slog.Logger) (*Collector, error) {
+	cg, err := detectCgroups("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	return newCollector(cgroupDriver, dockerRoot, "/proc", cg, logger), nil
+}
+
+func newCollector(driver, dockerRoot, procRoot string, cg cgroupFS, logger *slog.Logger) *Collector {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if dockerRoot == "" {
+		dockerRoot = "/var/lib/docker"
+	}
+	return &Collector{
+		driver:     driver,
+		dockerRoot: dockerRoot,
+		procRoot:   procRoot,
+		cg:         cg,
+		log:        logger,
+		now:        time.Now,
+		paths:      make(map[string]string),
+		cpu:        make(map[string]cpuPrev),
+		layers:     newLayerCache(logger),
+		fs:         newFSInfo(dockerRoot),
+	}
+}
+
+// Close stops the background walker.
+func (c *Collector) Close() { c.layers.close() }
+
+// Forget drops what the collector keeps about a removed container.
+func (c *Collector) Forget(containerID string) {
+	c.mu.Lock()
+	delete(c.paths, containerID)
+	delete(c.cpu, containerID)
+	delete(c.cpu, "pod:"+containerID)
+	c.mu.Unlock()
+}
+
+// CgroupVersion is 1 or 2.
+func (c *Collector) CgroupVersion() int { return c.cg.version() }
+
+// errNoCgroup is wrapped (with engine.ErrNotFound) when a running
+// container's cgroup is not where Docker puts it.
+var errNoCgroup = errors.New("cgroup not found")
+
+// containerPath resolves (once, then from the cache) a container's cgroup.
+func (c *Collector) containerPath(ref ContainerRef) (string, error) {
+	c.mu.Lock()
+	rel, ok := c.paths[ref.ID]
+	c.mu.Unlock()
+	if ok {
+		return rel, nil
+	}
+	rel = containerCgroup(c.driver, ref.CgroupParent, ref.ID)
+	if !c.cg.exists(rel) {
+		// Layouts dockerlet did not predict (a nested daemon, a custom
+		// cgroup namespace): ask the kernel where the process is.
+		ctrl := "memory"
+		if c.cg.version() == 2 {
+			ctrl = ""
+		}
+		p, err := cgroupFromProc(c.procRoot, ref.Pid, ctrl)
+		if err != nil || !c.cg.exists(p) {
+			return "", fmt.Errorf("container %s: %w (%w)", ref.ID, errNoCgroup, engine.ErrNotFound)
+		}
+		rel = p
+	}
+	c.mu.Lock()
+	c.paths[ref.ID] = rel
+	c.mu.Unlock()
+	return rel, nil
+}
+
+// readContainer reads a running container's cgroup; full selects the
+// metrics set. A cgroup that vanished (the container just exited) is
+// forgotten and reported as engine.ErrNotFound.
+func (c *Collector) readContainer(ref ContainerRef, full bool) (sample, error) {
+	var s sample
+	rel, err := c.containerPath(ref)
+	if err != nil {
+		return s, err
+	}
+	if full {
+		err = c.cg.full(rel, &s)
+	} else {
+		err = c.cg.fast(rel, &s)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		c.mu.Lock()
+		delete(c.paths, ref.ID)
+		c.mu.Unlock()
+		return s, fmt.Errorf("container %s: %w (%w)", ref.ID, errNoCgroup, engine.ErrNotFound)
+	}
+	if err != nil {
+		return s, fmt.Errorf("read cgroup of %s: %w", ref.ID, err)
+	}
+	return s, nil
+}
+
+// ContainerStats returns one container's stats. A container that is not
+// running gets its attributes and writable layer only.
+func (c *Collector) ContainerStats(ctx context.Context, ref ContainerRef) (*runtimeapi.ContainerStats, error) {
+	now := c.now()
+	st := &runtimeapi.ContainerStats{
+		Attributes:    ref.Attributes,
+		WritableLayer: c.writableLayer(ref, now),
+	}
+	if ref.Pid == 0 {
+		return st, nil
+	}
+	s, err := c.readContainer(ref, false)
+	if err != nil {
+		return nil, err
+	}
+	st.Cpu = c.cpuUsage(ref.ID, s.cpuUsageNs, now)
+	st.Memory = memoryUsage(&s, now)
+	return st, nil
+}
+
+func (c *Collector) writableLayer(ref ContainerRef, now time.Time) *runtimeapi.FilesystemUsage {
+	if ref.UpperDir == "" {
+		return nil
+	}
+	bytes, inodes := c.layers.get(ref.UpperDir)
+	return &runtimeapi.FilesystemUsage{
+		Timestamp:  now.UnixNano(),
+		FsId:       &runtimeapi.FilesystemIdentifier{Mountpoint: c.fs.storageDir(ref.UpperDir)},
+		UsedBytes:  &runtimeapi.UInt64Value{Value: bytes},
+		InodesUsed: &runtimeapi.UInt64Value{Value: inodes},
+	}
+}
+
+func u64(v uint64) *runtimeapi.UInt64Value { return &runtimeapi.UInt64Value{Value: v} }
+
+func memoryUsage(s *sample, now time.Time) *runtimeapi.MemoryUsage {
+	m := &runtimeapi.MemoryUsage{
+		Timestamp:       now.UnixNano(),
+		WorkingSetBytes: u64(s.memWorkingSet),
+		UsageBytes:      u64(s.memUsage),
+		RssBytes:        u64(s.memRSS),
+		PageFaults:      u64(s.pgfault),
+		MajorPageFaults: u64(s.pgmajfault),
+	}
+	if s.memLimit > 0 {
+		avail := uint64(0)
+		if s.memLimit > s.memWorkingSet {
+			avail = s.memLimit - s.memWorkingSet
+		}
+		m.AvailableBytes = u64(avail)
+	}
+	return m
+}
+
+// PodSandboxStats returns a pod's stats: its cgroup's CPU and memory (the
+// sum of its containers' when it has no CgroupParent of its own), network
+// counters of the pause process's namespace, and each container's stats.
+func (c *Collector) PodSandboxStats(ctx context.Context, ref SandboxRef) (*runtimeapi.PodSandboxStats, error) {
+	now := c.now()
+	linux := &runtimeapi.LinuxPodSandboxStats{}
+	for _, cr := range ref.Containers {
+		cs, err := c.ContainerStats(ctx, cr)
+		if errors.Is(err, engine.ErrNotFound) {
+			continue // exited meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		linux.Containers = append(linux.Containers, cs)
+	}
+	s, procs, ok := c.readPod(ref, false)
+	if ok {
+		linux.Cpu = c.cpuUsage("pod:"+ref.ID, s.cpuUsageNs, now)
+		linux.Memory = memoryUsage(&s, now)
+		linux.Process = &runtimeapi.ProcessUsage{Timestamp: now.UnixNano(), ProcessCount: u64(procs)}
+	}
+	if ref.Pid > 0 {
+		if ifs, err := readNetDev(c.procRoot, ref.Pid); err == nil {
+			linux.Network = networkUsage(ifs, now)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			c.log.Debug("read pod network counters", "sandbox", ref.ID, "err", err)
+		}
+	}
+	return &runtimeapi.PodSandboxStats{Attributes: ref.Attributes, Linux: linux}, nil
+}
+
+// readPod reads the pod's own cgroup, or sums the sandbox's and its
+// containers' when the pod has none. ok is false when nothing runs.
+func (c *Collector) readPod(ref SandboxRef, full bool) (s sample, procs uint64, ok bool) {
+	if ref.CgroupParent != "" {
+		rel := podCgroup(c.driver, ref.CgroupParent)
+		if c.cg.exists(rel) {
+			var err error
+			if full {
+				err = c.cg.full(rel, &s)
+			} else {
+				err = c.cg.fast(rel, &s)
+			}
+			if err == nil {
+				procs, _ = countLines(c.cg.procsFile(rel))
+				return s, procs, true
+			}
+		}
+	}
+	refs := ref.Containers
+	if ref.Pid > 0 {
+		refs = append([]ContainerRef{{ID: ref.ID, CgroupParent: ref.CgroupParent, Pid: ref.Pid}}, refs...)
+	}
+	for _, cr := range refs {
+		if cr.Pid == 0 {
+			continue
+		}
+		one, err := c.readContainer(cr, full)
+		if err != nil {
+			continue
+		}
+		ok = true
+		s.add(&one)
+		if rel, err := c.containerPath(cr); err == nil {
+			n, _ := countLines(c.cg.procsFile(rel))
+			procs += n
+		}
+	}
+	return s, procs, ok
+}
+
+// add sums the counters and gauges of two cgroups (limits are not summed).
+func (s *sample) add(o *sample) {
+	s.cpuUsageNs += o.cpuUsageNs
+	s.cpuUserNs += o.cpuUserNs
+	s.cpuSystemNs += o.cpuSystemNs
+	s.memUsage += o.memUsage
+	s.memWorkingSet += o.memWorkingSet
+	s.memRSS += o.memRSS
+	s.memCache += o.memCache
+	s.memMapped += o.memMapped
+	s.memSwap += o.memSwap
+	s.memKernel += o.memKernel
+	s.pgfault += o.pgfault
+	s.pgmajfault += o.pgmajfault
+	s.procs += o.procs
+	s.threads += o.threads
+}
