@@ -1,0 +1,309 @@
+package pod
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kjson "sigs.k8s.io/json"
+	"sigs.k8s.io/yaml"
+)
+
+// Annotations dockerlet sets on the pods it derives from workloads.
+const (
+	AnnotationOwner = "dockerlet.io/owner" // "Deployment/web"
+)
+
+// decodeDocument decodes one YAML document strictly (unknown or duplicate
+// fields are errors, as with kubectl's strict validation) and records a
+// warning for every known field dockerlet does not honour.
+func (m *Manifest) decodeDocument(doc string, data []byte) error {
+	jsonData, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", doc, err)
+	}
+	var tm metav1.TypeMeta
+	if err := json.Unmarshal(jsonData, &tm); err != nil {
+		return fmt.Errorf("%s: %w", doc, err)
+	}
+	if tm.Kind == "" {
+		return fmt.Errorf("%s: no kind", doc)
+	}
+	if tm.Kind == "List" {
+		return m.decodeList(doc, jsonData)
+	}
+	var generic any
+	if err := json.Unmarshal(jsonData, &generic); err != nil {
+		return fmt.Errorf("%s: %w", doc, err)
+	}
+	obj, _ := generic.(map[string]any)
+	if obj == nil {
+		return fmt.Errorf("%s: not an object", doc)
+	}
+	meta, _ := obj["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
+	label := tm.Kind + " " + name
+	allow, err := allowListFor(tm.APIVersion, tm.Kind)
+	if err != nil {
+		return fmt.Errorf("%s: %s: %w", doc, label, err)
+	}
+	for _, w := range walkAllowed(allow, obj) {
+		w.Doc, w.Object = doc, label
+		m.Warnings = append(m.Warnings, w)
+	}
+	switch tm.Kind {
+	case "Pod":
+		var p corev1.Pod
+		if err := strict(jsonData, &p); err != nil {
+			return fmt.Errorf("%s: %s: %w", doc, label, err)
+		}
+		return m.addPod(doc, &p)
+	case "Secret":
+		var s corev1.Secret
+		if err := strict(jsonData, &s); err != nil {
+			return fmt.Errorf("%s: %s: %w", doc, label, err)
+		}
+		return m.addSecret(doc, &s)
+	case "ConfigMap":
+		var c corev1.ConfigMap
+		if err := strict(jsonData, &c); err != nil {
+			return fmt.Errorf("%s: %s: %w", doc, label, err)
+		}
+		if err := checkMeta(&c.ObjectMeta); err != nil {
+			return fmt.Errorf("%s: ConfigMap: %w", doc, err)
+		}
+		m.ConfigMaps[key(c.Namespace, c.Name)] = &c
+		return nil
+	case "Deployment":
+		var d appsv1.Deployment
+		if err := strict(jsonData, &d); err != nil {
+			return fmt.Errorf("%s: %s: %w", doc, label, err)
+		}
+		return m.addWorkload(doc, "Deployment", d.ObjectMeta, replicas(d.Spec.Replicas), &d.Spec.Template, corev1.RestartPolicyAlways)
+	case "ReplicaSet":
+		var rs appsv1.ReplicaSet
+		if err := strict(jsonData, &rs); err != nil {
+			return fmt.Errorf("%s: %s: %w", doc, label, err)
+		}
+		return m.addWorkload(doc, "ReplicaSet", rs.ObjectMeta, replicas(rs.Spec.Replicas), &rs.Spec.Template, corev1.RestartPolicyAlways)
+	case "Job":
+		var j batchv1.Job
+		if err := strict(jsonData, &j); err != nil {
+			return fmt.Errorf("%s: %s: %w", doc, label, err)
+		}
+		return m.addWorkload(doc, "Job", j.ObjectMeta, replicas(j.Spec.Parallelism), &j.Spec.Template, "")
+	}
+	return fmt.Errorf("%s: kind %q is not supported (Pod, Secret, ConfigMap, Deployment, ReplicaSet, Job, List)", doc, tm.Kind)
+}
+
+func (m *Manifest) decodeList(doc string, data []byte) error {
+	var l struct {
+		Items []json.RawMessage `json:"items"`
+	}
+	if err := json.Unmarshal(data, &l); err != nil {
+		return fmt.Errorf("%s: List: %w", doc, err)
+	}
+	for i, it := range l.Items {
+		if err := m.decodeDocument(fmt.Sprintf("%s.items[%d]", doc, i), it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// strict decodes JSON into a typed object, failing on unknown and
+// duplicate fields with their paths.
+func strict(data []byte, into any) error {
+	strictErrs, err := kjson.UnmarshalStrict(data, into, kjson.DisallowDuplicateFields, kjson.DisallowUnknownFields)
+	if err != nil {
+		return fmt.Errorf("decoding: %w", err)
+	}
+	if len(strictErrs) > 0 {
+		return fmt.Errorf("strict decoding: %w", errors.Join(strictErrs...))
+	}
+	return nil
+}
+
+func replicas(n *int32) int {
+	if n == nil {
+		return 1
+	}
+	return int(*n)
+}
+
+func checkMeta(om *metav1.ObjectMeta) error {
+	if om.Name == "" {
+		return fmt.Errorf("metadata.name is required")
+	}
+	if om.Namespace == "" {
+		om.Namespace = DefaultNamespace
+	}
+	if msgs := validateDNSLabel(om.Namespace); msgs != "" {
+		return fmt.Errorf("metadata.namespace %q: %s", om.Namespace, msgs)
+	}
+	return nil
+}
+
+func (m *Manifest) addPod(doc string, p *corev1.Pod) error {
+	if err := checkMeta(&p.ObjectMeta); err != nil {
+		return fmt.Errorf("%s: Pod: %w", doc, err)
+	}
+	if msgs := validateDNSSubdomain(p.Name); msgs != "" {
+		return fmt.Errorf("%s: Pod %q: metadata.name: %s", doc, p.Name, msgs)
+	}
+	if err := validatePodSpec(&p.Spec); err != nil {
+		return fmt.Errorf("%s: Pod %s: %w", doc, p.Name, err)
+	}
+	p.Kind, p.APIVersion = "Pod", "v1"
+	m.Pods = append(m.Pods, p)
+	return nil
+}
+
+func (m *Manifest) addSecret(doc string, s *corev1.Secret) error {
+	if err := checkMeta(&s.ObjectMeta); err != nil {
+		return fmt.Errorf("%s: Secret: %w", doc, err)
+	}
+	switch s.Type {
+	case "", corev1.SecretTypeOpaque, corev1.SecretTypeDockerConfigJson, corev1.SecretTypeDockercfg:
+	default:
+		m.Warnings = append(m.Warnings, Warning{Doc: doc, Object: "Secret " + s.Name, Path: "type",
+			Reason: fmt.Sprintf("type %q is treated as Opaque", s.Type)})
+	}
+	// stringData is write-only in the API: merge it into data as the API
+	// server would.
+	if len(s.StringData) > 0 {
+		if s.Data == nil {
+			s.Data = map[string][]byte{}
+		}
+		for k, v := range s.StringData {
+			s.Data[k] = []byte(v)
+		}
+		s.StringData = nil
+	}
+	m.Secrets[key(s.Namespace, s.Name)] = s
+	return nil
+}
+
+// addWorkload reduces a Deployment, ReplicaSet or Job to its pods:
+// <name>-<i> for each replica (parallelism for a Job).
+func (m *Manifest) addWorkload(doc, kind string, om metav1.ObjectMeta, n int, tmpl *corev1.PodTemplateSpec, wantRestart corev1.RestartPolicy) error {
+	if err := checkMeta(&om); err != nil {
+		return fmt.Errorf("%s: %s: %w", doc, kind, err)
+	}
+	if n < 0 {
+		return fmt.Errorf("%s: %s %s: negative replicas", doc, kind, om.Name)
+	}
+	rp := tmpl.Spec.RestartPolicy
+	switch {
+	case kind == "Job" && rp != corev1.RestartPolicyNever && rp != corev1.RestartPolicyOnFailure:
+		return fmt.Errorf("%s: Job %s: spec.template.spec.restartPolicy must be Never or OnFailure", doc, om.Name)
+	case wantRestart != "" && rp != "" && rp != wantRestart:
+		return fmt.Errorf("%s: %s %s: spec.template.spec.restartPolicy must be %s", doc, kind, om.Name, wantRestart)
+	}
+	for i := 0; i < n; i++ {
+		p := &corev1.Pod{}
+		tmpl.ObjectMeta.DeepCopyInto(&p.ObjectMeta)
+		tmpl.Spec.DeepCopyInto(&p.Spec)
+		p.Name = fmt.Sprintf("%s-%d", om.Name, i)
+		p.Namespace = om.Namespace
+		if p.Annotations == nil {
+			p.Annotations = map[string]string{}
+		}
+		p.Annotations[AnnotationOwner] = kind + "/" + om.Name
+		if err := m.addPod(doc, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validatePodSpec(s *corev1.PodSpec) error {
+	if len(s.Containers) == 0 {
+		return fmt.Errorf("spec.containers: at least one container is required")
+	}
+	switch s.RestartPolicy {
+	case "", corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
+	default:
+		return fmt.Errorf("spec.restartPolicy %q: want Always, OnFailure or Never", s.RestartPolicy)
+	}
+	names := map[string]bool{}
+	check := func(field string, cs []corev1.Container) error {
+		for i, c := range cs {
+			p := fmt.Sprintf("spec.%s[%d]", field, i)
+			if c.Name == "" {
+				return fmt.Errorf("%s.name is required", p)
+			}
+			if msgs := validateDNSLabel(c.Name); msgs != "" {
+				return fmt.Errorf("%s.name %q: %s", p, c.Name, msgs)
+			}
+			if names[c.Name] {
+				return fmt.Errorf("%s.name %q: duplicate container name", p, c.Name)
+			}
+			names[c.Name] = true
+			if c.Image == "" {
+				return fmt.Errorf("%s.image is required", p)
+			}
+			switch c.ImagePullPolicy {
+			case "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+			default:
+				return fmt.Errorf("%s.imagePullPolicy %q: want Always, IfNotPresent or Never", p, c.ImagePullPolicy)
+			}
+		}
+		return nil
+	}
+	if err := check("initContainers", s.InitContainers); err != nil {
+		return err
+	}
+	if err := check("containers", s.Containers); err != nil {
+		return err
+	}
+	vols := map[string]bool{}
+	for i, v := range s.Volumes {
+		if v.Name == "" || vols[v.Name] {
+			return fmt.Errorf("spec.volumes[%d].name %q: missing or duplicate", i, v.Name)
+		}
+		vols[v.Name] = true
+	}
+	for _, cs := range [][]corev1.Container{s.InitContainers, s.Containers} {
+		for _, c := range cs {
+			for j, vm := range c.VolumeMounts {
+				if !vols[vm.Name] {
+					return fmt.Errorf("container %s: volumeMounts[%d]: no volume named %q", c.Name, j, vm.Name)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// validateDNSLabel returns "" for an RFC 1123 label.
+func validateDNSLabel(s string) string {
+	if len(s) == 0 || len(s) > 63 {
+		return "must be 1-63 characters"
+	}
+	for i, r := range s {
+		ok := r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' && i > 0 && i < len(s)-1
+		if !ok {
+			return "must consist of lower case alphanumeric characters or '-', and start and end with an alphanumeric character"
+		}
+	}
+	return ""
+}
+
+// validateDNSSubdomain returns "" for an RFC 1123 subdomain.
+func validateDNSSubdomain(s string) string {
+	if len(s) > 253 {
+		return "must be at most 253 characters"
+	}
+	for _, part := range strings.Split(s, ".") {
+		if msg := validateDNSLabel(part); msg != "" {
+			return msg
+		}
+	}
+	return ""
+}

@@ -1,0 +1,328 @@
+package pod
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Config wires a Worker (and a Supervisor) to its collaborators.
+type Config struct {
+	Runtime     Runtime
+	StateDir    string // pod directories live in StateDir/pods/<uid>
+	Clock       Clock
+	Logger      *slog.Logger
+	Credentials Credentials // nil: SecretCredentials (pull secrets only)
+	Handler     Handler     // nil: NewHandler(Runtime)
+	LocalImages LocalImages // nil: every image comes from a registry
+	Backoff     *Backoff    // nil: the kubelet's 10 s … 5 min
+	// SyncPeriod is how often a pod is reconciled and its probes checked.
+	SyncPeriod time.Duration
+}
+
+// LocalImages makes images that are built on this host rather than pulled
+// (dockerlet.local/busybox). Ensure reports false for any other image.
+type LocalImages interface {
+	Ensure(ctx context.Context, image string) (handled bool, err error)
+}
+
+func (c *Config) defaults() {
+	if c.Clock == nil {
+		c.Clock = RealClock
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Credentials == nil {
+		c.Credentials = SecretCredentials{}
+	}
+	if c.Handler == nil {
+		c.Handler = NewHandler(c.Runtime)
+	}
+	if c.Backoff == nil {
+		c.Backoff = NewBackoff(BackoffInitial, BackoffMax)
+	}
+	if c.SyncPeriod <= 0 {
+		c.SyncPeriod = time.Second
+	}
+}
+
+// PodDir is where a pod's logs and volumes live.
+func PodDir(stateDir string, uid string) string { return filepath.Join(stateDir, "pods", uid) }
+
+// Worker runs one pod with kubelet semantics. Sync is one reconcile step;
+// Run calls it every SyncPeriod.
+type Worker struct {
+	cfg    Config
+	pod    *corev1.Pod
+	objs   Objects
+	source string
+	podDir string
+	log    *slog.Logger
+
+	mu             sync.Mutex // guards everything below
+	sandboxID      string
+	sandboxCfg     *runtimeapi.PodSandboxConfig
+	sandboxAttempt uint32
+	podIP          string
+	volumes        map[string]Volume
+	probes         map[string]*containerProbes // by container id
+	waiting        map[string]waitReason       // by container name
+	killed         map[string]string           // container id → why dockerlet stopped it
+	pullFailed     map[string]time.Time        // image → last failure
+	initFailed     bool
+	status         PodStatus
+}
+
+type waitReason struct{ reason, message string }
+
+type containerProbes struct {
+	startup, liveness, readiness *probeState
+}
+
+// NewWorker prepares a worker for p (which must have a UID). source is the
+// manifest's SourceID, recorded on the sandbox.
+func NewWorker(cfg Config, p *corev1.Pod, objs Objects, source string) *Worker {
+	cfg.defaults()
+	now := cfg.Clock.Now()
+	w := &Worker{
+		cfg: cfg, pod: p, objs: objs, source: source,
+		podDir:     PodDir(cfg.StateDir, string(p.UID)),
+		log:        cfg.Logger.With("pod", p.Namespace+"/"+p.Name),
+		probes:     map[string]*containerProbes{},
+		waiting:    map[string]waitReason{},
+		killed:     map[string]string{},
+		pullFailed: map[string]time.Time{},
+	}
+	w.status = PodStatus{Name: p.Name, Namespace: p.Namespace, UID: string(p.UID), Source: source,
+		Phase: corev1.PodPending, Created: now, Updated: now}
+	if !p.CreationTimestamp.IsZero() {
+		w.status.Created = p.CreationTimestamp.Time
+	}
+	return w
+}
+
+// Pod is the worker's pod.
+func (w *Worker) Pod() *corev1.Pod { return w.pod }
+
+// Status returns a copy of the pod's current status.
+func (w *Worker) Status() PodStatus {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := w.status
+	s.InitContainers = append([]ContainerStatus(nil), s.InitContainers...)
+	s.Containers = append([]ContainerStatus(nil), s.Containers...)
+	s.Events = append([]Event(nil), s.Events...)
+	return s
+}
+
+// Run reconciles the pod every SyncPeriod until ctx ends. onSync, if not
+// nil, is called after every step.
+func (w *Worker) Run(ctx context.Context, onSync func(PodStatus)) {
+	t := time.NewTicker(w.cfg.SyncPeriod)
+	defer t.Stop()
+	for {
+		w.Sync(ctx)
+		if onSync != nil {
+			onSync(w.Status())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Sync is one reconcile step: sandbox, init containers in order, app
+// containers per restart policy, probes, status.
+func (w *Worker) Sync(ctx context.Context) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.status.Terminal {
+		return
+	}
+	if err := w.ensureSandbox(ctx); err != nil {
+		w.status.Reason, w.status.Message = "SandboxError", err.Error()
+		w.event("Warning", "FailedCreatePodSandBox", err.Error())
+		w.status.Updated = w.cfg.Clock.Now()
+		return
+	}
+	w.status.Reason, w.status.Message = "", ""
+	conts, err := w.listContainers(ctx)
+	if err != nil {
+		w.status.Message = err.Error()
+		return
+	}
+	if w.syncInit(ctx, conts) {
+		w.syncApps(ctx, conts)
+		w.runProbes(ctx, conts)
+	}
+	if conts, err = w.listContainers(ctx); err == nil {
+		w.computeStatus(conts)
+	}
+}
+
+// ensureSandbox adopts the pod's ready sandbox or creates one. A sandbox
+// that died takes the pod's containers with it: they are restarted in a new
+// sandbox, as the kubelet does.
+func (w *Worker) ensureSandbox(ctx context.Context) error {
+	if w.volumes == nil {
+		vols, err := PrepareVolumes(w.pod, w.podDir, w.objs)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(LogDir(w.podDir), 0o755); err != nil {
+			return err
+		}
+		w.volumes = vols
+	}
+	if w.sandboxID == "" {
+		resp, err := w.cfg.Runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
+			LabelSelector: map[string]string{LabelPodUID: string(w.pod.UID)},
+		}})
+		if err != nil {
+			return fmt.Errorf("list sandboxes: %w", err)
+		}
+		var best *runtimeapi.PodSandbox
+		for _, sb := range resp.Items {
+			if sb.Metadata != nil && sb.Metadata.Attempt >= w.sandboxAttempt {
+				w.sandboxAttempt = sb.Metadata.Attempt
+			}
+			if sb.State == runtimeapi.PodSandboxState_SANDBOX_READY && (best == nil || sb.CreatedAt > best.CreatedAt) {
+				best = sb
+			}
+		}
+		if best != nil {
+			w.sandboxID = best.Id
+			if best.Metadata != nil {
+				w.sandboxAttempt = best.Metadata.Attempt
+			}
+		} else if len(resp.Items) > 0 {
+			w.sandboxAttempt++
+			w.event("Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
+		}
+	}
+	if w.sandboxCfg == nil || w.sandboxCfg.Metadata.Attempt != w.sandboxAttempt {
+		cfg, err := SandboxConfig(w.pod, w.podDir, w.source, w.sandboxAttempt)
+		if err != nil {
+			return err
+		}
+		w.sandboxCfg = cfg
+	}
+	if w.sandboxID != "" {
+		st, err := w.cfg.Runtime.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: w.sandboxID})
+		if err == nil && st.Status != nil && st.Status.State == runtimeapi.PodSandboxState_SANDBOX_READY {
+			w.setIP(st.Status)
+			return nil
+		}
+		// Gone or not ready: replace it.
+		w.log.Warn("pod sandbox is not ready; re-creating it", "sandbox", w.sandboxID)
+		w.event("Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
+		_, _ = w.cfg.Runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: w.sandboxID})
+		w.sandboxID = ""
+		w.sandboxAttempt++
+		cfg, err := SandboxConfig(w.pod, w.podDir, w.source, w.sandboxAttempt)
+		if err != nil {
+			return err
+		}
+		w.sandboxCfg = cfg
+	}
+	resp, err := w.cfg.Runtime.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: w.sandboxCfg})
+	if err != nil {
+		return fmt.Errorf("run pod sandbox: %w", err)
+	}
+	w.sandboxID = resp.PodSandboxId
+	w.status.SandboxID = w.sandboxID
+	w.status.StartTime = w.cfg.Clock.Now()
+	st, err := w.cfg.Runtime.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: w.sandboxID})
+	if err != nil {
+		return fmt.Errorf("pod sandbox status: %w", err)
+	}
+	w.setIP(st.Status)
+	w.event("Normal", "SandboxCreated", "Created pod sandbox "+shortID(w.sandboxID))
+	return nil
+}
+
+func (w *Worker) setIP(st *runtimeapi.PodSandboxStatus) {
+	w.status.SandboxID = w.sandboxID
+	if st != nil && st.Network != nil && st.Network.Ip != "" {
+		w.podIP = st.Network.Ip
+	}
+	if w.status.StartTime.IsZero() && st != nil && st.CreatedAt > 0 {
+		w.status.StartTime = time.Unix(0, st.CreatedAt)
+	}
+	w.status.PodIP = w.podIP
+	if w.pod.Spec.HostNetwork {
+		w.status.PodIP = "127.0.0.1"
+	}
+}
+
+// probeHost is where network probes and hooks go.
+func (w *Worker) probeHost() string {
+	if w.pod.Spec.HostNetwork || w.podIP == "" {
+		return "127.0.0.1"
+	}
+	return w.podIP
+}
+
+// containerSet is the latest instance of each container of the sandbox.
+type containerSet map[string]*runtimeapi.ContainerStatus
+
+func (w *Worker) listContainers(ctx context.Context) (containerSet, error) {
+	resp, err := w.cfg.Runtime.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{PodSandboxId: w.sandboxID}})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	latest := map[string]*runtimeapi.Container{}
+	for _, c := range resp.Containers {
+		if c.Metadata == nil {
+			continue
+		}
+		if l, ok := latest[c.Metadata.Name]; !ok || c.Metadata.Attempt > l.Metadata.Attempt {
+			latest[c.Metadata.Name] = c
+		}
+	}
+	out := containerSet{}
+	for name, c := range latest {
+		st, err := w.cfg.Runtime.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: c.Id})
+		if err != nil || st.Status == nil {
+			continue // removed meanwhile: seen as absent
+		}
+		out[name] = st.Status
+	}
+	return out, nil
+}
+
+func (w *Worker) event(typ, reason, msg string) {
+	ev := Event{Time: w.cfg.Clock.Now(), Type: typ, Reason: reason, Message: msg}
+	if n := len(w.status.Events); n > 0 {
+		last := w.status.Events[n-1]
+		if last.Reason == reason && last.Message == msg {
+			return
+		}
+	}
+	w.status.Events = append(w.status.Events, ev)
+	if len(w.status.Events) > maxEvents {
+		w.status.Events = w.status.Events[len(w.status.Events)-maxEvents:]
+	}
+	if typ == "Warning" {
+		w.log.Warn(msg, "reason", reason)
+	} else {
+		w.log.Info(msg, "reason", reason)
+	}
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
