@@ -152,8 +152,8 @@ func (p *cniPlugin) SetUp(ctx context.Context, pod *Pod, netnsPath string) (_ *R
 
 // IPs reads libcni's cached ADD result: no fork, no netns entry.
 func (p *cniPlugin) IPs(_ context.Context, pod *Pod, _ *container.InspectResponse) ([]string, error) {
-	if pod == nil || pod.ID == "" {
-		return nil, fmt.Errorf("pod IPs: pod without id: %w", engine.ErrInvalidArgument)
+	if pod == nil || !isPlainID(pod.ID) {
+		return nil, fmt.Errorf("pod IPs: pod without a valid id: %w", engine.ErrInvalidArgument)
 	}
 	if pod.HostNetwork {
 		return nil, nil
@@ -192,24 +192,32 @@ func (p *cniPlugin) TearDown(ctx context.Context, pod *Pod, netnsPath string) er
 	}
 
 	var errs []error
-	atts, err := p.cachedAttachments(pod.ID)
+	atts, bad, err := p.cachedAttachments(pod.ID)
 	if err != nil {
-		errs = append(errs, err)
+		return fmt.Errorf("tear down pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	deleted := false
 	for _, att := range atts {
 		if att.NetworkName == loopbackName {
 			continue
 		}
-		if err := p.delCached(ctx, att, netnsPath); err != nil {
+		list, err := libcni.NetworkConfFromBytes(att.Config)
+		if err != nil || len(list.Plugins) == 0 {
+			// A record nobody can replay must not keep the pod
+			// terminating forever: fall back to the current config.
+			p.log.Warn("unusable cni cache entry", "path", att.path, "err", err)
+			bad = append(bad, att.path)
+			continue
+		}
+		if err := p.delCached(ctx, list, att, netnsPath); err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		deleted = true
 	}
 	if !deleted && len(errs) == 0 {
-		// No record (never set up, or the cache was lost): DEL with the
-		// current config so that IPAM is released anyway.
+		// No (usable) record: never set up, or the cache was lost. DEL
+		// with the current config so that IPAM is released anyway.
 		list, err := p.conf.network()
 		switch {
 		case err == nil:
@@ -233,17 +241,17 @@ func (p *cniPlugin) TearDown(ctx context.Context, pod *Pod, netnsPath string) er
 		if err := unpinNetNS(pin); err != nil {
 			errs = append(errs, err)
 		}
+		for _, path := range bad {
+			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("remove unusable cni cache entry: %w", err))
+			}
+		}
 	}
 	return errors.Join(errs...)
 }
 
 // delCached runs DEL with the config and arguments cached at ADD.
-func (p *cniPlugin) delCached(ctx context.Context, att *attachment, netnsPath string) error {
-	list, err := libcni.NetworkConfFromBytes(att.Config)
-	if err != nil || len(list.Plugins) == 0 {
-		return fmt.Errorf("cached cni config of network %q for %s is unusable (%v); remove %s after cleaning up by hand",
-			att.NetworkName, att.ContainerID, err, att.path)
-	}
+func (p *cniPlugin) delCached(ctx context.Context, list *libcni.NetworkConfigList, att *attachment, netnsPath string) error {
 	rt := &libcni.RuntimeConf{
 		ContainerID:    att.ContainerID,
 		NetNS:          netnsPath,

@@ -126,3 +126,22 @@ func TestRuntimeConf(t *testing.T) {
 		t.Errorf("bare pod capabilities = %v, want only (empty) portMappings", rt.CapabilityArgs)
 	}
 }
+
+func TestIsPlainID(t *testing.T) {
+	for id, want := range map[string]bool{
+		"9edf0f1a64914020249d0811f6cb8d563ca3564c01960abac064207a9c8e4324": true,
+		"pod-1_a.b": true,
+		"":          false,
+		".":         false,
+		"..":        false,
+		"a/b":       false,
+		"a*":        false,
+		"a?b":       false,
+		"[ab]":      false,
+		"a b":       false,
+	} {
+		if got := isPlainID(id); got != want {
+			t.Errorf("isPlainID(%q) = %v, want %v", id, got, want)
+		}
+	}
+}

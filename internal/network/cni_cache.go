@@ -55,30 +55,30 @@ func readAttachment(path string) (*attachment, error) {
 	return &a, nil
 }
 
-// cachedAttachments returns every cached attachment of a container.
-func (p *cniPlugin) cachedAttachments(containerID string) ([]*attachment, error) {
+// cachedAttachments returns every cached attachment of a container, and
+// the paths of its cache files that could not be read (corrupt, foreign).
+func (p *cniPlugin) cachedAttachments(containerID string) (atts []*attachment, bad []string, err error) {
 	// Docker ids are hex; anything with glob or path characters is not ours.
 	if !isPlainID(containerID) {
-		return nil, fmt.Errorf("cni cache: invalid container id %q", containerID)
+		return nil, nil, fmt.Errorf("cni cache: invalid container id %q", containerID)
 	}
 	paths, err := filepath.Glob(filepath.Join(p.resultsDir(), "*-"+containerID+"-*"))
 	if err != nil {
-		return nil, fmt.Errorf("cni cache: %w", err)
+		return nil, nil, fmt.Errorf("cni cache: %w", err)
 	}
 	slices.Sort(paths)
-	var out []*attachment
-	var errs []error
 	for _, path := range paths {
 		a, err := readAttachment(path)
 		if err != nil {
-			errs = append(errs, err)
+			p.log.Warn("unreadable cni cache entry", "path", path, "err", err)
+			bad = append(bad, path)
 			continue
 		}
 		if a != nil && a.ContainerID == containerID {
-			out = append(out, a)
+			atts = append(atts, a)
 		}
 	}
-	return out, errors.Join(errs...)
+	return atts, bad, nil
 }
 
 // findAttachment returns the pod interface's attachment: the one of the
@@ -90,7 +90,7 @@ func (p *cniPlugin) findAttachment(containerID, preferred string) (*attachment, 
 			return a, err
 		}
 	}
-	atts, err := p.cachedAttachments(containerID)
+	atts, _, err := p.cachedAttachments(containerID)
 	for _, a := range atts {
 		if a.NetworkName != loopbackName && a.IfName == p.ifName {
 			return a, nil
@@ -99,12 +99,15 @@ func (p *cniPlugin) findAttachment(containerID, preferred string) (*attachment, 
 	return nil, err
 }
 
+// isPlainID accepts ids that are safe as a file name and in a glob:
+// Docker's hex ids and anything else made of [A-Za-z0-9_.-] not starting
+// with a dot.
 func isPlainID(id string) bool {
-	if id == "" {
+	if id == "" || id[0] == '.' {
 		return false
 	}
 	for _, r := range id {
-		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_' || r == '.') {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_' || r == '.' || r == '-') {
 			return false
 		}
 	}

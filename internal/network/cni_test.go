@@ -290,3 +290,38 @@ func TestCNISetUpNotReady(t *testing.T) {
 		t.Fatalf("SetUp without config: err = %v, want NotReadyError", err)
 	}
 }
+
+// A cache entry nobody can replay must not keep a pod terminating: TearDown
+// falls back to the current config and drops the entry.
+func TestCNITearDownCorruptCache(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeCNI(t)
+	results := filepath.Join(f.cache, "results")
+	if err := os.MkdirAll(results, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for id, content := range map[string]string{
+		"c0ffee01": "{garbage",
+		"c0ffee02": `{"kind":"cniCacheV1","containerId":"c0ffee02","ifName":"eth0","networkName":"fakenet","config":"bm90IGpzb24="}`,
+	} {
+		path := filepath.Join(results, "fakenet-"+id+"-eth0")
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		pod := &Pod{ID: id, Name: "p", Namespace: "ns"}
+		if _, err := f.p.IPs(ctx, pod, nil); id == "c0ffee01" && err == nil {
+			t.Errorf("%s: IPs from an unparsable cache entry: no error", id)
+		}
+		if err := f.p.TearDown(ctx, pod, ""); err != nil {
+			t.Fatalf("%s: TearDown = %v", id, err)
+		}
+		if got := summary(f.calls()); !slices.Equal(got, []string{
+			"fakepm DEL netns= if=eth0", "fakebr DEL netns= if=eth0", "loopback DEL netns= if=lo",
+		}) {
+			t.Errorf("%s: DEL calls = %q, want the current config's", id, got)
+		}
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: corrupt cache entry kept: %v", id, err)
+		}
+	}
+}
