@@ -4,7 +4,7 @@ BIN     ?= bin/dockerlet
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build test unit e2e vet clean
+.PHONY: all build test unit e2e vet clean conformance conformance-mirror
 
 all: build
 
@@ -20,6 +20,14 @@ unit:
 
 vet:
 	$(GO) vet ./...
+
+# CRI conformance: critest v1.37.0 (shared offline harness) against a fresh
+# `dockerlet serve`; ends with "critest: N passed, N failed, N skipped".
+conformance:
+	scripts/conformance.sh
+
+conformance-mirror:
+	CONFORMANCE_MODE=mirror scripts/conformance.sh
 
 clean:
 	rm -rf bin
