@@ -24,6 +24,7 @@ import (
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/open"
 	"github.com/dockerlet/dockerlet/internal/network"
+	"github.com/dockerlet/dockerlet/internal/stats"
 )
 
 func init() {
@@ -135,10 +136,19 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	logs := crilog.NewManager(eng, logger)
 	defer logs.Close()
+	info, err := eng.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("docker info: %w", err)
+	}
+	collector, err := stats.NewCollector(info.CgroupDriver, info.DockerRootDir, logger)
+	if err != nil {
+		return fmt.Errorf("stats: %w", err)
+	}
+	defer collector.Close()
 
 	svc, err := cri.New(cri.Config{
 		Engine: eng, Logger: logger, PodInfraImage: f.podInfraImage, RootDir: f.rootDir,
-		Mirrors: f.mirrors, Version: version, Network: netPlugin, Logs: logs,
+		Mirrors: f.mirrors, Version: version, Network: netPlugin, Logs: logs, Stats: collector,
 	})
 	if err != nil {
 		return err

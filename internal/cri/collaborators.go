@@ -8,6 +8,7 @@ import (
 
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/network"
+	"github.com/dockerlet/dockerlet/internal/stats"
 )
 
 // The Service's collaborators, owned here as small interfaces so that the
@@ -47,24 +48,15 @@ type StatsCollector interface {
 	MetricDescriptors() []*runtimeapi.MetricDescriptor
 	PodSandboxMetrics(ctx context.Context, ref SandboxStatsRef) (*runtimeapi.PodSandboxMetrics, error)
 	ImageFsInfo(ctx context.Context) (*runtimeapi.ImageFsInfoResponse, error)
+	// Forget drops what is cached about a removed container.
+	Forget(containerID string)
 }
 
-// ContainerStatsRef and SandboxStatsRef mirror internal/stats' refs.
-type ContainerStatsRef struct {
-	ID           string
-	Attributes   *runtimeapi.ContainerAttributes
-	CgroupParent string
-	Pid          int
-	UpperDir     string
-}
-
-type SandboxStatsRef struct {
-	ID           string
-	Attributes   *runtimeapi.PodSandboxAttributes
-	CgroupParent string
-	Pid          int
-	Containers   []ContainerStatsRef
-}
+// ContainerStatsRef and SandboxStatsRef are internal/stats' views.
+type (
+	ContainerStatsRef = stats.ContainerRef
+	SandboxStatsRef   = stats.SandboxRef
+)
 
 // ImagePuller pulls an image with credentials: the request's auth first,
 // then the node's keyring. It returns nil once the image is present.

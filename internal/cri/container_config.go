@@ -140,6 +140,9 @@ func applySecurity(cc *container.Config, hc *container.HostConfig, in containerI
 		hc.CapAdd = c.AddCapabilities
 		hc.CapDrop = c.DropCapabilities
 	}
+	if sc.RunAsGroup != nil && sc.RunAsUser == nil && sc.RunAsUsername == "" {
+		return invalidf("run_as_group is set without run_as_user or run_as_username")
+	}
 	imageUser := ""
 	if in.image.Config != nil {
 		imageUser = in.image.Config.User

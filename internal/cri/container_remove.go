@@ -32,6 +32,9 @@ func (s *Service) removeContainer(ctx context.Context, id string) error {
 	if s.cfg.Logs != nil {
 		s.cfg.Logs.Stop(id)
 	}
+	if s.cfg.Stats != nil {
+		s.cfg.Stats.Forget(id)
+	}
 	if err := s.eng.RemoveContainer(ctx, id, engine.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errors.Is(err, engine.ErrNotFound) {
 		return fmt.Errorf("remove container %s: %w", id, err)
 	}

@@ -30,6 +30,9 @@ func TestCreateContainerValidation(t *testing.T) {
 		"nil image":     {PodSandboxId: sb, Config: mod(func(c *runtimeapi.ContainerConfig) { c.Image = nil })},
 		"nil mount":     {PodSandboxId: sb, Config: mod(func(c *runtimeapi.ContainerConfig) { c.Mounts = []*runtimeapi.Mount{nil} })},
 		"nil env":       {PodSandboxId: sb, Config: mod(func(c *runtimeapi.ContainerConfig) { c.Envs = []*runtimeapi.KeyValue{nil} })},
+		"group without user": {PodSandboxId: sb, Config: mod(func(c *runtimeapi.ContainerConfig) {
+			c.Linux = &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{RunAsGroup: &runtimeapi.Int64Value{Value: 1}}}
+		})},
 	} {
 		_, err := h.svc.CreateContainer(h.ctx, req)
 		if code(err) != codes.InvalidArgument {

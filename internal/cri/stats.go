@@ -24,7 +24,8 @@ func containerRef(c *container.InspectResponse) ContainerStatsRef {
 		Attributes: &runtimeapi.ContainerAttributes{
 			Id: c.ID, Metadata: containerMetadata(c.Config.Labels), Labels: labels, Annotations: ann,
 		},
-		Pid: pidOf(c),
+		Pid:   pidOf(c),
+		Image: c.Config.Labels[labelImage],
 	}
 	if c.HostConfig != nil {
 		ref.CgroupParent = c.HostConfig.CgroupParent
