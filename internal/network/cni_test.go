@@ -325,3 +325,44 @@ func TestCNITearDownCorruptCache(t *testing.T) {
 		}
 	}
 }
+
+// GC tears down pinned pods the server no longer knows, and only those.
+func TestCNIGC(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeCNI(t)
+	for _, id := range []string{"aaaa01", "bbbb02"} {
+		if _, err := f.p.SetUp(ctx, &Pod{ID: id, Name: id, Namespace: "ns"}, f.netns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.calls()
+	gc, ok := Plugin(f.p).(GarbageCollector)
+	if !ok {
+		t.Fatal("cni plugin is not a GarbageCollector")
+	}
+	if err := gc.GC(ctx, func(id string) bool { return id == "bbbb02" }); err != nil {
+		t.Fatal(err)
+	}
+	calls := f.calls()
+	if got := summary(calls); !slices.Equal(got, []string{
+		"fakepm DEL netns= if=eth0", "fakebr DEL netns= if=eth0", "loopback DEL netns= if=lo",
+	}) {
+		t.Fatalf("GC calls = %q", got)
+	}
+	if !strings.Contains(calls[0], "K8S_POD_INFRA_CONTAINER_ID=aaaa01") {
+		t.Errorf("GC tore down the wrong pod: %s", calls[0])
+	}
+	if ips, err := f.p.IPs(ctx, &Pod{ID: "bbbb02"}, nil); err != nil || len(ips) == 0 {
+		t.Errorf("live pod lost its network: %v, %v", ips, err)
+	}
+	if err := f.p.TearDown(ctx, &Pod{ID: "bbbb02"}, f.netns); err != nil {
+		t.Fatal(err)
+	}
+	f.calls()
+	if err := gc.GC(ctx, func(string) bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	if c := f.calls(); len(c) != 0 {
+		t.Errorf("GC with nothing left ran %q", c)
+	}
+}

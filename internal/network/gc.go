@@ -1,0 +1,48 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+)
+
+// GarbageCollector is implemented by plugins that keep per-pod state on the
+// host (cni mode). The CRI server calls GC at start-up with the sandboxes it
+// knows: a pod whose container and checkpoint both vanished while dockerlet
+// was down (docker rm -f, a lost root dir) is never stopped by the kubelet,
+// so its network would otherwise stay up for good.
+type GarbageCollector interface {
+	// GC tears down every pod this plugin set up whose sandbox id live
+	// reports false.
+	GC(ctx context.Context, live func(sandboxID string) bool) error
+}
+
+var _ GarbageCollector = (*cniPlugin)(nil)
+
+// GC only considers pods with a netns pin: pins are dockerlet's own, while
+// the CNI cache dir may be shared with another runtime on the same host.
+func (p *cniPlugin) GC(ctx context.Context, live func(string) bool) error {
+	entries, err := os.ReadDir(p.netnsDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cni gc: %w", err)
+	}
+	var errs []error
+	for _, de := range entries {
+		id := de.Name()
+		if !isPlainID(id) || live(id) {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		p.log.Info("tearing down the network of a vanished sandbox", "sandbox", id)
+		if err := p.TearDown(ctx, &Pod{ID: id}, ""); err != nil {
+			errs = append(errs, fmt.Errorf("cni gc of sandbox %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
