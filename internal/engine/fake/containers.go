@@ -23,9 +23,8 @@ type ctr struct {
 	imageID    string
 	state      container.State
 	pid        int
-	logsOut    string
-	logsErr    string
-	changed    chan struct{} // closed and replaced on every state change
+	logs       []logLine
+	changed    chan struct{} // closed and replaced on every state or log change
 	exited     chan struct{} // closed when the running process ends
 	execIDs    []string
 	restartCnt int
@@ -40,6 +39,11 @@ var validName = regexp.MustCompile(`^/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 func (c *ctr) setState(s container.ContainerState) {
 	c.state.Status = s
 	c.state.Running = s == container.StateRunning
+	c.notify()
+}
+
+// notify wakes everyone waiting on c.changed.
+func (c *ctr) notify() {
 	close(c.changed)
 	c.changed = make(chan struct{})
 }
@@ -437,19 +441,6 @@ func (f *Fake) OOMKill(id string) error {
 		return conflict("container %s is not running", c.id)
 	}
 	f.exitLocked(c, 137, true)
-	return nil
-}
-
-// SetLogs sets what ContainerLogs (and the default attach) return for a
-// container.
-func (f *Fake) SetLogs(id, stdout, stderr string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c, err := f.lookupLocked(id)
-	if err != nil {
-		return err
-	}
-	c.logsOut, c.logsErr = stdout, stderr
 	return nil
 }
 

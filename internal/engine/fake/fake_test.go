@@ -437,7 +437,8 @@ func TestLogsAndAttach(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc.Close()
-	if out.String() != "b\nc\n" || errb.String() != "e\n" {
+	// Tail counts lines over both streams, as Docker does.
+	if out.String() != "c\n" || errb.String() != "e\n" {
 		t.Fatalf("logs stdout %q stderr %q", out.String(), errb.String())
 	}
 	if _, err := f.ContainerLogs(ctx, c, engine.LogsOptions{}); !errors.Is(err, engine.ErrInvalidArgument) {
@@ -587,4 +588,67 @@ func TestConcurrentUse(t *testing.T) {
 	if n := len(f.ContainerIDs()); n != 0 {
 		t.Fatalf("%d containers left", n)
 	}
+}
+
+func TestLogsFollowTimestampsSince(t *testing.T) {
+	ctx := context.Background()
+	f, _ := newWithImage(t)
+	clock := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	f.Now = func() time.Time { return clock }
+	c := create(t, f, "c_logs", nil)
+	_ = f.StartContainer(ctx, c)
+	_ = f.AppendLog(c, "stdout", "one\n")
+	clock = clock.Add(time.Second)
+	_ = f.AppendLog(c, "stderr", "two\n")
+
+	rc, err := f.ContainerLogs(ctx, c, engine.LogsOptions{Stdout: true, Stderr: true, Follow: true, Timestamps: true, Since: "2026-01-02T03:04:05.5Z"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb syncBuf
+	done := make(chan error, 1)
+	go func() {
+		_, err := stdcopy.StdCopy(&out, &errb, rc)
+		done <- err
+	}()
+	clock = clock.Add(time.Second)
+	_ = f.AppendLog(c, "stdout", "three\n")
+	_ = f.ExitContainer(c, 0)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("follow did not end when the container exited")
+	}
+	if got, want := out.String(), "2026-01-02T03:04:07.000000000Z three\n"; got != want {
+		t.Fatalf("stdout %q, want %q", got, want)
+	}
+	if got, want := errb.String(), "2026-01-02T03:04:06.000000000Z two\n"; got != want {
+		t.Fatalf("stderr %q, want %q", got, want)
+	}
+	if err := f.AppendLog(c, "stdin", "x"); !errors.Is(err, engine.ErrInvalidArgument) {
+		t.Fatalf("bad stream: %v", err)
+	}
+	if _, err := f.ContainerLogs(ctx, c, engine.LogsOptions{Stdout: true, Since: "yesterday"}); !errors.Is(err, engine.ErrInvalidArgument) {
+		t.Fatalf("bad since: %v", err)
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
