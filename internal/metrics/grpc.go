@@ -1,0 +1,61 @@
+package metrics
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
+)
+
+// UnaryServerInterceptor counts and times unary calls by method and final
+// gRPC code. Chain it first (outermost) so that it sees the code the
+// client gets.
+func (m *Metrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		method := shortMethod(info.FullMethod)
+		g := m.rpcInFlight.WithLabelValues(method)
+		g.Inc()
+		start := time.Now()
+		resp, err := handler(ctx, req)
+		m.rpcDuration.WithLabelValues(method).Observe(time.Since(start).Seconds())
+		g.Dec()
+		m.rpcs.WithLabelValues(method, status.Code(err).String()).Inc()
+		return resp, err
+	}
+}
+
+// StreamServerInterceptor counts streams by method and final code and
+// records their lifetime.
+func (m *Metrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		method := shortMethod(info.FullMethod)
+		g := m.rpcInFlight.WithLabelValues(method)
+		g.Inc()
+		start := time.Now()
+		err := handler(srv, ss)
+		m.rpcDuration.WithLabelValues(method).Observe(time.Since(start).Seconds())
+		g.Dec()
+		m.rpcs.WithLabelValues(method, status.Code(err).String()).Inc()
+		return err
+	}
+}
+
+// ServerOptions returns both interceptors as grpc.ServerOptions; pass them
+// before the other interceptors' options.
+func (m *Metrics) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(m.UnaryServerInterceptor()),
+		grpc.ChainStreamInterceptor(m.StreamServerInterceptor()),
+	}
+}
+
+// shortMethod turns "/runtime.v1.RuntimeService/ListContainers" into
+// "ListContainers": CRI method names are unique across its two services.
+func shortMethod(full string) string {
+	if i := strings.LastIndexByte(full, '/'); i >= 0 {
+		return full[i+1:]
+	}
+	return full
+}
