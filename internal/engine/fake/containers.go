@@ -3,6 +3,7 @@ package fake
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"slices"
 	"sort"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/storage"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
 )
@@ -27,6 +30,7 @@ type ctr struct {
 	changed    chan struct{} // closed and replaced on every state or log change
 	exited     chan struct{} // closed when the running process ends
 	execIDs    []string
+	ip         netip.Addr // bridge address while running
 	restartCnt int
 }
 
@@ -147,6 +151,8 @@ func (f *Fake) StartContainer(ctx context.Context, id string) error {
 	f.seq++
 	c.pid = 1000 + f.seq
 	c.state.Pid = c.pid
+	n := f.seq%65000 + 2
+	c.ip = netip.AddrFrom4([4]byte{172, 17, byte(n >> 8), byte(n)})
 	c.state.ExitCode = 0
 	c.state.OOMKilled = false
 	c.state.Error = ""
@@ -318,12 +324,42 @@ func (f *Fake) inspectLocked(c *ctr) container.InspectResponse {
 		Config:       &cfg,
 		NetworkSettings: &container.NetworkSettings{
 			SandboxID: c.id,
+			Networks:  c.networks(),
 		},
-	}
-	if c.spec.Networking != nil {
-		r.NetworkSettings.Networks = clone(c.spec.Networking.EndpointsConfig)
+		// Docker always reports the storage driver; code reading it must
+		// not meet a nil here that it would never meet on Docker.
+		GraphDriver: &storage.DriverData{Name: "fake", Data: map[string]string{}},
 	}
 	return clone(r)
+}
+
+// networks mimics Docker's view of a container's endpoints: host and none
+// modes have their named network, bridge (the default) and user networks
+// an endpoint whose address is set only while the container runs, and a
+// container joined to another's namespace has none.
+func (c *ctr) networks() map[string]*network.EndpointSettings {
+	out := map[string]*network.EndpointSettings{}
+	if c.spec.Networking != nil {
+		out = clone(c.spec.Networking.EndpointsConfig)
+	}
+	mode := string(c.spec.HostConfig.NetworkMode)
+	switch {
+	case mode == "host" || mode == "none":
+		out[mode] = &network.EndpointSettings{NetworkID: "fake-" + mode}
+	case strings.HasPrefix(mode, "container:"):
+	default:
+		if mode == "" || mode == "default" {
+			mode = "bridge"
+		}
+		ep := &network.EndpointSettings{NetworkID: "fake-" + mode}
+		if c.state.Running {
+			ep.IPAddress = c.ip
+			ep.Gateway = netip.AddrFrom4([4]byte{172, 17, 0, 1})
+			ep.IPPrefixLen = 16
+		}
+		out[mode] = ep
+	}
+	return out
 }
 
 // ListContainers implements engine.Engine with Docker's filter semantics:

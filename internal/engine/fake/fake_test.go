@@ -652,3 +652,44 @@ func (s *syncBuf) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+func TestInspectNetworksAndStorage(t *testing.T) {
+	ctx := context.Background()
+	f, _ := newWithImage(t)
+	mk := func(name string, mode container.NetworkMode) string {
+		id, err := f.CreateContainer(ctx, engine.CreateSpec{
+			Name:       name,
+			Config:     &container.Config{Image: "busybox"},
+			HostConfig: &container.HostConfig{NetworkMode: mode},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	bridge := mk("net_bridge", "")
+	host := mk("net_host", "host")
+	joined := mk("net_joined", container.NetworkMode("container:"+bridge))
+
+	got, _ := f.InspectContainer(ctx, bridge)
+	if got.GraphDriver == nil || got.NetworkSettings.Networks["bridge"] == nil || got.NetworkSettings.Networks["bridge"].IPAddress.IsValid() {
+		t.Fatalf("created bridge container: %+v %+v", got.GraphDriver, got.NetworkSettings.Networks)
+	}
+	_ = f.StartContainer(ctx, bridge)
+	got, _ = f.InspectContainer(ctx, bridge)
+	if ip := got.NetworkSettings.Networks["bridge"].IPAddress; !ip.IsValid() || !strings.HasPrefix(ip.String(), "172.17.") {
+		t.Fatalf("running bridge container IP %v", ip)
+	}
+	got, _ = f.InspectContainer(ctx, host)
+	if _, ok := got.NetworkSettings.Networks["host"]; !ok || len(got.NetworkSettings.Networks) != 1 {
+		t.Fatalf("host container networks %v", got.NetworkSettings.Networks)
+	}
+	got, _ = f.InspectContainer(ctx, joined)
+	if len(got.NetworkSettings.Networks) != 0 {
+		t.Fatalf("joined container networks %v", got.NetworkSettings.Networks)
+	}
+	img, _ := f.InspectImageByRef(ctx, "busybox")
+	if img.Config == nil {
+		t.Fatal("image without config")
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/distribution/reference"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/moby/moby/api/types/image"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -88,6 +89,10 @@ func (f *Fake) addImageLocked(img image.InspectResponse) string {
 	}
 	if img.RootFS.Type == "" {
 		img.RootFS.Type = "layers"
+	}
+	if img.Config == nil {
+		// Docker always returns an image config.
+		img.Config = &dockerspec.DockerOCIImageConfig{}
 	}
 	tags := img.RepoTags
 	img.RepoTags = nil
