@@ -22,7 +22,9 @@ import (
 	"github.com/dockerlet/dockerlet/internal/cri"
 	"github.com/dockerlet/dockerlet/internal/crilog"
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/engine/open"
+	"github.com/dockerlet/dockerlet/internal/metrics"
 	"github.com/dockerlet/dockerlet/internal/network"
 	"github.com/dockerlet/dockerlet/internal/stats"
 )
@@ -47,6 +49,7 @@ type serveFlags struct {
 	logLevel          string
 	mirrors           map[string]string
 	gracefulStopBound time.Duration
+	metricsAddr       string
 }
 
 func parseServeFlags(args []string) (*serveFlags, error) {
@@ -63,6 +66,7 @@ func parseServeFlags(args []string) (*serveFlags, error) {
 	fs.StringVar(&f.cniCacheDir, "cni-cache-dir", "", "CNI cache directory (default /var/lib/cni/cache)")
 	fs.StringVar(&f.rootDir, "root-directory", "/var/lib/dockerlet", "directory for sandbox checkpoints")
 	fs.StringVar(&f.streamingAddr, "streaming-bind-addr", "", "host:port of the exec/attach/port-forward server (default 127.0.0.1 on a free port)")
+	fs.StringVar(&f.metricsAddr, "metrics-bind-addr", "", "PORT or HOST:PORT of the Prometheus /metrics listener (a bare port binds 127.0.0.1; default off)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&f.gracefulStopBound, "shutdown-timeout", 10*time.Second, "how long a SIGTERM waits for running calls")
 	fs.Func("registry-mirror", "HOST=URL: pull HOST/... from the mirror at URL and tag it under the requested name (repeatable)", func(v string) error {
@@ -124,6 +128,21 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	defer closeEngine()
 
+	// Metrics measure Docker itself; the cache above them answers List and
+	// Inspect from memory, so every collaborator shares it.
+	mtr := metrics.New()
+	if f.metricsAddr != "" {
+		if _, err := mtr.Serve(ctx, f.metricsAddr, logger); err != nil {
+			return err
+		}
+	}
+	engCache, err := cache.New(ctx, mtr.WrapEngine(eng), cache.Options{Logger: logger, Metrics: mtr})
+	if err != nil {
+		return err
+	}
+	defer engCache.Close()
+	eng = engCache
+
 	var binDirs []string
 	if f.cniBinDir != "" {
 		binDirs = strings.Split(f.cniBinDir, ",")
@@ -158,7 +177,8 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := grpc.NewServer(append(cri.Interceptors(logger), grpc.MaxRecvMsgSize(16<<20), grpc.MaxSendMsgSize(16<<20))...)
+	opts := append(mtr.ServerOptions(), cri.Interceptors(logger)...) // metrics outermost: they see the final code
+	srv := grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(16<<20), grpc.MaxSendMsgSize(16<<20))...)
 	runtimeapi.RegisterRuntimeServiceServer(srv, svc)
 	runtimeapi.RegisterImageServiceServer(srv, svc)
 
