@@ -36,12 +36,24 @@ type cniEnv struct {
 func newCNIEnv(t *testing.T) *cniEnv {
 	t.Helper()
 	env := newIntegrationEnv(t)
+	unavailable := func(format string, args ...any) {
+		t.Helper()
+		if os.Getenv(testutil.E2EEnv) == "1" {
+			t.Fatalf(format, args...)
+		}
+		t.Skipf(format, args...)
+	}
+	if os.Geteuid() != 0 {
+		unavailable("CNI integration test needs root (CNI plugins create bridges and iptables rules)")
+	}
+	for _, tool := range []string{"ip", "iptables", "iptables-save"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			unavailable("CNI integration test needs %s: %v", tool, err)
+		}
+	}
 	for _, plugin := range []string{"bridge", "host-local", "loopback", "portmap", "firewall"} {
 		if _, err := os.Stat(filepath.Join(cniPluginDir, plugin)); err != nil {
-			if os.Getenv(testutil.E2EEnv) == "1" {
-				t.Fatalf("CNI plugin missing (apt-get install containernetworking-plugins): %v", err)
-			}
-			t.Skipf("CNI plugin missing (apt-get install containernetworking-plugins): %v", err)
+			unavailable("CNI plugin missing (apt-get install containernetworking-plugins): %v", err)
 		}
 	}
 	if out := hostCmd(t, "ip", "-4", "addr"); strings.Contains(out, "10.77.") {
