@@ -36,7 +36,11 @@ func (c *Client) CreateExec(ctx context.Context, containerID string, cfg ExecCon
 // returns when the process's output ends, or ctx ends.
 func (c *Client) StartExec(ctx context.Context, execID string, s Streams) error {
 	op := "start exec " + execID
-	hr, err := c.api.ExecAttach(ctx, execID, client.ExecAttachOptions{TTY: s.TTY})
+	// The handshake is a short call; the stream that follows is bounded by
+	// ctx only (moby does not tie the hijacked connection to hctx).
+	hctx, cancel := c.short(ctx)
+	hr, err := c.api.ExecAttach(hctx, execID, client.ExecAttachOptions{TTY: s.TTY})
+	cancel()
 	if err != nil {
 		return classify(op, err)
 	}
@@ -68,12 +72,14 @@ func (c *Client) ResizeExecTTY(ctx context.Context, execID string, height, width
 // StdinOnce, and otherwise ends the attach session.
 func (c *Client) AttachContainer(ctx context.Context, id string, s Streams) error {
 	op := "attach container " + id
-	hr, err := c.api.ContainerAttach(ctx, id, client.ContainerAttachOptions{
+	hctx, cancel := c.short(ctx)
+	hr, err := c.api.ContainerAttach(hctx, id, client.ContainerAttachOptions{
 		Stream: true,
 		Stdin:  s.Stdin != nil,
 		Stdout: s.Stdout != nil,
 		Stderr: s.Stderr != nil,
 	})
+	cancel()
 	if err != nil {
 		return classify(op, err)
 	}

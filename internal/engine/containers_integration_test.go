@@ -382,3 +382,23 @@ func TestIntegrationAttachAndResize(t *testing.T) {
 		t.Fatalf("resize unknown: %v, want ErrNotFound", err)
 	}
 }
+
+// TestIntegrationStreamsOutliveRequestTimeout: the request timeout bounds
+// the exec handshake, not the stream that follows.
+func TestIntegrationStreamsOutliveRequestTimeout(t *testing.T) {
+	c := connect(t, engine.Options{RequestTimeout: 500 * time.Millisecond})
+	ctx := testCtx(t)
+	img := busybox(t, c, "longexec")
+	id, _ := runContainer(t, c, img, false, nil, "sleep", "600")
+	eid, err := c.CreateExec(ctx, id, engine.ExecConfig{Cmd: []string{"sh", "-c", "sleep 1.5; echo done"}, AttachStdout: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := c.StartExec(ctx, eid, engine.Streams{Stdout: &out}); err != nil {
+		t.Fatalf("exec longer than the request timeout: %v", err)
+	}
+	if out.String() != "done\n" {
+		t.Fatalf("output %q", out.String())
+	}
+}

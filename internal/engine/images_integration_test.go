@@ -145,3 +145,23 @@ func TestIntegrationImages(t *testing.T) {
 		t.Fatalf("remove twice: %v, want ErrNotFound", err)
 	}
 }
+
+// TestIntegrationEnvironment connects through Docker's environment with a
+// pinned API version: no negotiation, the pinned version is spoken.
+func TestIntegrationEnvironment(t *testing.T) {
+	testutil.RequireDocker(t)
+	t.Setenv("DOCKER_HOST", testutil.DockerHost())
+	t.Setenv("DOCKER_API_VERSION", "1.40")
+	c, err := engine.Connect("", engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	v, err := c.Version(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.APIVersion != "1.40" {
+		t.Fatalf("API version %s, want the pinned 1.40", v.APIVersion)
+	}
+}
