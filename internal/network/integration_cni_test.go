@@ -56,7 +56,8 @@ func newCNIEnv(t *testing.T) *cniEnv {
 			unavailable("CNI plugin missing (apt-get install containernetworking-plugins): %v", err)
 		}
 	}
-	if out := hostCmd(t, "ip", "-4", "addr"); strings.Contains(out, "10.77.") {
+	removeStaleBridges(t)
+	if out := hostCmd(t, "ip", "-4", "addr"); strings.Contains(out, cniSubnetPrefix) {
 		t.Fatalf("subnet %s is already in use on this host:\n%s", cniSubnet, out)
 	}
 	suffix := randHex(t, 3)
@@ -262,6 +263,27 @@ func TestIntegrationCNIStatus(t *testing.T) {
 	}
 	if err := p.Status(); err != nil {
 		t.Fatalf("after writing a config: Status = %v", err)
+	}
+}
+
+// removeStaleBridges deletes dltnet bridges without ports that a crashed
+// run left (they would hold the test subnet).
+func removeStaleBridges(t *testing.T) {
+	t.Helper()
+	out := hostCmd(t, "ip", "-o", "link", "show", "type", "bridge")
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		name := strings.TrimSuffix(f[1], ":")
+		if !strings.HasPrefix(name, "dltnet") {
+			continue
+		}
+		if ports := (&cniEnv{bridge: name}).bridgePorts(t); len(ports) == 0 {
+			t.Logf("removing stale bridge %s", name)
+			_ = exec.Command("ip", "link", "del", name).Run()
+		}
 	}
 }
 
