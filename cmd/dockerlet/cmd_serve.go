@@ -24,6 +24,7 @@ import (
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/engine/open"
+	"github.com/dockerlet/dockerlet/internal/keyring"
 	"github.com/dockerlet/dockerlet/internal/metrics"
 	"github.com/dockerlet/dockerlet/internal/network"
 	"github.com/dockerlet/dockerlet/internal/stats"
@@ -165,9 +166,15 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	defer collector.Close()
 
+	// The node's credentials, for pulls (the sandbox image included).
+	kr := keyring.New(logger)
+	if err := kr.AddDefaultDockerConfig(); err != nil {
+		logger.Warn("reading the node's Docker config failed; pulls go without its credentials", "err", err)
+	}
+
 	svc, err := cri.New(cri.Config{
 		Engine: eng, Logger: logger, PodInfraImage: f.podInfraImage, RootDir: f.rootDir,
-		Mirrors: f.mirrors, Version: version, Network: netPlugin, Logs: logs, Stats: collector,
+		Mirrors: f.mirrors, Version: version, Network: netPlugin, Logs: logs, Stats: collector, Keyring: kr,
 	})
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/keyring"
 	"github.com/dockerlet/dockerlet/internal/network"
 	"github.com/dockerlet/dockerlet/internal/stats"
 )
@@ -58,8 +59,14 @@ type (
 	SandboxStatsRef   = stats.SandboxRef
 )
 
-// ImagePuller pulls an image with credentials: the request's auth first,
-// then the node's keyring. It returns nil once the image is present.
+// ImagePuller pulls an image, trying each credential in turn (anonymous
+// when there is none), and returns the pulled image's id.
 type ImagePuller interface {
-	Pull(ctx context.Context, ref string, auth *runtimeapi.AuthConfig) error
+	Pull(ctx context.Context, ref string, creds []keyring.Credential, progress func(engine.Progress)) (string, error)
+}
+
+// CredentialSource finds the node's credentials for an image (its Docker
+// config, credential helpers).
+type CredentialSource interface {
+	Lookup(image string) ([]keyring.Credential, error)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dockerlet/dockerlet/internal/engine"
 	imgref "github.com/dockerlet/dockerlet/internal/image"
+	"github.com/dockerlet/dockerlet/internal/keyring"
 )
 
 // PullImage pulls an image (through a configured mirror for its registry)
@@ -85,15 +86,32 @@ func (s *Service) pull(ctx context.Context, ref reference.Named, auth *runtimeap
 	return nil
 }
 
+// pullOne pulls with the request's credential first, then the node's.
 func (s *Service) pullOne(ctx context.Context, ref string, auth *runtimeapi.AuthConfig) error {
-	s.log(ctx).Info("pulling image", "image", ref)
+	var creds []keyring.Credential
+	if a := authConfig(auth); a != nil {
+		creds = append(creds, keyring.Credential{Source: "PullImageRequest.auth", Registry: a.ServerAddress, Auth: *a})
+	}
+	if s.cfg.Keyring != nil {
+		node, err := s.cfg.Keyring.Lookup(ref)
+		if err != nil {
+			s.log(ctx).Warn("credential lookup failed; pulling without the node's credentials", "image", ref, "err", err)
+		}
+		creds = append(creds, node...)
+	}
+	s.log(ctx).Info("pulling image", "image", ref, "credentials", len(creds))
 	if s.cfg.Puller != nil {
-		if err := s.cfg.Puller.Pull(ctx, ref, auth); err != nil {
+		if _, err := s.cfg.Puller.Pull(ctx, ref, creds, nil); err != nil {
 			return fmt.Errorf("pull %s: %w", ref, err)
 		}
 		return nil
 	}
-	if err := s.eng.PullImage(ctx, ref, engine.PullOptions{Auth: authConfig(auth)}); err != nil {
+	// Without the puller: the first credential, or none.
+	var opts engine.PullOptions
+	if len(creds) > 0 {
+		opts.Auth = &creds[0].Auth
+	}
+	if err := s.eng.PullImage(ctx, ref, opts); err != nil {
 		return fmt.Errorf("pull %s: %w", ref, err)
 	}
 	return nil

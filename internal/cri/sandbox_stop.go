@@ -12,9 +12,10 @@ import (
 	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
-// sandboxStopTimeout bounds the pause container's stop; pause exits on
-// SIGTERM at once.
-const sandboxStopTimeout = 10e9
+// sandboxStopTimeout is the pause container's grace period: none. pause
+// holds nothing to flush, and a pause that has not yet installed its
+// SIGTERM handler would otherwise cost a full grace period.
+const sandboxStopTimeout = 0
 
 // StopPodSandbox stops every container of the sandbox (without grace: the
 // kubelet stops them gracefully before), tears the network down and stops the

@@ -46,6 +46,7 @@ type Config struct {
 	Logs      LogManager
 	Stats     StatsCollector
 	Puller    ImagePuller
+	Keyring   CredentialSource
 }
 
 // Service implements runtimeapi.RuntimeServiceServer and

@@ -1,0 +1,105 @@
+package cri
+
+import (
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/keyring"
+	"github.com/moby/moby/api/types/registry"
+)
+
+type fakeKeyring []keyring.Credential
+
+func (k fakeKeyring) Lookup(string) ([]keyring.Credential, error) { return k, nil }
+
+func TestPullImageCredentials(t *testing.T) {
+	h := newHarness(t)
+	const ref = "registry.example/private/app:1"
+	if err := h.fake.AllowPull(ref, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.fake.RequirePullAuth(ref, "u", "p"); err != nil {
+		t.Fatal(err)
+	}
+	spec := &runtimeapi.ImageSpec{Image: ref}
+	// Anonymous: refused.
+	_, err := h.svc.PullImage(h.ctx, &runtimeapi.PullImageRequest{Image: spec})
+	if code(err) != codes.Unauthenticated {
+		t.Fatalf("anonymous pull: %v, want Unauthenticated", err)
+	}
+	// The request's auth.
+	resp, err := h.svc.PullImage(h.ctx, &runtimeapi.PullImageRequest{Image: spec, Auth: &runtimeapi.AuthConfig{Username: "u", Password: "p"}})
+	if err != nil || resp.ImageRef == "" {
+		t.Fatalf("pull with auth: %v %v", resp, err)
+	}
+	st, err := h.svc.ImageStatus(h.ctx, &runtimeapi.ImageStatusRequest{Image: spec})
+	if err != nil || st.Image == nil || st.Image.Id != resp.ImageRef {
+		t.Fatalf("status after pull: %v %v", st, err)
+	}
+	if _, err := h.svc.RemoveImage(h.ctx, &runtimeapi.RemoveImageRequest{Image: spec}); err != nil {
+		t.Fatal(err)
+	}
+	// The node's keyring when the request has none.
+	h.svc.cfg.Keyring = fakeKeyring{{Source: "test", Auth: registry.AuthConfig{Username: "u", Password: "p"}}}
+	if _, err := h.svc.PullImage(h.ctx, &runtimeapi.PullImageRequest{Image: spec}); err != nil {
+		t.Fatalf("pull with the node's keyring: %v", err)
+	}
+}
+
+func TestPullImageThroughMirror(t *testing.T) {
+	h := newHarness(t)
+	h.svc.cfg.Mirrors = map[string]string{"registry.k8s.io": "127.0.0.1:5000"}
+	if err := h.fake.AllowPull("127.0.0.1:5000/e2e/app:1", nil); err != nil {
+		t.Fatal(err)
+	}
+	spec := &runtimeapi.ImageSpec{Image: "registry.k8s.io/e2e/app:1"}
+	resp, err := h.svc.PullImage(h.ctx, &runtimeapi.PullImageRequest{Image: spec})
+	if err != nil {
+		t.Fatalf("mirrored pull: %v", err)
+	}
+	st, err := h.svc.ImageStatus(h.ctx, &runtimeapi.ImageStatusRequest{Image: spec})
+	if err != nil || st.Image == nil || st.Image.Id != resp.ImageRef {
+		t.Fatalf("requested name after mirrored pull: %v %v", st, err)
+	}
+	for _, tag := range st.Image.RepoTags {
+		if tag == "127.0.0.1:5000/e2e/app:1" {
+			t.Errorf("the mirror's tag stayed: %v", st.Image.RepoTags)
+		}
+	}
+	// Other registries are not mirrored.
+	if _, err := h.svc.PullImage(h.ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: "gcr.io/x/y:1"}}); code(err) == codes.OK {
+		t.Error("pull of an unmirrored, unknown image succeeded")
+	}
+}
+
+func TestImageRPCValidationAndAbsence(t *testing.T) {
+	h := newHarness(t)
+	if _, err := h.svc.PullImage(h.ctx, &runtimeapi.PullImageRequest{}); code(err) != codes.InvalidArgument {
+		t.Errorf("pull nil image: %v", err)
+	}
+	if _, err := h.svc.ImageStatus(h.ctx, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{}}); code(err) != codes.InvalidArgument {
+		t.Errorf("status empty image: %v", err)
+	}
+	st, err := h.svc.ImageStatus(h.ctx, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: "absent:1"}})
+	if err != nil || st.Image != nil {
+		t.Errorf("status of an absent image: %v %v, want empty", st, err)
+	}
+	if _, err := h.svc.RemoveImage(h.ctx, &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: "absent:1"}}); err != nil {
+		t.Errorf("remove of an absent image: %v", err)
+	}
+	list, err := h.svc.ListImages(h.ctx, &runtimeapi.ListImagesRequest{})
+	if err != nil || len(list.Images) != 2 {
+		t.Fatalf("list: %v %v", list, err)
+	}
+	pinned := 0
+	for _, img := range list.Images {
+		if img.Pinned {
+			pinned++
+		}
+	}
+	if pinned != 1 {
+		t.Errorf("%d pinned images, want the sandbox image only", pinned)
+	}
+}
