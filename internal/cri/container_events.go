@@ -1,6 +1,7 @@
 package cri
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -29,7 +30,7 @@ func (s *Service) GetContainerEvents(_ *runtimeapi.GetEventsRequest, stream grpc
 			if !ok {
 				return nil
 			}
-			resp := s.eventResponse(ev)
+			resp := s.eventResponse(ctx, ev)
 			if resp == nil {
 				continue
 			}
@@ -54,16 +55,42 @@ func eventType(action string) (runtimeapi.ContainerEventType, bool) {
 	return 0, false
 }
 
-// eventResponse converts one engine event; the statuses are filled in when
-// the object still exists.
-func (s *Service) eventResponse(ev engine.Event) *runtimeapi.ContainerEventResponse {
+// eventResponse converts one engine event. Docker's event attributes carry
+// the container's labels, which say which sandbox it belongs to; the pod's
+// current status and its containers' statuses go with the event, as the
+// kubelet's evented PLEG expects.
+func (s *Service) eventResponse(ctx context.Context, ev engine.Event) *runtimeapi.ContainerEventResponse {
 	typ, ok := eventType(ev.Action)
 	if !ok || ev.Attributes[naming.LabelManaged] != "true" {
 		return nil
 	}
-	return &runtimeapi.ContainerEventResponse{
+	resp := &runtimeapi.ContainerEventResponse{
 		ContainerId:        ev.ContainerID,
 		ContainerEventType: typ,
 		CreatedAt:          ev.Time.UnixNano(),
 	}
+	sandboxID := ev.Attributes[naming.LabelSandboxID]
+	if ev.Attributes[naming.LabelType] == naming.TypeSandbox {
+		sandboxID = ev.ContainerID
+	}
+	if sandboxID == "" {
+		return resp
+	}
+	sb, err := s.inspectManaged(ctx, naming.TypeSandbox, sandboxID)
+	if err != nil {
+		return resp // the pod is gone (a DELETED event): nothing more to say
+	}
+	resp.PodSandboxStatus = s.sandboxStatus(ctx, sb)
+	ctrs, err := s.sandboxContainers(ctx, sandboxID)
+	if err != nil {
+		return resp
+	}
+	for _, c := range ctrs {
+		ic, err := s.inspectManaged(ctx, naming.TypeContainer, c.ID)
+		if err != nil {
+			continue
+		}
+		resp.ContainersStatuses = append(resp.ContainersStatuses, s.containerStatus(ctx, ic))
+	}
+	return resp
 }
