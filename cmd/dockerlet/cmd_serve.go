@@ -24,6 +24,7 @@ import (
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/engine/open"
+	"github.com/dockerlet/dockerlet/internal/image"
 	"github.com/dockerlet/dockerlet/internal/keyring"
 	"github.com/dockerlet/dockerlet/internal/metrics"
 	"github.com/dockerlet/dockerlet/internal/network"
@@ -175,6 +176,7 @@ func runServe(ctx context.Context, args []string) error {
 	svc, err := cri.New(cri.Config{
 		Engine: eng, Logger: logger, PodInfraImage: f.podInfraImage, RootDir: f.rootDir,
 		Mirrors: f.mirrors, Version: version, Network: netPlugin, Logs: logs, Stats: collector, Keyring: kr,
+		Puller: image.NewPuller(eng, logger),
 	})
 	if err != nil {
 		return err

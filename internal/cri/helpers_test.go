@@ -12,6 +12,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
+	imgpkg "github.com/dockerlet/dockerlet/internal/image"
 )
 
 const testImage = "docker.io/library/busybox:latest"
@@ -38,7 +39,10 @@ func newHarness(t *testing.T) *harness {
 // as a restarted server would.
 func (h *harness) restart() *Service {
 	h.t.Helper()
-	svc, err := New(Config{Engine: h.fake, RootDir: h.root, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	svc, err := New(Config{
+		Engine: h.fake, RootDir: h.root, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Puller: imgpkg.NewPuller(h.fake, nil),
+	})
 	if err != nil {
 		h.t.Fatal(err)
 	}
