@@ -13,13 +13,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 )
 
 // Why not a cgroup library on the request path: containerd/cgroups' and
 // opencontainers/cgroups' Stat read every controller a cgroup has (blkio,
 // hugetlb, pids, rdma, per-CPU usage, …), a few dozen files and allocations
-// per call. ContainerStats needs four small files (v1: cpuacct.usage,
-// memory.usage_in_bytes, memory.limit_in_bytes, memory.stat; v2: cpu.stat,
+// per call. ContainerStats needs three or four small files (v1:
+// cpuacct.usage, memory.usage_in_bytes, memory.stat; v2: cpu.stat,
 // memory.current, memory.max, memory.stat), so they are read directly into
 // pooled buffers. The formats are the kernel's stable ABI, documented in
 // Documentation/admin-guide/cgroup-v{1,2}.
@@ -229,32 +230,47 @@ func cgroupFromProc(procRoot string, pid int, controller string) (string, error)
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
 
 // readFile reads a small file and calls fn with its content (valid only
-// during the call).
+// during the call). It uses raw syscalls: os.Open would register every
+// cgroup file with the runtime's poller (epoll_ctl plus fcntl, and the same
+// undone at Close), which on this path costs more than the read itself.
+// Kernel pseudo-files (kernfs/seq_file, procfs) return their whole content
+// to one read with a large enough buffer, so a short read ends the file;
+// only a full buffer is read further.
 func readFile(name string, fn func([]byte) error) error {
-	f, err := os.Open(name)
+	fd, err := openRaw(name)
 	if err != nil {
-		return err
+		return &fs.PathError{Op: "open", Path: name, Err: err}
 	}
-	defer f.Close()
+	defer syscall.Close(fd)
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
 	n := 0
 	for {
-		m, err := f.Read(buf[n:])
-		n += m
-		if errors.Is(err, io.EOF) || m == 0 {
-			break
+		m, err := syscall.Read(fd, buf[n:])
+		if err == syscall.EINTR {
+			continue
 		}
 		if err != nil {
-			return err
+			return &fs.PathError{Op: "read", Path: name, Err: err}
 		}
-		if n == len(buf) {
-			buf = append(buf, make([]byte, len(buf))...)
-			*bp = buf
+		n += m
+		if m == 0 || n < len(buf) {
+			break
 		}
+		buf = append(buf, make([]byte, len(buf))...)
+		*bp = buf
 	}
 	return fn(buf[:n])
+}
+
+func openRaw(name string) (int, error) {
+	for {
+		fd, err := syscall.Open(name, syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+		if err != syscall.EINTR {
+			return fd, err
+		}
+	}
 }
 
 // readUint reads a file holding one number; "max" reads as 0 (unlimited).

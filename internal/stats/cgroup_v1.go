@@ -36,14 +36,13 @@ func (c *cgroupV1) fast(rel string, s *sample) error {
 	if s.memUsage, err = readUint(filepath.Join(mem, "memory.usage_in_bytes")); err != nil {
 		return err
 	}
-	lim, err := readUint(filepath.Join(mem, "memory.limit_in_bytes"))
-	if err != nil {
-		return err
-	}
-	s.memLimit = limitOrZero(lim)
 	var inactiveFile uint64
 	err = readKV(filepath.Join(mem, "memory.stat"), func(k []byte, v uint64) {
 		switch string(k) {
+		case "hierarchical_memory_limit":
+			// The effective limit (the smallest of this cgroup's and its
+			// ancestors'), and one file fewer than memory.limit_in_bytes.
+			s.memLimit = limitOrZero(v)
 		case "total_inactive_file":
 			inactiveFile = v
 		case "total_rss":
@@ -109,6 +108,9 @@ func (c *cgroupV1) full(rel string, s *sample) error {
 	}
 
 	mem := c.dir("memory", rel)
+	if v, err := readUint(filepath.Join(mem, "memory.limit_in_bytes")); err == nil {
+		s.memLimit = limitOrZero(v) // the spec: this cgroup's own limit
+	}
 	s.memMaxUsage, _ = readUint(filepath.Join(mem, "memory.max_usage_in_bytes"))
 	s.memFailcnt, _ = readUint(filepath.Join(mem, "memory.failcnt"))
 	s.memKernel, _ = readUint(filepath.Join(mem, "memory.kmem.usage_in_bytes"))

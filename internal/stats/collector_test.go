@@ -37,7 +37,7 @@ func v1Tree(t *testing.T, root, rel string, cpuNs, usage, inactive uint64) {
 		"memory" + rel + "/memory.failcnt":            "0\n",
 		"memory" + rel + "/memory.oom_control":        "oom_kill_disable 0\nunder_oom 0\noom_kill 1\n",
 		"memory" + rel + "/memory.stat": "cache 10\nrss 20\npgfault 30\npgmajfault 1\n" +
-			"total_cache 100\ntotal_rss 200\ntotal_mapped_file 50\ntotal_pgfault 300\ntotal_pgmajfault 3\ntotal_inactive_file " + strconv.FormatUint(inactive, 10) + "\n",
+			"hierarchical_memory_limit 9223372036854771712\ntotal_cache 100\ntotal_rss 200\ntotal_mapped_file 50\ntotal_pgfault 300\ntotal_pgmajfault 3\ntotal_inactive_file " + strconv.FormatUint(inactive, 10) + "\n",
 		"memory" + rel + "/cgroup.procs":                   "1\n2\n",
 		"pids" + rel + "/pids.current":                     "3\n",
 		"pids" + rel + "/pids.max":                         "max\n",
@@ -100,6 +100,13 @@ func TestContainerStatsV1(t *testing.T) {
 	st, _ = f.c.ContainerStats(ctx, ref)
 	if got := st.Cpu.GetUsageNanoCores().GetValue(); got != 500_000_000 {
 		t.Errorf("nano cores right after = %d, want 5e8", got)
+	}
+
+	// A limit (here inherited from the pod) gives the available bytes.
+	writeFiles(t, f.root, map[string]string{"memory/docker/c1/memory.stat": "hierarchical_memory_limit 2000\ntotal_inactive_file 300\n"})
+	st, _ = f.c.ContainerStats(ctx, ref)
+	if got := st.Memory.GetAvailableBytes().GetValue(); got != 1300 {
+		t.Errorf("available = %d, want 1300", got)
 	}
 
 	// Not running: attributes only, no error.
