@@ -1,0 +1,71 @@
+package crilog
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// dockerStream builds what Docker's log endpoint sends for n lines
+// alternating between stdout and stderr.
+func dockerStream(n int) []byte {
+	var b bytes.Buffer
+	t := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
+	for i := 0; i < n; i++ {
+		ts := t.Add(time.Duration(i) * time.Microsecond).Format("2006-01-02T15:04:05.000000000Z07:00")
+		b.Write(frame(byte(1+i%2), fmt.Sprintf("%s line %d of the benchmark, some typical log text here\n", ts, i)))
+	}
+	return b.Bytes()
+}
+
+// BenchmarkCopierWritePath is the copier's whole write path: stdcopy frames
+// in, timestamps parsed, records formatted, buffered writes to a file.
+func BenchmarkCopierWritePath(b *testing.B) {
+	const lines = 10000
+	in := dockerStream(lines)
+	path := filepath.Join(b.TempDir(), "c.log")
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	c := &copier{id: "bench", path: path, log: slog.New(slog.DiscardHandler), f: f, w: bufio.NewWriterSize(f, 64<<10)}
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := c.copyStream(bytes.NewReader(in)); err != nil {
+			b.Fatal(err)
+		}
+		c.flush()
+		if i%20 == 19 { // keep the file small
+			f.Truncate(0)
+		}
+	}
+	b.ReportMetric(float64(b.N*lines)/b.Elapsed().Seconds(), "lines/s")
+}
+
+func BenchmarkAppendLine(b *testing.B) {
+	ts := []byte("2026-11-26T20:53:08.123456789Z")
+	content := []byte("a typical log line of about eighty bytes, with some words and numbers 12345")
+	var buf []byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		buf = AppendLine(buf[:0], ts, Stdout, false, content)
+	}
+}
+
+func BenchmarkParseRecord(b *testing.B) {
+	line := []byte("2026-11-26T20:53:08.123456789Z stdout F a typical log line of about eighty bytes, with some words\n")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := ParseRecord(line); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
