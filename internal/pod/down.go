@@ -1,0 +1,75 @@
+package pod
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// Down stops and removes exactly what the manifest recorded as sourceID
+// created: its record goes first (so a running supervisor lets go of the
+// pods; supervised says whether to wait for that), then every sandbox
+// labelled with one of its pods' UIDs or with its source.
+func Down(ctx context.Context, cfg Config, store Store, sourceID string, supervised bool) error {
+	cfg.defaults()
+	a, err := store.LoadApplied(sourceID)
+	if err != nil {
+		return err
+	}
+	if err := store.DeleteApplied(sourceID); err != nil {
+		return err
+	}
+	if a == nil {
+		a = &Applied{SourceID: sourceID}
+	}
+	if supervised {
+		waitReleased(ctx, store, a, 10*time.Second)
+	}
+	var errs []error
+	objs := a.Objects()
+	for _, p := range a.Pods {
+		w := NewWorker(cfg, p, objs, sourceID)
+		if err := w.Teardown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		store.DeleteStatus(string(p.UID))
+	}
+	// Anything else this source created (a pod of an earlier apply whose
+	// record was replaced) is found by its label.
+	sbs, err := cfg.Runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
+		LabelSelector: map[string]string{LabelSource: sourceID},
+	}})
+	if err != nil {
+		return errors.Join(append(errs, fmt.Errorf("list sandboxes: %w", err))...)
+	}
+	for _, sb := range sbs.Items {
+		if _, err := cfg.Runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: sb.Id}); err != nil {
+			errs = append(errs, err)
+		}
+		if _, err := cfg.Runtime.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: sb.Id}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// waitReleased waits until the supervisor dropped a's pods (it deletes
+// their status files when it does).
+func waitReleased(ctx context.Context, store Store, a *Applied, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		held := false
+		for _, p := range a.Pods {
+			if _, ok := store.ReadStatus(string(p.UID)); ok {
+				held = true
+			}
+		}
+		if !held {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -1,0 +1,232 @@
+package pod
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Store keeps the play state on disk, so that it survives the
+// supervisor: which manifest created which pods (applied/), the
+// supervisor's view of each pod (status/), and the pods' own directories
+// (pods/<uid>: logs and volumes).
+type Store struct{ Dir string }
+
+// Applied is what one manifest created: its pods (with the UIDs given to
+// them) and the objects they refer to.
+type Applied struct {
+	Source     string              `json:"source"`
+	SourceID   string              `json:"sourceID"`
+	AppliedAt  time.Time           `json:"appliedAt"`
+	Pods       []*corev1.Pod       `json:"pods"`
+	Secrets    []*corev1.Secret    `json:"secrets,omitempty"`
+	ConfigMaps []*corev1.ConfigMap `json:"configMaps,omitempty"`
+}
+
+// SourceID names a manifest source in the state: a short hash of its
+// absolute path ("stdin" for -).
+func SourceID(source string) string {
+	if source == "-" {
+		return "stdin"
+	}
+	sum := sha256.Sum256([]byte(source))
+	return hex.EncodeToString(sum[:8])
+}
+
+// Objects gives the applied secrets and config maps to translation.
+func (a *Applied) Objects() Objects {
+	m := newManifest(a.Source)
+	for _, s := range a.Secrets {
+		m.Secrets[key(s.Namespace, s.Name)] = s
+	}
+	for _, c := range a.ConfigMaps {
+		m.ConfigMaps[key(c.Namespace, c.Name)] = c
+	}
+	return m
+}
+
+// NewApplied turns a loaded manifest into the record to store. Pods that
+// prev (the last apply of the same source, may be nil) already runs with an
+// identical spec keep their UID and so keep running; others get new UIDs.
+func NewApplied(m *Manifest, prev *Applied, now time.Time) *Applied {
+	a := &Applied{Source: m.Source, SourceID: SourceID(m.Source), AppliedAt: now}
+	old := map[string]*corev1.Pod{}
+	if prev != nil {
+		for _, p := range prev.Pods {
+			old[key(p.Namespace, p.Name)] = p
+		}
+	}
+	for _, p := range m.Pods {
+		p = p.DeepCopy()
+		if o, ok := old[key(p.Namespace, p.Name)]; ok && equality.Semantic.DeepEqual(o.Spec, p.Spec) &&
+			equality.Semantic.DeepEqual(o.Labels, p.Labels) && equality.Semantic.DeepEqual(o.Annotations, p.Annotations) {
+			p.UID, p.CreationTimestamp = o.UID, o.CreationTimestamp
+		} else {
+			p.UID = newUID()
+			p.CreationTimestamp = metav1.NewTime(now)
+		}
+		a.Pods = append(a.Pods, p)
+	}
+	for _, k := range sortedKeys(m.Secrets) {
+		a.Secrets = append(a.Secrets, m.Secrets[k])
+	}
+	for _, k := range sortedKeys(m.ConfigMaps) {
+		a.ConfigMaps = append(a.ConfigMaps, m.ConfigMaps[k])
+	}
+	return a
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func newUID() types.UID {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return types.UID(h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:])
+}
+
+func (s Store) appliedDir() string { return filepath.Join(s.Dir, "applied") }
+func (s Store) statusDir() string  { return filepath.Join(s.Dir, "status") }
+
+// PidFile is where the background supervisor records its pid.
+func (s Store) PidFile() string { return filepath.Join(s.Dir, "supervisor.pid") }
+
+// LockFile is held by the running supervisor.
+func (s Store) LockFile() string { return filepath.Join(s.Dir, "supervisor.lock") }
+
+// LogFile is the background supervisor's own log.
+func (s Store) LogFile() string { return filepath.Join(s.Dir, "supervisor.log") }
+
+// SaveApplied records a. The file holds secrets: it is private to root.
+func (s Store) SaveApplied(a *Applied) error {
+	return writeJSON(filepath.Join(s.appliedDir(), a.SourceID+".json"), a)
+}
+
+// LoadApplied returns the record of sourceID, or nil when there is none.
+func (s Store) LoadApplied(sourceID string) (*Applied, error) {
+	var a Applied
+	err := readJSON(filepath.Join(s.appliedDir(), sourceID+".json"), &a)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// DeleteApplied forgets sourceID's record.
+func (s Store) DeleteApplied(sourceID string) error {
+	err := os.Remove(filepath.Join(s.appliedDir(), sourceID+".json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// ListApplied returns every record, oldest first.
+func (s Store) ListApplied() ([]*Applied, error) {
+	entries, err := os.ReadDir(s.appliedDir())
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []*Applied
+	for _, e := range entries {
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok {
+			continue
+		}
+		a, err := s.LoadApplied(id)
+		if err != nil {
+			return nil, err
+		}
+		if a != nil {
+			out = append(out, a)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].AppliedAt.Before(out[j].AppliedAt) })
+	return out, nil
+}
+
+// WriteStatus records the supervisor's view of a pod.
+func (s Store) WriteStatus(st PodStatus) error {
+	return writeJSON(filepath.Join(s.statusDir(), st.UID+".json"), st)
+}
+
+// ReadStatus returns the recorded status of uid (ok false when none).
+func (s Store) ReadStatus(uid string) (PodStatus, bool) {
+	var st PodStatus
+	if err := readJSON(filepath.Join(s.statusDir(), uid+".json"), &st); err != nil {
+		return st, false
+	}
+	return st, true
+}
+
+// DeleteStatus forgets uid's status.
+func (s Store) DeleteStatus(uid string) {
+	_ = os.Remove(filepath.Join(s.statusDir(), uid+".json"))
+}
+
+func writeJSON(path string, v any) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return nil
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+package pod
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Supervisor runs a Worker for every pod recorded in the Store and keeps
+// the Store's status files current. It re-reads the records every
+// ReloadPeriod (or on Reload), so `play -d` and `down` need no other
+// channel to a running supervisor.
+type Supervisor struct {
+	cfg   Config
+	store Store
+	// ReloadPeriod is how often the records are re-read (default 2 s).
+	ReloadPeriod time.Duration
+
+	mu      sync.Mutex
+	runners map[string]*runner // by pod uid
+	reload  chan struct{}
+	onSync  func(PodStatus)
+}
+
+type runner struct {
+	w      *Worker
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewSupervisor returns a supervisor over store. onSync, if not nil, sees
+// every pod status after each reconcile step.
+func NewSupervisor(cfg Config, store Store, onSync func(PodStatus)) *Supervisor {
+	cfg.defaults()
+	return &Supervisor{cfg: cfg, store: store, ReloadPeriod: 2 * time.Second,
+		runners: map[string]*runner{}, reload: make(chan struct{}, 1), onSync: onSync}
+}
+
+// Reload asks Run to re-read the records now.
+func (s *Supervisor) Reload() {
+	select {
+	case s.reload <- struct{}{}:
+	default:
+	}
+}
+
+// Run supervises until ctx ends; the pods keep running after it returns.
+func (s *Supervisor) Run(ctx context.Context) error {
+	t := time.NewTicker(s.ReloadPeriod)
+	defer t.Stop()
+	defer s.stopAll()
+	for {
+		if err := s.reconcile(ctx); err != nil {
+			s.cfg.Logger.Warn("reading the play state", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-s.reload:
+		}
+	}
+}
+
+// reconcile starts workers for recorded pods and stops those whose record
+// is gone (`down` tears those pods down itself).
+func (s *Supervisor) reconcile(ctx context.Context) error {
+	records, err := s.store.ListApplied()
+	if err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range records {
+		objs := a.Objects()
+		for _, p := range a.Pods {
+			uid := string(p.UID)
+			want[uid] = true
+			if _, ok := s.runners[uid]; ok {
+				continue
+			}
+			w := NewWorker(s.cfg, p, objs, a.SourceID)
+			if st, ok := s.store.ReadStatus(uid); ok {
+				w.restore(st)
+			}
+			rctx, cancel := context.WithCancel(ctx)
+			r := &runner{w: w, cancel: cancel, done: make(chan struct{})}
+			s.runners[uid] = r
+			go func() {
+				defer close(r.done)
+				w.Run(rctx, func(st PodStatus) {
+					if rctx.Err() != nil {
+						return
+					}
+					if err := s.store.WriteStatus(st); err != nil {
+						s.cfg.Logger.Warn("writing pod status", "pod", st.Name, "error", err)
+					}
+					if s.onSync != nil {
+						s.onSync(st)
+					}
+				})
+			}()
+		}
+	}
+	for uid, r := range s.runners {
+		if !want[uid] {
+			r.cancel()
+			<-r.done
+			delete(s.runners, uid)
+			s.store.DeleteStatus(uid)
+		}
+	}
+	return nil
+}
+
+func (s *Supervisor) stopAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for uid, r := range s.runners {
+		r.cancel()
+		<-r.done
+		delete(s.runners, uid)
+	}
+}
+
+// Statuses returns every supervised pod's status, by namespace and name.
+func (s *Supervisor) Statuses() []PodStatus {
+	s.mu.Lock()
+	out := make([]PodStatus, 0, len(s.runners))
+	for _, r := range s.runners {
+		out = append(out, r.w.Status())
+	}
+	s.mu.Unlock()
+	SortStatuses(out)
+	return out
+}
+
+// SortStatuses orders statuses by namespace, then name.
+func SortStatuses(st []PodStatus) {
+	sort.Slice(st, func(i, j int) bool {
+		if st[i].Namespace != st[j].Namespace {
+			return st[i].Namespace < st[j].Namespace
+		}
+		return st[i].Name < st[j].Name
+	})
+}
