@@ -58,7 +58,9 @@ type Builder struct {
 }
 
 // Is reports whether ref is one of the images this package builds.
-func Is(ref string) bool { return ref == Busybox || ref == Pause || ref == "dockerlet.local/busybox" || ref == "dockerlet.local/pause" }
+func Is(ref string) bool {
+	return ref == Busybox || ref == Pause || ref == "dockerlet.local/busybox" || ref == "dockerlet.local/pause"
+}
 
 // Ensure builds and loads image when it is one of ours and absent. It
 // reports false (and does nothing) for any other image.

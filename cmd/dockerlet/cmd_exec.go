@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/pod"
+)
+
+func init() {
+	register("exec", command{summary: "exec POD [-c C] -- CMD: run a command in a play pod's container", run: runExec})
+}
+
+// exitStatus makes dockerlet exit with the command's own status.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("command terminated with exit code %d", int(e)) }
+func (e exitStatus) ExitCode() int { return int(e) }
+
+func runExec(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
+	f := addPlayFlags(fs)
+	ns := fs.String("n", pod.DefaultNamespace, "namespace")
+	fs.StringVar(ns, "namespace", pod.DefaultNamespace, "namespace")
+	cname := fs.String("c", "", "container (default: the pod's only container)")
+	fs.StringVar(cname, "container", "", "same as -c")
+	timeout := fs.Duration("timeout", 0, "kill the command after this long (0: no limit)")
+	if err := fs.Parse(reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() < 2 {
+		return errors.New("usage: dockerlet exec POD [-c CONTAINER] -- COMMAND [ARGS...]")
+	}
+	r, err := findPod(pod.Store{Dir: f.stateDir}, *ns, strings.TrimPrefix(fs.Arg(0), "pod/"))
+	if err != nil {
+		return err
+	}
+	name, err := pickContainer(r, *cname)
+	if err != nil {
+		return err
+	}
+	cs, ok := r.status.Container(name)
+	if !ok || cs.State != pod.StateRunning {
+		return fmt.Errorf("container %q in pod %q is not running", name, r.pod.Name)
+	}
+	env, err := openPlayEnv(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	resp, err := env.svc.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: cs.ID, Cmd: fs.Args()[1:], Timeout: int64(timeout.Seconds())})
+	if err != nil {
+		return err
+	}
+	os.Stdout.Write(resp.Stdout)
+	os.Stderr.Write(resp.Stderr)
+	if resp.ExitCode != 0 {
+		return exitStatus(resp.ExitCode)
+	}
+	return nil
+}
+
+func names(cs []corev1.Container) []string {
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Name
+	}
+	return out
+}

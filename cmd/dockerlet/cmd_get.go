@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/dockerlet/dockerlet/internal/pod"
+)
+
+func init() {
+	register("get", command{summary: "get pods: list the pods play created (kubectl get pods)", run: runGet})
+}
+
+type podRef struct {
+	applied *pod.Applied
+	pod     *corev1.Pod
+	status  pod.PodStatus
+}
+
+// listPods returns every recorded pod with its status, optionally in one
+// namespace.
+func listPods(store pod.Store, ns string) ([]podRef, error) {
+	records, err := store.ListApplied()
+	if err != nil {
+		return nil, err
+	}
+	var out []podRef
+	for _, a := range records {
+		sts := statusesOf(store, a)
+		byUID := map[string]pod.PodStatus{}
+		for _, s := range sts {
+			byUID[s.UID] = s
+		}
+		for _, p := range a.Pods {
+			if ns != "" && p.Namespace != ns {
+				continue
+			}
+			out = append(out, podRef{applied: a, pod: p, status: byUID[string(p.UID)]})
+		}
+	}
+	return out, nil
+}
+
+// findPod finds a recorded pod by namespace and name.
+func findPod(store pod.Store, ns, name string) (podRef, error) {
+	pods, err := listPods(store, ns)
+	if err != nil {
+		return podRef{}, err
+	}
+	for _, r := range pods {
+		if r.pod.Name == name {
+			return r, nil
+		}
+	}
+	return podRef{}, fmt.Errorf("pod %q not found in namespace %q", name, ns)
+}
+
+func runGet(_ context.Context, args []string) error {
+	fs := flag.NewFlagSet("get", flag.ContinueOnError)
+	f := addPlayFlags(fs)
+	ns := fs.String("n", pod.DefaultNamespace, "namespace")
+	fs.StringVar(ns, "namespace", pod.DefaultNamespace, "namespace")
+	all := fs.Bool("A", false, "all namespaces")
+	fs.BoolVar(all, "all-namespaces", false, "all namespaces")
+	output := fs.String("o", "", "output: wide or json")
+	if err := fs.Parse(reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() < 1 || (fs.Arg(0) != "pods" && fs.Arg(0) != "pod" && fs.Arg(0) != "po") {
+		return errors.New("usage: dockerlet get pods [NAME] [-n NS | -A] [-o wide|json]")
+	}
+	if *all {
+		*ns = ""
+	}
+	store := pod.Store{Dir: f.stateDir}
+	pods, err := listPods(store, *ns)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		var sel []podRef
+		for _, r := range pods {
+			if r.pod.Name == fs.Arg(1) {
+				sel = append(sel, r)
+			}
+		}
+		if len(sel) == 0 {
+			return fmt.Errorf("pod %q not found", fs.Arg(1))
+		}
+		pods = sel
+	}
+	if len(pods) > 0 && !supervisorRunning(store) {
+		fmt.Fprintln(os.Stderr, "warning: no supervisor is running (dockerlet play -d or dockerlet supervise): the states shown may be stale")
+	}
+	if *output == "json" {
+		var sts []pod.PodStatus
+		for _, r := range pods {
+			sts = append(sts, r.status)
+		}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(sts)
+	}
+	if len(pods) == 0 {
+		fmt.Fprintln(os.Stderr, "No resources found.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 3, ' ', 0)
+	hdr := "NAME\tREADY\tSTATUS\tRESTARTS\tAGE"
+	if *all {
+		hdr = "NAMESPACE\t" + hdr
+	}
+	if *output == "wide" {
+		hdr += "\tIP\tSOURCE"
+	}
+	fmt.Fprintln(tw, hdr)
+	now := time.Now()
+	for _, r := range pods {
+		s := r.status
+		ready, total := s.ReadyCount()
+		row := fmt.Sprintf("%s\t%d/%d\t%s\t%d\t%s", s.Name, ready, total, s.DisplayStatus(), s.Restarts(), age(s.Created, now))
+		if *all {
+			row = s.Namespace + "\t" + row
+		}
+		if *output == "wide" {
+			ip := s.PodIP
+			if ip == "" {
+				ip = "<none>"
+			}
+			row += "\t" + ip + "\t" + r.applied.Source
+		}
+		fmt.Fprintln(tw, row)
+	}
+	return tw.Flush()
+}

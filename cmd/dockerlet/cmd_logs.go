@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/dockerlet/dockerlet/internal/crilog"
+	"github.com/dockerlet/dockerlet/internal/pod"
+)
+
+func init() {
+	register("logs", command{summary: "logs POD [-c C] [-f]: a play pod's container logs (kubectl logs)", run: runLogs})
+}
+
+func runLogs(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("logs", flag.ContinueOnError)
+	f := addPlayFlags(fs)
+	ns := fs.String("n", pod.DefaultNamespace, "namespace")
+	fs.StringVar(ns, "namespace", pod.DefaultNamespace, "namespace")
+	cname := fs.String("c", "", "container (default: the pod's only container)")
+	fs.StringVar(cname, "container", "", "same as -c")
+	follow := fs.Bool("f", false, "follow")
+	fs.BoolVar(follow, "follow", false, "same as -f")
+	previous := fs.Bool("p", false, "the previous instance of the container")
+	fs.BoolVar(previous, "previous", false, "same as -p")
+	tail := fs.Int("tail", -1, "lines from the end (-1: all)")
+	ts := fs.Bool("timestamps", false, "prefix each line with its timestamp")
+	if err := fs.Parse(reorder(args)); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: dockerlet logs POD [-c CONTAINER] [-f] [-p] [--tail N]")
+	}
+	r, err := findPod(pod.Store{Dir: f.stateDir}, *ns, strings.TrimPrefix(fs.Arg(0), "pod/"))
+	if err != nil {
+		return err
+	}
+	name, err := pickContainer(r, *cname)
+	if err != nil {
+		return err
+	}
+	cs, ok := r.status.Container(name)
+	if !ok || cs.LogPath == "" {
+		return fmt.Errorf("container %q in pod %q has not started yet", name, r.pod.Name)
+	}
+	path := cs.LogPath
+	if *previous {
+		if cs.RestartCount == 0 {
+			return fmt.Errorf("previous terminated container %q in pod %q not found", name, r.pod.Name)
+		}
+		path = filepath.Join(filepath.Dir(path), fmt.Sprintf("%d.log", cs.RestartCount-1))
+	}
+	err = crilog.ReadLog(ctx, path, crilog.ReadOptions{Tail: *tail, Follow: *follow, Timestamps: *ts}, os.Stdout, os.Stderr)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// pickContainer resolves -c: the given container, or the only one.
+func pickContainer(r podRef, name string) (string, error) {
+	if name != "" {
+		for _, list := range [][]string{names(r.pod.Spec.Containers), names(r.pod.Spec.InitContainers)} {
+			for _, n := range list {
+				if n == name {
+					return name, nil
+				}
+			}
+		}
+		return "", fmt.Errorf("container %q is not valid for pod %q (choose one of: %s)", name, r.pod.Name, strings.Join(names(r.pod.Spec.Containers), " "))
+	}
+	if len(r.pod.Spec.Containers) == 1 {
+		return r.pod.Spec.Containers[0].Name, nil
+	}
+	return "", fmt.Errorf("a container name must be specified for pod %s, choose one of: [%s]", r.pod.Name, strings.Join(names(r.pod.Spec.Containers), " "))
+}

@@ -1,0 +1,342 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/dockerlet/dockerlet/internal/pod"
+)
+
+func init() {
+	register("play", command{summary: "run Kubernetes pod YAML (FILE|DIR|-) on this Docker host", run: runPlay})
+}
+
+type playOpts struct {
+	*playFlags
+	daemon  bool
+	wait    bool
+	timeout time.Duration
+	logs    bool
+}
+
+func parsePlayFlags(args []string) (*playOpts, string, error) {
+	fs := flag.NewFlagSet("play", flag.ContinueOnError)
+	o := &playOpts{playFlags: addPlayFlags(fs)}
+	fs.BoolVar(&o.daemon, "d", false, "leave a background supervisor running the pods and return")
+	fs.BoolVar(&o.daemon, "daemon", false, "same as -d")
+	fs.BoolVar(&o.wait, "wait", false, "return when every pod is Ready (or has Succeeded); implies -d")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "with --wait: give up after this long")
+	fs.BoolVar(&o.logs, "logs", false, "stream the containers' logs (foreground)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: dockerlet play [flags] FILE|DIR|-")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(reorder(args)); err != nil {
+		return nil, "", err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return nil, "", errors.New("want exactly one FILE, DIR or -")
+	}
+	if o.wait {
+		o.daemon = true
+	}
+	return o, fs.Arg(0), nil
+}
+
+// reorder moves flags before positional arguments so that
+// `play FILE --wait` works as kubectl users expect. "--" ends flags.
+func reorder(args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i+1:]...)
+			return append(append(flags, "--"), pos...)
+		case a == "-" || !strings.HasPrefix(a, "-"):
+			pos = append(pos, a)
+		default:
+			flags = append(flags, a)
+			if !strings.Contains(a, "=") && i+1 < len(args) && takesValue(a) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+		}
+	}
+	return append(append(flags, "--"), pos...)
+}
+
+// takesValue reports whether a flag is not a boolean one.
+func takesValue(flagArg string) bool {
+	switch strings.TrimLeft(flagArg, "-") {
+	case "d", "daemon", "wait", "logs", "f", "follow", "p", "previous", "timestamps", "A", "all-namespaces":
+		return false
+	}
+	return true
+}
+
+func runPlay(ctx context.Context, args []string) error {
+	o, path, err := parsePlayFlags(args)
+	if err != nil {
+		return err
+	}
+	m, err := pod.Load(path, os.Stdin)
+	if err != nil {
+		return err
+	}
+	for _, w := range m.Warnings {
+		fmt.Fprintf(os.Stderr, "warning: %s\n", w)
+	}
+	if len(m.Pods) == 0 {
+		return fmt.Errorf("%s: no pods (Pod, Deployment, ReplicaSet or Job)", path)
+	}
+	env, err := openPlayEnv(ctx, o.playFlags)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+
+	a, err := apply(ctx, env, m)
+	if err != nil {
+		return err
+	}
+	if o.daemon {
+		started, err := startDaemon(o.playFlags)
+		if err != nil {
+			return err
+		}
+		for _, p := range a.Pods {
+			fmt.Printf("pod/%s created\n", p.Name)
+		}
+		if started {
+			fmt.Fprintf(os.Stderr, "background supervisor started (log: %s)\n", env.store.LogFile())
+		}
+		if !o.wait {
+			return nil
+		}
+		return waitReady(ctx, env.store, a, o.timeout)
+	}
+	return playForeground(ctx, env, a, o)
+}
+
+// apply records m, tearing down the pods of the previous apply of the same
+// source that changed or went away.
+func apply(ctx context.Context, env *playEnv, m *pod.Manifest) (*pod.Applied, error) {
+	prev, err := env.store.LoadApplied(pod.SourceID(m.Source))
+	if err != nil {
+		return nil, err
+	}
+	a := pod.NewApplied(m, prev, time.Now())
+	// Pod names must not clash with another manifest's pods.
+	others, err := env.store.ListApplied()
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range others {
+		if o.SourceID == a.SourceID {
+			continue
+		}
+		for _, op := range o.Pods {
+			for _, p := range a.Pods {
+				if op.Name == p.Name && op.Namespace == p.Namespace {
+					return nil, fmt.Errorf("pod %s/%s already exists (created by %s); run dockerlet down %s first", p.Namespace, p.Name, o.Source, o.Source)
+				}
+			}
+		}
+	}
+	if err := env.store.SaveApplied(a); err != nil {
+		return nil, err
+	}
+	if prev != nil {
+		keep := map[string]bool{}
+		for _, p := range a.Pods {
+			keep[string(p.UID)] = true
+		}
+		gone := &pod.Applied{Source: prev.Source, SourceID: prev.SourceID}
+		for _, p := range prev.Pods {
+			if !keep[string(p.UID)] {
+				gone.Pods = append(gone.Pods, p)
+			}
+		}
+		for _, p := range gone.Pods {
+			w := pod.NewWorker(env.cfg, p, prev.Objects(), prev.SourceID)
+			if err := w.Teardown(ctx); err != nil {
+				env.logger.Warn("removing a replaced pod", "pod", p.Name, "error", err)
+			}
+			env.store.DeleteStatus(string(p.UID))
+		}
+	}
+	return a, nil
+}
+
+// statusesOf returns the recorded statuses of a's pods (Pending for a pod
+// the supervisor has not seen yet).
+func statusesOf(store pod.Store, a *pod.Applied) []pod.PodStatus {
+	var out []pod.PodStatus
+	for _, p := range a.Pods {
+		st, ok := store.ReadStatus(string(p.UID))
+		if !ok {
+			st = pod.PodStatus{Name: p.Name, Namespace: p.Namespace, UID: string(p.UID), Phase: corev1.PodPending, Created: p.CreationTimestamp.Time}
+			for _, c := range p.Spec.Containers {
+				st.Containers = append(st.Containers, pod.ContainerStatus{Name: c.Name, Image: c.Image, State: pod.StateWaiting, Reason: "ContainerCreating"})
+			}
+		}
+		out = append(out, st)
+	}
+	pod.SortStatuses(out)
+	return out
+}
+
+// playForeground supervises in this process (or watches the running
+// supervisor) and shows the pods until interrupted; then it tears down
+// what this manifest created.
+func playForeground(ctx context.Context, env *playEnv, a *pod.Applied, o *playOpts) error {
+	lock, ok, err := tryLock(env.store)
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	supCtx, stopSup := context.WithCancel(context.WithoutCancel(ctx))
+	if ok {
+		sup := pod.NewSupervisor(env.cfg, env.store, nil)
+		go env.svc.Resume(supCtx)
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = sup.Run(supCtx) }()
+	} else {
+		fmt.Fprintln(os.Stderr, "a background supervisor runs these pods; showing their state")
+	}
+	if o.logs {
+		wg.Add(1)
+		go func() { defer wg.Done(); streamLogs(supCtx, env.store, a, os.Stdout) }()
+	}
+	show(ctx, env.store, a, o.logs)
+
+	fmt.Fprintln(os.Stderr, "\nstopping: removing the pods of", a.Source)
+	stopSup()
+	wg.Wait()
+	if lock != nil {
+		lock.Unlock()
+	}
+	downCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	return pod.Down(downCtx, env.cfg, env.store, a.SourceID, !ok && supervisorRunning(env.store))
+}
+
+// show redraws the table on a terminal, or prints changes as lines, until
+// ctx ends.
+func show(ctx context.Context, store pod.Store, a *pod.Applied, logs bool) {
+	tty := isTerminal(os.Stdout) && !logs
+	lines := newLineReporter(os.Stdout)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		sts := statusesOf(store, a)
+		if tty {
+			fmt.Print(clearScreen)
+			writeContainerTable(os.Stdout, sts, time.Now())
+			fmt.Println("\nCtrl-C stops and removes these pods.")
+		} else {
+			lines.report(sts)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// waitError carries play --wait's exit status.
+type waitError struct {
+	code int
+	msg  string
+}
+
+func (e *waitError) Error() string { return e.msg }
+func (e *waitError) ExitCode() int { return e.code }
+
+// Exit codes of play --wait.
+const (
+	exitPodFailed = 1
+	exitTimeout   = 124 // as timeout(1)
+)
+
+// waitReady returns when every pod of a is Ready (or Succeeded), fails
+// fast when one Failed, and gives up after timeout.
+func waitReady(ctx context.Context, store pod.Store, a *pod.Applied, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	lines := newLineReporter(os.Stderr)
+	for {
+		sts := statusesOf(store, a)
+		lines.report(sts)
+		done := true
+		for _, s := range sts {
+			switch {
+			case s.Phase == corev1.PodFailed:
+				return &waitError{exitPodFailed, fmt.Sprintf("pod %s failed: %s", s.Name, failureReason(s))}
+			case s.Phase == corev1.PodSucceeded:
+			case !s.Ready:
+				done = false
+			}
+		}
+		if done {
+			fmt.Fprintf(os.Stderr, "all %d pods ready\n", len(sts))
+			return nil
+		}
+		if time.Now().After(deadline) {
+			var why []string
+			for _, s := range sts {
+				if !s.Ready && s.Phase != corev1.PodSucceeded {
+					why = append(why, fmt.Sprintf("%s: %s", s.Name, notReadyReason(s)))
+				}
+			}
+			return &waitError{exitTimeout, fmt.Sprintf("timed out after %s waiting for pods to be ready: %s", timeout, strings.Join(why, "; "))}
+		}
+		select {
+		case <-ctx.Done():
+			return &waitError{130, "interrupted"}
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func failureReason(s pod.PodStatus) string {
+	for _, c := range append(append([]pod.ContainerStatus(nil), s.InitContainers...), s.Containers...) {
+		if c.State == pod.StateTerminated && c.ExitCode != 0 {
+			return fmt.Sprintf("container %s exited with code %d (%s)", c.Name, c.ExitCode, c.Reason)
+		}
+	}
+	if s.Reason != "" {
+		return s.Reason + ": " + s.Message
+	}
+	return string(s.Phase)
+}
+
+func notReadyReason(s pod.PodStatus) string {
+	for _, c := range append(append([]pod.ContainerStatus(nil), s.InitContainers...), s.Containers...) {
+		if c.Ready || (c.State == pod.StateTerminated && c.ExitCode == 0) {
+			continue
+		}
+		r := fmt.Sprintf("container %s %s", c.Name, containerState(c))
+		if c.State == pod.StateRunning {
+			r = fmt.Sprintf("container %s running but not ready", c.Name)
+		}
+		if c.Message != "" {
+			r += ": " + firstLine(c.Message)
+		}
+		return r
+	}
+	if s.Message != "" {
+		return s.DisplayStatus() + ": " + firstLine(s.Message)
+	}
+	return s.DisplayStatus()
+}

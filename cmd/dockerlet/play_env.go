@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/dockerlet/dockerlet/internal/cri"
+	"github.com/dockerlet/dockerlet/internal/crilog"
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/open"
+	"github.com/dockerlet/dockerlet/internal/keyring"
+	"github.com/dockerlet/dockerlet/internal/network"
+	"github.com/dockerlet/dockerlet/internal/pod"
+	"github.com/dockerlet/dockerlet/internal/pod/localimage"
+)
+
+// DefaultPlayStateDir holds what `dockerlet play` created.
+const DefaultPlayStateDir = "/var/lib/dockerlet/play"
+
+// playFlags configure the in-process CRI service the play commands drive;
+// they are named as `serve`'s.
+type playFlags struct {
+	stateDir       string
+	dockerEndpoint string
+	rootDir        string
+	podInfraImage  string
+	networkPlugin  string
+	cniBinDir      string
+	cniConfDir     string
+	cniCacheDir    string
+	requestTimeout time.Duration
+	pullDeadline   time.Duration
+	logLevel       string
+}
+
+// addPlayFlags registers the shared flags on fs.
+func addPlayFlags(fs *flag.FlagSet) *playFlags {
+	f := &playFlags{}
+	fs.StringVar(&f.stateDir, "state-dir", envOr("DOCKERLET_PLAY_STATE_DIR", DefaultPlayStateDir), "play state: which manifest created which pods, pod logs and volumes ($DOCKERLET_PLAY_STATE_DIR)")
+	fs.StringVar(&f.dockerEndpoint, "docker-endpoint", "", "Docker endpoint (default: DOCKER_HOST or unix:///var/run/docker.sock)")
+	fs.StringVar(&f.rootDir, "root-directory", "", "CRI sandbox checkpoints (default: <state-dir>/cri)")
+	fs.StringVar(&f.podInfraImage, "pod-infra-container-image", localimage.Pause, "image of the sandbox (pause) containers; dockerlet.local/pause is built locally")
+	fs.StringVar(&f.networkPlugin, "network-plugin", "", `pod network: "" or "docker" (Docker's bridge) or "cni"`)
+	fs.StringVar(&f.cniBinDir, "cni-bin-dir", "", "CNI plugin directories, comma-separated")
+	fs.StringVar(&f.cniConfDir, "cni-conf-dir", "", "CNI configuration directory")
+	fs.StringVar(&f.cniCacheDir, "cni-cache-dir", "", "CNI cache directory")
+	fs.DurationVar(&f.requestTimeout, "runtime-request-timeout", 2*time.Minute, "timeout of every engine request except pulls, logs and exec")
+	fs.DurationVar(&f.pullDeadline, "image-pull-progress-deadline", time.Minute, "cancel a pull that makes no progress for this long")
+	fs.StringVar(&f.logLevel, "log-level", "warn", "debug, info, warn or error")
+	return f
+}
+
+// args renders the flags back, for the background supervisor's command line.
+func (f *playFlags) args() []string {
+	a := []string{"--state-dir", f.stateDir, "--pod-infra-container-image", f.podInfraImage,
+		"--runtime-request-timeout", f.requestTimeout.String(), "--image-pull-progress-deadline", f.pullDeadline.String(),
+		"--log-level", f.logLevel}
+	for k, v := range map[string]string{"--docker-endpoint": f.dockerEndpoint, "--root-directory": f.rootDir,
+		"--network-plugin": f.networkPlugin, "--cni-bin-dir": f.cniBinDir, "--cni-conf-dir": f.cniConfDir, "--cni-cache-dir": f.cniCacheDir} {
+		if v != "" {
+			a = append(a, k, v)
+		}
+	}
+	return a
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// playEnv is the in-process CRI service and what the pod runner needs
+// around it.
+type playEnv struct {
+	svc    *cri.Service
+	eng    engine.Engine
+	store  pod.Store
+	cfg    pod.Config
+	logger *slog.Logger
+	closes []func()
+}
+
+func (e *playEnv) Close() {
+	for i := len(e.closes) - 1; i >= 0; i-- {
+		e.closes[i]()
+	}
+}
+
+// openPlayEnv builds the same CRI service `dockerlet serve` exposes, in
+// process, plus the local image builder and the credential keyring.
+func openPlayEnv(ctx context.Context, f *playFlags) (_ *playEnv, retErr error) {
+	logger, err := newLogger(f.logLevel)
+	if err != nil {
+		return nil, err
+	}
+	if f.rootDir == "" {
+		f.rootDir = f.stateDir + "/cri"
+	}
+	if err := os.MkdirAll(f.stateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	env := &playEnv{store: pod.Store{Dir: f.stateDir}, logger: logger}
+	defer func() {
+		if retErr != nil {
+			env.Close()
+		}
+	}()
+	eng, closeEngine, err := open.Engine(f.dockerEndpoint, engine.Options{
+		RequestTimeout: f.requestTimeout, PullProgressDeadline: f.pullDeadline, Logger: logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("docker endpoint: %w", err)
+	}
+	env.closes = append(env.closes, func() { _ = closeEngine() })
+	env.eng = eng
+
+	var binDirs []string
+	if f.cniBinDir != "" {
+		binDirs = strings.Split(f.cniBinDir, ",")
+	}
+	netPlugin, err := network.New(eng, network.Config{
+		Plugin: f.networkPlugin, CNIBinDirs: binDirs, CNIConfDir: f.cniConfDir, CNICacheDir: f.cniCacheDir, Logger: logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	logs := crilog.NewManager(eng, logger)
+	env.closes = append(env.closes, logs.Close)
+
+	images, err := newLocalImages(f.dockerEndpoint, eng)
+	if err != nil {
+		return nil, err
+	}
+	env.closes = append(env.closes, func() { _ = images.Loader.(*localimage.DockerLoader).Close() })
+	if localimage.Is(f.podInfraImage) {
+		if _, err := images.Ensure(ctx, f.podInfraImage); err != nil {
+			return nil, fmt.Errorf("sandbox image: %w", err)
+		}
+	}
+
+	svc, err := cri.New(cri.Config{
+		Engine: eng, Logger: logger, PodInfraImage: f.podInfraImage, RootDir: f.rootDir,
+		Version: version, Network: netPlugin, Logs: logs, ExecSync: execSync,
+	})
+	if err != nil {
+		return nil, err
+	}
+	env.svc = svc
+
+	node := keyring.New(logger)
+	if err := node.AddDefaultDockerConfig(); err != nil {
+		logger.Warn("reading the node's Docker credentials", "error", err)
+	}
+	env.cfg = pod.Config{
+		Runtime:     svc,
+		StateDir:    f.stateDir,
+		Logger:      logger,
+		Credentials: pod.KeyringCredentials{Node: node, Logger: logger},
+		LocalImages: images,
+	}
+	return env, nil
+}
+
+func newLocalImages(endpoint string, eng engine.Engine) (*localimage.Builder, error) {
+	loader, err := localimage.NewDockerLoader(endpoint)
+	if err != nil {
+		return nil, err
+	}
+	return &localimage.Builder{
+		Loader: loader,
+		Present: func(ctx context.Context, ref string) (bool, error) {
+			_, err := eng.InspectImageByRef(ctx, ref)
+			if errors.Is(err, engine.ErrNotFound) {
+				return false, nil
+			}
+			return err == nil, err
+		},
+	}, nil
+}
