@@ -21,7 +21,9 @@ func init() {
 // exitStatus makes dockerlet exit with the command's own status.
 type exitStatus int
 
-func (e exitStatus) Error() string { return fmt.Sprintf("command terminated with exit code %d", int(e)) }
+func (e exitStatus) Error() string {
+	return fmt.Sprintf("command terminated with exit code %d", int(e))
+}
 func (e exitStatus) ExitCode() int { return int(e) }
 
 func runExec(ctx context.Context, args []string) error {
