@@ -42,6 +42,12 @@ func newIntegrationEnv(t *testing.T) *integrationEnv {
 	if err := eng.PullImage(ctx, ref, engine.PullOptions{}); err != nil {
 		t.Fatalf("pull %s: %v", ref, err)
 	}
+	// Registered before any container's removal, so it runs after them.
+	t.Cleanup(func() {
+		if _, err := eng.RemoveImage(context.Background(), ref, engine.ImageRemoveOptions{}); err != nil {
+			t.Logf("cleanup: remove image %s: %v", ref, err)
+		}
+	})
 	return &integrationEnv{eng: eng, image: ref}
 }
 
