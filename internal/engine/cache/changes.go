@@ -140,45 +140,60 @@ func (c *Cache) publishLocked(old, cur *entry) {
 		return
 	}
 	now := time.Now()
-	var kinds []ChangeKind
-	var id string
-	var snap *container.InspectResponse
+	var changes []Change
+	add := func(k ChangeKind, snap *container.InspectResponse) {
+		changes = append(changes, Change{Kind: k, ID: snap.ID, Time: now, Container: snap})
+	}
 	switch {
 	case old == nil && cur != nil:
-		id, snap = cur.inspect.ID, cur.inspect
-		kinds = append(kinds, ChangeCreated)
+		add(ChangeCreated, cur.inspect)
 		if started(cur.inspect.State) {
-			kinds = append(kinds, ChangeStarted)
+			add(ChangeStarted, cur.inspect)
 			if !running(cur.inspect.State) {
-				kinds = append(kinds, ChangeStopped)
+				add(ChangeStopped, cur.inspect)
 			}
 		}
 	case old != nil && cur == nil:
-		id, snap = old.inspect.ID, old.inspect
+		snap := old.inspect
 		if running(old.inspect.State) {
-			kinds = append(kinds, ChangeStopped)
+			// Removed while last seen running (a forced removal, or its
+			// exit not yet seen): report the stop with the last known
+			// state marked exited; the exit code is not known.
+			snap = stoppedCopy(old.inspect, now)
+			add(ChangeStopped, snap)
 		}
-		kinds = append(kinds, ChangeDeleted)
+		add(ChangeDeleted, snap)
 	case old != nil && cur != nil:
-		id, snap = cur.inspect.ID, cur.inspect
 		o, n := old.inspect.State, cur.inspect.State
 		restarted := started(n) && startedAt(o) != startedAt(n)
-		if running(o) && (restarted || !running(n)) {
-			kinds = append(kinds, ChangeStopped)
+		switch {
+		case running(o) && restarted:
+			// It exited and started again between two looks.
+			add(ChangeStopped, stoppedCopy(old.inspect, now))
+		case running(o) && !running(n):
+			add(ChangeStopped, cur.inspect)
 		}
 		if restarted {
-			kinds = append(kinds, ChangeStarted)
+			add(ChangeStarted, cur.inspect)
 			if !running(n) {
-				kinds = append(kinds, ChangeStopped) // ran and ended between two looks
+				add(ChangeStopped, cur.inspect) // ran and ended between two looks
 			}
 		}
 	}
-	for _, k := range kinds {
-		ch := Change{Kind: k, ID: id, Time: now, Container: snap}
+	for _, ch := range changes {
 		for s := range c.subs {
 			s.push(ch)
 		}
 	}
+}
+
+func stoppedCopy(in *container.InspectResponse, now time.Time) *container.InspectResponse {
+	out := deepCopy(*in)
+	out.State.Running, out.State.Paused, out.State.Restarting = false, false, false
+	out.State.Status = container.StateExited
+	out.State.Pid = 0
+	out.State.FinishedAt = now.UTC().Format(time.RFC3339Nano)
+	return &out
 }
 
 func running(st *container.State) bool { return st != nil && st.Running }

@@ -43,6 +43,9 @@ func TestSubscribeLifecycle(t *testing.T) {
 		if c.ID != id || c.Container == nil || c.Container.ID != id {
 			t.Fatalf("change %+v", c)
 		}
+		if running := c.Container.State.Running; c.Kind == ChangeStopped && running {
+			t.Fatalf("%v change with running=%v", c.Kind, running)
+		}
 		got = append(got, c.Kind.String())
 	}
 	// The forced removal of a running container stops it first.
