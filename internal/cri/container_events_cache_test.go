@@ -15,17 +15,17 @@ import (
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
 )
 
-// eventStream is a GetContainerEvents server stream that hands events to
+// cacheEventStream is a GetContainerEvents server stream that hands events to
 // the test.
-type eventStream struct {
+type cacheEventStream struct {
 	grpc.ServerStream
 	ctx    context.Context
 	events chan *runtimeapi.ContainerEventResponse
 }
 
-func (s *eventStream) Context() context.Context { return s.ctx }
+func (s *cacheEventStream) Context() context.Context { return s.ctx }
 
-func (s *eventStream) Send(r *runtimeapi.ContainerEventResponse) error {
+func (s *cacheEventStream) Send(r *runtimeapi.ContainerEventResponse) error {
 	select {
 	case s.events <- r:
 		return nil
@@ -51,7 +51,7 @@ func TestContainerEventsFromCache(t *testing.T) {
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
-	stream := &eventStream{ctx: ctx, events: make(chan *runtimeapi.ContainerEventResponse, 100)}
+	stream := &cacheEventStream{ctx: ctx, events: make(chan *runtimeapi.ContainerEventResponse, 100)}
 	done := make(chan error, 1)
 	go func() { done <- h.svc.GetContainerEvents(&runtimeapi.GetEventsRequest{}, stream) }()
 	// The subscription starts asynchronously: poke until an event comes.
