@@ -1,0 +1,41 @@
+package main
+
+import (
+	"flag"
+	"log/slog"
+	"os"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/open"
+)
+
+// toolFlags are the flags every toolkit command (pull, ps, version) shares.
+type toolFlags struct {
+	dockerEndpoint string
+}
+
+func (t *toolFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&t.dockerEndpoint, "docker-endpoint", "", "Docker endpoint (default: DOCKER_HOST or unix:///var/run/docker.sock; fake:// for the in-memory engine)")
+}
+
+// openEngine opens the engine the flags name, with the engine's default
+// timeouts. The returned function releases it.
+func (t *toolFlags) openEngine(log *slog.Logger) (engine.Engine, func() error, error) {
+	return open.Engine(t.dockerEndpoint, engine.Options{Logger: log})
+}
+
+// toolLogger is what the short-lived toolkit commands log with: warnings
+// and errors to stderr, so that stdout stays clean for scripts.
+func toolLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// isTerminal reports whether f is a character device on a terminal that
+// understands cursor movement.
+func isTerminal(f *os.File) bool {
+	if os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
