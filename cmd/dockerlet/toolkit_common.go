@@ -29,13 +29,3 @@ func (t *toolFlags) openEngine(log *slog.Logger) (engine.Engine, func() error, e
 func toolLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }
-
-// isTerminal reports whether f is a character device on a terminal that
-// understands cursor movement.
-func isTerminal(f *os.File) bool {
-	if os.Getenv("TERM") == "dumb" {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
