@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 
 	"github.com/moby/moby/api/types/container"
@@ -102,6 +103,9 @@ func (m *Manager) start(ctx context.Context, c *copier) error {
 		return fmt.Errorf("crilog start %s: %w", c.id, err)
 	}
 	c.tty = insp.Config != nil && insp.Config.Tty
+	if err := replaceSymlink(c.path); err != nil {
+		return err
+	}
 	// The copier outlives the request that starts it.
 	cctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
@@ -197,4 +201,18 @@ func (c *copier) stop() {
 	c.cancel()
 	c.closeStream()
 	<-c.done
+}
+
+// replaceSymlink removes a symlink at path. Runtimes that pointed the CRI
+// log path at Docker's own JSON log (cri-dockerd, dockershim) leave one
+// behind; writing through it would append CRI records to Docker's file.
+func replaceSymlink(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		return nil
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("remove log symlink %s: %w", path, err)
+	}
+	return nil
 }

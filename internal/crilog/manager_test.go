@@ -359,3 +359,65 @@ func TestManagerNoLossNoDup(t *testing.T) {
 		t.Errorf("only %d log calls: the broken stream was not resumed", d.calls)
 	}
 }
+
+func TestManagerReplacesLegacySymlink(t *testing.T) {
+	d := newFakeDocker()
+	d.log(Stdout, "new\n", false)
+	dir := t.TempDir()
+	dockerJSON := filepath.Join(dir, "c1-json.log")
+	const legacy = `{"log":"old\n","stream":"stdout","time":"2026-01-01T00:00:00Z"}` + "\n"
+	if err := os.WriteFile(dockerJSON, []byte(legacy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "c1.log")
+	if err := os.Symlink(dockerJSON, path); err != nil {
+		t.Fatal(err)
+	}
+	m := quickManager(d)
+	defer m.Close()
+	if err := m.Start(context.Background(), "c1", path); err != nil {
+		t.Fatal(err)
+	}
+	d.exit()
+	m.Drain(context.Background(), "c1")
+	if b, _ := os.ReadFile(dockerJSON); string(b) != legacy {
+		t.Errorf("Docker's JSON log was written to: %q", b)
+	}
+	if recs := readRecords(t, path); len(recs) != 1 || string(recs[0].Content) != "new" {
+		t.Errorf("records %v", recs)
+	}
+}
+
+// TestReopenLeavesOldFileAlone mirrors critest's "reopening container log":
+// after rename + Reopen, new output goes to a new file at the path and the
+// renamed one no longer changes.
+func TestReopenLeavesOldFileAlone(t *testing.T) {
+	d := newFakeDocker()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c1.log")
+	m := quickManager(d)
+	defer m.Close()
+	ctx := context.Background()
+	if err := m.Start(ctx, "c1", path); err != nil {
+		t.Fatal(err)
+	}
+	d.log(Stdout, "before\n", false)
+	waitFor(t, "first record", func() bool { return len(readRecords(t, path)) == 1 })
+	if err := os.Rename(path, path+".old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Reopen(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("Reopen did not create a new file: %v", err)
+	}
+	d.log(Stdout, "after\n", false)
+	waitFor(t, "record in the new file", func() bool { return len(readRecords(t, path)) == 1 })
+	if old := readRecords(t, path+".old"); len(old) != 1 || string(old[0].Content) != "before" {
+		t.Errorf("old file %v", old)
+	}
+	if recs := readRecords(t, path); string(recs[0].Content) != "after" {
+		t.Errorf("new file %v", recs)
+	}
+}
