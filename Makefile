@@ -4,7 +4,7 @@ BIN     ?= bin/dockerlet
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build test unit e2e vet clean conformance conformance-mirror
+.PHONY: all build test unit e2e vet clean bench bench-go bench-cri conformance conformance-mirror
 
 all: build
 
@@ -28,6 +28,16 @@ conformance:
 
 conformance-mirror:
 	CONFORMANCE_MODE=mirror scripts/conformance.sh
+
+# Pod start-up, List/Status/stats latency and CPU/RSS at 10/50/110 pods, with
+# the floor measured in the same run (docs/performance.md).
+bench: bench-go bench-cri
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+bench-cri:
+	scripts/bench.sh
 
 clean:
 	rm -rf bin
