@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"strings"
 	"time"
 
 	"github.com/moby/moby/api/types/events"
@@ -31,7 +33,7 @@ func (c *Client) Events(ctx context.Context, opts EventsOptions) (<-chan Event, 
 		for {
 			select {
 			case m := <-res.Messages:
-				ev := Event{ContainerID: m.Actor.ID, Action: string(m.Action), Attributes: m.Actor.Attributes, Time: eventTime(m)}
+				ev := toEvent(m)
 				select {
 				case out <- ev:
 				case <-ctx.Done():
@@ -56,6 +58,23 @@ func (c *Client) Events(ctx context.Context, opts EventsOptions) (<-chan Event, 
 		}
 	}()
 	return out, errc
+}
+
+// toEvent maps a Docker message. Docker appends details to some actions
+// ("exec_create: sh -c date", "health_status: healthy"); Action keeps the
+// bare verb so that callers compare with ==, and the detail moves to the
+// ActionDetail attribute.
+func toEvent(m events.Message) Event {
+	attrs := m.Actor.Attributes
+	action, detail, ok := strings.Cut(string(m.Action), ": ")
+	if ok {
+		attrs = maps.Clone(attrs)
+		if attrs == nil {
+			attrs = map[string]string{}
+		}
+		attrs[ActionDetail] = detail
+	}
+	return Event{ContainerID: m.Actor.ID, Action: action, Attributes: attrs, Time: eventTime(m)}
 }
 
 func eventTime(m events.Message) time.Time {

@@ -240,6 +240,9 @@ func TestIntegrationExec(t *testing.T) {
 	ctx := testCtx(t)
 	img := busybox(t, c, "exec")
 	id, _ := runContainer(t, c, img, false, nil, "sleep", "600")
+	evCtx, stopEvents := context.WithCancel(ctx)
+	defer stopEvents()
+	events, evErr := c.Events(evCtx, engine.EventsOptions{Since: time.Now().Add(-time.Minute)})
 
 	// Exit code, stdout and stderr kept apart.
 	eid, err := c.CreateExec(ctx, id, engine.ExecConfig{Cmd: []string{"sh", "-c", "echo hello; echo oops >&2; exit 3"}, AttachStdout: true, AttachStderr: true})
@@ -260,6 +263,24 @@ func TestIntegrationExec(t *testing.T) {
 	if ins.Running || ins.ExitCode != 3 || ins.ContainerID != id {
 		t.Fatalf("inspect exec: %+v", ins)
 	}
+	// Docker's exec events: the bare verb, the command as detail.
+	var execEvents []string
+	for len(execEvents) < 3 {
+		select {
+		case e := <-events:
+			if e.ContainerID == id && e.Attributes["execID"] == eid {
+				execEvents = append(execEvents, e.Action+"|"+e.Attributes[engine.ActionDetail]+"|"+e.Attributes["exitCode"])
+			}
+		case err := <-evErr:
+			t.Fatal(err)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("exec events %v", execEvents)
+		}
+	}
+	if want := "exec_create|sh -c echo hello; echo oops >&2; exit 3|,exec_start|sh -c echo hello; echo oops >&2; exit 3|,exec_die||3"; strings.Join(execEvents, ",") != want {
+		t.Fatalf("exec events %v, want %s", execEvents, want)
+	}
+	stopEvents()
 
 	// Stdin reaches the process and its EOF ends it.
 	eid, err = c.CreateExec(ctx, id, engine.ExecConfig{Cmd: []string{"sh", "-c", "tr a-z A-Z"}, AttachStdin: true, AttachStdout: true, AttachStderr: true})

@@ -178,6 +178,10 @@ type Version struct {
 	KernelVersion string
 }
 
+// ActionDetail is the Event attribute with the detail Docker appends to
+// some actions (exec_create, exec_start, health_status).
+const ActionDetail = "dockerlet.actionDetail"
+
 // EventsOptions for Events.
 type EventsOptions struct {
 	Since  time.Time
@@ -187,7 +191,10 @@ type EventsOptions struct {
 // Event is one container event.
 type Event struct {
 	ContainerID string
-	Action      string // create, start, die, destroy, oom, …
+	Action      string // create, start, die, destroy, oom, exec_die, …: the bare verb
+	// Attributes are Docker's: the container's labels, name, image, and
+	// per action exitCode, execID, …; ActionDetail holds what Docker
+	// appended to the action ("sh -c date" of "exec_create: sh -c date").
 	Attributes  map[string]string
 	Time        time.Time
 }

@@ -3,6 +3,7 @@ package fake
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
 )
@@ -36,6 +37,7 @@ func (f *Fake) CreateExec(ctx context.Context, containerID string, cfg engine.Ex
 	e := &execState{id: f.newID("exec"), containerID: c.id, cfg: clone(cfg)}
 	f.execs[e.id] = e
 	c.execIDs = append(c.execIDs, e.id)
+	f.emitLocked(c, "exec_create", map[string]string{"execID": e.id, engine.ActionDetail: strings.Join(cfg.Cmd, " ")})
 	return e.id, nil
 }
 
@@ -64,6 +66,7 @@ func (f *Fake) StartExec(ctx context.Context, execID string, s engine.Streams) e
 	f.seq++
 	e.started, e.running, e.pid = true, true, 1000+f.seq
 	hook, cfg, exited := f.execHook, e.cfg, c.exited
+	f.emitLocked(c, "exec_start", map[string]string{"execID": e.id, engine.ActionDetail: strings.Join(cfg.Cmd, " ")})
 	f.mu.Unlock()
 
 	hctx, cancel := context.WithCancel(ctx)
@@ -82,6 +85,7 @@ func (f *Fake) StartExec(ctx context.Context, execID string, s engine.Streams) e
 
 	f.mu.Lock()
 	e.running, e.exitCode = false, code
+	f.emitLocked(c, "exec_die", map[string]string{"execID": e.id, "exitCode": fmt.Sprint(code)})
 	f.mu.Unlock()
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("fake exec %s: %w", execID, ctxErr(err))

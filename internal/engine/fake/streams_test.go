@@ -44,6 +44,24 @@ func TestExec(t *testing.T) {
 	if err != nil || ins.ExitCode != 7 || ins.Running || ins.ContainerID != c {
 		t.Fatalf("inspect exec: %+v %v", ins, err)
 	}
+	// Exec events, as Docker emits them (bare verb, detail attribute).
+	evs, errc := f.Events(ctx, engine.EventsOptions{Since: time.Unix(0, 0)})
+	var execEvents []string
+	for len(execEvents) < 3 {
+		select {
+		case e := <-evs:
+			if strings.HasPrefix(e.Action, "exec_") && e.Attributes["execID"] == eid {
+				execEvents = append(execEvents, e.Action+"|"+e.Attributes[engine.ActionDetail]+"|"+e.Attributes["exitCode"])
+			}
+		case err := <-errc:
+			t.Fatal(err)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("exec events %v", execEvents)
+		}
+	}
+	if want := "exec_create|echo hi|,exec_start|echo hi|,exec_die||7"; strings.Join(execEvents, ",") != want {
+		t.Fatalf("exec events %v, want %s", execEvents, want)
+	}
 	if err := f.StartExec(ctx, eid, engine.Streams{}); !errors.Is(err, engine.ErrConflict) {
 		t.Fatalf("second start: %v", err)
 	}
