@@ -407,14 +407,17 @@ func TestIntegrationAttachAndResize(t *testing.T) {
 // TestIntegrationStreamsOutliveRequestTimeout: the request timeout bounds
 // the exec handshake, not the stream that follows.
 func TestIntegrationStreamsOutliveRequestTimeout(t *testing.T) {
-	c := connect(t, engine.Options{RequestTimeout: 500 * time.Millisecond})
+	setup := connect(t, engine.Options{})
 	ctx := testCtx(t)
-	img := busybox(t, c, "longexec")
-	id, _ := runContainer(t, c, img, false, nil, "sleep", "600")
-	eid, err := c.CreateExec(ctx, id, engine.ExecConfig{Cmd: []string{"sh", "-c", "sleep 1.5; echo done"}, AttachStdout: true})
+	img := busybox(t, setup, "longexec")
+	id, _ := runContainer(t, setup, img, false, nil, "sleep", "600")
+	eid, err := setup.CreateExec(ctx, id, engine.ExecConfig{Cmd: []string{"sh", "-c", "sleep 3; echo done"}, AttachStdout: true})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The handshake must fit in the timeout even on a loaded machine; the
+	// exec's three seconds must not.
+	c := connect(t, engine.Options{RequestTimeout: 2 * time.Second})
 	var out bytes.Buffer
 	if err := c.StartExec(ctx, eid, engine.Streams{Stdout: &out}); err != nil {
 		t.Fatalf("exec longer than the request timeout: %v", err)

@@ -195,6 +195,6 @@ type Event struct {
 	// Attributes are Docker's: the container's labels, name, image, and
 	// per action exitCode, execID, …; ActionDetail holds what Docker
 	// appended to the action ("sh -c date" of "exec_create: sh -c date").
-	Attributes  map[string]string
-	Time        time.Time
+	Attributes map[string]string
+	Time       time.Time
 }
