@@ -1,13 +1,14 @@
 package streaming
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -66,7 +67,7 @@ func dialer(t *testing.T, transport, rawURL string) streamhttp.Dialer {
 func forward(t *testing.T, transport, rawURL string, remotePort int) string {
 	t.Helper()
 	stop, ready := make(chan struct{}), make(chan struct{})
-	var out, errOut strings.Builder
+	var out, errOut syncBuffer
 	pf, err := portforward.NewOnAddressesForStreaming(dialer(t, transport, rawURL), []string{"127.0.0.1"},
 		[]string{fmt.Sprintf("0:%d", remotePort)}, stop, ready, &out, &errOut)
 	if err != nil {
@@ -125,4 +126,22 @@ func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a stream writes it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
