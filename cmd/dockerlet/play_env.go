@@ -14,10 +14,12 @@ import (
 	"github.com/dockerlet/dockerlet/internal/crilog"
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/open"
+	"github.com/dockerlet/dockerlet/internal/image"
 	"github.com/dockerlet/dockerlet/internal/keyring"
 	"github.com/dockerlet/dockerlet/internal/network"
 	"github.com/dockerlet/dockerlet/internal/pod"
 	"github.com/dockerlet/dockerlet/internal/pod/localimage"
+	"github.com/dockerlet/dockerlet/internal/streaming"
 )
 
 // DefaultPlayStateDir holds what `dockerlet play` created.
@@ -146,19 +148,22 @@ func openPlayEnv(ctx context.Context, f *playFlags) (_ *playEnv, retErr error) {
 		}
 	}
 
+	// The node's credentials: the CRI falls back to them; the pod runner
+	// tries the pod's pull secrets first and passes them in PullImage.
+	node := keyring.New(logger)
+	if err := node.AddDefaultDockerConfig(); err != nil {
+		logger.Warn("reading the node's Docker credentials", "error", err)
+	}
+	// Wired as `serve` wires it, so that both front ends behave the same.
 	svc, err := cri.New(cri.Config{
 		Engine: eng, Logger: logger, PodInfraImage: f.podInfraImage, RootDir: f.rootDir,
-		Version: version, Network: netPlugin, Logs: logs, ExecSync: execSync,
+		Version: version, Network: netPlugin, Logs: logs, Keyring: node,
+		Puller: image.NewPuller(eng, logger), ExecSync: streaming.ExecSync,
 	})
 	if err != nil {
 		return nil, err
 	}
 	env.svc = svc
-
-	node := keyring.New(logger)
-	if err := node.AddDefaultDockerConfig(); err != nil {
-		logger.Warn("reading the node's Docker credentials", "error", err)
-	}
 	env.cfg = pod.Config{
 		Runtime:     svc,
 		StateDir:    f.stateDir,

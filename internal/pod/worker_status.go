@@ -93,6 +93,12 @@ func (w *Worker) containerStatus(c *corev1.Container, st *runtimeapi.ContainerSt
 		p := w.probesFor(c, st)
 		cs.Started = p.started()
 		cs.Ready = p.ready()
+		switch {
+		case !cs.Started && p.startup.lastMessage != "":
+			cs.Message = "Startup probe failed: " + p.startup.lastMessage
+		case !cs.Ready && p.readiness != nil && p.readiness.lastMessage != "":
+			cs.Message = "Readiness probe failed: " + p.readiness.lastMessage
+		}
 	case runtimeapi.ContainerState_CONTAINER_EXITED:
 		cs.ExitCode = st.ExitCode
 		if st.FinishedAt > 0 {

@@ -1,0 +1,215 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/pod"
+	"github.com/dockerlet/dockerlet/internal/testutil"
+)
+
+// playPrefix names the pods and namespaces the play tests create.
+const playPrefix = "dltplay"
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// dockerletBinary builds cmd/dockerlet once: the play tests drive the real
+// command, daemon and all.
+func dockerletBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", playPrefix+"-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "dockerlet")
+		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binPath, "github.com/dockerlet/dockerlet/cmd/dockerlet")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// player runs `dockerlet` commands against one private state directory.
+type player struct {
+	t     *testing.T
+	bin   string
+	state string
+	dir   string
+	eng   *engine.Client
+}
+
+func newPlayer(t *testing.T) *player {
+	t.Helper()
+	testutil.RequireDocker(t)
+	if _, err := os.Stat("/bin/busybox"); err != nil {
+		t.Skip("no /bin/busybox (busybox-static) to build dockerlet.local images from")
+	}
+	eng, err := engine.Connect(testutil.DockerHost(), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &player{t: t, bin: dockerletBinary(t), state: t.TempDir(), dir: t.TempDir(), eng: eng}
+	t.Cleanup(func() {
+		p.downAll()
+		p.killDaemon()
+		eng.Close()
+	})
+	return p
+}
+
+// run runs dockerlet with args (and the state dir); it returns the
+// combined output and the exit code.
+func (p *player) run(stdin string, args ...string) (string, int) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	full := append([]string{args[0], "--state-dir", p.state, "--docker-endpoint", testutil.DockerHost()}, args[1:]...)
+	cmd := exec.CommandContext(ctx, p.bin, full...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	code := 0
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		p.t.Fatalf("dockerlet %v: %v", args, err)
+	}
+	if testing.Verbose() {
+		p.t.Logf("dockerlet %s → %d\n%s", strings.Join(args, " "), code, out.String())
+	}
+	return out.String(), code
+}
+
+// mustRun runs dockerlet and fails the test on a non-zero exit.
+func (p *player) mustRun(args ...string) string {
+	p.t.Helper()
+	out, code := p.run("", args...)
+	if code != 0 {
+		p.t.Fatalf("dockerlet %s: exit %d\n%s", strings.Join(args, " "), code, out)
+	}
+	return out
+}
+
+// manifest writes a YAML file into the test's directory.
+func (p *player) manifest(name, yaml string) string {
+	p.t.Helper()
+	path := filepath.Join(p.dir, name)
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+	return path
+}
+
+// pods returns `dockerlet get pods -A -o json`.
+func (p *player) pods() map[string]pod.PodStatus {
+	p.t.Helper()
+	cmd := exec.Command(p.bin, "get", "pods", "-A", "-o", "json", "--state-dir", p.state)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	b, err := cmd.Output()
+	if err != nil {
+		p.t.Fatalf("get pods: %v %s", err, stderr.String())
+	}
+	out := string(b)
+	var sts []pod.PodStatus
+	if strings.TrimSpace(out) != "null" {
+		if err := json.Unmarshal([]byte(out), &sts); err != nil {
+			p.t.Fatalf("get pods -o json: %v\n%s", err, out)
+		}
+	}
+	m := map[string]pod.PodStatus{}
+	for _, s := range sts {
+		m[s.Name] = s
+	}
+	return m
+}
+
+// waitPod polls the pod's status until ok or the limit.
+func (p *player) waitPod(name string, limit time.Duration, what string, ok func(pod.PodStatus) bool) pod.PodStatus {
+	p.t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		st, found := p.pods()[name]
+		if found && ok(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("pod %s: timed out waiting for %s; last status: %+v", name, what, st)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// containersOf lists the Docker containers (running or not) of a pod UID.
+func (p *player) containersOf(uid string) []string {
+	p.t.Helper()
+	list, err := p.eng.ListContainers(context.Background(), engine.ListOptions{All: true})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	var out []string
+	for _, c := range list {
+		for _, n := range c.Names {
+			if strings.Contains(n, uid) {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// downAll removes whatever the test left recorded.
+func (p *player) downAll() {
+	records, _ := pod.Store{Dir: p.state}.ListApplied()
+	for _, a := range records {
+		p.run("", "down", a.Source)
+	}
+}
+
+func (p *player) killDaemon() {
+	b, err := os.ReadFile(filepath.Join(p.state, "supervisor.pid"))
+	if err != nil {
+		return
+	}
+	if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 1 {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+	}
+}
+
+// freePort returns a TCP port free on 127.0.0.1 right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
