@@ -125,6 +125,7 @@ func TestIntegrationPullWrongPassword(t *testing.T) {
 	if !errors.Is(err, engine.ErrUnauthorized) || !strings.Contains(err.Error(), "unauthorized") {
 		t.Fatalf("wrong password: err = %v, want an unauthorized error", err)
 	}
+	t.Logf("wrong password: %v", err)
 	if strings.Contains(err.Error(), "not-the-password") {
 		t.Errorf("error reveals the password: %v", err)
 	}
@@ -145,6 +146,7 @@ func TestIntegrationPullAnonymousFromPrivateRegistry(t *testing.T) {
 	if !errors.Is(err, engine.ErrUnauthorized) {
 		t.Fatalf("anonymous pull: err = %v, want ErrUnauthorized", err)
 	}
+	t.Logf("anonymous: %v", err)
 	if !strings.Contains(err.Error(), "credentials for "+reg.Host+" may be missing") {
 		t.Errorf("anonymous pull error does not say credentials may be missing: %v", err)
 	}
@@ -163,6 +165,7 @@ func TestIntegrationPullRegistryUnavailable(t *testing.T) {
 	if !errors.Is(err, engine.ErrRegistryUnavailable) {
 		t.Fatalf("503 registry: err = %v, want ErrRegistryUnavailable", err)
 	}
+	t.Logf("503: %v", err)
 	if strings.Contains(err.Error(), "<html") || len(err.Error()) > 200 {
 		t.Errorf("error is not short: %q", err)
 	}
