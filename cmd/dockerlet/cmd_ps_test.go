@@ -55,6 +55,13 @@ func TestListManaged(t *testing.T) {
 		t.Errorf("listManaged = %v, want %v", got, want)
 	}
 
+	// An engine that ignores label filters changes nothing: the label is
+	// checked again on this side.
+	unfiltered, err := listManaged(ctx, filterlessEngine{f}, nm, true)
+	if err != nil || len(unfiltered) != len(rows) {
+		t.Errorf("without engine-side filtering: %d rows (%v), want %d", len(unfiltered), err, len(rows))
+	}
+
 	running, err := listManaged(ctx, f, nm, false)
 	if err != nil {
 		t.Fatal(err)
@@ -82,4 +89,12 @@ func TestListManaged(t *testing.T) {
 	if strings.Contains(out, "my-redis") || strings.Contains(out, "broken") {
 		t.Errorf("ps output shows unmanaged containers:\n%s", out)
 	}
+}
+
+// filterlessEngine ignores label filters, as a careless engine might.
+type filterlessEngine struct{ *fake.Fake }
+
+func (e filterlessEngine) ListContainers(ctx context.Context, opts engine.ListOptions) ([]container.Summary, error) {
+	opts.Labels = nil
+	return e.Fake.ListContainers(ctx, opts)
 }

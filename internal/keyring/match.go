@@ -83,9 +83,6 @@ func (p pattern) moreSpecificThan(q pattern) bool {
 	if a, b := strings.Count(p.path, "/"), strings.Count(q.path, "/"); a != b {
 		return a > b
 	}
-	if len(p.path) != len(q.path) {
-		return len(p.path) > len(q.path)
-	}
 	return globs(p) < globs(q)
 }
 

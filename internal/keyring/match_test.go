@@ -31,6 +31,8 @@ func TestPatternMatches(t *testing.T) {
 		// Globs, label by label.
 		{"glob one label", "*.example.com", "registry.example.com/app", true},
 		{"glob does not span labels", "*.example.com", "a.b.example.com/app", false},
+		{"extra trailing labels", "registry.example.com", "registry.example.com.evil.io/app", false},
+		{"trailing glob does not span labels", "registry.*", "registry.example.com/app", false},
 		{"glob needs a label", "*.example.com", "example.com/app", false},
 		{"glob in the middle", "registry.*.com", "registry.example.com/app", true},
 		{"glob partial label", "reg*.example.com", "registry.example.com/app", true},

@@ -72,7 +72,7 @@ func TestParse(t *testing.T) {
 			want: Name{Container: "app", Pod: "web", Namespace: "default", UID: "u1", Attempt: 3}},
 		{name: "non-numeric attempt is attempt 0", in: "k8s_app_web_default_u1_deadbeef",
 			want: Name{Container: "app", Pod: "web", Namespace: "default", UID: "u1"}},
-		{name: "attempt beyond uint32 is attempt 0", in: "k8s_app_web_default_u1_4294967296",
+		{name: "attempt beyond uint32 is attempt 0", in: "k8s_app_web_default_u1_4294967297",
 			want: Name{Container: "app", Pod: "web", Namespace: "default", UID: "u1"}},
 		{name: "pod name with dots keeps them", in: "k8s_app_web.v1_default_u1_1",
 			want: Name{Container: "app", Pod: "web.v1", Namespace: "default", UID: "u1", Attempt: 1}},
