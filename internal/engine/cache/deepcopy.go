@@ -66,11 +66,7 @@ func copyValue(dst, src reflect.Value) {
 		dst.Set(v)
 	case reflect.Struct:
 		dst.Set(src) // value fields and unexported state
-		t := src.Type()
-		for i := range src.NumField() {
-			if !t.Field(i).IsExported() || plain(t.Field(i).Type) {
-				continue
-			}
+		for _, i := range deepFields(src.Type()) {
 			copyValue(dst.Field(i), src.Field(i))
 		}
 	case reflect.Array:
@@ -83,6 +79,25 @@ func copyValue(dst, src reflect.Value) {
 	default:
 		dst.Set(src)
 	}
+}
+
+// structFields memoises deepFields.
+var structFields sync.Map // reflect.Type → []int
+
+// deepFields lists the exported fields of struct type t that hold
+// references and so need a recursive copy.
+func deepFields(t reflect.Type) []int {
+	if v, ok := structFields.Load(t); ok {
+		return v.([]int)
+	}
+	var idx []int
+	for i := range t.NumField() {
+		if f := t.Field(i); f.IsExported() && !plain(f.Type) {
+			idx = append(idx, i)
+		}
+	}
+	structFields.Store(t, idx)
+	return idx
 }
 
 // plainTypes memoises plain: a pure function of the type, so sharing it

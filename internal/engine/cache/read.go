@@ -31,14 +31,17 @@ func (c *Cache) ListContainers(ctx context.Context, opts engine.ListOptions) ([]
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	var out []container.Summary
+	var hits []*entry
 	for _, e := range list {
-		if !m.match(e) {
-			continue
+		if m.match(e) {
+			hits = append(hits, e)
 		}
-		s := deepCopy(e.summary)
-		s.Status = status(e.inspect.State, now)
+	}
+	now := time.Now()
+	out := make([]container.Summary, 0, len(hits))
+	for _, e := range hits {
+		s := copySummary(&e.summary)
+		s.Status = status(e.inspect.State, e.times, now)
 		out = append(out, s)
 	}
 	return out, nil

@@ -22,6 +22,7 @@ type entry struct {
 	inspect *container.InspectResponse
 	summary container.Summary
 	created time.Time
+	times   times // parsed State.StartedAt/FinishedAt
 }
 
 func (e *entry) live() bool { return e != nil && !e.gone }
@@ -43,7 +44,7 @@ func (c *Cache) store(seq uint64, in *container.InspectResponse) {
 		c.forget(in.ID) // not ours; Docker labels never change, so rare
 		return
 	}
-	ne := &entry{seq: seq, inspect: in, summary: summarize(in), created: created(in)}
+	ne := &entry{seq: seq, inspect: in, summary: summarize(in), created: created(in), times: parseTimes(in.State)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old := c.entries[in.ID]

@@ -2,11 +2,14 @@ package cache
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 )
 
 // summarize derives the /containers/json record Docker would list for an
@@ -70,38 +73,82 @@ func created(in *container.InspectResponse) time.Time {
 	return t
 }
 
+// copySummary returns a copy of s that shares no mutable memory with it;
+// by hand, as the List hot path copies up to a node's worth per call.
+func copySummary(s *container.Summary) container.Summary {
+	out := *s
+	out.Names = slices.Clone(s.Names)
+	out.Labels = maps.Clone(s.Labels)
+	out.Ports = slices.Clone(s.Ports) // PortSummary holds values only
+	out.Mounts = slices.Clone(s.Mounts)
+	out.HostConfig.Annotations = maps.Clone(s.HostConfig.Annotations)
+	if s.Health != nil {
+		out.Health = new(*s.Health)
+	}
+	if s.ImageManifestDescriptor != nil {
+		out.ImageManifestDescriptor = new(deepCopy(*s.ImageManifestDescriptor))
+	}
+	if s.NetworkSettings != nil {
+		nets := make(map[string]*network.EndpointSettings, len(s.NetworkSettings.Networks))
+		for k, ep := range s.NetworkSettings.Networks {
+			c := ep.Copy() // moby's deep copy, but for the MAC's bytes
+			if c != nil {
+				c.MacAddress = slices.Clone(c.MacAddress)
+			}
+			nets[k] = c
+		}
+		if s.NetworkSettings.Networks == nil {
+			nets = nil
+		}
+		out.NetworkSettings = &container.NetworkSettingsSummary{Networks: nets}
+	}
+	return out
+}
+
+// times holds the parsed state timestamps that status needs, so that the
+// List hot path does not parse them.
+type times struct{ started, finished time.Time }
+
+func parseTimes(st *container.State) times {
+	if st == nil {
+		return times{}
+	}
+	s, _ := time.Parse(time.RFC3339Nano, st.StartedAt)
+	f, _ := time.Parse(time.RFC3339Nano, st.FinishedAt)
+	return times{s, f}
+}
+
 // status renders Docker's human state text ("Up 2 minutes",
 // "Exited (0) 5 seconds ago") at now, as `docker ps` shows it.
-func status(st *container.State, now time.Time) string {
+func status(st *container.State, ts times, now time.Time) string {
 	if st == nil {
 		return ""
 	}
-	since := func(ts string) string {
-		t, err := time.Parse(time.RFC3339Nano, ts)
-		if err != nil || t.IsZero() || t.Year() <= 1 {
+	since := func(t time.Time) string {
+		if t.Year() <= 1 {
 			return "Less than a second"
 		}
 		return units.HumanDuration(now.Sub(t))
 	}
 	switch {
 	case st.Paused:
-		return "Up " + since(st.StartedAt) + " (Paused)"
+		return "Up " + since(ts.started) + " (Paused)"
 	case st.Restarting:
-		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, since(st.FinishedAt))
+		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, since(ts.finished))
 	case st.Running:
 		h := ""
 		if st.Health != nil && st.Health.Status != container.NoHealthcheck {
 			h = " (" + string(st.Health.Status) + ")"
 		}
-		return "Up " + since(st.StartedAt) + h
+		return "Up " + since(ts.started) + h
 	case st.Status == container.StateRemoving:
 		return "Removal In Progress"
 	case st.Dead || st.Status == container.StateDead:
 		return "Dead"
 	case st.Status == container.StateCreated:
 		return "Created"
-	case st.FinishedAt == "" || strings.HasPrefix(st.FinishedAt, "0001-"):
+	case ts.finished.Year() <= 1:
 		return ""
 	}
-	return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, since(st.FinishedAt))
+	return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, since(ts.finished))
 }
