@@ -27,6 +27,8 @@ func TestPatternMatches(t *testing.T) {
 		{"other port", "registry.example.com:5000", "registry.example.com:5001/app", false},
 		{"localhost port", "localhost:5000", "localhost:5000/app", true},
 		{"ip port", "127.0.0.1:5001", "127.0.0.1:5001/app", true},
+		{"ipv6 port", "[::1]:5000", "[::1]:5000/app", true},
+		{"ipv6 other port", "[::1]:5000", "[::1]:5001/app", false},
 
 		// Globs, label by label.
 		{"glob one label", "*.example.com", "registry.example.com/app", true},
