@@ -35,6 +35,8 @@ type cgroupFS interface {
 	full(rel string, s *sample) error
 	// procsFile is the cgroup.procs file listing the cgroup's processes.
 	procsFile(rel string) string
+	// forget closes the descriptors kept for the cgroup rel.
+	forget(rel string)
 	version() int
 }
 
@@ -277,17 +279,23 @@ func openRaw(name string) (int, error) {
 func readUint(name string) (uint64, error) {
 	var v uint64
 	err := readFile(name, func(b []byte) error {
-		b = bytes.TrimSpace(b)
-		if string(b) == "max" {
-			return nil
-		}
-		var ok bool
-		if v, ok = atou(b); !ok {
-			return fmt.Errorf("%s: not a number: %.20q", name, b)
-		}
-		return nil
+		var err error
+		v, err = parseUintFile(name, b)
+		return err
 	})
 	return v, err
+}
+
+func parseUintFile(name string, b []byte) (uint64, error) {
+	b = bytes.TrimSpace(b)
+	if string(b) == "max" {
+		return 0, nil
+	}
+	v, ok := atou(b)
+	if !ok {
+		return 0, fmt.Errorf("%s: not a number: %.20q", name, b)
+	}
+	return v, nil
 }
 
 // readKV calls set for each "key value" line of a flat-keyed file

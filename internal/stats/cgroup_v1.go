@@ -10,6 +10,16 @@ import (
 // cgroupV1 reads the legacy hierarchy: one mount per controller.
 type cgroupV1 struct {
 	mounts map[string]string // controller → mount point
+	files  *fileCache        // the fast path's files, kept open; nil: open each time
+}
+
+func (c *cgroupV1) forget(rel string) {
+	if c.files == nil {
+		return
+	}
+	for _, m := range c.mounts {
+		c.files.forget(filepath.Join(m, rel))
+	}
 }
 
 func (c *cgroupV1) version() int { return 1 }
@@ -29,15 +39,15 @@ func (c *cgroupV1) exists(rel string) bool {
 
 func (c *cgroupV1) fast(rel string, s *sample) error {
 	var err error
-	if s.cpuUsageNs, err = readUint(filepath.Join(c.dir("cpuacct", rel), "cpuacct.usage")); err != nil {
+	if s.cpuUsageNs, err = readUintCached(c.files, filepath.Join(c.dir("cpuacct", rel), "cpuacct.usage")); err != nil {
 		return err
 	}
 	mem := c.dir("memory", rel)
-	if s.memUsage, err = readUint(filepath.Join(mem, "memory.usage_in_bytes")); err != nil {
+	if s.memUsage, err = readUintCached(c.files, filepath.Join(mem, "memory.usage_in_bytes")); err != nil {
 		return err
 	}
 	var inactiveFile uint64
-	err = readKV(filepath.Join(mem, "memory.stat"), func(k []byte, v uint64) {
+	err = readKVCached(c.files, filepath.Join(mem, "memory.stat"), func(k []byte, v uint64) {
 		switch string(k) {
 		case "hierarchical_memory_limit":
 			// The effective limit (the smallest of this cgroup's and its

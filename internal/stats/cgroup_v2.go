@@ -9,7 +9,14 @@ import (
 
 // cgroupV2 reads the unified hierarchy.
 type cgroupV2 struct {
-	root string
+	root  string
+	files *fileCache // the fast path's files, kept open; nil: open each time
+}
+
+func (c *cgroupV2) forget(rel string) {
+	if c.files != nil {
+		c.files.forget(filepath.Join(c.root, rel))
+	}
 }
 
 func (c *cgroupV2) version() int { return 2 }
@@ -25,7 +32,7 @@ func (c *cgroupV2) exists(rel string) bool {
 
 func (c *cgroupV2) fast(rel string, s *sample) error {
 	dir := filepath.Join(c.root, rel)
-	err := readKV(filepath.Join(dir, "cpu.stat"), func(k []byte, v uint64) {
+	err := readKVCached(c.files, filepath.Join(dir, "cpu.stat"), func(k []byte, v uint64) {
 		switch string(k) {
 		case "usage_usec":
 			s.cpuUsageNs = v * 1000
@@ -44,14 +51,14 @@ func (c *cgroupV2) fast(rel string, s *sample) error {
 	if err != nil {
 		return err
 	}
-	if s.memUsage, err = readUint(filepath.Join(dir, "memory.current")); err != nil {
+	if s.memUsage, err = readUintCached(c.files, filepath.Join(dir, "memory.current")); err != nil {
 		return err
 	}
-	if s.memLimit, err = readUint(filepath.Join(dir, "memory.max")); err != nil {
+	if s.memLimit, err = readUintCached(c.files, filepath.Join(dir, "memory.max")); err != nil {
 		return err
 	}
 	var inactiveFile, kernelParts uint64
-	err = readKV(filepath.Join(dir, "memory.stat"), func(k []byte, v uint64) {
+	err = readKVCached(c.files, filepath.Join(dir, "memory.stat"), func(k []byte, v uint64) {
 		switch string(k) {
 		case "inactive_file":
 			inactiveFile = v

@@ -64,6 +64,13 @@ func NewCollector(cgroupDriver, dockerRoot string, logger *slog.Logger) (*Collec
 	if err != nil {
 		return nil, err
 	}
+	files := newFileCache(fdBudget())
+	switch v := cg.(type) {
+	case *cgroupV1:
+		v.files = files
+	case *cgroupV2:
+		v.files = files
+	}
 	return newCollector(cgroupDriver, dockerRoot, "/proc", cg, logger), nil
 }
 
@@ -88,12 +95,22 @@ func newCollector(driver, dockerRoot, procRoot string, cg cgroupFS, logger *slog
 	}
 }
 
-// Close stops the background walker.
-func (c *Collector) Close() { c.layers.close() }
+// Close stops the background walker and closes the kept cgroup files.
+func (c *Collector) Close() {
+	c.layers.close()
+	c.mu.Lock()
+	for _, rel := range c.paths {
+		c.cg.forget(rel)
+	}
+	c.mu.Unlock()
+}
 
 // Forget drops what the collector keeps about a removed container.
 func (c *Collector) Forget(containerID string) {
 	c.mu.Lock()
+	if rel, ok := c.paths[containerID]; ok {
+		c.cg.forget(rel)
+	}
 	delete(c.paths, containerID)
 	delete(c.cpu, containerID)
 	delete(c.cpu, "pod:"+containerID)
@@ -153,6 +170,7 @@ func (c *Collector) readContainer(ref ContainerRef, full bool) (sample, error) {
 		c.mu.Lock()
 		delete(c.paths, ref.ID)
 		c.mu.Unlock()
+		c.cg.forget(rel)
 		return s, fmt.Errorf("container %s: %w (%w)", ref.ID, errNoCgroup, engine.ErrNotFound)
 	}
 	if err != nil {

@@ -3,6 +3,8 @@ package stats_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -97,7 +99,20 @@ func TestRealContainerStats(t *testing.T) {
 	col := collector(t, eng)
 	ctx := context.Background()
 	// Burns CPU and writes 512 KiB into its writable layer.
-	ref := start(t, eng, img, "sh", "-c", "dd if=/dev/zero of=/big bs=1024 count=512 2>/dev/null; while :; do :; done")
+	ref := start(t, eng, img, "sh", "-c", "dd if=/dev/zero of=/big.tmp bs=1024 count=512 2>/dev/null; mv /big.tmp /big; while :; do :; done")
+	if ref.UpperDir == "" {
+		t.Fatal("no UpperDir: not overlay2?")
+	}
+	// The first stats call queues the layer walk: let the file exist first.
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		if fi, err := os.Stat(filepath.Join(ref.UpperDir, "big")); err == nil && fi.Size() == 512*1024 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the container never wrote /big")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 
 	first, err := col.ContainerStats(ctx, ref)
 	if err != nil {
