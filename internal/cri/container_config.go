@@ -90,7 +90,7 @@ func (s *Service) containerSpec(in containerInput) (engine.CreateSpec, error) {
 	if err := s.applyResources(&hc.Resources, &hc.OomScoreAdj, cfg.GetLinux().GetResources()); err != nil {
 		return engine.CreateSpec{}, err
 	}
-	if err := applySecurity(cc, hc, in, sb); err != nil {
+	if err := s.applySecurity(cc, hc, in, sb); err != nil {
 		return engine.CreateSpec{}, err
 	}
 	name := s.namer.Build(naming.Name{
@@ -101,7 +101,7 @@ func (s *Service) containerSpec(in containerInput) (engine.CreateSpec, error) {
 }
 
 // applySecurity translates the container's security context and namespaces.
-func applySecurity(cc *container.Config, hc *container.HostConfig, in containerInput, sb *container.InspectResponse) error {
+func (s *Service) applySecurity(cc *container.Config, hc *container.HostConfig, in containerInput, sb *container.InspectResponse) error {
 	sc := in.cfg.GetLinux().GetSecurityContext()
 	// PID namespace: the pod's (POD), the container's own (CONTAINER), the
 	// node's (NODE) or another container's (TARGET).
@@ -134,10 +134,9 @@ func applySecurity(cc *container.Config, hc *container.HostConfig, in containerI
 	if len(sc.GetCapabilities().GetAddAmbientCapabilities()) > 0 {
 		return unimplementedf("ambient capabilities are not supported on Docker Engine")
 	}
-	hc.Privileged = sc.Privileged
 	hc.ReadonlyRootfs = sc.ReadonlyRootfs
 	if c := sc.Capabilities; c != nil && !sc.Privileged {
-		hc.CapAdd = c.AddCapabilities
+		hc.CapAdd = s.caps.expandAll(c.AddCapabilities)
 		hc.CapDrop = c.DropCapabilities
 	}
 	if sc.RunAsGroup != nil && sc.RunAsUser == nil && sc.RunAsUsername == "" {
@@ -164,15 +163,17 @@ func applySecurity(cc *container.Config, hc *container.HostConfig, in containerI
 		return err
 	}
 	hc.SecurityOpt = append(hc.SecurityOpt, aa...)
-	if !sc.Privileged {
-		// Empty lists keep Docker's defaults: the CRI cannot tell "none"
-		// from "unset".
-		if len(sc.MaskedPaths) > 0 {
-			hc.MaskedPaths = sc.MaskedPaths
-		}
-		if len(sc.ReadonlyPaths) > 0 {
-			hc.ReadonlyPaths = sc.ReadonlyPaths
-		}
+	if sc.Privileged {
+		s.caps.applyPrivileged(hc)
+		return nil
+	}
+	// Empty lists keep Docker's defaults: the CRI cannot tell "none" from
+	// "unset".
+	if len(sc.MaskedPaths) > 0 {
+		hc.MaskedPaths = sc.MaskedPaths
+	}
+	if len(sc.ReadonlyPaths) > 0 {
+		hc.ReadonlyPaths = sc.ReadonlyPaths
 	}
 	return nil
 }

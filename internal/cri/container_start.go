@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -26,10 +25,6 @@ func (s *Service) StartContainer(ctx context.Context, req *runtimeapi.StartConta
 		}
 	}
 	if err := s.eng.StartContainer(ctx, c.ID); err != nil {
-		if c.HostConfig != nil && (c.HostConfig.Privileged || slices.Contains(c.HostConfig.CapAdd, "ALL")) && !s.oomAdj.canLower {
-			return nil, fmt.Errorf("privileged container: this host withholds capabilities from root "+
-				"(no CAP_SYS_RESOURCE), so the engine cannot grant a privileged container all of them: %w", err)
-		}
 		return nil, err
 	}
 	if logPath != "" && s.cfg.Logs != nil {

@@ -187,7 +187,6 @@ func (s *Service) sandboxSpec(cfg *runtimeapi.PodSandboxConfig, handler string) 
 		IpcMode:     "shareable",
 		OomScoreAdj: s.oomAdj.adjust(sandboxOOMScoreAdj),
 		Sysctls:     cfg.GetLinux().GetSysctls(),
-		Privileged:  sc.GetPrivileged(),
 		Runtime:     runtimeFor(handler),
 	}
 	hc.CgroupParent = cfg.GetLinux().GetCgroupParent()
@@ -224,6 +223,9 @@ func (s *Service) sandboxSpec(cfg *runtimeapi.PodSandboxConfig, handler string) 
 			return engine.CreateSpec{}, err
 		}
 		hc.SecurityOpt = append(hc.SecurityOpt, aa...)
+		if sc.Privileged {
+			s.caps.applyPrivileged(hc)
+		}
 	}
 	return engine.CreateSpec{
 		Name:       s.namer.BuildSandbox(md.Name, md.Namespace, md.Uid, md.Attempt),

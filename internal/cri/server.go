@@ -60,6 +60,7 @@ type Service struct {
 	namer  naming.Namer
 	ckpt   *checkpointStore
 	oomAdj oomPolicy
+	caps   hostCaps
 
 	mu           sync.Mutex
 	podCIDR      string
@@ -101,6 +102,7 @@ func New(cfg Config) (*Service, error) {
 		ckpt:  ck,
 	}
 	s.oomAdj = detectOOMPolicy(cfg.Logger)
+	s.caps = detectHostCaps(cfg.Logger)
 	return s, nil
 }
 
