@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -29,6 +30,7 @@ import (
 	"github.com/dockerlet/dockerlet/internal/metrics"
 	"github.com/dockerlet/dockerlet/internal/network"
 	"github.com/dockerlet/dockerlet/internal/stats"
+	"github.com/dockerlet/dockerlet/internal/streaming"
 )
 
 func init() {
@@ -173,14 +175,25 @@ func runServe(ctx context.Context, args []string) error {
 		logger.Warn("reading the node's Docker config failed; pulls go without its credentials", "err", err)
 	}
 
+	// The streaming server resolves sandboxes through the CRI service,
+	// which in turn hands it exec/attach/port-forward requests.
+	resolver := &sandboxResolver{}
+	streamSrv, err := streaming.New(eng, resolver, streaming.Config{Addr: f.streamingAddr, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("streaming server: %w", err)
+	}
+	defer streamSrv.Close()
+
 	svc, err := cri.New(cri.Config{
 		Engine: eng, Logger: logger, PodInfraImage: f.podInfraImage, RootDir: f.rootDir,
 		Mirrors: f.mirrors, Version: version, Network: netPlugin, Logs: logs, Stats: collector, Keyring: kr,
-		Puller: image.NewPuller(eng, logger),
+		Puller: image.NewPuller(eng, logger), Streaming: streamSrv, ExecSync: streaming.ExecSync,
 	})
 	if err != nil {
 		return err
 	}
+
+	resolver.set(svc)
 
 	lis, err := listen(f.endpoint)
 	if err != nil {
@@ -263,4 +276,20 @@ func listen(endpoint string) (net.Listener, error) {
 		return nil, err
 	}
 	return lis, nil
+}
+
+// sandboxResolver lets the streaming server, created before the CRI
+// service, ask the service for a sandbox's network namespace.
+type sandboxResolver struct {
+	svc atomic.Pointer[cri.Service]
+}
+
+func (r *sandboxResolver) set(s *cri.Service) { r.svc.Store(s) }
+
+func (r *sandboxResolver) SandboxNetNS(ctx context.Context, sandboxID string) (string, error) {
+	s := r.svc.Load()
+	if s == nil {
+		return "", fmt.Errorf("CRI service not ready: %w", engine.ErrUnavailable)
+	}
+	return s.SandboxNetNS(ctx, sandboxID)
 }
