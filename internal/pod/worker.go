@@ -78,6 +78,7 @@ type Worker struct {
 	killed         map[string]string           // container id → why dockerlet stopped it
 	pullFailed     map[string]time.Time        // image → last failure
 	initFailed     bool
+	sandboxFailed  time.Time // last failed sandbox creation
 	status         PodStatus
 }
 
@@ -149,11 +150,24 @@ func (w *Worker) Sync(ctx context.Context) {
 	if w.status.Terminal {
 		return
 	}
+	now := w.cfg.Clock.Now()
+	sbKey := string(w.pod.UID) + "/sandbox"
+	if in, _ := w.cfg.Backoff.InBackoff(sbKey, w.sandboxFailed, now); in && !w.sandboxFailed.IsZero() {
+		return
+	}
 	if err := w.ensureSandbox(ctx); err != nil {
+		// Retried with the crash-loop back-off: a port already in use
+		// will not free itself within a second.
+		w.sandboxFailed = now
+		w.cfg.Backoff.Next(sbKey, now)
+		w.computeStatus(containerSet{})
 		w.status.Reason, w.status.Message = "SandboxError", err.Error()
 		w.event("Warning", "FailedCreatePodSandBox", err.Error())
-		w.status.Updated = w.cfg.Clock.Now()
 		return
+	}
+	if !w.sandboxFailed.IsZero() {
+		w.sandboxFailed = time.Time{}
+		w.cfg.Backoff.Reset(sbKey)
 	}
 	w.status.Reason, w.status.Message = "", ""
 	conts, err := w.listContainers(ctx)

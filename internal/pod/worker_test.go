@@ -2,6 +2,7 @@ package pod
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // fakeHandler answers probes from a table and records hooks.
@@ -430,5 +432,35 @@ func TestSandboxAdoptedAndRecreated(t *testing.T) {
 	got := h.calls()
 	if !strings.Contains(got, "RunPodSandbox") || !strings.Contains(got, "CreateContainer a/0") {
 		t.Fatalf("sandbox not re-created: %s", got)
+	}
+}
+
+// failingSandboxes makes RunPodSandbox fail.
+type failingSandboxes struct {
+	*fakeRuntime
+	runs int
+}
+
+func (f *failingSandboxes) RunPodSandbox(context.Context, *runtimeapi.RunPodSandboxRequest) (*runtimeapi.RunPodSandboxResponse, error) {
+	f.runs++
+	return nil, errors.New("port is already allocated")
+}
+
+func TestSandboxFailureBacksOff(t *testing.T) {
+	h := newHarness(t, "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: i:1}]\n")
+	fr := &failingSandboxes{fakeRuntime: h.rt}
+	h.w.cfg.Runtime = fr
+	s := h.sync()
+	if s.Reason != "SandboxError" || len(s.Containers) != 1 || s.Containers[0].State != StateWaiting || s.DisplayStatus() != "SandboxError" {
+		t.Fatalf("status: %+v", s)
+	}
+	h.sync()
+	if fr.runs != 1 {
+		t.Fatalf("retried within the back-off: %d runs", fr.runs)
+	}
+	h.clock.Advance(BackoffInitial)
+	h.sync()
+	if fr.runs != 2 {
+		t.Fatalf("not retried after the back-off: %d runs", fr.runs)
 	}
 }

@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/dockerlet/dockerlet/internal/pod"
+)
+
+// TestPlayShippedExamples runs `dockerlet play examples/` as the README's
+// first command does: every pod ready (the Job done), the web page served
+// on the host port, and `down` leaves nothing.
+func TestPlayShippedExamples(t *testing.T) {
+	p := newPlayer(t)
+	if l, err := net.Listen("tcp", "0.0.0.0:18080"); err != nil {
+		t.Skipf("host port 18080 of examples/web.yaml is in use here: %v", err)
+	} else {
+		l.Close()
+	}
+	_, self, _, _ := runtime.Caller(0)
+	dir := filepath.Join(filepath.Dir(self), "..", "..", "examples")
+	out, code := p.run("", "play", "--wait", "--timeout", "90s", dir)
+	if code != 0 {
+		t.Fatalf("play examples/: exit %d\n%s", code, out)
+	}
+	if strings.Contains(out, "warning:") {
+		t.Errorf("the shipped examples use fields dockerlet ignores:\n%s", out)
+	}
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://127.0.0.1:18080/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "Hello from dockerlet") {
+		t.Fatalf("web page: %q", body)
+	}
+	st := p.waitPod("count-0", 60*time.Second, "the Job to succeed", func(s pod.PodStatus) bool { return s.Phase == corev1.PodSucceeded })
+	if logs := p.mustRun("logs", "count-0"); !strings.Contains(logs, "done") {
+		t.Fatalf("job logs: %q", logs)
+	}
+	uids := []string{st.UID}
+	for _, n := range []string{"web", "shared"} {
+		uids = append(uids, p.pods()[n].UID)
+	}
+	p.mustRun("down", dir)
+	for _, uid := range uids {
+		if left := p.containersOf(uid); len(left) != 0 {
+			t.Fatalf("down left %v", left)
+		}
+	}
+}
+
+// TestPlaySupervisorRestart: pods outlive the background supervisor, and
+// a new supervisor adopts them (same sandbox) and applies the restart
+// policy again.
+func TestPlaySupervisorRestart(t *testing.T) {
+	p := newPlayer(t)
+	file := p.manifest("keep.yaml", `apiVersion: v1
+kind: Pod
+metadata: {name: dltplay-keep, namespace: dltplay}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: `+busyboxImage+`
+    command: [sh, -c, "trap 'exit 0' TERM; while :; do sleep 1; done"]
+`)
+	p.mustRun("play", "--wait", "--timeout", "60s", file)
+	before := p.pods()["dltplay-keep"]
+	p.killDaemon()
+	waitFor(t, "the supervisor to exit", func() bool { return !lockHeld(p) })
+	ins, err := p.eng.InspectContainer(context.Background(), before.Containers[0].ID)
+	if err != nil || !ins.State.Running {
+		t.Fatalf("container did not outlive the supervisor: %v", err)
+	}
+	// Re-playing the unchanged file starts a supervisor that adopts the pod.
+	p.mustRun("play", "--wait", "--timeout", "60s", file)
+	after := p.pods()["dltplay-keep"]
+	if after.UID != before.UID || after.SandboxID != before.SandboxID || after.Containers[0].ID != before.Containers[0].ID {
+		t.Fatalf("pod re-created instead of adopted:\nbefore %+v\nafter  %+v", before, after)
+	}
+	if err := p.eng.KillContainer(context.Background(), after.Containers[0].ID, "KILL"); err != nil {
+		t.Fatal(err)
+	}
+	st := p.waitPod("dltplay-keep", 60*time.Second, "a restart by the new supervisor", func(s pod.PodStatus) bool {
+		return s.Containers[0].RestartCount == 1 && s.Containers[0].State == pod.StateRunning
+	})
+	if st.SandboxID != before.SandboxID {
+		t.Fatalf("sandbox changed: %s → %s", before.SandboxID, st.SandboxID)
+	}
+}
+
+func lockHeld(p *player) bool {
+	out, _ := p.run("", "get", "pods", "-A")
+	return !strings.Contains(out, "no supervisor is running")
+}
