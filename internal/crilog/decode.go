@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
 )
@@ -19,6 +20,17 @@ type emitFunc func(ts []byte, stream string, partial bool, content []byte) error
 // message with Timestamps set — and emits each message it holds. A frame is
 // normally one message; several are handled too.
 func splitMessage(stream string, p []byte, emit emitFunc) error {
+	return splitMessages(stream, p, false, emit)
+}
+
+// dockerPartial is the size of the pieces Docker's log copier cuts a long
+// line into (its 16 KiB buffer, full without a newline).
+const dockerPartial = 16 * 1024
+
+// splitMessages is splitMessage; raw says the stream has no frames (TTY),
+// so Docker's partial messages of one long line arrive glued together, each
+// piece after the first starting with its own timestamp at the 16 KiB mark.
+func splitMessages(stream string, p []byte, raw bool, emit emitFunc) error {
 	for len(p) > 0 {
 		sp := bytes.IndexByte(p, ' ')
 		if sp <= 0 {
@@ -35,11 +47,34 @@ func splitMessage(stream string, p []byte, emit emitFunc) error {
 			// mostly) is stored without the CR.
 			content = bytes.TrimSuffix(content, []byte{'\r'})
 		}
+		for raw && len(content) > dockerPartial {
+			next, rest, ok := gluedPiece(content[dockerPartial:])
+			if !ok {
+				break
+			}
+			if err := emit(ts, stream, true, content[:dockerPartial]); err != nil {
+				return err
+			}
+			ts, content = next, rest
+		}
 		if err := emit(ts, stream, partial, content); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// gluedPiece recognises "<timestamp> " at the start of b: the next partial
+// message of a long TTY line.
+func gluedPiece(b []byte) (ts, rest []byte, ok bool) {
+	sp := bytes.IndexByte(b, ' ')
+	if sp < len("2006-01-02T15:04:05Z") || sp > len(time.RFC3339Nano)+8 {
+		return nil, nil, false
+	}
+	if _, err := time.Parse(time.RFC3339Nano, string(b[:sp])); err != nil {
+		return nil, nil, false
+	}
+	return b[:sp], b[sp+1:], true
 }
 
 // frameWriter turns each stdcopy frame (one Docker log message) into emits.
@@ -79,7 +114,7 @@ func decodeRaw(src io.Reader, emit emitFunc) error {
 			line = long
 		}
 		if len(line) > 0 {
-			if e := splitMessage(Stdout, line, emit); e != nil {
+			if e := splitMessages(Stdout, line, true, emit); e != nil {
 				return e
 			}
 		}

@@ -104,3 +104,30 @@ func TestDecodeRaw(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeRawGluedPartials(t *testing.T) {
+	a := strings.Repeat("a", dockerPartial)
+	b := strings.Repeat("b", dockerPartial)
+	// What Docker sends for a 40 000-byte TTY line: three messages, no frames.
+	in := ts1 + " " + a + ts2 + " " + b + ts2 + " tail\r\n"
+	var got []msg
+	if err := decodeRaw(strings.NewReader(in), collect(&got)); err != nil {
+		t.Fatal(err)
+	}
+	want := []msg{{ts1, Stdout, true, a}, {ts2, Stdout, true, b}, {ts2, Stdout, false, "tail"}}
+	if len(got) != len(want) {
+		t.Fatalf("got %d messages, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("message %d = %.60v, want %.60v", i, got[i], want[i])
+		}
+	}
+	// Content that merely is long is left alone.
+	got = nil
+	long := strings.Repeat("c", 3*dockerPartial)
+	decodeRaw(strings.NewReader(ts1+" "+long+"\n"), collect(&got))
+	if len(got) != 1 || got[0].content != long {
+		t.Errorf("plain long line split: %d messages", len(got))
+	}
+}

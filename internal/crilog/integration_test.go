@@ -247,7 +247,7 @@ func TestTTY(t *testing.T) {
 	eng := connect(t)
 	img := busybox(t, eng)
 	ctx := testCtx(t)
-	id := run(t, eng, img, true, "sh", "-c", "echo one; echo two >&2")
+	id := run(t, eng, img, true, "sh", "-c", "echo one; echo two >&2; head -c 40000 /dev/zero | tr '\\0' a; echo")
 	path := filepath.Join(t.TempDir(), "c.log")
 	m := crilog.NewManager(eng, nil)
 	defer m.Close()
@@ -258,7 +258,16 @@ func TestTTY(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := records(t, path)
-	if len(recs) != 2 || recs[0] != (rec{crilog.Stdout, "one", false}) || recs[1] != (rec{crilog.Stdout, "two", false}) {
-		t.Errorf("TTY records %v", recs)
+	if len(recs) < 3 || recs[0] != (rec{crilog.Stdout, "one", false}) || recs[1] != (rec{crilog.Stdout, "two", false}) {
+		t.Fatalf("TTY records %.200v", recs)
+	}
+	// Docker cuts the long line into 16 KiB messages; in a TTY's raw stream
+	// they arrive glued and must come apart again.
+	var out strings.Builder
+	if err := crilog.ReadLog(ctx, path, crilog.ReadOptions{Tail: crilog.AllLines}, &out, nil); err != nil {
+		t.Fatal(err)
+	}
+	if want := "one\ntwo\n" + strings.Repeat("a", 40000) + "\n"; out.String() != want {
+		t.Errorf("TTY log reads back as %d bytes %.80q…, want %d bytes", out.Len(), out.String(), len(want))
 	}
 }
