@@ -45,10 +45,14 @@ func unimplementedf(format string, args ...any) error {
 
 // Interceptors returns the server options that make the one gRPC boundary:
 // request-scoped logging, panic recovery and error→code mapping.
+// Every request is validated (validateRequest) before its handler runs; a
+// request that does not even decode is InvalidArgument too (requestCodec).
 func Interceptors(logger *slog.Logger) []grpc.ServerOption {
+	codec := newRequestCodec()
 	return []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(unaryInterceptor(logger)),
-		grpc.ChainStreamInterceptor(streamInterceptor(logger)),
+		grpc.ForceServerCodecV2(codec),
+		grpc.ChainUnaryInterceptor(unaryInterceptor(logger, codec)),
+		grpc.ChainStreamInterceptor(streamInterceptor(logger, codec)),
 	}
 }
 
@@ -65,7 +69,7 @@ func shortMethod(full string) string {
 	return full
 }
 
-func unaryInterceptor(base *slog.Logger) grpc.UnaryServerInterceptor {
+func unaryInterceptor(base *slog.Logger, codec *requestCodec) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
 		method := shortMethod(info.FullMethod)
 		l := base.With("rpc", method, "req", requestID())
@@ -78,7 +82,13 @@ func unaryInterceptor(base *slog.Logger) grpc.UnaryServerInterceptor {
 			}
 			logDone(l, method, start, resp, err)
 		}()
+		if err := codec.decodeError(req); err != nil {
+			return nil, toStatus(err)
+		}
 		l.Debug("request", "body", compactRequest(req))
+		if err := validateRequest(req); err != nil {
+			return nil, toStatus(err)
+		}
 		resp, err = handler(ctx, req)
 		if err != nil {
 			err = toStatus(err)
@@ -87,7 +97,7 @@ func unaryInterceptor(base *slog.Logger) grpc.UnaryServerInterceptor {
 	}
 }
 
-func streamInterceptor(base *slog.Logger) grpc.StreamServerInterceptor {
+func streamInterceptor(base *slog.Logger, codec *requestCodec) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
 		method := shortMethod(info.FullMethod)
 		l := base.With("rpc", method, "req", requestID())
@@ -100,7 +110,7 @@ func streamInterceptor(base *slog.Logger) grpc.StreamServerInterceptor {
 			}
 			logDone(l, method, start, nil, err)
 		}()
-		err = handler(srv, &ctxStream{ServerStream: ss, ctx: ctx})
+		err = handler(srv, &ctxStream{ServerStream: ss, ctx: ctx, codec: codec})
 		if err != nil {
 			err = toStatus(err)
 		}
@@ -110,10 +120,26 @@ func streamInterceptor(base *slog.Logger) grpc.StreamServerInterceptor {
 
 type ctxStream struct {
 	grpc.ServerStream
-	ctx context.Context
+	ctx   context.Context
+	codec *requestCodec
 }
 
 func (c *ctxStream) Context() context.Context { return c.ctx }
+
+// RecvMsg validates a streaming RPC's request as the unary interceptor
+// does.
+func (c *ctxStream) RecvMsg(m any) error {
+	if err := c.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	if err := c.codec.decodeError(m); err != nil {
+		return toStatus(err)
+	}
+	if err := validateRequest(m); err != nil {
+		return toStatus(err)
+	}
+	return nil
+}
 
 // quiet are the RPCs a kubelet calls every second; they log at debug level.
 var quiet = map[string]bool{

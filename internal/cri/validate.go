@@ -1,8 +1,12 @@
 package cri
 
 import (
+	"net/netip"
+	"path/filepath"
 	"regexp"
+	"strings"
 
+	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -10,9 +14,217 @@ import (
 // joined with '_' so they must not contain one either.
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.-]*$`)
 
+// validateRequest is the gate every gRPC request passes (the interceptor
+// calls it): the generic rules of checkGeneric, then each RPC's own. Bad
+// input is InvalidArgument here, before it reaches a handler or the engine.
+func validateRequest(req any) error {
+	m, ok := req.(proto.Message)
+	if !ok {
+		return nil
+	}
+	if err := checkGeneric(m.ProtoReflect(), ""); err != nil {
+		return err
+	}
+	switch r := req.(type) {
+	case *runtimeapi.RunPodSandboxRequest:
+		if err := validateSandboxConfig(r.Config); err != nil {
+			return err
+		}
+		return validateRuntimeHandler(r.RuntimeHandler)
+	case *runtimeapi.StopPodSandboxRequest:
+		return validateID("pod sandbox", r.PodSandboxId)
+	case *runtimeapi.RemovePodSandboxRequest:
+		return validateID("pod sandbox", r.PodSandboxId)
+	case *runtimeapi.PodSandboxStatusRequest:
+		return validateID("pod sandbox", r.PodSandboxId)
+	case *runtimeapi.PodSandboxStatsRequest:
+		return validateID("pod sandbox", r.PodSandboxId)
+	case *runtimeapi.ListPodSandboxRequest:
+		return validateSandboxFilter(r.Filter.GetId(), r.Filter.GetLabelSelector())
+	case *runtimeapi.StreamPodSandboxesRequest:
+		return validateSandboxFilter(r.Filter.GetId(), r.Filter.GetLabelSelector())
+	case *runtimeapi.ListPodSandboxStatsRequest:
+		return validateSandboxFilter(r.Filter.GetId(), r.Filter.GetLabelSelector())
+	case *runtimeapi.StreamPodSandboxStatsRequest:
+		return validateSandboxFilter(r.Filter.GetId(), r.Filter.GetLabelSelector())
+	case *runtimeapi.CreateContainerRequest:
+		if err := validateID("pod sandbox", r.PodSandboxId); err != nil {
+			return err
+		}
+		return validateContainerConfig(r.Config)
+	case *runtimeapi.StartContainerRequest:
+		return validateID("container", r.ContainerId)
+	case *runtimeapi.StopContainerRequest:
+		if err := validateID("container", r.ContainerId); err != nil {
+			return err
+		}
+		return validateInt64Range("stop timeout", r.Timeout, 0, maxTimeout)
+	case *runtimeapi.RemoveContainerRequest:
+		return validateID("container", r.ContainerId)
+	case *runtimeapi.ContainerStatusRequest:
+		return validateID("container", r.ContainerId)
+	case *runtimeapi.ContainerStatsRequest:
+		return validateID("container", r.ContainerId)
+	case *runtimeapi.ReopenContainerLogRequest:
+		return validateID("container", r.ContainerId)
+	case *runtimeapi.ListContainersRequest:
+		return validateContainerFilter(r.Filter.GetId(), r.Filter.GetPodSandboxId(), r.Filter.GetLabelSelector())
+	case *runtimeapi.StreamContainersRequest:
+		return validateContainerFilter(r.Filter.GetId(), r.Filter.GetPodSandboxId(), r.Filter.GetLabelSelector())
+	case *runtimeapi.ListContainerStatsRequest:
+		return validateContainerFilter(r.Filter.GetId(), r.Filter.GetPodSandboxId(), r.Filter.GetLabelSelector())
+	case *runtimeapi.StreamContainerStatsRequest:
+		return validateContainerFilter(r.Filter.GetId(), r.Filter.GetPodSandboxId(), r.Filter.GetLabelSelector())
+	case *runtimeapi.UpdateContainerResourcesRequest:
+		if err := validateID("container", r.ContainerId); err != nil {
+			return err
+		}
+		if r.Linux == nil && r.Windows == nil {
+			return invalidf("update container resources: linux resources are nil")
+		}
+		return validateResources(r.Linux)
+	case *runtimeapi.ExecSyncRequest:
+		if err := validateID("container", r.ContainerId); err != nil {
+			return err
+		}
+		if err := validateCmd(r.Cmd); err != nil {
+			return err
+		}
+		return validateInt64Range("exec timeout", r.Timeout, 0, maxTimeout)
+	case *runtimeapi.ExecRequest:
+		if err := validateID("container", r.ContainerId); err != nil {
+			return err
+		}
+		return validateCmd(r.Cmd)
+	case *runtimeapi.AttachRequest:
+		return validateID("container", r.ContainerId)
+	case *runtimeapi.PortForwardRequest:
+		if err := validateID("pod sandbox", r.PodSandboxId); err != nil {
+			return err
+		}
+		if len(r.Port) > 64 {
+			return invalidf("port forward: %d ports (at most 64)", len(r.Port))
+		}
+		for _, p := range r.Port {
+			if p <= 0 || p > 65535 {
+				return invalidf("port forward: port %d out of range", p)
+			}
+		}
+	case *runtimeapi.UpdateRuntimeConfigRequest:
+		return validatePodCIDR(r.GetRuntimeConfig().GetNetworkConfig().GetPodCidr())
+	case *runtimeapi.CheckpointContainerRequest:
+		if err := validateID("container", r.ContainerId); err != nil {
+			return err
+		}
+		return validateInt64Range("checkpoint timeout", r.Timeout, 0, maxTimeout)
+	case *runtimeapi.CheckpointPodRequest:
+		return validateID("pod sandbox", r.PodSandboxId)
+	case *runtimeapi.UpdatePodSandboxResourcesRequest:
+		if err := validateID("pod sandbox", r.PodSandboxId); err != nil {
+			return err
+		}
+		if err := validateResources(r.Overhead); err != nil {
+			return err
+		}
+		return validateResources(r.Resources)
+	case *runtimeapi.PullImageRequest:
+		if err := validateImageSpec("pull image", r.Image, true); err != nil {
+			return err
+		}
+		if c := r.SandboxConfig; c != nil {
+			if err := validateLabels("pod sandbox labels", c.Labels); err != nil {
+				return err
+			}
+			return validateAnnotations("pod sandbox annotations", c.Annotations)
+		}
+	case *runtimeapi.ImageStatusRequest:
+		return validateImageSpec("image status", r.Image, true)
+	case *runtimeapi.RemoveImageRequest:
+		return validateImageSpec("remove image", r.Image, true)
+	case *runtimeapi.ListImagesRequest:
+		return validateImageSpec("image filter", r.GetFilter().GetImage(), false)
+	case *runtimeapi.StreamImagesRequest:
+		return validateImageSpec("image filter", r.GetFilter().GetImage(), false)
+	}
+	return nil
+}
+
 func validateID(kind, id string) error {
 	if id == "" {
 		return invalidf("%s id is empty", kind)
+	}
+	if len(id) > maxIDLen {
+		return invalidf("%s id of %d characters (at most %d)", kind, len(id), maxIDLen)
+	}
+	return nil
+}
+
+// validateOptionalID is validateID for filters, where "" means any.
+func validateOptionalID(kind, id string) error {
+	if id == "" {
+		return nil
+	}
+	return validateID(kind, id)
+}
+
+func validateSandboxFilter(id string, sel map[string]string) error {
+	if err := validateOptionalID("pod sandbox", id); err != nil {
+		return err
+	}
+	return validateLabels("label selector", sel)
+}
+
+func validateContainerFilter(id, sandboxID string, sel map[string]string) error {
+	if err := validateOptionalID("container", id); err != nil {
+		return err
+	}
+	if err := validateOptionalID("pod sandbox", sandboxID); err != nil {
+		return err
+	}
+	return validateLabels("label selector", sel)
+}
+
+func validateRuntimeHandler(h string) error {
+	if h == "" {
+		return nil
+	}
+	if len(h) > maxDNSLabel || !nameRE.MatchString(h) {
+		return invalidf("runtime handler %.80q: want at most %d alphanumerics, '.' or '-'", h, maxDNSLabel)
+	}
+	return nil
+}
+
+func validateImageSpec(where string, spec *runtimeapi.ImageSpec, required bool) error {
+	img := spec.GetImage()
+	if img == "" {
+		if required {
+			return invalidf("%s: image is empty", where)
+		}
+		return nil
+	}
+	if len(img) > maxImageRef {
+		return invalidf("%s: image reference of %d bytes (at most %d)", where, len(img), maxImageRef)
+	}
+	return validateAnnotations(where+": image annotations", spec.GetAnnotations())
+}
+
+func validateCmd(cmd []string) error {
+	if len(cmd) == 0 {
+		return invalidf("exec: command is empty")
+	}
+	return nil
+}
+
+// validatePodCIDR accepts "" or a comma-separated list of CIDRs (dual
+// stack).
+func validatePodCIDR(s string) error {
+	if s == "" {
+		return nil
+	}
+	for _, c := range strings.Split(s, ",") {
+		if _, err := netip.ParsePrefix(strings.TrimSpace(c)); err != nil {
+			return invalidf("pod CIDR %.80q: %v", c, err)
+		}
 	}
 	return nil
 }
@@ -25,13 +237,37 @@ func validateSandboxConfig(c *runtimeapi.PodSandboxConfig) error {
 	if m == nil {
 		return invalidf("pod sandbox metadata is nil")
 	}
-	for _, f := range []struct{ name, v string }{{"name", m.Name}, {"namespace", m.Namespace}, {"uid", m.Uid}} {
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"name", m.Name, maxDNSSubdomain}, {"namespace", m.Namespace, maxDNSLabel}, {"uid", m.Uid, maxDNSSubdomain}} {
 		if f.v == "" {
 			return invalidf("pod sandbox metadata: %s is empty", f.name)
+		}
+		if len(f.v) > f.max {
+			return invalidf("pod sandbox metadata: %s of %d characters (at most %d)", f.name, len(f.v), f.max)
 		}
 		if !nameRE.MatchString(f.v) {
 			return invalidf("pod sandbox metadata: %s %q has characters a container name cannot carry", f.name, f.v)
 		}
+	}
+	if len(c.Hostname) > maxHostname {
+		return invalidf("pod sandbox hostname of %d characters (at most %d)", len(c.Hostname), maxHostname)
+	}
+	if strings.ContainsAny(c.Hostname, "/ \t\n") {
+		return invalidf("pod sandbox hostname %q", c.Hostname)
+	}
+	if err := validateAbsPath("pod log directory", c.LogDirectory, true); err != nil {
+		return err
+	}
+	if err := validateLabels("pod sandbox labels", c.Labels); err != nil {
+		return err
+	}
+	if err := validateAnnotations("pod sandbox annotations", c.Annotations); err != nil {
+		return err
+	}
+	if len(c.PortMappings) > maxMounts {
+		return invalidf("pod sandbox config: %d port mappings (at most %d)", len(c.PortMappings), maxMounts)
 	}
 	for _, pm := range c.PortMappings {
 		if pm == nil {
@@ -39,6 +275,37 @@ func validateSandboxConfig(c *runtimeapi.PodSandboxConfig) error {
 		}
 		if pm.ContainerPort <= 0 || pm.ContainerPort > 65535 || pm.HostPort < 0 || pm.HostPort > 65535 {
 			return invalidf("pod sandbox config: port mapping %d→%d out of range", pm.HostPort, pm.ContainerPort)
+		}
+		if pm.HostIp != "" {
+			if _, err := netip.ParseAddr(pm.HostIp); err != nil {
+				return invalidf("pod sandbox config: port mapping host IP %.80q: %v", pm.HostIp, err)
+			}
+		}
+	}
+	if dns := c.DnsConfig; dns != nil {
+		if len(dns.Servers) > 32 || len(dns.Searches) > 32 || len(dns.Options) > 32 {
+			return invalidf("pod sandbox DNS config: too many servers, searches or options (at most 32 each)")
+		}
+		for _, s := range dns.Searches {
+			if len(s) > maxDNSSubdomain || strings.ContainsAny(s, " \t\n") {
+				return invalidf("pod sandbox DNS search %.80q", s)
+			}
+		}
+	}
+	if l := c.Linux; l != nil {
+		if err := validateCgroupParent(l.CgroupParent); err != nil {
+			return err
+		}
+		if sc := l.SecurityContext; sc != nil {
+			if err := validateIDs(sc.RunAsUser, sc.RunAsGroup, sc.SupplementalGroups); err != nil {
+				return err
+			}
+		}
+		if err := validateResources(l.Overhead); err != nil {
+			return err
+		}
+		if err := validateResources(l.Resources); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -55,11 +322,31 @@ func validateContainerConfig(c *runtimeapi.ContainerConfig) error {
 	if m.Name == "" {
 		return invalidf("container metadata: name is empty")
 	}
+	if len(m.Name) > maxDNSLabel {
+		return invalidf("container metadata: name of %d characters (at most %d)", len(m.Name), maxDNSLabel)
+	}
 	if !nameRE.MatchString(m.Name) {
 		return invalidf("container metadata: name %q has characters a container name cannot carry", m.Name)
 	}
-	if c.GetImage().GetImage() == "" {
-		return invalidf("container config: image is empty")
+	if err := validateImageSpec("container config", c.Image, true); err != nil {
+		return err
+	}
+	if err := validateLabels("container labels", c.Labels); err != nil {
+		return err
+	}
+	if err := validateAnnotations("container annotations", c.Annotations); err != nil {
+		return err
+	}
+	if err := validateAbsPath("container working dir", c.WorkingDir, true); err != nil {
+		return err
+	}
+	// The log path is relative to the pod's log directory and must stay
+	// inside it: the log copier writes there as root.
+	if c.LogPath != "" && !filepath.IsLocal(c.LogPath) {
+		return invalidf("container log path %.80q must be relative and stay inside the pod's log directory", c.LogPath)
+	}
+	if len(c.Mounts) > maxMounts || len(c.Devices) > maxMounts {
+		return invalidf("container config: %d mounts and %d devices (at most %d each)", len(c.Mounts), len(c.Devices), maxMounts)
 	}
 	for _, mnt := range c.Mounts {
 		if mnt == nil {
@@ -68,16 +355,150 @@ func validateContainerConfig(c *runtimeapi.ContainerConfig) error {
 		if mnt.ContainerPath == "" {
 			return invalidf("container config: mount of %q has no container path", mnt.HostPath)
 		}
+		if err := validateAbsPath("mount container path", mnt.ContainerPath, false); err != nil {
+			return err
+		}
+		// A relative host path would make Docker create a named volume.
+		if mnt.GetImage().GetImage() == "" {
+			if err := validateAbsPath("mount host path", mnt.HostPath, false); err != nil {
+				return err
+			}
+		}
 	}
 	for _, d := range c.Devices {
 		if d == nil || d.HostPath == "" {
 			return invalidf("container config: device without host path")
+		}
+		if err := validateAbsPath("device host path", d.HostPath, false); err != nil {
+			return err
+		}
+		if err := validateAbsPath("device container path", d.ContainerPath, true); err != nil {
+			return err
+		}
+		if strings.Trim(d.Permissions, "rwm") != "" {
+			return invalidf("device %q permissions %q: want a subset of rwm", d.HostPath, d.Permissions)
 		}
 	}
 	for _, kv := range c.Envs {
 		if kv == nil || kv.Key == "" {
 			return invalidf("container config: environment variable without a name")
 		}
+		if strings.Contains(kv.Key, "=") {
+			return invalidf("container config: environment variable name %.80q contains '='", kv.Key)
+		}
+	}
+	if l := c.Linux; l != nil {
+		if err := validateResources(l.Resources); err != nil {
+			return err
+		}
+		if sc := l.SecurityContext; sc != nil {
+			if err := validateContainerSecurity(sc); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func validateContainerSecurity(sc *runtimeapi.LinuxContainerSecurityContext) error {
+	if err := validateIDs(sc.RunAsUser, sc.RunAsGroup, sc.SupplementalGroups); err != nil {
+		return err
+	}
+	if strings.ContainsAny(sc.RunAsUsername, ":/ \t\n") || len(sc.RunAsUsername) > 256 {
+		return invalidf("run_as_username %.80q", sc.RunAsUsername)
+	}
+	for name, paths := range map[string][]string{"masked paths": sc.MaskedPaths, "readonly paths": sc.ReadonlyPaths} {
+		if len(paths) > maxPathList {
+			return invalidf("%s: %d entries (at most %d)", name, len(paths), maxPathList)
+		}
+		for _, p := range paths {
+			if err := validateAbsPath(name+" entry", p, false); err != nil {
+				return err
+			}
+		}
+	}
+	if c := sc.Capabilities; c != nil {
+		for _, list := range [][]string{c.AddCapabilities, c.DropCapabilities, c.AddAmbientCapabilities} {
+			if len(list) > 128 {
+				return invalidf("capabilities: %d entries (at most 128)", len(list))
+			}
+			for _, cp := range list {
+				if cp == "" || len(cp) > 64 || strings.Trim(strings.ToUpper(cp), "ABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789") != "" {
+					return invalidf("capability %.80q", cp)
+				}
+			}
+		}
+	}
+	if p := sc.Seccomp; p != nil && p.ProfileType == runtimeapi.SecurityProfile_Localhost {
+		if err := validateAbsPath("localhost seccomp profile", p.LocalhostRef, false); err != nil {
+			return err
+		}
+	}
+	if len(sc.SeccompProfilePath) > maxPath || len(sc.ApparmorProfile) > maxPath {
+		return invalidf("security profile name too long")
+	}
+	if ns := sc.NamespaceOptions; ns != nil && ns.TargetId != "" {
+		return validateID("namespace target container", ns.TargetId)
+	}
+	return nil
+}
+
+// validateIDs bounds user and group ids: negative ids and (uid_t)-1 are
+// not ids.
+func validateIDs(uid, gid *runtimeapi.Int64Value, groups []int64) error {
+	if uid != nil {
+		if err := validateInt64Range("run_as_user", uid.Value, 0, maxUID); err != nil {
+			return err
+		}
+	}
+	if gid != nil {
+		if err := validateInt64Range("run_as_group", gid.Value, 0, maxUID); err != nil {
+			return err
+		}
+	}
+	if len(groups) > 256 {
+		return invalidf("supplemental groups: %d entries (at most 256)", len(groups))
+	}
+	for _, g := range groups {
+		if err := validateInt64Range("supplemental group", g, 0, maxUID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func validateCgroupParent(p string) error {
+	return validateNoDotDot("cgroup parent", p)
+}
+
+// validateResources bounds CPU and memory settings; nil is "unchanged".
+func validateResources(r *runtimeapi.LinuxContainerResources) error {
+	if r == nil {
+		return nil
+	}
+	checks := []struct {
+		name      string
+		v, lo, hi int64
+	}{
+		{"cpu_shares", r.CpuShares, 0, maxCPUShares},
+		{"cpu_quota", r.CpuQuota, -1, 1 << 40},
+		{"cpu_period", r.CpuPeriod, 0, 1_000_000},
+		{"memory_limit_in_bytes", r.MemoryLimitInBytes, 0, 1 << 62},
+		{"memory_swap_limit_in_bytes", r.MemorySwapLimitInBytes, -1, 1 << 62},
+		{"oom_score_adj", r.OomScoreAdj, -maxOOMScoreAdj, maxOOMScoreAdj},
+	}
+	for _, c := range checks {
+		if err := validateInt64Range(c.name, c.v, c.lo, c.hi); err != nil {
+			return err
+		}
+	}
+	for _, s := range []struct{ name, v string }{{"cpuset_cpus", r.CpusetCpus}, {"cpuset_mems", r.CpusetMems}} {
+		if len(s.v) > 1024 || strings.Trim(s.v, "0123456789,-") != "" {
+			return invalidf("%s %.80q: want a list like 0-3,5", s.name, s.v)
+		}
+	}
+	if len(r.Unified) > 64 {
+		return invalidf("unified: %d entries (at most 64)", len(r.Unified))
 	}
 	return nil
 }
