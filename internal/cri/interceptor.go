@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -195,14 +196,29 @@ func compactRequest(req any) any {
 	switch r := req.(type) {
 	case *runtimeapi.PullImageRequest:
 		return "image=" + r.GetImage().GetImage()
-	case interface{ String() string }:
-		s := r.String()
-		if len(s) > 512 {
-			s = s[:512] + "…"
+	case *runtimeapi.CreateContainerRequest:
+		// Environment values come from Secrets: names only.
+		if len(r.GetConfig().GetEnvs()) > 0 {
+			c := proto.Clone(r).(*runtimeapi.CreateContainerRequest)
+			for _, kv := range c.Config.Envs {
+				if kv != nil {
+					kv.Value = []byte("<redacted>")
+				}
+			}
+			r = c
 		}
-		return s
+		return compactString(r.String())
+	case interface{ String() string }:
+		return compactString(r.String())
 	}
 	return req
+}
+
+func compactString(s string) string {
+	if len(s) > 512 {
+		s = s[:512] + "…"
+	}
+	return s
 }
 
 // toStatus maps an error to its gRPC status. Nothing leaves as Unknown.

@@ -1,9 +1,11 @@
 package cri
 
 import (
+	"io"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -45,14 +47,34 @@ func seccompOpts(p *runtimeapi.SecurityProfile, legacy string, privileged bool) 
 	return nil, invalidf("seccomp profile %q: want unconfined, runtime/default or localhost/<path>", legacy)
 }
 
-// localhostSeccomp reads a profile file: Docker takes the JSON itself.
+// maxSeccompProfile bounds a profile file; real ones are tens of KiB.
+const maxSeccompProfile = 1 << 20
+
+// localhostSeccomp reads a profile file: Docker takes the JSON itself. Only
+// a regular file is read, and only so much of it: a client could name
+// /dev/zero or a FIFO, which would otherwise hang the call or eat memory.
 func localhostSeccomp(path string) ([]string, error) {
 	if path == "" {
 		return nil, invalidf("localhost seccomp profile without a path")
 	}
-	b, err := os.ReadFile(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, invalidf("seccomp profile: %v", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, invalidf("seccomp profile: %v", err)
+	}
+	if !st.Mode().IsRegular() || st.Size() > maxSeccompProfile {
+		return nil, invalidf("seccomp profile %s: want a regular file of at most %d bytes", path, maxSeccompProfile)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxSeccompProfile+1))
+	if err != nil {
+		return nil, invalidf("seccomp profile: %v", err)
+	}
+	if len(b) > maxSeccompProfile {
+		return nil, invalidf("seccomp profile %s: larger than %d bytes", path, maxSeccompProfile)
 	}
 	return []string{"seccomp=" + string(b)}, nil
 }

@@ -14,22 +14,22 @@ import (
 // Kubernetes ones are Kubernetes' own (apimachinery's validation); the rest
 // bound what a hostile client can make the server or runc chew on.
 const (
-	maxDNSLabel     = 63         // DNS-1123 label: namespaces, container names, label names
-	maxDNSSubdomain = 253        // DNS-1123 subdomain: pod names, label key prefixes
-	maxLabelValue   = 253        // Kubernetes allows 63; the kubelet's io.kubernetes.pod.name label carries a pod name
-	maxAnnotations  = 256 << 10  // total size of annotation keys and values, as Kubernetes
-	maxLabels       = 256 << 10  // total size of label keys and values
-	maxPath         = 4096       // PATH_MAX
-	maxHostname     = 64         // HOST_NAME_MAX
-	maxIDLen        = fullIDLen  // a Docker id; anything longer can never name one
-	maxImageRef     = 4096       // far above any reference a registry accepts
-	maxString       = 1 << 20    // any other string (commands, env values)
-	maxList         = 4096       // any repeated field or map
-	maxPathList     = 256        // masked/readonly paths: Docker's defaults are ~15
-	maxMounts       = 1024       // mounts and devices of one container
-	maxTimeout      = 1<<31 - 1  // seconds: Docker's stop timeout is an int
-	maxUID          = 1<<32 - 2  // (uid_t)-1 means "unchanged" to the kernel
-	maxCPUShares    = 262144     // the kernel's cpu.shares maximum
+	maxDNSLabel     = 63        // DNS-1123 label: namespaces, container names, label names
+	maxDNSSubdomain = 253       // DNS-1123 subdomain: pod names, label key prefixes
+	maxLabelValue   = 253       // Kubernetes allows 63; the kubelet's io.kubernetes.pod.name label carries a pod name
+	maxAnnotations  = 256 << 10 // total size of annotation keys and values, as Kubernetes
+	maxLabels       = 256 << 10 // total size of label keys and values
+	maxPath         = 4096      // PATH_MAX
+	maxHostname     = 64        // HOST_NAME_MAX
+	maxIDLen        = fullIDLen // a Docker id; anything longer can never name one
+	maxImageRef     = 4096      // far above any reference a registry accepts
+	maxString       = 1 << 20   // any other string (commands, env values)
+	maxList         = 4096      // any repeated field or map
+	maxPathList     = 256       // masked/readonly paths: Docker's defaults are ~15
+	maxMounts       = 1024      // mounts and devices of one container
+	maxTimeout      = 1<<31 - 1 // seconds: Docker's stop timeout is an int
+	maxUID          = 1<<32 - 2 // (uid_t)-1 means "unchanged" to the kernel
+	maxCPUShares    = 262144    // the kernel's cpu.shares maximum
 	maxOOMScoreAdj  = 1000
 )
 

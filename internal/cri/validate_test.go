@@ -167,17 +167,38 @@ func TestHostileRequestsAreInvalidArgument(t *testing.T) {
 			_, err := rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: sandboxConfig("v"), RuntimeHandler: "../runc"})
 			return err
 		},
-		"StopPodSandbox empty id":    func() error { _, err := rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{}); return err },
-		"StopPodSandbox long id":     func() error { _, err := rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: longID}); return err },
-		"RemovePodSandbox empty id":  func() error { _, err := rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{}); return err },
-		"RemovePodSandbox NUL id":    func() error { _, err := rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: "ab\x00cd"}); return err },
-		"PodSandboxStatus long id":   func() error { _, err := rt.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: long}); return err },
-		"PodSandboxStats empty id":   func() error { _, err := rt.PodSandboxStats(ctx, &runtimeapi.PodSandboxStatsRequest{}); return err },
-		"PortForward bad port":       func() error { _, err := rt.PortForward(ctx, &runtimeapi.PortForwardRequest{PodSandboxId: "abc", Port: []int32{-1}}); return err },
-		"PortForward empty id":       func() error { _, err := rt.PortForward(ctx, &runtimeapi.PortForwardRequest{Port: []int32{80}}); return err },
-		"CheckpointPod empty id":     func() error { _, err := rt.CheckpointPod(ctx, &runtimeapi.CheckpointPodRequest{}); return err },
-		"UpdatePodSandboxResources":  func() error { _, err := rt.UpdatePodSandboxResources(ctx, &runtimeapi.UpdatePodSandboxResourcesRequest{}); return err },
-		"ListPodSandbox long id":     func() error { _, err := rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{Id: longID}}); return err },
+		"StopPodSandbox empty id": func() error { _, err := rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{}); return err },
+		"StopPodSandbox long id": func() error {
+			_, err := rt.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: longID})
+			return err
+		},
+		"RemovePodSandbox empty id": func() error { _, err := rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{}); return err },
+		"RemovePodSandbox NUL id": func() error {
+			_, err := rt.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: "ab\x00cd"})
+			return err
+		},
+		"PodSandboxStatus long id": func() error {
+			_, err := rt.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: long})
+			return err
+		},
+		"PodSandboxStats empty id": func() error { _, err := rt.PodSandboxStats(ctx, &runtimeapi.PodSandboxStatsRequest{}); return err },
+		"PortForward bad port": func() error {
+			_, err := rt.PortForward(ctx, &runtimeapi.PortForwardRequest{PodSandboxId: "abc", Port: []int32{-1}})
+			return err
+		},
+		"PortForward empty id": func() error {
+			_, err := rt.PortForward(ctx, &runtimeapi.PortForwardRequest{Port: []int32{80}})
+			return err
+		},
+		"CheckpointPod empty id": func() error { _, err := rt.CheckpointPod(ctx, &runtimeapi.CheckpointPodRequest{}); return err },
+		"UpdatePodSandboxResources": func() error {
+			_, err := rt.UpdatePodSandboxResources(ctx, &runtimeapi.UpdatePodSandboxResourcesRequest{})
+			return err
+		},
+		"ListPodSandbox long id": func() error {
+			_, err := rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{Id: longID}})
+			return err
+		},
 		"ListPodSandbox bad state": func() error {
 			_, err := rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{State: &runtimeapi.PodSandboxStateValue{State: 9}}})
 			return err
@@ -319,13 +340,28 @@ func TestHostileRequestsAreInvalidArgument(t *testing.T) {
 			_, err := rt.CreateContainer(ctx, withContainer(func(c *runtimeapi.ContainerConfig) { c.StopSignal = 999 }))
 			return err
 		},
-		"StartContainer empty id":  func() error { _, err := rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{}); return err },
-		"StopContainer negative":   func() error { _, err := rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: "abc", Timeout: -1}); return err },
-		"StopContainer absurd":     func() error { _, err := rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: "abc", Timeout: 1 << 62}); return err },
-		"RemoveContainer long id":  func() error { _, err := rt.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: longID}); return err },
+		"StartContainer empty id": func() error { _, err := rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{}); return err },
+		"StopContainer negative": func() error {
+			_, err := rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: "abc", Timeout: -1})
+			return err
+		},
+		"StopContainer absurd": func() error {
+			_, err := rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: "abc", Timeout: 1 << 62})
+			return err
+		},
+		"RemoveContainer long id": func() error {
+			_, err := rt.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: longID})
+			return err
+		},
 		"ContainerStatus empty id": func() error { _, err := rt.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{}); return err },
-		"ContainerStats long id":   func() error { _, err := rt.ContainerStats(ctx, &runtimeapi.ContainerStatsRequest{ContainerId: long}); return err },
-		"ReopenContainerLog empty": func() error { _, err := rt.ReopenContainerLog(ctx, &runtimeapi.ReopenContainerLogRequest{}); return err },
+		"ContainerStats long id": func() error {
+			_, err := rt.ContainerStats(ctx, &runtimeapi.ContainerStatsRequest{ContainerId: long})
+			return err
+		},
+		"ReopenContainerLog empty": func() error {
+			_, err := rt.ReopenContainerLog(ctx, &runtimeapi.ReopenContainerLogRequest{})
+			return err
+		},
 		"UpdateContainerResources nil linux": func() error {
 			_, err := rt.UpdateContainerResources(ctx, &runtimeapi.UpdateContainerResourcesRequest{ContainerId: "abc"})
 			return err
@@ -338,13 +374,28 @@ func TestHostileRequestsAreInvalidArgument(t *testing.T) {
 			_, err := rt.UpdateContainerResources(ctx, &runtimeapi.UpdateContainerResourcesRequest{ContainerId: "abc", Linux: &runtimeapi.LinuxContainerResources{CpusetCpus: "all of them"}})
 			return err
 		},
-		"ExecSync empty cmd":    func() error { _, err := rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: "abc"}); return err },
-		"ExecSync negative":     func() error { _, err := rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: "abc", Cmd: []string{"true"}, Timeout: -3}); return err },
-		"ExecSync absurd":       func() error { _, err := rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: "abc", Cmd: []string{"true"}, Timeout: 1 << 60}); return err },
-		"Exec empty id":         func() error { _, err := rt.Exec(ctx, &runtimeapi.ExecRequest{Cmd: []string{"sh"}, Stdout: true}); return err },
-		"Attach empty id":       func() error { _, err := rt.Attach(ctx, &runtimeapi.AttachRequest{Stdout: true}); return err },
-		"CheckpointContainer":   func() error { _, err := rt.CheckpointContainer(ctx, &runtimeapi.CheckpointContainerRequest{ContainerId: "abc", Timeout: -1}); return err },
-		"ListContainers long id": func() error { _, err := rt.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{PodSandboxId: longID}}); return err },
+		"ExecSync empty cmd": func() error { _, err := rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: "abc"}); return err },
+		"ExecSync negative": func() error {
+			_, err := rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: "abc", Cmd: []string{"true"}, Timeout: -3})
+			return err
+		},
+		"ExecSync absurd": func() error {
+			_, err := rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: "abc", Cmd: []string{"true"}, Timeout: 1 << 60})
+			return err
+		},
+		"Exec empty id": func() error {
+			_, err := rt.Exec(ctx, &runtimeapi.ExecRequest{Cmd: []string{"sh"}, Stdout: true})
+			return err
+		},
+		"Attach empty id": func() error { _, err := rt.Attach(ctx, &runtimeapi.AttachRequest{Stdout: true}); return err },
+		"CheckpointContainer": func() error {
+			_, err := rt.CheckpointContainer(ctx, &runtimeapi.CheckpointContainerRequest{ContainerId: "abc", Timeout: -1})
+			return err
+		},
+		"ListContainers long id": func() error {
+			_, err := rt.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{PodSandboxId: longID}})
+			return err
+		},
 		"ListContainers bad state": func() error {
 			_, err := rt.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{State: &runtimeapi.ContainerStateValue{State: -4}}})
 			return err
@@ -371,18 +422,30 @@ func TestHostileRequestsAreInvalidArgument(t *testing.T) {
 		},
 
 		// Runtime.
-		"Version bad UTF-8": func() error { _, err := rt.Version(ctx, &runtimeapi.VersionRequest{Version: badUTF8}, corrupt); return err },
+		"Version bad UTF-8": func() error {
+			_, err := rt.Version(ctx, &runtimeapi.VersionRequest{Version: badUTF8}, corrupt)
+			return err
+		},
 		"UpdateRuntimeConfig bad CIDR": func() error {
 			_, err := rt.UpdateRuntimeConfig(ctx, &runtimeapi.UpdateRuntimeConfigRequest{RuntimeConfig: &runtimeapi.RuntimeConfig{NetworkConfig: &runtimeapi.NetworkConfig{PodCidr: "10.0.0.0/99"}}})
 			return err
 		},
 
 		// Images.
-		"PullImage nil image":   func() error { _, err := img.PullImage(ctx, &runtimeapi.PullImageRequest{}); return err },
-		"PullImage huge ref":    func() error { _, err := img.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: long}}); return err },
-		"PullImage bad UTF-8":   func() error { _, err := img.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: badUTF8}}, corrupt); return err },
+		"PullImage nil image": func() error { _, err := img.PullImage(ctx, &runtimeapi.PullImageRequest{}); return err },
+		"PullImage huge ref": func() error {
+			_, err := img.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: long}})
+			return err
+		},
+		"PullImage bad UTF-8": func() error {
+			_, err := img.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: badUTF8}}, corrupt)
+			return err
+		},
 		"ImageStatus nil image": func() error { _, err := img.ImageStatus(ctx, &runtimeapi.ImageStatusRequest{}); return err },
-		"RemoveImage huge ref":  func() error { _, err := img.RemoveImage(ctx, &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: long}}); return err },
+		"RemoveImage huge ref": func() error {
+			_, err := img.RemoveImage(ctx, &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: long}})
+			return err
+		},
 		"ListImages huge filter": func() error {
 			_, err := img.ListImages(ctx, &runtimeapi.ListImagesRequest{Filter: &runtimeapi.ImageFilter{Image: &runtimeapi.ImageSpec{Image: long}}})
 			return err
