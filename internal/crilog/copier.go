@@ -83,10 +83,16 @@ func (c *copier) openStream(ctx context.Context) (io.ReadCloser, error) {
 func (c *copier) run(ctx context.Context, rc io.ReadCloser) {
 	defer close(c.done)
 	defer c.closeFile()
-	backoff := 100 * time.Millisecond
+	// The first retry is quick: the engine may serve inspect from a cache
+	// that learns of the exit a moment after the stream ends. Streams that
+	// keep ending at once back off to a second; one that followed for a
+	// while resets the delay.
+	const firstRetry, maxRetry = 20 * time.Millisecond, time.Second
+	backoff := firstRetry
 	final := false
 	for {
 		if rc != nil {
+			began := time.Now()
 			c.setStream(rc)
 			err := c.copyStream(rc)
 			c.setStream(nil)
@@ -94,6 +100,9 @@ func (c *copier) run(ctx context.Context, rc io.ReadCloser) {
 			c.flush()
 			if err != nil && ctx.Err() == nil {
 				c.log.Warn("container log stream broke", "container", c.id, "err", err)
+			}
+			if time.Since(began) > 10*time.Second {
+				backoff = firstRetry
 			}
 		}
 		if ctx.Err() != nil || final {
@@ -106,7 +115,8 @@ func (c *copier) run(ctx context.Context, rc io.ReadCloser) {
 		case err == nil && insp.State != nil && !insp.State.Running && !insp.State.Restarting:
 			final = true
 		case err == nil:
-			backoff = 100 * time.Millisecond // running again (a restart): follow on
+			// Still (or again) running: the stream broke, or the container
+			// restarted. Follow on.
 		default:
 			c.log.Warn("inspect for log copier", "container", c.id, "err", err)
 		}
@@ -116,7 +126,7 @@ func (c *copier) run(ctx context.Context, rc io.ReadCloser) {
 				return
 			case <-time.After(backoff):
 			}
-			backoff = min(backoff*2, 5*time.Second)
+			backoff = min(backoff*2, maxRetry)
 		}
 		rc, err = c.openStream(ctx)
 		if err != nil {
