@@ -18,9 +18,13 @@ type sandboxCheckpoint struct {
 	Pod     *PodNetwork `json:"pod"`
 	NetNS   string      `json:"netns,omitempty"`
 	IPs     []string    `json:"ips,omitempty"`
+	// Complete is set once RunPodSandbox has finished; a sandbox without it
+	// after a restart is the leftover of a crash and is rolled back.
+	Complete bool `json:"complete,omitempty"`
 }
 
-const checkpointVersion = 1
+// checkpointVersion 2 added Complete.
+const checkpointVersion = 2
 
 var checkpointIDRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 

@@ -100,7 +100,7 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 	if res != nil {
 		ips = res.IPs
 	}
-	if err := s.ckpt.Save(&sandboxCheckpoint{ID: id, Pod: pod, NetNS: netnsPath, IPs: ips}); err != nil {
+	if err := s.ckpt.Save(&sandboxCheckpoint{ID: id, Pod: pod, NetNS: netnsPath, IPs: ips, Complete: true}); err != nil {
 		return nil, err
 	}
 	log.Info("sandbox running", "pod", pod.Namespace+"/"+pod.Name, "ips", ips)

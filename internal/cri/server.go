@@ -62,6 +62,10 @@ type Service struct {
 	oomAdj oomPolicy
 	caps   hostCaps
 
+	// started is when this Service was made: what is older was made by an
+	// earlier process, and only that is reconciled (see reconcile.go).
+	started time.Time
+
 	mu           sync.Mutex
 	podCIDR      string
 	cgroupDriver string
@@ -96,10 +100,11 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		cfg:   cfg,
-		eng:   cfg.Engine,
-		namer: naming.New(""),
-		ckpt:  ck,
+		cfg:     cfg,
+		eng:     cfg.Engine,
+		namer:   naming.New(""),
+		ckpt:    ck,
+		started: time.Now(),
 	}
 	s.oomAdj = detectOOMPolicy(cfg.Logger)
 	s.caps = detectHostCaps(cfg.Logger)

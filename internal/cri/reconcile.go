@@ -1,0 +1,136 @@
+package cri
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/naming"
+)
+
+// reconcile cleans up after a crash (kill -9, power loss) of an earlier
+// process: it rolls back sandboxes whose RunPodSandbox never completed (a
+// kubelet retries and would otherwise see a ghost, or AlreadyExists for a
+// half-made pod), removes containers whose sandbox is gone, and releases
+// the network of checkpoints whose container is gone. Only objects made
+// before this Service was created are touched, so it is safe while the
+// server already serves.
+func (s *Service) reconcile(ctx context.Context) {
+	log := s.cfg.Logger
+	sandboxes, err := s.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: managedFilter(naming.TypeSandbox)})
+	if err != nil {
+		log.Warn("reconcile: listing sandboxes failed", "err", err)
+		return
+	}
+	known := map[string]bool{}
+	rolledBack := 0
+	for _, sb := range sandboxes {
+		if !isManaged(sb.Labels, naming.TypeSandbox) {
+			continue
+		}
+		known[sb.ID] = true
+		if !s.madeBefore(sb.Labels, sb.Created) || s.sandboxComplete(sb) {
+			continue
+		}
+		log.Info("reconcile: rolling back a sandbox whose creation did not complete", "sandbox", sb.ID, "name", firstName(sb.Names))
+		if err := s.removeSandbox(ctx, sb.ID); err != nil {
+			log.Warn("reconcile: rollback failed", "sandbox", sb.ID, "err", err)
+			continue
+		}
+		delete(known, sb.ID)
+		rolledBack++
+	}
+
+	ctrs, err := s.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: managedFilter(naming.TypeContainer)})
+	if err != nil {
+		log.Warn("reconcile: listing containers failed", "err", err)
+		return
+	}
+	orphans := 0
+	for _, c := range ctrs {
+		if !isManaged(c.Labels, naming.TypeContainer) || known[c.Labels[naming.LabelSandboxID]] || !s.madeBefore(c.Labels, c.Created) {
+			continue
+		}
+		log.Info("reconcile: removing a container whose sandbox is gone", "container", c.ID, "name", firstName(c.Names))
+		if err := s.removeContainer(ctx, c.ID); err != nil {
+			log.Warn("reconcile: removing orphan container failed", "container", c.ID, "err", err)
+			continue
+		}
+		orphans++
+	}
+	released := s.reconcileCheckpoints(ctx, known)
+	log.Info("reconciled state against the engine", "sandboxes_rolled_back", rolledBack, "orphan_containers_removed", orphans, "orphan_checkpoints_released", released)
+}
+
+// sandboxComplete reports whether RunPodSandbox finished for sb. Version 1
+// checkpoints predate the flag: a running sandbox counts as complete.
+func (s *Service) sandboxComplete(sb container.Summary) bool {
+	cp, err := s.ckpt.Load(sb.ID)
+	if err != nil || cp == nil {
+		return false
+	}
+	if cp.Version < 2 {
+		return sb.State == container.StateRunning
+	}
+	return cp.Complete
+}
+
+// madeBefore reports whether an object was created before this Service.
+func (s *Service) madeBefore(labels map[string]string, createdUnix int64) bool {
+	if n, err := strconv.ParseInt(labels[labelCreated], 10, 64); err == nil {
+		return n < s.started.UnixNano()
+	}
+	return time.Unix(createdUnix, 0).Before(s.started)
+}
+
+// reconcileCheckpoints releases the network of, and deletes, checkpoints
+// whose sandbox container is gone, and temp files of interrupted writes.
+func (s *Service) reconcileCheckpoints(ctx context.Context, known map[string]bool) int {
+	entries, err := os.ReadDir(s.ckpt.dir)
+	if err != nil {
+		s.cfg.Logger.Warn("reconcile: reading checkpoints failed", "err", err)
+		return 0
+	}
+	n := 0
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil || !info.ModTime().Before(s.started) {
+			continue
+		}
+		if strings.HasPrefix(e.Name(), ".tmp-") {
+			_ = os.Remove(filepath.Join(s.ckpt.dir, e.Name()))
+			continue
+		}
+		id, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || !checkpointIDRE.MatchString(id) || known[id] {
+			continue
+		}
+		// The container may exist after all (a listing raced its creation).
+		if _, err := s.eng.InspectContainer(ctx, id); !errors.Is(err, engine.ErrNotFound) {
+			continue
+		}
+		if err := s.teardownFromCheckpoint(ctx, id, nil); err != nil {
+			s.cfg.Logger.Warn("reconcile: network teardown of orphan checkpoint failed", "sandbox", id, "err", err)
+			continue
+		}
+		if err := s.ckpt.Delete(id); err != nil {
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+func firstName(names []string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	return strings.TrimPrefix(names[0], "/")
+}

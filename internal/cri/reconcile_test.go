@@ -1,0 +1,124 @@
+package cri
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/naming"
+)
+
+func (h *harness) exists(id string) bool {
+	_, err := h.fake.InspectContainer(h.ctx, id)
+	return err == nil
+}
+
+// TestReconcileAfterCrash plays what a kill -9 at each step of the
+// lifecycle leaves behind, then restarts the server.
+func TestReconcileAfterCrash(t *testing.T) {
+	h := newHarness(t)
+	// A complete, running pod with a container: kept.
+	good := h.runSandbox("good")
+	goodCtr := h.createContainer(good, "app")
+	// A complete pod that was stopped: kept (the kubelet removes it).
+	stopped := h.runSandbox("stopped")
+	if _, err := h.svc.StopPodSandbox(h.ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: stopped}); err != nil {
+		t.Fatal(err)
+	}
+	// Crash after the network was set up, before the final checkpoint.
+	half := h.runSandbox("half")
+	cp, err := h.svc.ckpt.Load(half)
+	if err != nil || cp == nil {
+		t.Fatal(cp, err)
+	}
+	cp.Complete = false
+	if err := h.svc.ckpt.Save(cp); err != nil {
+		t.Fatal(err)
+	}
+	// Crash between creating the pause container and the first checkpoint.
+	spec, err := h.svc.sandboxSpec(sandboxConfig("early"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	early, err := h.fake.CreateContainer(h.ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A container whose sandbox is gone, and a checkpoint without container.
+	orphanSb := h.runSandbox("orphan")
+	orphanCtr := h.createContainer(orphanSb, "app")
+	if err := h.fake.RemoveContainer(h.ctx, orphanSb, engine.RemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	// A user's container with a k8s_ name: never touched.
+	foreign, err := h.fake.CreateContainer(h.ctx, engine.CreateSpec{
+		Name:       "k8s_fake_pod_ns_uid_0",
+		Config:     &container.Config{Image: testImage, Labels: map[string]string{naming.LabelType: naming.TypeSandbox}},
+		HostConfig: &container.HostConfig{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(h.svc.ckpt.dir, ".tmp-123")
+	if err := os.WriteFile(tmp, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // file times and labels before the restart
+
+	h.svc = h.restart()
+	// Made by the new process while it reconciles: not touched.
+	spec2, err := h.svc.sandboxSpec(sandboxConfig("fresh"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := h.fake.CreateContainer(h.ctx, spec2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.svc.Resume(h.ctx)
+
+	for name, id := range map[string]string{"good": good, "good container": goodCtr, "stopped": stopped, "foreign": foreign, "fresh": fresh} {
+		if !h.exists(id) {
+			t.Errorf("%s (%s) was removed", name, id)
+		}
+	}
+	for name, id := range map[string]string{"half": half, "early": early, "orphan container": orphanCtr} {
+		if h.exists(id) {
+			t.Errorf("%s (%s) survived the restart", name, id)
+		}
+	}
+	for name, id := range map[string]string{"half": half, "orphan": orphanSb} {
+		if cp, _ := h.svc.ckpt.Load(id); cp != nil {
+			t.Errorf("checkpoint of %s survived", name)
+		}
+	}
+	if cp, _ := h.svc.ckpt.Load(good); cp == nil || !cp.Complete {
+		t.Errorf("checkpoint of the good pod: %+v", cp)
+	}
+	if _, err := os.Stat(tmp); !os.IsNotExist(err) {
+		t.Errorf("temp checkpoint file survived: %v", err)
+	}
+	// The half pod can be run again at once (no AlreadyExists).
+	if _, err := h.svc.RunPodSandbox(h.ctx, &runtimeapi.RunPodSandboxRequest{Config: sandboxConfig("half")}); err != nil {
+		t.Errorf("rerun of the rolled-back pod: %v", err)
+	}
+}
+
+func TestMadeBefore(t *testing.T) {
+	h := newHarness(t)
+	s := h.svc
+	before := strconv.FormatInt(s.started.UnixNano()-1, 10)
+	after := strconv.FormatInt(s.started.UnixNano()+1, 10)
+	if !s.madeBefore(map[string]string{labelCreated: before}, 0) || s.madeBefore(map[string]string{labelCreated: after}, 0) {
+		t.Error("label time not honoured")
+	}
+	if !s.madeBefore(nil, s.started.Unix()-5) || s.madeBefore(nil, s.started.Unix()+5) {
+		t.Error("engine time not honoured")
+	}
+}
