@@ -236,16 +236,24 @@ func playForeground(ctx context.Context, env *playEnv, a *pod.Applied, o *playOp
 func show(ctx context.Context, store pod.Store, a *pod.Applied, logs bool) {
 	tty := isTerminal(os.Stdout) && !logs
 	lines := newLineReporter(os.Stdout)
+	pulls := newPullLines(os.Stdout)
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
 		sts := statusesOf(store, a)
 		if tty {
-			fmt.Print(clearScreen)
-			writeContainerTable(os.Stdout, sts, time.Now())
-			fmt.Println("\nCtrl-C stops and removes these pods.")
+			var b strings.Builder
+			b.WriteString(clearScreen)
+			writeContainerTable(&b, sts, time.Now())
+			if p := store.ReadPulls(); len(p) > 0 {
+				b.WriteString("\n")
+				writePullBars(&b, p)
+			}
+			b.WriteString("\nCtrl-C stops and removes these pods.\n")
+			fmt.Print(b.String())
 		} else {
 			lines.report(sts)
+			pulls.report(store.ReadPulls())
 		}
 		select {
 		case <-ctx.Done():
@@ -274,10 +282,26 @@ const (
 // fast when one Failed, and gives up after timeout.
 func waitReady(ctx context.Context, store pod.Store, a *pod.Applied, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
+	tty := isTerminal(os.Stderr)
 	lines := newLineReporter(os.Stderr)
+	pulls := newPullLines(os.Stderr)
+	drawn := 0
 	for {
 		sts := statusesOf(store, a)
-		lines.report(sts)
+		if tty {
+			// Redraw the pods and pull bars in place.
+			var b strings.Builder
+			writeContainerTable(&b, sts, time.Now())
+			writePullBars(&b, store.ReadPulls())
+			if drawn > 0 {
+				fmt.Fprintf(os.Stderr, "\x1b[%dA\x1b[J", drawn)
+			}
+			fmt.Fprint(os.Stderr, b.String())
+			drawn = strings.Count(b.String(), "\n")
+		} else {
+			lines.report(sts)
+			pulls.report(store.ReadPulls())
+		}
 		done := true
 		for _, s := range sts {
 			switch {

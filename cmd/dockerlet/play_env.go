@@ -122,6 +122,8 @@ func openPlayEnv(ctx context.Context, f *playFlags) (_ *playEnv, retErr error) {
 		return nil, fmt.Errorf("docker endpoint: %w", err)
 	}
 	env.closes = append(env.closes, func() { _ = closeEngine() })
+	// Pull progress goes to the state dir, for play's bars wherever it runs.
+	eng = progressEngine{Engine: eng, tracker: pod.NewPullTracker(env.store)}
 	env.eng = eng
 
 	var binDirs []string
