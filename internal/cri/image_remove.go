@@ -31,6 +31,11 @@ func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRe
 		target, opts.Force = img.ID, len(realRefs(img.RepoTags)) > 1 || len(realRefs(img.RepoDigests)) > 1
 	}
 	if _, err := s.eng.RemoveImage(ctx, target, opts); err != nil && !errors.Is(err, engine.ErrNotFound) {
+		// A concurrent removal may have won the race; Docker then reports
+		// odd errors ("unrecognized image ID"). Gone is gone.
+		if _, serr := imgref.Resolve(ctx, s.eng, spec); errors.Is(serr, engine.ErrNotFound) {
+			return &runtimeapi.RemoveImageResponse{}, nil
+		}
 		return nil, fmt.Errorf("remove image %s: %w", spec, err)
 	}
 	return &runtimeapi.RemoveImageResponse{}, nil
