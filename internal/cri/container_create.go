@@ -56,6 +56,7 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 	if err != nil {
 		return nil, err
 	}
+	s.markOwned(spec)
 	id, err := s.eng.CreateContainer(ctx, spec)
 	if errors.Is(err, engine.ErrConflict) {
 		return nil, fmt.Errorf("container %s: %w: %w", spec.Name, errAlreadyExists, err)

@@ -15,13 +15,37 @@ import (
 	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
+// labelRootDir names the state directory of the server that made a
+// container. Several servers (dockerlet serve, dockerlet play, tests) may
+// share one Docker Engine; each reconciles only what it made.
+const labelRootDir = naming.LabelPrefix + "root-dir"
+
+// markOwned labels a container about to be created as this server's.
+func (s *Service) markOwned(spec engine.CreateSpec) {
+	if spec.Config != nil && spec.Config.Labels != nil {
+		spec.Config.Labels[labelRootDir] = s.rootDir
+	}
+}
+
+// owns reports whether this server made the container: it carries this
+// server's root directory, or (made before the label existed) this
+// server's store has its checkpoint.
+func (s *Service) owns(labels map[string]string, id string) bool {
+	if dir, ok := labels[labelRootDir]; ok {
+		return dir == s.rootDir
+	}
+	cp, _ := s.ckpt.Load(id)
+	return cp != nil
+}
+
 // reconcile cleans up after a crash (kill -9, power loss) of an earlier
 // process: it rolls back sandboxes whose RunPodSandbox never completed (a
 // kubelet retries and would otherwise see a ghost, or AlreadyExists for a
 // half-made pod), removes containers whose sandbox is gone, and releases
-// the network of checkpoints whose container is gone. Only objects made
-// before this Service was created are touched, so it is safe while the
-// server already serves.
+// the network of checkpoints whose container is gone. Only objects this
+// server made (owns), and made before this Service was created, are
+// touched, so it is safe while the server already serves and beside other
+// servers on the same engine.
 func (s *Service) reconcile(ctx context.Context) {
 	log := s.cfg.Logger
 	sandboxes, err := s.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: managedFilter(naming.TypeSandbox)})
@@ -36,7 +60,7 @@ func (s *Service) reconcile(ctx context.Context) {
 			continue
 		}
 		known[sb.ID] = true
-		if !s.madeBefore(sb.Labels, sb.Created) || s.sandboxComplete(sb) {
+		if !s.owns(sb.Labels, sb.ID) || !s.madeBefore(sb.Labels, sb.Created) || s.sandboxComplete(sb) {
 			continue
 		}
 		log.Info("reconcile: rolling back a sandbox whose creation did not complete", "sandbox", sb.ID, "name", firstName(sb.Names))
@@ -55,7 +79,8 @@ func (s *Service) reconcile(ctx context.Context) {
 	}
 	orphans := 0
 	for _, c := range ctrs {
-		if !isManaged(c.Labels, naming.TypeContainer) || known[c.Labels[naming.LabelSandboxID]] || !s.madeBefore(c.Labels, c.Created) {
+		if !isManaged(c.Labels, naming.TypeContainer) || c.Labels[labelRootDir] != s.rootDir ||
+			known[c.Labels[naming.LabelSandboxID]] || !s.madeBefore(c.Labels, c.Created) {
 			continue
 		}
 		log.Info("reconcile: removing a container whose sandbox is gone", "container", c.ID, "name", firstName(c.Names))

@@ -46,7 +46,18 @@ func TestReconcileAfterCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.svc.markOwned(spec)
 	early, err := h.fake.CreateContainer(h.ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another server's half-made sandbox on the same engine: not ours.
+	spec3, err := h.svc.sandboxSpec(sandboxConfig("other"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec3.Config.Labels[labelRootDir] = "/var/lib/another-dockerlet"
+	other, err := h.fake.CreateContainer(h.ctx, spec3)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,13 +88,14 @@ func TestReconcileAfterCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.svc.markOwned(spec2)
 	fresh, err := h.fake.CreateContainer(h.ctx, spec2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.svc.Resume(h.ctx)
 
-	for name, id := range map[string]string{"good": good, "good container": goodCtr, "stopped": stopped, "foreign": foreign, "fresh": fresh} {
+	for name, id := range map[string]string{"good": good, "good container": goodCtr, "stopped": stopped, "foreign": foreign, "fresh": fresh, "other server's": other} {
 		if !h.exists(id) {
 			t.Errorf("%s (%s) was removed", name, id)
 		}

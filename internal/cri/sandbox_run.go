@@ -118,6 +118,7 @@ func netnsPath0(pid int) string {
 // make a repeated request detectable: a dead leftover under the same name is
 // removed and creation retried once; a live one is AlreadyExists.
 func (s *Service) createSandboxContainer(ctx context.Context, spec engine.CreateSpec) (string, error) {
+	s.markOwned(spec)
 	for try := 0; ; try++ {
 		id, err := s.eng.CreateContainer(ctx, spec)
 		if err == nil {

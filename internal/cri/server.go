@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -65,6 +66,8 @@ type Service struct {
 	// started is when this Service was made: what is older was made by an
 	// earlier process, and only that is reconciled (see reconcile.go).
 	started time.Time
+	// rootDir is Config.RootDir made absolute: the owner label's value.
+	rootDir string
 
 	mu           sync.Mutex
 	podCIDR      string
@@ -95,7 +98,11 @@ func New(cfg Config) (*Service, error) {
 		}
 		cfg.Network = n
 	}
-	ck, err := newCheckpointStore(cfg.RootDir)
+	rootDir, err := filepath.Abs(cfg.RootDir)
+	if err != nil {
+		return nil, fmt.Errorf("cri: root directory: %w", err)
+	}
+	ck, err := newCheckpointStore(rootDir)
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +112,7 @@ func New(cfg Config) (*Service, error) {
 		namer:   naming.New(""),
 		ckpt:    ck,
 		started: time.Now(),
+		rootDir: rootDir,
 	}
 	s.oomAdj = detectOOMPolicy(cfg.Logger)
 	s.caps = detectHostCaps(cfg.Logger)
