@@ -1,7 +1,9 @@
 package pod
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"sort"
 	"sync"
 	"time"
@@ -90,12 +92,23 @@ func (s *Supervisor) reconcile(ctx context.Context) error {
 			s.runners[uid] = r
 			go func() {
 				defer close(r.done)
+				var last []byte
 				w.Run(rctx, func(st PodStatus) {
 					if rctx.Err() != nil {
 						return
 					}
+					// Written when it changed (or every minute, so that readers
+					// can tell a live supervisor from a stale file).
+					key := st
+					key.Updated = st.Updated.Truncate(time.Minute)
+					b, _ := json.Marshal(key)
+					if bytes.Equal(b, last) {
+						return
+					}
 					if err := s.store.WriteStatus(st); err != nil {
 						s.cfg.Logger.Warn("writing pod status", "pod", st.Name, "error", err)
+					} else {
+						last = b
 					}
 					if s.onSync != nil {
 						s.onSync(st)

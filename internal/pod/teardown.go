@@ -25,6 +25,7 @@ func (w *Worker) restore(st PodStatus) {
 	if st.Terminal {
 		w.status = st
 	}
+	w.publish()
 }
 
 // Teardown stops and removes everything the pod has in the runtime (every

@@ -80,6 +80,9 @@ type Worker struct {
 	initFailed     bool
 	sandboxFailed  time.Time // last failed sandbox creation
 	status         PodStatus
+
+	pubMu     sync.Mutex
+	published PodStatus // what Status returns
 }
 
 type waitReason struct{ reason, message string }
@@ -107,21 +110,30 @@ func NewWorker(cfg Config, p *corev1.Pod, objs Objects, source string) *Worker {
 	if !p.CreationTimestamp.IsZero() {
 		w.status.Created = p.CreationTimestamp.Time
 	}
+	w.publish()
 	return w
 }
 
 // Pod is the worker's pod.
 func (w *Worker) Pod() *corev1.Pod { return w.pod }
 
-// Status returns a copy of the pod's current status.
+// Status returns a copy of the pod's status as of the last completed
+// Sync; it never waits for a Sync in progress (a pull, a grace period).
 func (w *Worker) Status() PodStatus {
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.pubMu.Lock()
+	defer w.pubMu.Unlock()
+	return w.published
+}
+
+// publish makes the current status what Status returns. Callers hold mu.
+func (w *Worker) publish() {
 	s := w.status
 	s.InitContainers = append([]ContainerStatus(nil), s.InitContainers...)
 	s.Containers = append([]ContainerStatus(nil), s.Containers...)
 	s.Events = append([]Event(nil), s.Events...)
-	return s
+	w.pubMu.Lock()
+	w.published = s
+	w.pubMu.Unlock()
 }
 
 // Run reconciles the pod every SyncPeriod until ctx ends. onSync, if not
@@ -147,6 +159,7 @@ func (w *Worker) Run(ctx context.Context, onSync func(PodStatus)) {
 func (w *Worker) Sync(ctx context.Context) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	defer w.publish()
 	if w.status.Terminal {
 		return
 	}
