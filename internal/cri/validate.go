@@ -322,8 +322,10 @@ func validateContainerConfig(c *runtimeapi.ContainerConfig) error {
 	if m.Name == "" {
 		return invalidf("container metadata: name is empty")
 	}
-	if len(m.Name) > maxDNSLabel {
-		return invalidf("container metadata: name of %d characters (at most %d)", len(m.Name), maxDNSLabel)
+	// Kubernetes container names are DNS labels (63), but critest's run to
+	// ~90 characters: the subdomain bound keeps Docker names sane.
+	if len(m.Name) > maxDNSSubdomain {
+		return invalidf("container metadata: name of %d characters (at most %d)", len(m.Name), maxDNSSubdomain)
 	}
 	if !nameRE.MatchString(m.Name) {
 		return invalidf("container metadata: name %q has characters a container name cannot carry", m.Name)

@@ -237,7 +237,7 @@ func TestHostileRequestsAreInvalidArgument(t *testing.T) {
 			return err
 		},
 		"CreateContainer name too long": func() error {
-			_, err := rt.CreateContainer(ctx, withContainer(func(c *runtimeapi.ContainerConfig) { c.Metadata.Name = strings.Repeat("c", 64) }))
+			_, err := rt.CreateContainer(ctx, withContainer(func(c *runtimeapi.ContainerConfig) { c.Metadata.Name = strings.Repeat("c", 254) }))
 			return err
 		},
 		"CreateContainer log path escapes": func() error {
