@@ -78,7 +78,8 @@ type Worker struct {
 	killed         map[string]string           // container id → why dockerlet stopped it
 	pullFailed     map[string]time.Time        // image → last failure
 	initFailed     bool
-	sandboxFailed  time.Time // last failed sandbox creation
+	sandboxFailed  time.Time         // last failed sandbox creation
+	nextAttempt    map[string]uint32 // first attempt in a new sandbox, by container
 	status         PodStatus
 
 	pubMu     sync.Mutex
@@ -98,12 +99,13 @@ func NewWorker(cfg Config, p *corev1.Pod, objs Objects, source string) *Worker {
 	now := cfg.Clock.Now()
 	w := &Worker{
 		cfg: cfg, pod: p, objs: objs, source: source,
-		podDir:     PodDir(cfg.StateDir, string(p.UID)),
-		log:        cfg.Logger.With("pod", p.Namespace+"/"+p.Name),
-		probes:     map[string]*containerProbes{},
-		waiting:    map[string]waitReason{},
-		killed:     map[string]string{},
-		pullFailed: map[string]time.Time{},
+		podDir:      PodDir(cfg.StateDir, string(p.UID)),
+		log:         cfg.Logger.With("pod", p.Namespace+"/"+p.Name),
+		probes:      map[string]*containerProbes{},
+		waiting:     map[string]waitReason{},
+		killed:      map[string]string{},
+		pullFailed:  map[string]time.Time{},
+		nextAttempt: map[string]uint32{},
 	}
 	w.status = PodStatus{Name: p.Name, Namespace: p.Namespace, UID: string(p.UID), Source: source,
 		Phase: corev1.PodPending, Created: now, Updated: now}
@@ -233,6 +235,9 @@ func (w *Worker) ensureSandbox(ctx context.Context) error {
 				w.sandboxAttempt = best.Metadata.Attempt
 			}
 		} else if len(resp.Items) > 0 {
+			for _, sb := range resp.Items {
+				w.carryAttempts(ctx, sb.Id)
+			}
 			w.sandboxAttempt++
 			w.event("Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
 		}
@@ -254,6 +259,7 @@ func (w *Worker) ensureSandbox(ctx context.Context) error {
 		w.log.Warn("pod sandbox is not ready; re-creating it", "sandbox", w.sandboxID)
 		w.event("Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
 		_, _ = w.cfg.Runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: w.sandboxID})
+		w.carryAttempts(ctx, w.sandboxID)
 		w.sandboxID = ""
 		w.sandboxAttempt++
 		cfg, err := SandboxConfig(w.pod, w.podDir, w.source, w.sandboxAttempt)
@@ -276,6 +282,21 @@ func (w *Worker) ensureSandbox(ctx context.Context) error {
 	w.setIP(st.Status)
 	w.event("Normal", "SandboxCreated", "Created pod sandbox "+shortID(w.sandboxID))
 	return nil
+}
+
+// carryAttempts remembers the attempts the containers of a dead sandbox
+// reached: in the new sandbox they go on counting (restart counts survive,
+// and container names, which end in the attempt, stay unique).
+func (w *Worker) carryAttempts(ctx context.Context, sandboxID string) {
+	resp, err := w.cfg.Runtime.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{PodSandboxId: sandboxID}})
+	if err != nil {
+		return
+	}
+	for _, c := range resp.Containers {
+		if c.Metadata != nil && c.Metadata.Attempt+1 > w.nextAttempt[c.Metadata.Name] {
+			w.nextAttempt[c.Metadata.Name] = c.Metadata.Attempt + 1
+		}
+	}
 }
 
 func (w *Worker) setIP(st *runtimeapi.PodSandboxStatus) {

@@ -19,7 +19,7 @@ func (w *Worker) syncInit(ctx context.Context, conts containerSet) bool {
 		st := conts[c.Name]
 		switch {
 		case st == nil:
-			w.start(ctx, c, 0)
+			w.start(ctx, c, w.nextAttempt[c.Name])
 			return false
 		case st.State == runtimeapi.ContainerState_CONTAINER_CREATED:
 			w.startCreated(ctx, c, st)
@@ -51,7 +51,7 @@ func (w *Worker) syncApps(ctx context.Context, conts containerSet) {
 		st := conts[c.Name]
 		switch {
 		case st == nil:
-			w.start(ctx, c, 0)
+			w.start(ctx, c, w.nextAttempt[c.Name])
 		case st.State == runtimeapi.ContainerState_CONTAINER_CREATED:
 			w.startCreated(ctx, c, st)
 		case st.State == runtimeapi.ContainerState_CONTAINER_EXITED:

@@ -430,8 +430,11 @@ func TestSandboxAdoptedAndRecreated(t *testing.T) {
 	}
 	w2.Sync(context.Background())
 	got := h.calls()
-	if !strings.Contains(got, "RunPodSandbox") || !strings.Contains(got, "CreateContainer a/0") {
-		t.Fatalf("sandbox not re-created: %s", got)
+	if !strings.Contains(got, "RunPodSandbox") || !strings.Contains(got, "CreateContainer a/1") {
+		t.Fatalf("sandbox not re-created, or the attempt not carried on: %s", got)
+	}
+	if s := w2.Status(); s.Containers[0].RestartCount != 1 {
+		t.Fatalf("restart count: %+v", s.Containers[0])
 	}
 }
 

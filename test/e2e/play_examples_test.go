@@ -104,3 +104,31 @@ func lockHeld(p *player) bool {
 	out, _ := p.run("", "get", "pods", "-A")
 	return !strings.Contains(out, "no supervisor is running")
 }
+
+// TestPlaySandboxRecreated: when the sandbox (pause) container dies, the
+// pod gets a new sandbox and its containers start again in it, their
+// restart counts going on.
+func TestPlaySandboxRecreated(t *testing.T) {
+	p := newPlayer(t)
+	file := p.manifest("sb.yaml", `apiVersion: v1
+kind: Pod
+metadata: {name: dltplay-sb, namespace: dltplay}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: `+busyboxImage+`
+    command: [sh, -c, "trap 'exit 0' TERM; while :; do sleep 1; done"]
+`)
+	p.mustRun("play", "--wait", "--timeout", "60s", file)
+	before := p.pods()["dltplay-sb"]
+	if err := p.eng.KillContainer(context.Background(), before.SandboxID, "KILL"); err != nil {
+		t.Fatalf("kill the sandbox container: %v", err)
+	}
+	st := p.waitPod("dltplay-sb", 60*time.Second, "a new sandbox", func(s pod.PodStatus) bool {
+		return s.SandboxID != before.SandboxID && s.Ready
+	})
+	if st.Containers[0].RestartCount != 1 {
+		t.Fatalf("restart count after the sandbox changed: %+v", st.Containers[0])
+	}
+}
