@@ -240,6 +240,8 @@ func TestDocker(t *testing.T) {
 			{[]string{"sleep", "60"}, "sleep 6[0]"},
 			// A shell with children: the whole tree goes.
 			{[]string{"sh", "-c", "sleep 61 & sleep 62 & wait"}, "sleep 6[12]"},
+			// Output closed early: the deadline still holds.
+			{[]string{"sh", "-c", "exec >&- 2>&-; sleep 63"}, "sleep 6[3]"},
 		}
 		for _, tt := range tests {
 			start := time.Now()

@@ -43,6 +43,12 @@ func execSync(ctx context.Context, eng engine.Engine, containerID string, cmd []
 	defer cancel()
 	stdout, stderr := &cappedBuffer{max: MaxExecSyncOutput}, &cappedBuffer{max: MaxExecSyncOutput}
 	startErr := eng.StartExec(runCtx, execID, engine.Streams{Stdout: stdout, Stderr: stderr})
+	code, waitErr := 0, error(nil)
+	if startErr == nil && runCtx.Err() == nil {
+		// The output can end before the process does (it closed its
+		// stdout and stderr): the deadline still holds.
+		code, waitErr = waitExecExit(runCtx, eng, execID, 0)
+	}
 
 	if runCtx.Err() != nil {
 		// Docker has no exec-kill API and the process outlives its stream:
@@ -62,9 +68,8 @@ func execSync(ctx context.Context, eng engine.Engine, containerID string, cmd []
 	if startErr != nil {
 		return nil, fmt.Errorf("exec in container %s: %w", containerID, startErr)
 	}
-	code, err := waitExecExit(ctx, eng, execID)
-	if err != nil {
-		return nil, err
+	if waitErr != nil {
+		return nil, waitErr
 	}
 	return &runtimeapi.ExecSyncResponse{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: int32(code)}, nil
 }
@@ -88,7 +93,7 @@ func killExec(ctx context.Context, eng engine.Engine, containerID, execID string
 	if err := kill(containerID, info.Pid); err != nil {
 		return err
 	}
-	_, err = waitExecExit(ctx, eng, execID)
+	_, err = waitExecExit(ctx, eng, execID, 0)
 	return err
 }
 

@@ -13,6 +13,10 @@ import (
 	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
+// execExitWait bounds how long a streaming exec whose output has ended
+// waits for its process to exit before the session ends with an error.
+const execExitWait = 10 * time.Second
+
 // runner runs streaming sessions on the engine.
 type runner struct {
 	eng       engine.Engine
@@ -63,7 +67,7 @@ func (r *runner) Exec(ctx context.Context, containerID string, cmd []string, in 
 	if err := r.eng.StartExec(ctx, execID, streams); err != nil {
 		return fmt.Errorf("exec in container %s: %w", containerID, err)
 	}
-	code, err := waitExecExit(ctx, r.eng, execID)
+	code, err := waitExecExit(ctx, r.eng, execID, execExitWait)
 	if err != nil {
 		return err
 	}
@@ -147,10 +151,14 @@ func (r *runner) resizeLoop(ctx context.Context, sizes <-chan remotecommand.Term
 }
 
 // waitExecExit returns the exit code of an exec whose output has ended.
-// Docker may report it running for a moment after its streams close.
-func waitExecExit(ctx context.Context, eng engine.Engine, execID string) (int, error) {
+// Docker may report it running for a moment after its streams close. It
+// gives up after limit (0: when ctx ends).
+func waitExecExit(ctx context.Context, eng engine.Engine, execID string, limit time.Duration) (int, error) {
 	delay := 5 * time.Millisecond
-	deadline := time.Now().Add(10 * time.Second)
+	var deadline time.Time
+	if limit > 0 {
+		deadline = time.Now().Add(limit)
+	}
 	for {
 		info, err := eng.InspectExec(ctx, execID)
 		if err != nil {
@@ -159,8 +167,8 @@ func waitExecExit(ctx context.Context, eng engine.Engine, execID string) (int, e
 		if !info.Running {
 			return info.ExitCode, nil
 		}
-		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("exec %s still running after its output ended: %w", execID, engine.ErrTimeout)
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			return 0, fmt.Errorf("exec %s still running %s after its output ended: %w", execID, limit, engine.ErrTimeout)
 		}
 		select {
 		case <-ctx.Done():
