@@ -268,12 +268,14 @@ func BenchmarkRealListContainers(b *testing.B) {
 	}{{"cache", c}, {"dockerd", n.eng}} {
 		b.Run(eng.name, func(b *testing.B) {
 			b.ReportAllocs()
-			for b.Loop() {
-				list, err := eng.e.ListContainers(context.Background(), opts)
-				if err != nil || len(list) != benchPods {
-					b.Fatalf("%d, %v", len(list), err)
+			measureCPU(b, true, func() {
+				for b.Loop() {
+					list, err := eng.e.ListContainers(context.Background(), opts)
+					if err != nil || len(list) != benchPods {
+						b.Fatalf("%d, %v", len(list), err)
+					}
 				}
-			}
+			})
 		})
 	}
 }
@@ -288,11 +290,13 @@ func BenchmarkRealInspectContainer(b *testing.B) {
 	}{{"cache", c}, {"dockerd", n.eng}} {
 		b.Run(eng.name, func(b *testing.B) {
 			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := eng.e.InspectContainer(context.Background(), id); err != nil {
-					b.Fatal(err)
+			measureCPU(b, true, func() {
+				for b.Loop() {
+					if _, err := eng.e.InspectContainer(context.Background(), id); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
+			})
 		})
 	}
 }

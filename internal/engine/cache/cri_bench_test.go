@@ -1,0 +1,118 @@
+package cache_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/moby/moby/api/types/image"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/cri"
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/cache"
+	"github.com/dockerlet/dockerlet/internal/engine/fake"
+)
+
+// criNode runs 110 pods (sandbox + one running container) through the CRI
+// service over the fake engine, with or without the cache in between.
+func criNode(b *testing.B, cached bool) (*cri.Service, string, string) {
+	b.Helper()
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	f := fake.New()
+	f.AddImage(image.InspectResponse{RepoTags: []string{cri.DefaultPodInfraImage}})
+	f.AddImage(image.InspectResponse{RepoTags: []string{"busybox:latest"}})
+	var eng engine.Engine = f
+	if cached {
+		c, err := cache.New(ctx, f, cache.Options{Logger: logger})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Close() })
+		eng = c
+	}
+	svc, err := cri.New(cri.Config{Engine: eng, RootDir: b.TempDir(), Logger: logger})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var sb, ctr string
+	for i := range 110 {
+		cfg := &runtimeapi.PodSandboxConfig{
+			Metadata: &runtimeapi.PodSandboxMetadata{Name: fmt.Sprintf("pod-%03d", i), Namespace: "default", Uid: fmt.Sprintf("dltcache-uid-%03d", i)},
+			Linux:    &runtimeapi.LinuxPodSandboxConfig{},
+		}
+		r, err := svc.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := svc.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
+			PodSandboxId: r.PodSandboxId, SandboxConfig: cfg,
+			Config: &runtimeapi.ContainerConfig{
+				Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
+				Image:    &runtimeapi.ImageSpec{Image: "busybox"},
+				Command:  []string{"sleep", "3600"},
+			},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := svc.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: c.ContainerId}); err != nil {
+			b.Fatal(err)
+		}
+		sb, ctr = r.PodSandboxId, c.ContainerId
+	}
+	return svc, sb, ctr
+}
+
+// BenchmarkCRI measures the kubelet's polling RPCs at 110 pods, handler
+// included (no gRPC transport), with and without the cache.
+func BenchmarkCRI(b *testing.B) {
+	ctx := context.Background()
+	for _, mode := range []struct {
+		name   string
+		cached bool
+	}{{"cache", true}, {"fake", false}} {
+		svc, sb, ctr := criNode(b, mode.cached)
+		b.Run("ListPodSandbox/"+mode.name, func(b *testing.B) {
+			cache.MeasureCPU(b, false, func() {
+				for b.Loop() {
+					r, err := svc.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
+					if err != nil || len(r.Items) != 110 {
+						b.Fatal(len(r.GetItems()), err)
+					}
+				}
+			})
+		})
+		b.Run("ListContainers/"+mode.name, func(b *testing.B) {
+			cache.MeasureCPU(b, false, func() {
+				for b.Loop() {
+					r, err := svc.ListContainers(ctx, &runtimeapi.ListContainersRequest{})
+					if err != nil || len(r.Containers) != 110 {
+						b.Fatal(len(r.GetContainers()), err)
+					}
+				}
+			})
+		})
+		b.Run("PodSandboxStatus/"+mode.name, func(b *testing.B) {
+			cache.MeasureCPU(b, false, func() {
+				for b.Loop() {
+					if _, err := svc.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sb}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+		b.Run("ContainerStatus/"+mode.name, func(b *testing.B) {
+			cache.MeasureCPU(b, false, func() {
+				for b.Loop() {
+					if _, err := svc.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: ctr}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
+	}
+}

@@ -1,0 +1,4 @@
+package cache
+
+// MeasureCPU is measureCPU for the external benchmarks.
+var MeasureCPU = measureCPU
