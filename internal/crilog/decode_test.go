@@ -131,3 +131,25 @@ func TestDecodeRawGluedPartials(t *testing.T) {
 		t.Errorf("plain long line split: %d messages", len(got))
 	}
 }
+
+// FuzzDecode: whatever Docker (or a broken connection) sends, the decoders
+// return an error or messages, never panic, and emitted content never holds
+// a newline.
+func FuzzDecode(f *testing.F) {
+	f.Add(frame(1, ts1+" hello\n"), false)
+	f.Add([]byte(ts1+" a\r\n"+ts2+" b"), true)
+	f.Add(append(frame(2, ts1+" x"), 0, 0), false)
+	f.Fuzz(func(t *testing.T, b []byte, raw bool) {
+		emit := func(ts []byte, stream string, partial bool, content []byte) error {
+			if bytes.IndexByte(content, '\n') >= 0 {
+				t.Fatalf("content with newline: %q", content)
+			}
+			return nil
+		}
+		if raw {
+			_ = decodeRaw(bytes.NewReader(b), emit)
+		} else {
+			_ = decodeMultiplexed(bytes.NewReader(b), emit)
+		}
+	})
+}

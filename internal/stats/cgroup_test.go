@@ -1,6 +1,7 @@
 package stats
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,4 +137,17 @@ func writeFiles(t *testing.T, root string, files map[string]string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+func FuzzParsers(f *testing.F) {
+	f.Add([]byte("32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu,cpuacct\n"))
+	f.Add([]byte(netDev))
+	f.Add([]byte("8:0 rbytes=1 wbytes=2\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = parseMountinfo(bytes.NewReader(b))
+		_, _ = parseNetDev(b)
+		parseKV(b, func([]byte, uint64) {})
+		_, _ = atou(b)
+		_ = expandSlice(string(b))
+	})
 }
