@@ -54,6 +54,7 @@ type Collector struct {
 
 	layers *layerCache
 	fs     *fsInfo
+	files  *fileCache // kept cgroup files (shared with cg), nil in tests
 }
 
 // NewCollector detects the cgroup hierarchy (v1 or v2) and starts the
@@ -71,7 +72,9 @@ func NewCollector(cgroupDriver, dockerRoot string, logger *slog.Logger) (*Collec
 	case *cgroupV2:
 		v.files = files
 	}
-	return newCollector(cgroupDriver, dockerRoot, "/proc", cg, logger), nil
+	c := newCollector(cgroupDriver, dockerRoot, "/proc", cg, logger)
+	c.files = files
+	return c, nil
 }
 
 func newCollector(driver, dockerRoot, procRoot string, cg cgroupFS, logger *slog.Logger) *Collector {
@@ -98,11 +101,9 @@ func newCollector(driver, dockerRoot, procRoot string, cg cgroupFS, logger *slog
 // Close stops the background walker and closes the kept cgroup files.
 func (c *Collector) Close() {
 	c.layers.close()
-	c.mu.Lock()
-	for _, rel := range c.paths {
-		c.cg.forget(rel)
+	if c.files != nil {
+		c.files.closeAll()
 	}
-	c.mu.Unlock()
 }
 
 // Forget drops what the collector keeps about a removed container.
