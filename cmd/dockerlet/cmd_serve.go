@@ -204,6 +204,9 @@ func runServe(ctx context.Context, args []string) error {
 	runtimeapi.RegisterRuntimeServiceServer(srv, svc)
 	runtimeapi.RegisterImageServiceServer(srv, svc)
 
+	// Roll back what a crash of the previous process left half-done before
+	// any client can see it.
+	svc.Reconcile(ctx)
 	go svc.Resume(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()

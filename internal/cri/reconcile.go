@@ -38,15 +38,16 @@ func (s *Service) owns(labels map[string]string, id string) bool {
 	return cp != nil
 }
 
-// reconcile cleans up after a crash (kill -9, power loss) of an earlier
+// Reconcile cleans up after a crash (kill -9, power loss) of an earlier
 // process: it rolls back sandboxes whose RunPodSandbox never completed (a
 // kubelet retries and would otherwise see a ghost, or AlreadyExists for a
 // half-made pod), removes containers whose sandbox is gone, and releases
 // the network of checkpoints whose container is gone. Only objects this
 // server made (owns), and made before this Service was created, are
-// touched, so it is safe while the server already serves and beside other
-// servers on the same engine.
-func (s *Service) reconcile(ctx context.Context) {
+// touched, so it is safe beside other servers on the same engine. Call it
+// before serving: a client retrying RunPodSandbox while it runs could
+// adopt a sandbox that is about to be rolled back.
+func (s *Service) Reconcile(ctx context.Context) {
 	log := s.cfg.Logger
 	sandboxes, err := s.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: managedFilter(naming.TypeSandbox)})
 	if err != nil {

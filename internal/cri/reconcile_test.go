@@ -93,7 +93,7 @@ func TestReconcileAfterCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.svc.Resume(h.ctx)
+	h.svc.Reconcile(h.ctx)
 
 	for name, id := range map[string]string{"good": good, "good container": goodCtr, "stopped": stopped, "foreign": foreign, "fresh": fresh, "other server's": other} {
 		if !h.exists(id) {

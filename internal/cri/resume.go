@@ -9,12 +9,11 @@ import (
 	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
-// Resume picks up after a restart: what a crash left half-done is rolled
-// back (reconcile.go), then the log copiers of running containers start
-// again (they resume after the last record written). Everything else is
-// read from labels and checkpoints on demand.
+// Resume picks up after a restart: the log copiers of running containers
+// start again (they resume after the last record written). Everything else
+// is read from labels and checkpoints on demand. (What a crash left
+// half-done is Reconcile's, before serving.)
 func (s *Service) Resume(ctx context.Context) {
-	s.reconcile(ctx)
 	if s.cfg.Logs == nil {
 		return
 	}
