@@ -1,0 +1,226 @@
+// Package serveproc runs the real `dockerlet serve` binary for tests that
+// must treat the server as a process: crash it with kill -9, restart it,
+// read its log, see it exit.
+package serveproc
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+var (
+	buildOnce sync.Once
+	buildBin  string
+	buildErr  error
+)
+
+// Build compiles cmd/dockerlet once per test binary (with the race detector
+// when DOCKERLET_SERVE_RACE=1) and returns the binary's path.
+func Build(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "dockerlet-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		buildBin = filepath.Join(dir, "dockerlet")
+		args := []string{"build", "-o", buildBin}
+		if os.Getenv("DOCKERLET_SERVE_RACE") == "1" {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, "github.com/dockerlet/dockerlet/cmd/dockerlet")...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return buildBin
+}
+
+// Options configure a server.
+type Options struct {
+	// Dir holds the socket, the root directory and the log; it must not be
+	// world-writable (the server refuses such a socket directory).
+	Dir        string
+	PauseImage string
+	LogLevel   string // default "info"
+	Args       []string
+}
+
+// Server is one `dockerlet serve` process, restartable.
+type Server struct {
+	Bin     string
+	Opts    Options
+	Socket  string
+	Root    string
+	LogPath string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error // exit status of the last run
+	starts int
+}
+
+// New prepares a server; Start runs it.
+func New(t testing.TB, opts Options) *Server {
+	t.Helper()
+	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if opts.LogLevel == "" {
+		opts.LogLevel = "info"
+	}
+	return &Server{
+		Bin: Build(t), Opts: opts,
+		Socket:  filepath.Join(opts.Dir, "cri.sock"),
+		Root:    filepath.Join(opts.Dir, "root"),
+		LogPath: filepath.Join(opts.Dir, "serve.log"),
+	}
+}
+
+// Start runs the server and waits (up to 60 s) until it answers Version.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	if s.cmd != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("serveproc: already running")
+	}
+	logf, err := os.OpenFile(s.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	s.starts++
+	fmt.Fprintf(logf, "=== serveproc start %d\n", s.starts)
+	args := append([]string{"serve",
+		"--container-runtime-endpoint", "unix://" + s.Socket,
+		"--root-directory", s.Root,
+		"--pod-infra-container-image", s.Opts.PauseImage,
+		"--log-level", s.Opts.LogLevel,
+		"--shutdown-timeout", "5s",
+	}, s.Opts.Args...)
+	cmd := exec.Command(s.Bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		s.mu.Unlock()
+		return err
+	}
+	exited := make(chan struct{})
+	s.cmd, s.exited = cmd, exited
+	s.mu.Unlock()
+	go func() {
+		err := cmd.Wait()
+		logf.Close()
+		s.mu.Lock()
+		s.err = err
+		if s.cmd == cmd {
+			s.cmd = nil
+		}
+		s.mu.Unlock()
+		close(exited)
+	}()
+	return s.waitReady(ctx, exited)
+}
+
+func (s *Server) waitReady(ctx context.Context, exited chan struct{}) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	conn, err := s.Dial()
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	rt := runtimeapi.NewRuntimeServiceClient(conn)
+	for {
+		select {
+		case <-exited:
+			return fmt.Errorf("serveproc: server exited during start (%v); log: %s", s.ExitErr(), s.LogPath)
+		case <-ctx.Done():
+			return fmt.Errorf("serveproc: server not ready: %w; log: %s", ctx.Err(), s.LogPath)
+		case <-time.After(50 * time.Millisecond):
+		}
+		cctx, ccancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := rt.Version(cctx, &runtimeapi.VersionRequest{})
+		ccancel()
+		if err == nil {
+			return nil
+		}
+	}
+}
+
+// Dial returns a client connection to the server's socket.
+func (s *Server) Dial() (*grpc.ClientConn, error) {
+	return grpc.NewClient("unix://"+s.Socket,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(32<<20), grpc.MaxCallSendMsgSize(64<<20)))
+}
+
+// Alive reports whether the process runs.
+func (s *Server) Alive() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd != nil
+}
+
+// Exited is closed when the current process ends (nil if none runs).
+func (s *Server) Exited() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.exited
+}
+
+// ExitErr is the exit status of the last process that ended.
+func (s *Server) ExitErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Kill sends SIGKILL and waits for the process to go.
+func (s *Server) Kill() {
+	s.signal(syscall.SIGKILL)
+}
+
+// Stop sends SIGTERM and waits (up to 15 s, then SIGKILL).
+func (s *Server) Stop() {
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(15 * time.Second):
+		s.Kill()
+	}
+}
+
+func (s *Server) signal(sig syscall.Signal) {
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(sig)
+	<-exited
+}
