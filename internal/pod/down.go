@@ -53,7 +53,27 @@ func Down(ctx context.Context, cfg Config, store Store, sourceID string, supervi
 			errs = append(errs, err)
 		}
 	}
+	if len(errs) > 0 && nothingLeft(ctx, cfg.Runtime, a) {
+		// Whatever failed (a removal racing another, a sandbox gone
+		// meanwhile), the outcome down promises holds.
+		return nil
+	}
 	return errors.Join(errs...)
+}
+
+// nothingLeft reports whether no sandbox of a's pods or source remains.
+func nothingLeft(ctx context.Context, rt Runtime, a *Applied) bool {
+	selectors := []map[string]string{{LabelSource: a.SourceID}}
+	for _, p := range a.Pods {
+		selectors = append(selectors, map[string]string{LabelPodUID: string(p.UID)})
+	}
+	for _, sel := range selectors {
+		resp, err := rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{LabelSelector: sel}})
+		if err != nil || len(resp.Items) > 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // waitReleased waits until the supervisor dropped a's pods (it deletes
