@@ -251,3 +251,42 @@ func TestPortForwardHostNetwork(t *testing.T) {
 		})
 	}
 }
+
+func TestCloseEndsRunningSessions(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr, func(t *testing.T) {
+			s, eng := newTestServer(t, Config{})
+			id := runningContainer(t, eng, false)
+			started := make(chan struct{})
+			eng.SetExecHook(func(ctx context.Context, _ string, _ engine.ExecConfig, st engine.Streams) int {
+				io.WriteString(st.Stdout, "running\n")
+				close(started)
+				<-ctx.Done() // a process that never ends by itself
+				return 137
+			})
+			resp, err := s.GetExec(&runtimeapi.ExecRequest{ContainerId: id, Cmd: []string{"sleep", "inf"}, Stdout: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() {
+				done <- executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{Stdout: io.Discard})
+			}()
+			select {
+			case <-started:
+			case err := <-done:
+				t.Fatalf("session ended before it started: %v", err)
+			case <-time.After(30 * time.Second):
+				t.Fatal("exec never started")
+			}
+			if err := s.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				t.Fatal("the session outlived Close")
+			}
+		})
+	}
+}
