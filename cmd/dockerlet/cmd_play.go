@@ -208,7 +208,7 @@ func playForeground(ctx context.Context, env *playEnv, a *pod.Applied, o *playOp
 	supCtx, stopSup := context.WithCancel(context.WithoutCancel(ctx))
 	if ok {
 		sup := pod.NewSupervisor(env.cfg, env.store, nil)
-		go env.svc.Resume(supCtx)
+		go env.resumeLogs(supCtx)
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = sup.Run(supCtx) }()
 	} else {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
 	"github.com/dockerlet/dockerlet/internal/cri"
 	"github.com/dockerlet/dockerlet/internal/crilog"
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -84,6 +86,7 @@ func envOr(k, def string) string {
 type playEnv struct {
 	svc    *cri.Service
 	eng    engine.Engine
+	logs   *crilog.Manager
 	store  pod.Store
 	cfg    pod.Config
 	logger *slog.Logger
@@ -138,6 +141,7 @@ func openPlayEnv(ctx context.Context, f *playFlags) (_ *playEnv, retErr error) {
 	}
 	logs := crilog.NewManager(eng, logger)
 	env.closes = append(env.closes, logs.Close)
+	env.logs = logs
 
 	images, err := newLocalImages(f.dockerEndpoint, eng)
 	if err != nil {
@@ -191,4 +195,35 @@ func newLocalImages(endpoint string, eng engine.Engine) (*localimage.Builder, er
 			return err == nil, err
 		},
 	}, nil
+}
+
+// resumeLogs restarts the log copiers of play's own running containers
+// (they resume after the last record written). cri.Service.Resume would
+// take over every dockerlet-managed container on the host, a `serve`'s
+// included.
+func (e *playEnv) resumeLogs(ctx context.Context) {
+	records, err := e.store.ListApplied()
+	if err != nil {
+		return
+	}
+	for _, a := range records {
+		for _, p := range a.Pods {
+			resp, err := e.svc.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{
+				State:         &runtimeapi.ContainerStateValue{State: runtimeapi.ContainerState_CONTAINER_RUNNING},
+				LabelSelector: map[string]string{pod.LabelPodUID: string(p.UID)},
+			}})
+			if err != nil {
+				continue
+			}
+			for _, c := range resp.Containers {
+				st, err := e.svc.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: c.Id})
+				if err != nil || st.Status.GetLogPath() == "" {
+					continue
+				}
+				if err := e.logs.Start(ctx, c.Id, st.Status.LogPath); err != nil {
+					e.logger.Warn("resuming a log copier", "pod", p.Name, "container", c.Metadata.GetName(), "error", err)
+				}
+			}
+		}
+	}
 }

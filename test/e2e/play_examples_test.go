@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -73,7 +74,7 @@ spec:
   containers:
   - name: main
     image: `+busyboxImage+`
-    command: [sh, -c, "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    command: [sh, -c, "trap 'exit 0' TERM; i=0; while :; do echo tick $i; i=$((i+1)); sleep 1; done"]
 `)
 	p.mustRun("play", "--wait", "--timeout", "60s", file)
 	before := p.pods()["dltplay-keep"]
@@ -88,6 +89,18 @@ spec:
 	after := p.pods()["dltplay-keep"]
 	if after.UID != before.UID || after.SandboxID != before.SandboxID || after.Containers[0].ID != before.Containers[0].ID {
 		t.Fatalf("pod re-created instead of adopted:\nbefore %+v\nafter  %+v", before, after)
+	}
+	// The new supervisor copies the container's output again, from where
+	// the old one stopped: no tick lost, none twice.
+	var logs string
+	waitFor(t, "logs to go on after the supervisor restart", func() bool {
+		logs = p.mustRun("logs", "-n", "dltplay", "dltplay-keep")
+		return strings.Count(logs, "tick") >= 8
+	})
+	for i := 0; i < strings.Count(logs, "tick"); i++ {
+		if strings.Count(logs, fmt.Sprintf("tick %d\n", i)) != 1 {
+			t.Fatalf("tick %d not exactly once in the logs:\n%s", i, logs)
+		}
 	}
 	if err := p.eng.KillContainer(context.Background(), after.Containers[0].ID, "KILL"); err != nil {
 		t.Fatal(err)
