@@ -200,6 +200,19 @@ func TestDocker(t *testing.T) {
 		// from inside its network namespace.
 		web := d.run(t, container.Config{Cmd: []string{"sh", "-c",
 			"mkdir -p /www && echo hello-dltstr > /www/index.html && exec httpd -f -p 127.0.0.1:8080 -h /www"}})
+		// Wait for httpd: client-go ends the whole session when one
+		// forwarded connection fails.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			r, err := ExecSync(testContext(t), d.eng, web, []string{"wget", "-q", "-O", "-", "http://127.0.0.1:8080/index.html"}, 5*time.Second)
+			if err == nil && r.ExitCode == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("httpd not serving in the container: %v %+v", err, r)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 		for _, tr := range transports {
 			t.Run(tr, func(t *testing.T) {
 				resp, err := s.GetPortForward(&runtimeapi.PortForwardRequest{PodSandboxId: web})
@@ -207,16 +220,9 @@ func TestDocker(t *testing.T) {
 					t.Fatal(err)
 				}
 				local := forward(t, tr, resp.Url, 8080)
-				deadline := time.Now().Add(30 * time.Second)
-				for {
-					got, err := roundTrip(t, local, "GET /index.html HTTP/1.0\r\n\r\n")
-					if err == nil && strings.Contains(got, "200 OK") && strings.HasSuffix(got, "hello-dltstr\n") {
-						break
-					}
-					if time.Now().After(deadline) {
-						t.Fatalf("GET through port-forward: %q, %v", got, err)
-					}
-					time.Sleep(200 * time.Millisecond) // httpd may still be starting
+				got, err := roundTrip(t, local, "GET /index.html HTTP/1.0\r\n\r\n")
+				if err != nil || !strings.Contains(got, "200 OK") || !strings.HasSuffix(got, "hello-dltstr\n") {
+					t.Fatalf("GET through port-forward: %q, %v", got, err)
 				}
 			})
 		}
