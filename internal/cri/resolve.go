@@ -45,6 +45,20 @@ func (s *Service) resolveID(ctx context.Context, typ, id string) (string, error)
 	if id == "" {
 		return "", invalidf("%s id is empty", typ)
 	}
+	if len(id) == fullIDLen {
+		// A full id needs no listing: inspect it and check it is ours.
+		c, err := s.eng.InspectContainer(ctx, id)
+		if errors.Is(err, engine.ErrNotFound) {
+			return "", notFoundf("%s %q", typ, id)
+		}
+		if err != nil {
+			return "", fmt.Errorf("inspect %s %s: %w", typ, id, err)
+		}
+		if c.ID != id || c.Config == nil || !isManaged(c.Config.Labels, typ) {
+			return "", notFoundf("%s %q", typ, id)
+		}
+		return id, nil
+	}
 	list, err := s.findManaged(ctx, typ, id)
 	if err != nil {
 		return "", err
@@ -61,6 +75,9 @@ func (s *Service) resolveID(ctx context.Context, typ, id string) (string, error)
 // inspectManaged inspects a resolved id and re-checks the managed label.
 func (s *Service) inspectManaged(ctx context.Context, typ, id string) (*container.InspectResponse, error) {
 	c, err := s.eng.InspectContainer(ctx, id)
+	if errors.Is(err, engine.ErrNotFound) {
+		return nil, notFoundf("%s %q", typ, id)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("inspect %s %s: %w", typ, id, err)
 	}
@@ -71,19 +88,30 @@ func (s *Service) inspectManaged(ctx context.Context, typ, id string) (*containe
 }
 
 func (s *Service) resolveSandbox(ctx context.Context, id string) (*container.InspectResponse, error) {
-	full, err := s.resolveID(ctx, naming.TypeSandbox, id)
-	if err != nil {
-		return nil, err
-	}
-	return s.inspectManaged(ctx, naming.TypeSandbox, full)
+	return s.resolve(ctx, naming.TypeSandbox, id)
 }
 
 func (s *Service) resolveContainer(ctx context.Context, id string) (*container.InspectResponse, error) {
-	full, err := s.resolveID(ctx, naming.TypeContainer, id)
+	return s.resolve(ctx, naming.TypeContainer, id)
+}
+
+// resolve inspects the managed object a full id or unique prefix names.
+func (s *Service) resolve(ctx context.Context, typ, id string) (*container.InspectResponse, error) {
+	if len(id) != fullIDLen {
+		full, err := s.resolveID(ctx, typ, id)
+		if err != nil {
+			return nil, err
+		}
+		id = full
+	}
+	c, err := s.inspectManaged(ctx, typ, id)
 	if err != nil {
 		return nil, err
 	}
-	return s.inspectManaged(ctx, naming.TypeContainer, full)
+	if c.ID != id {
+		return nil, notFoundf("%s %q", typ, id) // a name that looks like an id
+	}
+	return c, nil
 }
 
 // resolveIdempotent is resolveID for Stop and Remove: an unknown id is not an
