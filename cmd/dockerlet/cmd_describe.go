@@ -21,7 +21,7 @@ func init() {
 	register("describe", command{summary: "describe pod NAME: a pod's containers, probes, volumes and events", run: runDescribe})
 }
 
-func runDescribe(_ context.Context, args []string) error {
+func runDescribe(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("describe", flag.ContinueOnError)
 	f := addPlayFlags(fs)
 	ns := fs.String("n", pod.DefaultNamespace, "namespace")
@@ -32,9 +32,18 @@ func runDescribe(_ context.Context, args []string) error {
 	if fs.NArg() != 2 || (fs.Arg(0) != "pod" && fs.Arg(0) != "pods" && fs.Arg(0) != "po") {
 		return errors.New("usage: dockerlet describe pod NAME [-n NS]")
 	}
-	r, err := findPod(pod.Store{Dir: f.stateDir}, *ns, fs.Arg(1))
+	store := pod.Store{Dir: f.stateDir}
+	r, err := findPod(store, *ns, fs.Arg(1))
 	if err != nil {
 		return err
+	}
+	if !supervisorRunning(store) {
+		fmt.Fprintln(os.Stderr, "warning: no supervisor is running: state read from the runtime")
+		pods := []podRef{r}
+		if err := observe(ctx, f, pods); err != nil {
+			return err
+		}
+		r = pods[0]
 	}
 	describe(os.Stdout, r, time.Now())
 	return nil

@@ -63,7 +63,7 @@ func findPod(store pod.Store, ns, name string) (podRef, error) {
 	return podRef{}, fmt.Errorf("pod %q not found in namespace %q", name, ns)
 }
 
-func runGet(_ context.Context, args []string) error {
+func runGet(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("get", flag.ContinueOnError)
 	f := addPlayFlags(fs)
 	ns := fs.String("n", pod.DefaultNamespace, "namespace")
@@ -98,7 +98,10 @@ func runGet(_ context.Context, args []string) error {
 		pods = sel
 	}
 	if len(pods) > 0 && !supervisorRunning(store) {
-		fmt.Fprintln(os.Stderr, "warning: no supervisor is running (dockerlet play -d or dockerlet supervise): the states shown may be stale")
+		fmt.Fprintln(os.Stderr, "warning: no supervisor is running (dockerlet play -d or dockerlet supervise): states read from the runtime, restart policies and probes are not applied")
+		if err := observe(ctx, f, pods); err != nil {
+			return err
+		}
 	}
 	if *output == "json" {
 		var sts []pod.PodStatus
@@ -140,4 +143,21 @@ func runGet(_ context.Context, args []string) error {
 		fmt.Fprintln(tw, row)
 	}
 	return tw.Flush()
+}
+
+// observe replaces the recorded statuses by what the runtime reports, for
+// when no supervisor keeps them current.
+func observe(ctx context.Context, f *playFlags, pods []podRef) error {
+	env, err := openPlayEnv(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	for i := range pods {
+		r := &pods[i]
+		prev := r.status
+		w := pod.NewWorker(env.cfg, r.pod, r.applied.Objects(), r.applied.SourceID)
+		r.status = w.Observe(ctx, &prev)
+	}
+	return nil
 }

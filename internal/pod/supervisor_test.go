@@ -121,3 +121,31 @@ func TestSupervisorAndDown(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestObserveWithoutSupervisor(t *testing.T) {
+	h := newHarness(t, "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: i:1, readinessProbe: {exec: {command: [x]}}}]\n")
+	h.rt.images["i:1"] = true
+	w0 := NewWorker(h.w.cfg, h.w.pod, h.w.objs, "src")
+	if s := w0.Observe(context.Background(), nil); s.Reason != "NotRunning" || s.Phase != corev1.PodPending {
+		t.Fatalf("no sandbox: %+v", s)
+	}
+	h.sync()
+	live := h.sync()
+	if !live.Ready {
+		t.Fatalf("not ready: %+v", live)
+	}
+	h.calls()
+	w := NewWorker(h.w.cfg, h.w.pod, h.w.objs, "src")
+	s := w.Observe(context.Background(), &live)
+	if got := h.calls(); strings.Contains(got, "Create") || strings.Contains(got, "Run") || strings.Contains(got, "Stop") {
+		t.Fatalf("Observe acted: %s", got)
+	}
+	if s.Phase != corev1.PodRunning || !s.Ready || s.PodIP != "10.0.0.2" {
+		t.Fatalf("observed: %+v", s)
+	}
+	h.rt.exit("a", 2)
+	s = NewWorker(h.w.cfg, h.w.pod, h.w.objs, "src").Observe(context.Background(), &live)
+	if s.Ready || s.Containers[0].State != StateTerminated || s.Containers[0].ExitCode != 2 {
+		t.Fatalf("after exit: %+v", s.Containers[0])
+	}
+}

@@ -84,6 +84,10 @@ spec:
 	if err != nil || !ins.State.Running {
 		t.Fatalf("container did not outlive the supervisor: %v", err)
 	}
+	// With no supervisor, get pods reads the state from the runtime.
+	if st := p.pods()["dltplay-keep"]; st.Containers[0].ID != before.Containers[0].ID || st.Containers[0].State != pod.StateRunning || st.PodIP != before.PodIP {
+		t.Fatalf("observed without a supervisor: %+v", st)
+	}
 	// Re-playing the unchanged file starts a supervisor that adopts the pod.
 	p.mustRun("play", "--wait", "--timeout", "60s", file)
 	after := p.pods()["dltplay-keep"]
