@@ -54,6 +54,7 @@ type serveFlags struct {
 	mirrors           map[string]string
 	gracefulStopBound time.Duration
 	metricsAddr       string
+	pprofAddr         string
 }
 
 func parseServeFlags(args []string) (*serveFlags, error) {
@@ -71,6 +72,7 @@ func parseServeFlags(args []string) (*serveFlags, error) {
 	fs.StringVar(&f.rootDir, "root-directory", "/var/lib/dockerlet", "directory for sandbox checkpoints")
 	fs.StringVar(&f.streamingAddr, "streaming-bind-addr", "", "host:port of the exec/attach/port-forward server (default 127.0.0.1 on a free port)")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-addr", "", "PORT or HOST:PORT of the Prometheus /metrics listener (a bare port binds 127.0.0.1; default off)")
+	fs.StringVar(&f.pprofAddr, "debug-pprof-addr", "", "PORT or HOST:PORT of a net/http/pprof listener for profiling (a bare port binds 127.0.0.1; default off)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&f.gracefulStopBound, "shutdown-timeout", 10*time.Second, "how long a SIGTERM waits for running calls")
 	fs.Func("registry-mirror", "HOST=URL: pull HOST/... from the mirror at URL and tag it under the requested name (repeatable)", func(v string) error {
@@ -137,6 +139,11 @@ func runServe(ctx context.Context, args []string) error {
 	mtr := metrics.New()
 	if f.metricsAddr != "" {
 		if _, err := mtr.Serve(ctx, f.metricsAddr, logger); err != nil {
+			return err
+		}
+	}
+	if f.pprofAddr != "" {
+		if _, err := servePprof(ctx, f.pprofAddr, logger); err != nil {
 			return err
 		}
 	}

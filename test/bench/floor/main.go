@@ -2,10 +2,13 @@
 // same two containers dockerlet makes for a pod (pause + one workload
 // container joined to its namespaces) created and started through the
 // Docker API directly, plus — in CNI mode — the CNI ADD of the same network
-// configuration invoked directly. `make bench` runs it next to cribench so
+// configuration invoked directly through libcni (the conflist, and the
+// loopback plugin for lo as every CRI runtime runs it), with no pinning or
+// checkpointing. `make bench` runs it next to cribench so
 // that dockerlet's start-up is compared as a ratio within one run.
 //
-//	floor -n 30 -pause localhost:5000/pause:3.10 -image localhost:5000/e2e-test-images/busybox:1.29-2 [-cni-conf-dir DIR]
+//	floor -n 30 -pause localhost:5000/pause:3.10 -image localhost:5000/e2e-test-images/busybox:1.29-2 \
+//	      [-cni-conf-dir DIR -cni-bin-dir DIR -cni-cache-dir DIR]
 package main
 
 import (
@@ -13,46 +16,86 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"log/slog"
 	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/containernetworking/cni/libcni"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
-	"github.com/dockerlet/dockerlet/internal/network"
 )
 
 func main() {
 	n := flag.Int("n", 30, "pods to start")
 	pause := flag.String("pause", "localhost:5000/pause:3.10", "sandbox image (present in Docker)")
 	img := flag.String("image", "localhost:5000/e2e-test-images/busybox:1.29-2", "workload image (present in Docker)")
-	cniConf := flag.String("cni-conf-dir", "", "CNI mode: run the CNI ADD of the config in this directory")
+	cniConf := flag.String("cni-conf-dir", "", "CNI mode: run the CNI ADD of the (one) conflist in this directory")
+	cniBin := flag.String("cni-bin-dir", "/opt/cni/bin,/usr/lib/cni", "CNI plugin directories, comma-separated")
+	cniCache := flag.String("cni-cache-dir", "", "libcni result cache (default: a temporary directory)")
 	jsonOut := flag.String("json", "", "also write the samples as JSON")
 	flag.Parse()
-	if err := run(*n, *pause, *img, *cniConf, *jsonOut); err != nil {
+	var net *cniNet
+	if *cniConf != "" {
+		var err error
+		if net, err = loadCNI(*cniConf, strings.Split(*cniBin, ","), *cniCache); err != nil {
+			fmt.Fprintln(os.Stderr, "floor:", err)
+			os.Exit(1)
+		}
+	}
+	if err := run(*n, *pause, *img, net, *jsonOut); err != nil {
 		fmt.Fprintln(os.Stderr, "floor:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n int, pause, img, cniConf, jsonOut string) error {
+// cniNet is the network configuration and libcni, used as a runtime would
+// at the least.
+type cniNet struct {
+	cni      *libcni.CNIConfig
+	list     *libcni.NetworkConfigList
+	loopback *libcni.PluginConfig
+}
+
+func loadCNI(confDir string, binDirs []string, cacheDir string) (*cniNet, error) {
+	files, err := filepath.Glob(filepath.Join(confDir, "*.conflist"))
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no .conflist in %s", confDir)
+	}
+	sort.Strings(files)
+	list, err := libcni.ConfListFromFile(files[0])
+	if err != nil {
+		return nil, err
+	}
+	lo, err := libcni.NetworkPluginConfFromBytes([]byte(`{"cniVersion":"0.3.1","name":"floor-loopback","type":"loopback"}`))
+	if err != nil {
+		return nil, err
+	}
+	if cacheDir == "" {
+		if cacheDir, err = os.MkdirTemp("", "floor-cni-cache"); err != nil {
+			return nil, err
+		}
+	}
+	return &cniNet{cni: libcni.NewCNIConfigWithCacheDir(binDirs, cacheDir, nil), list: list, loopback: lo}, nil
+}
+
+func (c *cniNet) rt(id, netns string) *libcni.RuntimeConf {
+	return &libcni.RuntimeConf{ContainerID: id, NetNS: netns, IfName: "eth0"}
+}
+
+func (c *cniNet) loRT(id, netns string) *libcni.RuntimeConf {
+	return &libcni.RuntimeConf{ContainerID: id, NetNS: netns, IfName: "lo"}
+}
+
+func run(n int, pause, img string, plugin *cniNet, jsonOut string) error {
 	ctx := context.Background()
 	eng, err := engine.Connect("", engine.Options{RequestTimeout: 2 * time.Minute})
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	var plugin network.Plugin
-	if cniConf != "" {
-		if plugin, err = network.New(eng, network.Config{Plugin: network.PluginCNI, CNIConfDir: cniConf, Logger: slog.New(slog.DiscardHandler)}); err != nil {
-			return err
-		}
-		if err := plugin.Status(); err != nil {
-			return fmt.Errorf("cni not ready: %w", err)
-		}
-	}
 	samples := make([]time.Duration, 0, n)
 	for i := 0; i < n; i++ {
 		d, cleanup, err := startPod(ctx, eng, plugin, pause, img, i)
@@ -80,13 +123,13 @@ func run(n int, pause, img, cniConf, jsonOut string) error {
 
 // startPod times what RunPodSandbox + CreateContainer + StartContainer must
 // do at the least, and returns a cleanup that is not timed.
-func startPod(ctx context.Context, eng *engine.Client, plugin network.Plugin, pause, img string, i int) (time.Duration, func(), error) {
+func startPod(ctx context.Context, eng *engine.Client, plugin *cniNet, pause, img string, i int) (time.Duration, func(), error) {
 	var ids []string
-	pod := &network.Pod{Name: fmt.Sprintf("floor-%d", i), Namespace: "dockerlet-floor", UID: fmt.Sprintf("floor-uid-%d", i)}
-	netns := ""
+	sbID, netns := "", ""
 	cleanup := func() {
-		if plugin != nil && pod.ID != "" {
-			_ = plugin.TearDown(ctx, pod, netns)
+		if plugin != nil && sbID != "" {
+			_ = plugin.cni.DelNetworkList(ctx, plugin.list, plugin.rt(sbID, netns))
+			_ = plugin.cni.DelNetwork(ctx, plugin.loopback, plugin.loRT(sbID, netns))
 		}
 		for j := len(ids) - 1; j >= 0; j-- {
 			_ = eng.RemoveContainer(ctx, ids[j], engine.RemoveOptions{Force: true})
@@ -115,10 +158,12 @@ func startPod(ctx context.Context, eng *engine.Client, plugin network.Plugin, pa
 		if err != nil {
 			return 0, cleanup, err
 		}
-		pod.ID = sb
-		netns = fmt.Sprintf("/proc/%d/ns/net", c.State.Pid)
-		if _, err := plugin.SetUp(ctx, pod, netns); err != nil {
-			return 0, cleanup, err
+		sbID, netns = sb, fmt.Sprintf("/proc/%d/ns/net", c.State.Pid)
+		if _, err := plugin.cni.AddNetwork(ctx, plugin.loopback, plugin.loRT(sb, netns)); err != nil {
+			return 0, cleanup, fmt.Errorf("cni add loopback: %w", err)
+		}
+		if _, err := plugin.cni.AddNetworkList(ctx, plugin.list, plugin.rt(sb, netns)); err != nil {
+			return 0, cleanup, fmt.Errorf("cni add: %w", err)
 		}
 	}
 	ctr, err := eng.CreateContainer(ctx, engine.CreateSpec{
