@@ -164,6 +164,16 @@ func TestRealEventLoss(t *testing.T) {
 	}
 	eventually(t, "resynced", c.Synced)
 	want := realStates(t, n.eng, opts)
+	// Quiesce: events replayed on reconnect cause background inspects.
+	w.Hold()
+	defer w.Release()
+	for stable, last := 0, int64(-1); stable < 3; time.Sleep(20 * time.Millisecond) {
+		if now := cnt.lists.Load() + cnt.inspects.Load(); now == last {
+			stable++
+		} else {
+			stable, last = 0, now
+		}
+	}
 	lists, inspects := cnt.lists.Load(), cnt.inspects.Load()
 	if got := realStates(t, c, opts); got != want {
 		t.Fatalf("after resync:\n got %s\nwant %s", got, want)

@@ -103,6 +103,20 @@ func (c *Cache) stream(ctx context.Context, initial bool, synced func()) error {
 
 	tick := time.NewTicker(c.opts.ResyncPeriod)
 	defer tick.Stop()
+	// A failing resync is retried with back-off (the cache answers from the
+	// engine meanwhile), not in a tight loop against a struggling daemon.
+	retry := minBackoff
+	var retryC <-chan time.Time
+	resync := func(reason string) {
+		if err := c.resync(sctx, reason); err != nil {
+			c.log.Warn("cache resync failed; answering from the engine", "reason", reason, "err", err, "retry", retry)
+			c.markStaleQuiet()
+			retryC = time.After(retry)
+			retry = min(2*retry, maxBackoff)
+			return
+		}
+		retry, retryC = minBackoff, nil
+	}
 	for {
 		select {
 		case <-q.wake:
@@ -111,20 +125,13 @@ func (c *Cache) stream(ctx context.Context, initial bool, synced func()) error {
 			c.apply(sctx, q.take())
 			return q.err
 		case <-tick.C:
-			if err := c.resync(sctx, "periodic"); err != nil {
-				c.log.Warn("periodic cache resync failed", "err", err)
-				c.markStale("periodic resync failed")
-			}
+			resync("periodic")
 		case <-c.resyncNow:
-			if err := c.resync(sctx, "requested"); err != nil {
-				c.log.Warn("cache resync failed", "err", err)
-				c.markStaleQuiet()
-				select {
-				case <-time.After(minBackoff):
-				case <-ctx.Done():
-				}
-				c.requestResync()
+			if retryC == nil { // a retry is already scheduled otherwise
+				resync("requested")
 			}
+		case <-retryC:
+			resync("retry")
 		case <-ctx.Done():
 			return ctx.Err()
 		}

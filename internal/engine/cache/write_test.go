@@ -104,3 +104,30 @@ func TestFailedCallsStillRefresh(t *testing.T) {
 		t.Fatalf("stop unknown: %v", err)
 	}
 }
+
+func TestFailingResyncIsRetried(t *testing.T) {
+	e := newEnv(t, Options{})
+	id := e.create(e.cache, "k8s_a_p_ns_uid_0", managedLabels())
+	// Every inspect fails for a while: the refresh after Start and the
+	// resyncs it asks for all fail, and reads go to the engine.
+	e.fake.InjectPersistentError("InspectContainer", fmt.Errorf("daemon trouble: %w", engine.ErrUnavailable))
+	must(t, e.cache.StartContainer(e.ctx, id))
+	if e.cache.Synced() {
+		t.Fatal("synced although the refresh failed")
+	}
+	eventually(t, "a failed resync", func() bool {
+		e.rec.mu.Lock()
+		defer e.rec.mu.Unlock()
+		return e.rec.failed > 0
+	})
+	if st := states(t, e.cache)[id]; st != container.StateRunning {
+		t.Fatalf("while unsynced: %q", st)
+	}
+	e.fake.ClearError("InspectContainer")
+	eventually(t, "recovered by a retry", func() bool { return e.cache.Synced() && e.rec.count("retry") > 0 })
+	e.served(func() {
+		if st := states(t, e.cache)[id]; st != container.StateRunning {
+			t.Fatalf("after recovery: %q", st)
+		}
+	})
+}
