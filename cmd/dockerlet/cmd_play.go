@@ -167,6 +167,9 @@ func apply(ctx context.Context, env *playEnv, m *pod.Manifest) (*pod.Applied, er
 				gone.Pods = append(gone.Pods, p)
 			}
 		}
+		if len(gone.Pods) > 0 && supervisorRunning(env.store) {
+			pod.WaitReleased(ctx, env.store, gone.Pods, 10*time.Second)
+		}
 		for _, p := range gone.Pods {
 			w := pod.NewWorker(env.cfg, p, prev.Objects(), prev.SourceID)
 			if err := w.Teardown(ctx); err != nil {

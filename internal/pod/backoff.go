@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"strings"
 	"sync"
 	"time"
 )
@@ -78,4 +79,39 @@ func (b *Backoff) Reset(key string) {
 
 func (b *Backoff) expired(e *backoffEntry, eventTime time.Time) bool {
 	return eventTime.Sub(e.lastUpdate) > 2*b.max
+}
+
+// BackoffState is one key's back-off, as persisted with a pod's status so
+// that a restarted supervisor keeps a crash loop's delay.
+type BackoffState struct {
+	Delay      time.Duration `json:"delay"`
+	LastUpdate time.Time     `json:"lastUpdate"`
+}
+
+// Export returns the entries whose keys start with prefix.
+func (b *Backoff) Export(prefix string) map[string]BackoffState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out map[string]BackoffState
+	for k, e := range b.entries {
+		if strings.HasPrefix(k, prefix) {
+			if out == nil {
+				out = map[string]BackoffState{}
+			}
+			out[k] = BackoffState{Delay: e.delay, LastUpdate: e.lastUpdate}
+		}
+	}
+	return out
+}
+
+// Import adds entries (an Export of an earlier supervisor); existing keys
+// are kept.
+func (b *Backoff) Import(states map[string]BackoffState) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for k, s := range states {
+		if _, ok := b.entries[k]; !ok && s.Delay > 0 {
+			b.entries[k] = &backoffEntry{delay: s.Delay, lastUpdate: s.LastUpdate}
+		}
+	}
 }

@@ -59,3 +59,21 @@ func TestBackoffResetsAfterLongRun(t *testing.T) {
 		t.Fatalf("after Reset: %v", d)
 	}
 }
+
+func TestBackoffExportImport(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	a := NewBackoff(BackoffInitial, BackoffMax)
+	a.Next("u1/c", t0)
+	a.Next("u1/c", t0.Add(time.Second))
+	a.Next("u2/c", t0)
+	states := a.Export("u1/")
+	if len(states) != 1 || states["u1/c"].Delay != 2*BackoffInitial {
+		t.Fatalf("export: %v", states)
+	}
+	b := NewBackoff(BackoffInitial, BackoffMax)
+	b.Import(states)
+	// The restarted supervisor still waits the 20 s.
+	if in, wait := b.InBackoff("u1/c", t0.Add(2*time.Second), t0.Add(3*time.Second)); !in || wait != 19*time.Second {
+		t.Fatalf("after import: %v %v", in, wait)
+	}
+}

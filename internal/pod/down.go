@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -26,7 +27,7 @@ func Down(ctx context.Context, cfg Config, store Store, sourceID string, supervi
 		a = &Applied{SourceID: sourceID}
 	}
 	if supervised {
-		waitReleased(ctx, store, a, 10*time.Second)
+		WaitReleased(ctx, store, a.Pods, 10*time.Second)
 	}
 	var errs []error
 	objs := a.Objects()
@@ -76,13 +77,13 @@ func nothingLeft(ctx context.Context, rt Runtime, a *Applied) bool {
 	return true
 }
 
-// waitReleased waits until the supervisor dropped a's pods (it deletes
-// their status files when it does).
-func waitReleased(ctx context.Context, store Store, a *Applied, limit time.Duration) {
+// WaitReleased waits until a running supervisor dropped pods whose record
+// went away (it deletes their status files when it does).
+func WaitReleased(ctx context.Context, store Store, pods []*corev1.Pod, limit time.Duration) {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		held := false
-		for _, p := range a.Pods {
+		for _, p := range pods {
 			if _, ok := store.ReadStatus(string(p.UID)); ok {
 				held = true
 			}

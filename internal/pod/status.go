@@ -34,7 +34,9 @@ type PodStatus struct {
 	InitContainers []ContainerStatus `json:"initContainers,omitempty"`
 	Containers     []ContainerStatus `json:"containers"`
 	Events         []Event           `json:"events,omitempty"`
-	Updated        time.Time         `json:"updated"`
+	// Backoff is the pod's restart back-off, for a restarted supervisor.
+	Backoff map[string]BackoffState `json:"backoff,omitempty"`
+	Updated time.Time               `json:"updated"`
 }
 
 // ContainerStatus is one container's state as kubectl shows it.

@@ -18,6 +18,7 @@ func (w *Worker) restore(st PodStatus) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.status.Events = st.Events
+	w.cfg.Backoff.Import(st.Backoff)
 	if !st.Created.IsZero() {
 		w.status.Created = st.Created
 	}

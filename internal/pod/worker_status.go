@@ -13,6 +13,7 @@ import (
 func (w *Worker) computeStatus(conts containerSet) {
 	s := &w.status
 	s.Updated = w.cfg.Clock.Now()
+	s.Backoff = w.cfg.Backoff.Export(string(w.pod.UID) + "/")
 	s.InitContainers = s.InitContainers[:0]
 	initDone := true
 	for i := range w.pod.Spec.InitContainers {
