@@ -130,17 +130,25 @@ func (s *Service) containerStatus(ctx context.Context, c *container.InspectRespo
 // imageRef is the image's first repo digest, the reference the kubelet
 // reports as imageID; "" when the image has none or is gone.
 func (s *Service) imageRef(ctx context.Context, imageID string) string {
+	now := time.Now()
+	ref, ok, gen := s.imageRefs.get(imageID, now)
+	if ok {
+		return ref
+	}
 	img, err := s.eng.InspectImageByID(ctx, imageID)
 	if err != nil {
 		if !errors.Is(err, engine.ErrNotFound) {
 			s.log(ctx).Debug("inspect image for image ref failed", "image", imageID, "err", err)
+			return ""
 		}
+		s.imageRefs.put(imageID, "", gen, now)
 		return ""
 	}
 	if len(img.RepoDigests) > 0 {
-		return img.RepoDigests[0]
+		ref = img.RepoDigests[0]
 	}
-	return ""
+	s.imageRefs.put(imageID, ref, gen, now)
+	return ref
 }
 
 func statusMounts(mps []container.MountPoint) []*runtimeapi.Mount {

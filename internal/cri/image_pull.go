@@ -53,6 +53,7 @@ func (s *Service) ensureImage(ctx context.Context, spec string) error {
 // mirror's copy is then tagged under the requested name, and the mirror's
 // own name removed again unless it was there before.
 func (s *Service) pull(ctx context.Context, ref reference.Named, auth *runtimeapi.AuthConfig) error {
+	defer s.imageRefs.forget() // a pull may add a digest to an image or move a tag
 	src := ref.String()
 	mirrored := false
 	if m, ok := s.cfg.Mirrors[reference.Domain(ref)]; ok {

@@ -26,6 +26,7 @@ func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRe
 	if err != nil {
 		return nil, fmt.Errorf("inspect image %s: %w", spec, err)
 	}
+	defer s.imageRefs.forget() // a removed name may be a container's image ref
 	target, opts := spec, engine.ImageRemoveOptions{PruneChildren: true}
 	if isImageID(spec, img.ID) {
 		target, opts.Force = img.ID, len(realRefs(img.RepoTags)) > 1 || len(realRefs(img.RepoDigests)) > 1

@@ -14,7 +14,7 @@ import (
 // network plugin says so), each with a reason when false.
 func (s *Service) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*runtimeapi.StatusResponse, error) {
 	runtimeReady := &runtimeapi.RuntimeCondition{Type: runtimeapi.RuntimeReady, Status: true}
-	if _, err := s.eng.Version(ctx); err != nil {
+	if err := s.engineAlive(ctx); err != nil {
 		runtimeReady.Status = false
 		runtimeReady.Reason = "DockerDaemonNotReady"
 		runtimeReady.Message = "docker: " + err.Error()
@@ -51,4 +51,21 @@ func (s *Service) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*r
 		resp.Info = map[string]string{"config": string(b)}
 	}
 	return resp, nil
+}
+
+// syncedEngine is the state cache (internal/engine/cache): Synced is true
+// while its event stream from the daemon is up and its state is current.
+type syncedEngine interface{ Synced() bool }
+
+// engineAlive reports whether the engine answers. A synced cache is proof
+// enough: its event stream is a live connection to the daemon, and the
+// cache leaves the synced state the moment that stream ends. So the
+// kubelet's Status every few seconds costs the daemon nothing; only an
+// unsynced or uncached engine is asked for its version.
+func (s *Service) engineAlive(ctx context.Context) error {
+	if se, ok := s.eng.(syncedEngine); ok && se.Synced() {
+		return nil
+	}
+	_, err := s.eng.Version(ctx)
+	return err
 }

@@ -69,6 +69,9 @@ type Service struct {
 	// rootDir is Config.RootDir made absolute: the owner label's value.
 	rootDir string
 
+	// imageRefs spares ContainerStatus an image inspect per call.
+	imageRefs imageRefMemo
+
 	mu           sync.Mutex
 	podCIDR      string
 	cgroupDriver string

@@ -1,0 +1,42 @@
+package cri
+
+import (
+	"testing"
+	"time"
+)
+
+func TestImageRefMemo(t *testing.T) {
+	var m imageRefMemo
+	now := time.Unix(1000, 0)
+	if _, ok, _ := m.get("a", now); ok {
+		t.Fatal("empty memo has an entry")
+	}
+	_, _, gen := m.get("a", now)
+	m.put("a", "repo@sha256:1", gen, now)
+	if ref, ok, _ := m.get("a", now.Add(imageRefTTL-time.Second)); !ok || ref != "repo@sha256:1" {
+		t.Fatalf("within the TTL: %q %v", ref, ok)
+	}
+	if _, ok, _ := m.get("a", now.Add(imageRefTTL)); ok {
+		t.Fatal("expired entry still served")
+	}
+
+	// A lookup that began before a pull must not store its (old) answer.
+	_, _, gen = m.get("b", now)
+	m.forget()
+	m.put("b", "stale", gen, now)
+	if _, ok, _ := m.get("b", now); ok {
+		t.Fatal("answer from before forget was stored")
+	}
+	if _, ok, _ := m.get("a", now); ok {
+		t.Fatal("forget kept an entry")
+	}
+
+	// The memo stays bounded.
+	_, _, gen = m.get("", now)
+	for i := range imageRefMemoMax * 3 {
+		m.put(string(rune('a'+i%26))+time.Duration(i).String(), "", gen, now)
+	}
+	if len(m.m) > imageRefMemoMax {
+		t.Fatalf("memo grew to %d entries", len(m.m))
+	}
+}

@@ -1,0 +1,165 @@
+package cri
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/image"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/cache"
+	"github.com/dockerlet/dockerlet/internal/engine/fake"
+)
+
+// stubStats answers every stats call without touching anything, so that a
+// test sees only the engine calls the CRI layer itself makes.
+type stubStats struct{}
+
+func (stubStats) ContainerStats(_ context.Context, ref ContainerStatsRef) (*runtimeapi.ContainerStats, error) {
+	return &runtimeapi.ContainerStats{Attributes: ref.Attributes}, nil
+}
+
+func (stubStats) PodSandboxStats(_ context.Context, ref SandboxStatsRef) (*runtimeapi.PodSandboxStats, error) {
+	return &runtimeapi.PodSandboxStats{Attributes: ref.Attributes}, nil
+}
+func (stubStats) MetricDescriptors() []*runtimeapi.MetricDescriptor { return nil }
+func (stubStats) PodSandboxMetrics(context.Context, SandboxStatsRef) (*runtimeapi.PodSandboxMetrics, error) {
+	return &runtimeapi.PodSandboxMetrics{}, nil
+}
+func (stubStats) ImageFsInfo(context.Context) (*runtimeapi.ImageFsInfoResponse, error) {
+	return &runtimeapi.ImageFsInfoResponse{}, nil
+}
+func (stubStats) Forget(string) {}
+
+// cachedNode is a Service over the fake engine behind the event-fed cache,
+// as serve wires it, with pods pods (a sandbox and one running container
+// each).
+type cachedNode struct {
+	svc       *Service
+	fake      *fake.Fake
+	cache     *cache.Cache
+	sandboxes []string
+	ctrs      []string
+}
+
+func newCachedNode(tb testing.TB, pods int) *cachedNode {
+	tb.Helper()
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	f := fake.New()
+	f.AddImage(image.InspectResponse{RepoTags: []string{DefaultPodInfraImage}})
+	f.AddImage(image.InspectResponse{RepoTags: []string{testImage}, RepoDigests: []string{"busybox@sha256:" + fmt.Sprintf("%064d", 1)}})
+	c, err := cache.New(ctx, f, cache.Options{Logger: logger})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { c.Close() })
+	svc, err := New(Config{Engine: c, RootDir: tb.TempDir(), Logger: logger, Stats: stubStats{}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n := &cachedNode{svc: svc, fake: f, cache: c}
+	for i := range pods {
+		cfg := &runtimeapi.PodSandboxConfig{
+			Metadata: &runtimeapi.PodSandboxMetadata{Name: fmt.Sprintf("pod-%03d", i), Namespace: "dltperf", Uid: fmt.Sprintf("dltperf-uid-%03d", i)},
+			Linux:    &runtimeapi.LinuxPodSandboxConfig{},
+		}
+		r, err := svc.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cc, err := svc.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
+			PodSandboxId: r.PodSandboxId, SandboxConfig: cfg,
+			Config: &runtimeapi.ContainerConfig{
+				Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
+				Image:    &runtimeapi.ImageSpec{Image: "busybox"},
+				Command:  []string{"sleep", "3600"},
+			},
+		})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := svc.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: cc.ContainerId}); err != nil {
+			tb.Fatal(err)
+		}
+		n.sandboxes = append(n.sandboxes, r.PodSandboxId)
+		n.ctrs = append(n.ctrs, cc.ContainerId)
+	}
+	// The cache applies the events of the set-up in the background; let
+	// it settle so that the calls below see a quiet engine.
+	deadline := time.Now().Add(5 * time.Second)
+	for prev := -1; time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		if cur := len(f.Calls()); cur == prev && c.Synced() {
+			break
+		} else {
+			prev = cur
+		}
+	}
+	return n
+}
+
+// The kubelet's polling — PLEG relist, status of what changed, the stats
+// cycle and the runtime status — is answered from memory: not one engine
+// call (issue 6: "the relist must not reach Docker at all").
+func TestKubeletPollingMakesNoEngineCall(t *testing.T) {
+	ctx := context.Background()
+	n := newCachedNode(t, 5)
+	svc := n.svc
+	poll := func() {
+		t.Helper()
+		must := func(_ any, err error) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		must(svc.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{}))
+		must(svc.ListContainers(ctx, &runtimeapi.ListContainersRequest{}))
+		for i := range n.sandboxes {
+			must(svc.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: n.sandboxes[i]}))
+			must(svc.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: n.ctrs[i]}))
+			must(svc.ContainerStats(ctx, &runtimeapi.ContainerStatsRequest{ContainerId: n.ctrs[i]}))
+		}
+		must(svc.ListContainerStats(ctx, &runtimeapi.ListContainerStatsRequest{}))
+		must(svc.ListPodSandboxStats(ctx, &runtimeapi.ListPodSandboxStatsRequest{}))
+		must(svc.ImageFsInfo(ctx, &runtimeapi.ImageFsInfoRequest{}))
+		must(svc.Status(ctx, &runtimeapi.StatusRequest{}))
+	}
+	poll() // first round may fill per-image memos
+	n.fake.ResetCalls()
+	for range 3 {
+		poll()
+	}
+	if calls := n.fake.Calls(); len(calls) > 0 {
+		slices.Sort(calls)
+		t.Fatalf("kubelet-like polling reached the engine %d times: %v", len(calls), slices.Compact(calls))
+	}
+}
+
+// Without a synced cache in front, Status asks the engine: a daemon that
+// does not answer makes the runtime not ready.
+func TestStatusAsksAnUncachedEngine(t *testing.T) {
+	h := newHarness(t)
+	h.fake.InjectPersistentError("Version", fmt.Errorf("daemon gone: %w", engine.ErrUnavailable))
+	resp, err := h.svc.Status(h.ctx, &runtimeapi.StatusRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range resp.Status.Conditions {
+		if c.Type == runtimeapi.RuntimeReady && (c.Status || c.Reason != "DockerDaemonNotReady") {
+			t.Fatalf("RuntimeReady = %v (%s), want false DockerDaemonNotReady", c.Status, c.Reason)
+		}
+	}
+	h.fake.ClearError("Version")
+	resp, err = h.svc.Status(h.ctx, &runtimeapi.StatusRequest{})
+	if err != nil || !resp.Status.Conditions[0].Status {
+		t.Fatalf("after recovery: %v %v", resp, err)
+	}
+}
