@@ -23,6 +23,10 @@ import (
 
 var transports = []string{"spdy", "websocket"}
 
+// execTransports adds the pre-v5 WebSocket protocol for exec sessions that
+// do not rely on stdin's end: before v5 a WebSocket client cannot signal it.
+var execTransports = append(transports, "websocket-v4")
+
 func executor(t *testing.T, transport, rawURL string) remotecommand.Executor {
 	t.Helper()
 	u, err := url.Parse(rawURL)
@@ -35,6 +39,11 @@ func executor(t *testing.T, transport, rawURL string) remotecommand.Executor {
 		e, err = remotecommand.NewSPDYExecutor(&rest.Config{}, http.MethodPost, u)
 	case "websocket":
 		e, err = remotecommand.NewWebSocketExecutor(&rest.Config{}, http.MethodGet, rawURL)
+	case "websocket-v4":
+		// The older channel protocol, served by the library itself.
+		e, err = remotecommand.NewWebSocketExecutorForProtocols(&rest.Config{}, http.MethodGet, rawURL, "v4.channel.k8s.io")
+	default:
+		t.Fatalf("unknown transport %q", transport)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -53,7 +53,7 @@ func TestExecSeparatesStreamsAndPassesExitCode(t *testing.T) {
 }
 
 func TestExecSuccessAndEngineError(t *testing.T) {
-	for _, tr := range transports {
+	for _, tr := range execTransports {
 		t.Run(tr, func(t *testing.T) {
 			s, eng := newTestServer(t, Config{})
 			id := runningContainer(t, eng, false)
@@ -90,7 +90,7 @@ func ttyExecID(ctx context.Context, eng *fake.Fake, containerID string) string {
 }
 
 func TestExecTTYResize(t *testing.T) {
-	for _, tr := range transports {
+	for _, tr := range execTransports {
 		t.Run(tr, func(t *testing.T) {
 			s, eng := newTestServer(t, Config{})
 			id := runningContainer(t, eng, false)
