@@ -46,8 +46,8 @@ func envInt(t *testing.T, name string, def int) int {
 // stats of one run.
 type stats struct {
 	lifecycles, restartsOfLifecycle, retries, adopted atomic.Int64
-	mu        sync.Mutex
-	abandoned []string // pods whose RunPodSandbox failed and was not retried
+	mu                                                sync.Mutex
+	abandoned                                         []string // pods whose RunPodSandbox failed and was not retried
 }
 
 // TestKill9Chaos: CHAOS_LIFECYCLES (default 64) pod lifecycles by
