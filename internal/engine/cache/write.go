@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -65,10 +66,24 @@ func (c *Cache) RemoveContainer(ctx context.Context, id string, opts engine.Remo
 	// container started before it and loses to this tombstone.
 	seq := c.observe()
 	c.mu.Lock()
-	if e, gone, ok := c.lookupLocked(id); ok && !gone {
+	e, gone, ok := c.lookupLocked(id)
+	if ok && !gone {
 		c.removeLocked(seq, e.inspect.ID)
 	}
+	var maybe []string
+	if !ok {
+		// A short prefix the cache does not resolve on its own: whichever
+		// cached container it may have named is checked with the engine.
+		for cid, e := range c.entries {
+			if e.live() && strings.HasPrefix(cid, id) {
+				maybe = append(maybe, cid)
+			}
+		}
+	}
 	c.mu.Unlock()
+	for _, cid := range maybe {
+		c.refresh(ctx, cid, nil)
+	}
 	return nil
 }
 

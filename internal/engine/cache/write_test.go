@@ -131,3 +131,15 @@ func TestFailingResyncIsRetried(t *testing.T) {
 		}
 	})
 }
+
+func TestRemoveByShortPrefix(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.wrap.Hold() // only the call itself may update the cache
+	defer e.wrap.Release()
+	id := e.create(e.cache, "k8s_a_p_ns_uid_0", managedLabels())
+	keep := e.create(e.cache, "k8s_b_p_ns_uid_0", managedLabels())
+	must(t, e.cache.RemoveContainer(e.ctx, id[:5], engine.RemoveOptions{}))
+	if got := ids(t, e.cache, all); len(got) != 1 || got[0] != keep {
+		t.Fatalf("after removal by short prefix: %v, want [%s]", got, keep)
+	}
+}
