@@ -231,7 +231,18 @@ func playForeground(ctx context.Context, env *playEnv, a *pod.Applied, o *playOp
 	}
 	downCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	return pod.Down(downCtx, env.cfg, env.store, a.SourceID, !ok && supervisorRunning(env.store))
+	if err := pod.Down(downCtx, env.cfg, env.store, a.SourceID, !ok && supervisorRunning(env.store)); err != nil {
+		return err
+	}
+	// This process supervised every recorded pod; others must not be left
+	// without restart policies and probes.
+	if rest, err := env.store.ListApplied(); err == nil && len(rest) > 0 && ok {
+		if _, err := startDaemon(o.playFlags); err != nil {
+			return fmt.Errorf("the pods of %d other manifest(s) need a supervisor: %w", len(rest), err)
+		}
+		fmt.Fprintf(os.Stderr, "a background supervisor took over the pods of %d other manifest(s)\n", len(rest))
+	}
+	return nil
 }
 
 // show redraws the table on a terminal, or prints changes as lines, until

@@ -1,0 +1,84 @@
+package e2e
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dockerlet/dockerlet/internal/pod"
+	"github.com/dockerlet/dockerlet/internal/testutil"
+)
+
+// TestPlayForeground: `play FILE` supervises in the foreground, prints a
+// line per change when not on a terminal, streams logs with --logs, and
+// Ctrl-C removes its pods.
+func TestPlayForeground(t *testing.T) {
+	p := newPlayer(t)
+	file := p.manifest("fg.yaml", `apiVersion: v1
+kind: Pod
+metadata: {name: dltplay-fg, namespace: dltplay}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: `+busyboxImage+`
+    command: [sh, -c, "trap 'exit 0' TERM; echo hello-from-fg; while :; do sleep 1; done"]
+`)
+	cmd := exec.Command(p.bin, "play", "--state-dir", p.state, "--docker-endpoint", testutil.DockerHost(), "--logs", file)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	st := p.waitPod("dltplay-fg", 60*time.Second, "running", func(s pod.PodStatus) bool { return s.Ready })
+	waitFor(t, "the streamed log line", func() bool { return strings.Contains(out.String(), "[dltplay-fg/main] hello-from-fg") })
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("play exited with %v:\n%s", err, out.String())
+		}
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		t.Fatalf("play did not stop on Ctrl-C:\n%s", out.String())
+	}
+	text := out.String()
+	if !strings.Contains(text, "pod dltplay/dltplay-fg container main: Running ready=true restarts=0") {
+		t.Errorf("no state line:\n%s", text)
+	}
+	if left := p.containersOf(st.UID); len(left) != 0 {
+		t.Fatalf("Ctrl-C left %v", left)
+	}
+	if sts := p.pods(); len(sts) != 0 {
+		t.Fatalf("pods after Ctrl-C: %v", sts)
+	}
+}
+
+// lockedBuffer is written by exec's copying goroutines while the test
+// reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
