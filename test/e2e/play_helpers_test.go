@@ -67,6 +67,9 @@ func newPlayer(t *testing.T) *player {
 	t.Helper()
 	testutil.RequireDocker(t)
 	if _, err := os.Stat("/bin/busybox"); err != nil {
+		if os.Getenv(testutil.E2EEnv) == "1" {
+			t.Fatal("no /bin/busybox (busybox-static; scripts/deps.sh installs it) to build dockerlet.local images from")
+		}
 		t.Skip("no /bin/busybox (busybox-static) to build dockerlet.local images from")
 	}
 	eng, err := engine.Connect(testutil.DockerHost(), engine.Options{})
