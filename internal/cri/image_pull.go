@@ -2,6 +2,7 @@ package cri
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -123,7 +124,7 @@ func authConfig(a *runtimeapi.AuthConfig) *registry.AuthConfig {
 	if a == nil || (a.Username == "" && a.Password == "" && a.Auth == "" && a.IdentityToken == "" && a.RegistryToken == "") {
 		return nil
 	}
-	return &registry.AuthConfig{
+	cfg := &registry.AuthConfig{
 		Username:      a.Username,
 		Password:      a.Password,
 		Auth:          a.Auth,
@@ -131,4 +132,14 @@ func authConfig(a *runtimeapi.AuthConfig) *registry.AuthConfig {
 		IdentityToken: a.IdentityToken,
 		RegistryToken: a.RegistryToken,
 	}
+	// Docker's daemon does not read "auth" (its CLI decodes it before
+	// sending): decode it into the user and password here.
+	if cfg.Username == "" && cfg.Password == "" && cfg.Auth != "" {
+		if b, err := base64.StdEncoding.DecodeString(cfg.Auth); err == nil {
+			if u, p, ok := strings.Cut(string(b), ":"); ok {
+				cfg.Username, cfg.Password = u, p
+			}
+		}
+	}
+	return cfg
 }

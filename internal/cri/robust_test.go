@@ -53,3 +53,16 @@ func TestCompactRequestRedactsEnv(t *testing.T) {
 		t.Error("compactRequest changed the request itself")
 	}
 }
+
+// The CRI's "auth" field (base64 user:password) reaches Docker as a user
+// and password: Docker's daemon does not decode it.
+func TestAuthConfigDecodesAuth(t *testing.T) {
+	a := authConfig(&runtimeapi.AuthConfig{Auth: "dXNlcjpwYTpzcw==", ServerAddress: "r"})
+	if a.Username != "user" || a.Password != "pa:ss" {
+		t.Errorf("decoded %q/%q", a.Username, a.Password)
+	}
+	b := authConfig(&runtimeapi.AuthConfig{Auth: "not base64!", Username: "", ServerAddress: "r"})
+	if b.Username != "" || b.Auth != "not base64!" {
+		t.Errorf("undecodable auth: %+v", b)
+	}
+}
