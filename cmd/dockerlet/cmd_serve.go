@@ -126,6 +126,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	tuneGC(logger)
 	eng, closeEngine, err := open.Engine(f.dockerEndpoint, engine.Options{
 		RequestTimeout: f.requestTimeout, PullProgressDeadline: f.pullDeadline, Logger: logger,
 	})
