@@ -1,7 +1,6 @@
 package crilog
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"log/slog"
@@ -34,7 +33,7 @@ func BenchmarkCopierWritePath(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	c := &copier{id: "bench", path: path, log: slog.New(slog.DiscardHandler), f: f, w: bufio.NewWriterSize(f, 64<<10)}
+	c := &copier{id: "bench", path: path, log: slog.New(slog.DiscardHandler), f: f, w: &logWriter{dst: f}}
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -1,7 +1,6 @@
 package crilog
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -29,7 +28,7 @@ type copier struct {
 
 	mu sync.Mutex // guards f and w: Reopen swaps the file under the writer
 	f  *os.File
-	w  *bufio.Writer
+	w  *logWriter
 	rc io.Closer // the stream being copied, closed by stop to unblock a read
 
 	// Owned by the copying goroutine.

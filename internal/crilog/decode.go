@@ -3,9 +3,11 @@ package crilog
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/api/pkg/stdcopy"
@@ -77,24 +79,65 @@ func gluedPiece(b []byte) (ts, rest []byte, ok bool) {
 	return b[:sp], b[sp+1:], true
 }
 
-// frameWriter turns each stdcopy frame (one Docker log message) into emits.
-type frameWriter struct {
-	stream string
-	emit   emitFunc
-}
+// frameReadSize is how much a multiplexed stream is read ahead: a burst of
+// small messages is still decoded (and written) in few large pieces, while
+// an idle copier holds only this much.
+const frameReadSize = 4 << 10
 
-func (w frameWriter) Write(p []byte) (int, error) {
-	if err := splitMessage(w.stream, p, w.emit); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
+// frameBufs lends payload buffers: a copier holds one only while it decodes
+// a frame, not while it waits for the next (stdcopy.StdCopy keeps 32 KiB
+// per copier for its whole life).
+var frameBufs = sync.Pool{New: func() any { b := make([]byte, 0, 2*dockerPartial); return &b }}
 
 // decodeMultiplexed reads a non-TTY container's log stream (stdcopy frames,
-// one message each) until EOF.
+// one message each) until EOF, as stdcopy.StdCopy would: stdin frames count
+// as stdout, a systemerr frame ends the stream with its text as the error.
 func decodeMultiplexed(src io.Reader, emit emitFunc) error {
-	_, err := stdcopy.StdCopy(frameWriter{Stdout, emit}, frameWriter{Stderr, emit}, src)
+	br := bufio.NewReaderSize(src, frameReadSize)
+	var hdr [8]byte // stream type, 3 zero bytes, payload size (big endian)
+	for {
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			return eofIsEnd(err)
+		}
+		n := int(binary.BigEndian.Uint32(hdr[4:]))
+		bp := frameBufs.Get().(*[]byte)
+		if cap(*bp) < n {
+			*bp = make([]byte, n)
+		}
+		payload := (*bp)[:n]
+		_, err := io.ReadFull(br, payload)
+		if err == nil {
+			err = decodeFrame(stdcopy.StdType(hdr[0]), payload, emit)
+		}
+		if cap(*bp) <= 4*dockerPartial { // do not pool a rare huge frame
+			frameBufs.Put(bp)
+		}
+		if err != nil {
+			return eofIsEnd(err)
+		}
+	}
+}
+
+// eofIsEnd treats the end of the stream, even inside a frame, as the end
+// of the log (as stdcopy.StdCopy does: the copier then checks whether the
+// container still runs and resumes from its last record if so).
+func eofIsEnd(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil
+	}
 	return err
+}
+
+func decodeFrame(fd stdcopy.StdType, payload []byte, emit emitFunc) error {
+	switch fd {
+	case stdcopy.Stdin, stdcopy.Stdout:
+		return splitMessage(Stdout, payload, emit)
+	case stdcopy.Stderr:
+		return splitMessage(Stderr, payload, emit)
+	case stdcopy.Systemerr:
+		return fmt.Errorf("error from daemon in stream: %s", payload)
+	}
+	return fmt.Errorf("unrecognized stream type %d in docker log stream", fd)
 }
 
 // decodeRaw reads a TTY container's log stream: no framing, all stdout,

@@ -1,7 +1,6 @@
 package crilog
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -78,7 +77,7 @@ func (m *Manager) Start(ctx context.Context, containerID, path string) error {
 		log:   m.log,
 		ready: make(chan struct{}),
 		done:  make(chan struct{}),
-		w:     bufio.NewWriterSize(nil, 64<<10),
+		w:     &logWriter{},
 	}
 	m.copiers[containerID] = c
 	m.mu.Unlock()
