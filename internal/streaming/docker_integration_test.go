@@ -228,6 +228,39 @@ func TestDocker(t *testing.T) {
 		}
 	})
 
+	t.Run("CloseKillsSessionProcess", func(t *testing.T) {
+		s2, err := New(d.eng, netnsResolver{d.eng}, Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s2.Close()
+		resp, err := s2.GetExec(&runtimeapi.ExecRequest{ContainerId: sleeper, Cmd: []string{"sh", "-c", "echo started; exec sleep 1234"}, Stdout: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stdout syncBuffer
+		done := make(chan error, 1)
+		go func() {
+			done <- executor(t, "spdy", resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{Stdout: &stdout})
+		}()
+		deadline := time.Now().Add(30 * time.Second)
+		for !strings.Contains(stdout.String(), "started") {
+			if time.Now().After(deadline) {
+				t.Fatal("exec did not start")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		s2.Close()
+		<-done
+		left, err := ExecSync(testContext(t), d.eng, sleeper, []string{"sh", "-c", "ps -o pid,args | grep 'sleep 123[4]' || true"}, 10*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out := strings.TrimSpace(string(left.Stdout)); out != "" {
+			t.Fatalf("the session's process outlived the server:\n%s", out)
+		}
+	})
+
 	t.Run("ExecSync", func(t *testing.T) {
 		resp, err := ExecSync(testContext(t), d.eng, sleeper, []string{"sh", "-c", "echo out; echo err >&2; exit 3"}, 10*time.Second)
 		if err != nil {

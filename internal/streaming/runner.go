@@ -23,6 +23,7 @@ type runner struct {
 	sandboxes SandboxResolver
 	log       *slog.Logger
 	life      context.Context // ends when the server closes
+	kill      killFunc
 }
 
 // bind derives a context that also ends when the server closes.
@@ -65,6 +66,11 @@ func (r *runner) Exec(ctx context.Context, containerID string, cmd []string, in 
 		})
 	}
 	if err := r.eng.StartExec(ctx, execID, streams); err != nil {
+		if ctx.Err() != nil {
+			// The session ended (server closing) with the process still
+			// running: nobody can reach it any more.
+			r.killOrphan(containerID, execID)
+		}
 		return fmt.Errorf("exec in container %s: %w", containerID, err)
 	}
 	code, err := waitExecExit(ctx, r.eng, execID, execExitWait)
@@ -108,6 +114,15 @@ func (r *runner) Attach(ctx context.Context, containerID string, in io.Reader, o
 		return fmt.Errorf("attach to container %s: %w", containerID, err)
 	}
 	return nil
+}
+
+// killOrphan kills an exec whose session is gone, if it still runs.
+func (r *runner) killOrphan(containerID, execID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := killExec(ctx, r.eng, containerID, execID, r.kill); err != nil {
+		r.log.Warn("could not kill the process of an ended exec session", "container", containerID, "exec", execID, "err", err)
+	}
 }
 
 // resizeLoop applies terminal sizes until the channel closes or ctx ends.

@@ -95,7 +95,7 @@ func New(eng engine.Engine, sandboxes SandboxResolver, cfg Config) (*Server, err
 	s := &Server{
 		cfg:      cfg,
 		log:      log,
-		rt:       &runner{eng: eng, sandboxes: sandboxes, log: log, life: ctx},
+		rt:       &runner{eng: eng, sandboxes: sandboxes, log: log, life: ctx, kill: killContainerProcess},
 		tokens:   newTokenCache(cfg.TokenTTL, time.Now),
 		base:     base,
 		listener: ln,

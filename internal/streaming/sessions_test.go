@@ -290,3 +290,49 @@ func TestCloseEndsRunningSessions(t *testing.T) {
 		})
 	}
 }
+
+func TestCloseKillsOrphanedExec(t *testing.T) {
+	eng := &survivor{Fake: fake.New()}
+	id := runningContainer(t, eng.Fake, false)
+	s, err := New(eng, nil, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	killed := make(chan int, 1)
+	s.rt.kill = func(cid string, pid int) error {
+		if cid != id {
+			t.Errorf("kill in container %q, want %q", cid, id)
+		}
+		eng.mu.Lock()
+		eng.killed = true
+		eng.mu.Unlock()
+		killed <- pid
+		return nil
+	}
+	started := make(chan struct{})
+	eng.SetExecHook(func(ctx context.Context, _ string, _ engine.ExecConfig, _ engine.Streams) int {
+		close(started)
+		<-ctx.Done()
+		return 137
+	})
+	resp, err := s.GetExec(&runtimeapi.ExecRequest{ContainerId: id, Cmd: []string{"sleep", "inf"}, Stdout: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- executor(t, "spdy", resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{Stdout: io.Discard})
+	}()
+	<-started
+	s.Close()
+	select {
+	case pid := <-killed:
+		if pid != 4242 {
+			t.Fatalf("killed pid %d, want 4242", pid)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the exec's process was left running after Close")
+	}
+	<-done
+}
