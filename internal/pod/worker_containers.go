@@ -81,10 +81,11 @@ func (w *Worker) restart(ctx context.Context, c *corev1.Container, st *runtimeap
 	key := backoffKey(w.pod, c.Name)
 	finished := time.Unix(0, st.FinishedAt)
 	now := w.cfg.Clock.Now()
-	if in, wait := w.cfg.Backoff.InBackoff(key, finished, now); in {
+	if in, _ := w.cfg.Backoff.InBackoff(key, finished, now); in {
+		// The message names the delay, not the time left, so that it does
+		// not change (and get reported) every second.
 		w.waiting[c.Name] = waitReason{"CrashLoopBackOff",
 			fmt.Sprintf("back-off %s restarting failed container=%s pod=%s", w.cfg.Backoff.Delay(key), c.Name, w.pod.Name)}
-		_ = wait
 		return
 	}
 	w.cfg.Backoff.Next(key, finished)
