@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -144,7 +145,7 @@ func (w *Worker) Run(ctx context.Context, onSync func(PodStatus)) {
 	t := time.NewTicker(w.cfg.SyncPeriod)
 	defer t.Stop()
 	for {
-		w.Sync(ctx)
+		w.safeSync(ctx)
 		if onSync != nil {
 			onSync(w.Status())
 		}
@@ -154,6 +155,17 @@ func (w *Worker) Run(ctx context.Context, onSync func(PodStatus)) {
 		case <-t.C:
 		}
 	}
+}
+
+// safeSync is Sync that survives a panic: one pod's bug must not take the
+// supervisor, and every other pod's restart policy, down with it.
+func (w *Worker) safeSync(ctx context.Context) {
+	defer func() {
+		if r := recover(); r != nil {
+			w.log.Error("pod sync panicked; retrying next period", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	w.Sync(ctx)
 }
 
 // Sync is one reconcile step: sandbox, init containers in order, app
