@@ -26,7 +26,7 @@ func runDescribe(ctx context.Context, args []string) error {
 	f := addPlayFlags(fs)
 	ns := fs.String("n", pod.DefaultNamespace, "namespace")
 	fs.StringVar(ns, "namespace", pod.DefaultNamespace, "namespace")
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 || (fs.Arg(0) != "pod" && fs.Arg(0) != "pods" && fs.Arg(0) != "po") {

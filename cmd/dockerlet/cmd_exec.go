@@ -33,8 +33,13 @@ func runExec(ctx context.Context, args []string) error {
 	fs.StringVar(ns, "namespace", pod.DefaultNamespace, "namespace")
 	cname := fs.String("c", "", "container (default: the pod's only container)")
 	fs.StringVar(cname, "container", "", "same as -c")
-	timeout := fs.Duration("timeout", 0, "kill the command after this long (0: no limit)")
-	if err := fs.Parse(reorder(args)); err != nil {
+	timeout := fs.Duration("timeout", 0, "kill the command after this long (0: no limit; not with -i/-t)")
+	stdin := fs.Bool("i", false, "pass standard input to the command")
+	fs.BoolVar(stdin, "stdin", false, "same as -i")
+	tty := fs.Bool("t", false, "allocate a terminal")
+	fs.BoolVar(tty, "tty", false, "same as -t")
+	it := fs.Bool("it", false, "same as -i -t")
+	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() < 2 {
@@ -52,11 +57,18 @@ func runExec(ctx context.Context, args []string) error {
 	if !ok || cs.State != pod.StateRunning {
 		return fmt.Errorf("container %q in pod %q is not running", name, r.pod.Name)
 	}
+	if *it {
+		*stdin, *tty = true, true
+	}
+	f.streaming = *stdin || *tty
 	env, err := openPlayEnv(ctx, f)
 	if err != nil {
 		return err
 	}
 	defer env.Close()
+	if f.streaming {
+		return execStream(ctx, env, cs.ID, fs.Args()[1:], *stdin, *tty)
+	}
 	resp, err := env.svc.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: cs.ID, Cmd: fs.Args()[1:], Timeout: int64(timeout.Seconds())})
 	if err != nil {
 		return err

@@ -71,7 +71,7 @@ func runGet(ctx context.Context, args []string) error {
 	all := fs.Bool("A", false, "all namespaces")
 	fs.BoolVar(all, "all-namespaces", false, "all namespaces")
 	output := fs.String("o", "", "output: wide or json")
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() < 1 || (fs.Arg(0) != "pods" && fs.Arg(0) != "pod" && fs.Arg(0) != "po") {

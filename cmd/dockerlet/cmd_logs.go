@@ -30,7 +30,7 @@ func runLogs(ctx context.Context, args []string) error {
 	fs.BoolVar(previous, "previous", false, "same as -p")
 	tail := fs.Int("tail", -1, "lines from the end (-1: all)")
 	ts := fs.Bool("timestamps", false, "prefix each line with its timestamp")
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -39,7 +39,7 @@ func parsePlayFlags(args []string) (*playOpts, string, error) {
 		fmt.Fprintln(fs.Output(), "usage: dockerlet play [flags] FILE|DIR|-")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(reorder(args)); err != nil {
+	if err := fs.Parse(reorder(fs, args)); err != nil {
 		return nil, "", err
 	}
 	if fs.NArg() != 1 {
@@ -53,8 +53,9 @@ func parsePlayFlags(args []string) (*playOpts, string, error) {
 }
 
 // reorder moves flags before positional arguments so that
-// `play FILE --wait` works as kubectl users expect. "--" ends flags.
-func reorder(args []string) []string {
+// `play FILE --wait` works as kubectl users expect; fs tells which flags
+// take a value. "--" ends flags.
+func reorder(fs *flag.FlagSet, args []string) []string {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -66,7 +67,7 @@ func reorder(args []string) []string {
 			pos = append(pos, a)
 		default:
 			flags = append(flags, a)
-			if !strings.Contains(a, "=") && i+1 < len(args) && takesValue(a) {
+			if !strings.Contains(a, "=") && i+1 < len(args) && takesValue(fs, a) {
 				flags = append(flags, args[i+1])
 				i++
 			}
@@ -75,13 +76,14 @@ func reorder(args []string) []string {
 	return append(append(flags, "--"), pos...)
 }
 
-// takesValue reports whether a flag is not a boolean one.
-func takesValue(flagArg string) bool {
-	switch strings.TrimLeft(flagArg, "-") {
-	case "d", "daemon", "wait", "logs", "f", "follow", "p", "previous", "timestamps", "A", "all-namespaces":
-		return false
+// takesValue reports whether a flag of fs is not a boolean one.
+func takesValue(fs *flag.FlagSet, flagArg string) bool {
+	f := fs.Lookup(strings.TrimLeft(flagArg, "-"))
+	if f == nil {
+		return false // unknown: Parse reports it
 	}
-	return true
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return !ok || !b.IsBoolFlag()
 }
 
 func runPlay(ctx context.Context, args []string) error {

@@ -41,6 +41,9 @@ type playFlags struct {
 	requestTimeout time.Duration
 	pullDeadline   time.Duration
 	logLevel       string
+
+	// streaming wires a streaming server (exec -i/-t); not a flag.
+	streaming bool
 }
 
 // addPlayFlags registers the shared flags on fs.
@@ -161,14 +164,25 @@ func openPlayEnv(ctx context.Context, f *playFlags) (_ *playEnv, retErr error) {
 		logger.Warn("reading the node's Docker credentials", "error", err)
 	}
 	// Wired as `serve` wires it, so that both front ends behave the same.
-	svc, err := cri.New(cri.Config{
+	criCfg := cri.Config{
 		Engine: eng, Logger: logger, PodInfraImage: f.podInfraImage, RootDir: f.rootDir,
 		Version: version, Network: netPlugin, Logs: logs, Keyring: node,
 		Puller: image.NewPuller(eng, logger), ExecSync: streaming.ExecSync,
-	})
+	}
+	resolver := &lateResolver{}
+	if f.streaming {
+		ss, err := streaming.New(eng, resolver, streaming.Config{Logger: logger})
+		if err != nil {
+			return nil, fmt.Errorf("streaming server: %w", err)
+		}
+		env.closes = append(env.closes, func() { _ = ss.Close() })
+		criCfg.Streaming = ss
+	}
+	svc, err := cri.New(criCfg)
 	if err != nil {
 		return nil, err
 	}
+	resolver.svc = svc
 	env.svc = svc
 	env.cfg = pod.Config{
 		Runtime:     svc,
@@ -226,4 +240,12 @@ func (e *playEnv) resumeLogs(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// lateResolver lets the streaming server resolve sandboxes through the CRI
+// service, which is built after it.
+type lateResolver struct{ svc *cri.Service }
+
+func (r *lateResolver) SandboxNetNS(ctx context.Context, sandboxID string) (string, error) {
+	return r.svc.SandboxNetNS(ctx, sandboxID)
 }

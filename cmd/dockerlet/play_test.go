@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"strings"
 	"testing"
 	"time"
@@ -16,14 +17,25 @@ import (
 )
 
 func TestReorder(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	addPlayFlags(fs)
+	fs.Bool("wait", false, "")
+	fs.Bool("d", false, "")
+	fs.Bool("i", false, "")
+	fs.Bool("A", false, "")
+	fs.String("c", "", "")
+	fs.String("n", "", "")
+	fs.Duration("timeout", 0, "")
 	for _, tt := range []struct{ in, want string }{
 		{"FILE --wait --timeout 5s", "--wait --timeout 5s -- FILE"},
 		{"-d -", "-d -- -"},
 		{"web -c app -- ls -l", "-c app -- web ls -l"},
 		{"pods -n x -A", "-n x -A -- pods"},
 		{"--state-dir=/s FILE", "--state-dir=/s -- FILE"},
+		{"-n ns -i pod -- cat", "-n ns -i -- pod cat"},
+		{"--state-dir /s pod", "--state-dir /s -- pod"},
 	} {
-		if got := strings.Join(reorder(strings.Fields(tt.in)), " "); got != tt.want {
+		if got := strings.Join(reorder(fs, strings.Fields(tt.in)), " "); got != tt.want {
 			t.Errorf("reorder(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}

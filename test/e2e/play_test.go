@@ -57,6 +57,10 @@ spec:
 	if out, code := p.run("", "exec", "-n", "dltplay", "dltplay-shared", "-c", "reader", "--", "sh", "-c", "echo x > /data/g"); code == 0 {
 		t.Fatalf("read-only mount was writable: %s", out)
 	}
+	// exec -i streams standard input through the CRI's streaming server.
+	if out, code := p.run("from-stdin\n", "exec", "-n", "dltplay", "-i", "dltplay-shared", "-c", "writer", "--", "sh", "-c", "cat > /data/s; cat /data/s; exit 4"); code != 4 || !strings.Contains(out, "from-stdin") {
+		t.Fatalf("exec -i: exit %d, %q", code, out)
+	}
 	st := p.pods()["dltplay-shared"]
 	if st.InitContainers[0].State != pod.StateTerminated || st.InitContainers[0].ExitCode != 0 {
 		t.Fatalf("init container: %+v", st.InitContainers[0])
