@@ -11,10 +11,10 @@ import (
 	"syscall"
 
 	"golang.org/x/term"
-	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // execStream runs an interactive exec through the CRI's streaming server,
@@ -65,7 +65,9 @@ func execStream(ctx context.Context, env *playEnv, containerID string, cmd []str
 }
 
 // sizeQueue reports the terminal's size at start and on every SIGWINCH.
-type sizeQueue struct{ ch chan remotecommand.TerminalSize }
+type sizeQueue struct {
+	ch chan remotecommand.TerminalSize
+}
 
 func newSizeQueue(ctx context.Context, fd int) *sizeQueue {
 	q := &sizeQueue{ch: make(chan remotecommand.TerminalSize, 1)}
