@@ -7,6 +7,7 @@
 # CNI ADD in CNI mode), once before and once after cribench. Results:
 # bin/bench/<mode>/ — cribench.txt (the table), floor.txt, docker-ops.txt
 # (Docker calls dockerlet made in each phase, from its own metrics),
+# metrics.txt (its /metrics at the end),
 # heap.pprof (dockerlet's heap at the largest N), summary.txt.
 #
 #   scripts/bench.sh [docker|cni]...        (default: docker cni)
@@ -126,6 +127,7 @@ CONF
 	echo "== $mode mode: floor again (after)"
 	bin/floor -n "${BENCH_FLOOR_N:-30}" -pause "$PAUSE" -image "$IMAGE" -json "$out/floor-after.json" "${floorargs[@]}" | tee -a "$out/floor.txt"
 	kill "$sampler" 2>/dev/null || true
+	curl -fsS --max-time 10 -o "$out/metrics.txt" "http://127.0.0.1:$mport/metrics" || true
 	phase_ops "$out" | tee "$out/docker-ops.txt"
 	kill "$pid"
 	wait "$pid" 2>/dev/null || true

@@ -3,11 +3,13 @@ package cri
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/moby/moby/api/types/container"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
 func (s *Service) requireStats(rpc string) error {
@@ -88,6 +90,15 @@ func (s *Service) ListContainerStats(ctx context.Context, req *runtimeapi.ListCo
 
 // sandboxRef builds the stats collector's view of a sandbox.
 func (s *Service) sandboxRef(ctx context.Context, sb *container.InspectResponse) (SandboxStatsRef, error) {
+	ctrs, err := s.sandboxContainers(ctx, sb.ID)
+	if err != nil {
+		return s.sandboxRefOf(ctx, sb, nil), err
+	}
+	return s.sandboxRefOf(ctx, sb, ctrs), nil
+}
+
+// sandboxRefOf is sandboxRef with the sandbox's containers already listed.
+func (s *Service) sandboxRefOf(ctx context.Context, sb *container.InspectResponse, ctrs []container.Summary) SandboxStatsRef {
 	labels, ann := userLabels(sb.Config.Labels)
 	ref := SandboxStatsRef{
 		ID: sb.ID,
@@ -99,10 +110,6 @@ func (s *Service) sandboxRef(ctx context.Context, sb *container.InspectResponse)
 	if sb.HostConfig != nil {
 		ref.CgroupParent = sb.HostConfig.CgroupParent
 	}
-	ctrs, err := s.sandboxContainers(ctx, sb.ID)
-	if err != nil {
-		return ref, err
-	}
 	for _, c := range ctrs {
 		if c.State != container.StateRunning {
 			continue
@@ -113,7 +120,25 @@ func (s *Service) sandboxRef(ctx context.Context, sb *container.InspectResponse)
 		}
 		ref.Containers = append(ref.Containers, containerRef(ic))
 	}
-	return ref, nil
+	return ref
+}
+
+// containersBySandbox lists every managed container once, by sandbox id:
+// the List*Stats calls cover every pod, and a listing per pod would cost
+// O(pods²) at the kubelet's stats period.
+func (s *Service) containersBySandbox(ctx context.Context) (map[string][]container.Summary, error) {
+	list, err := s.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: managedFilter(naming.TypeContainer)})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	by := make(map[string][]container.Summary)
+	for _, c := range list {
+		if isManaged(c.Labels, naming.TypeContainer) {
+			sb := c.Labels[naming.LabelSandboxID]
+			by[sb] = append(by[sb], c)
+		}
+	}
+	return by, nil
 }
 
 // PodSandboxStats reports one pod's usage.
@@ -168,12 +193,13 @@ func (s *Service) ListPodSandboxStats(ctx context.Context, req *runtimeapi.ListP
 	if err != nil {
 		return nil, err
 	}
+	by, err := s.containersBySandbox(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*runtimeapi.PodSandboxStats, 0, len(sbs))
 	for _, sb := range sbs {
-		ref, err := s.sandboxRef(ctx, sb)
-		if err != nil {
-			return nil, err
-		}
+		ref := s.sandboxRefOf(ctx, sb, by[sb.ID])
 		st, err := s.cfg.Stats.PodSandboxStats(ctx, ref)
 		if err != nil {
 			s.log(ctx).Debug("pod stats failed", "sandbox", sb.ID, "err", err)
@@ -201,12 +227,13 @@ func (s *Service) ListPodSandboxMetrics(ctx context.Context, _ *runtimeapi.ListP
 	if err != nil {
 		return nil, err
 	}
+	by, err := s.containersBySandbox(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*runtimeapi.PodSandboxMetrics, 0, len(sbs))
 	for _, sb := range sbs {
-		ref, err := s.sandboxRef(ctx, sb)
-		if err != nil {
-			return nil, err
-		}
+		ref := s.sandboxRefOf(ctx, sb, by[sb.ID])
 		m, err := s.cfg.Stats.PodSandboxMetrics(ctx, ref)
 		if err != nil {
 			continue
