@@ -238,26 +238,30 @@ func TestDocker(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var stdout syncBuffer
-		done := make(chan error, 1)
-		go func() {
-			done <- executor(t, "spdy", resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{Stdout: &stdout})
-		}()
-		deadline := time.Now().Add(30 * time.Second)
-		for !strings.Contains(stdout.String(), "started") {
-			if time.Now().After(deadline) {
-				t.Fatal("exec did not start")
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		done := startSleep(t, "spdy", resp.Url, testContext(t))
 		s2.Close()
 		<-done
-		left, err := ExecSync(testContext(t), d.eng, sleeper, []string{"sh", "-c", "ps -o pid,args | grep 'sleep 123[4]' || true"}, 10*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out := strings.TrimSpace(string(left.Stdout)); out != "" {
-			t.Fatalf("the session's process outlived the server:\n%s", out)
+		assertNoProcess(t, d, sleeper, "sleep 123[4]")
+	})
+
+	t.Run("ClientDisconnectKillsSessionProcess", func(t *testing.T) {
+		for _, tr := range transports {
+			t.Run(tr, func(t *testing.T) {
+				resp, err := s.GetExec(&runtimeapi.ExecRequest{ContainerId: sleeper, Cmd: []string{"sh", "-c", "echo started; exec sleep 1235"}, Stdout: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(testContext(t))
+				done := startSleep(t, tr, resp.Url, ctx)
+				cancel() // the client goes away
+				<-done
+				// The server notices and kills; give it a moment.
+				deadline := time.Now().Add(10 * time.Second)
+				for processLeft(t, d, sleeper, "sleep 123[5]") != "" && time.Now().Before(deadline) {
+					time.Sleep(100 * time.Millisecond)
+				}
+				assertNoProcess(t, d, sleeper, "sleep 123[5]")
+			})
 		}
 	})
 
@@ -300,4 +304,40 @@ func TestDocker(t *testing.T) {
 			}
 		}
 	})
+}
+
+// startSleep runs an exec session that prints "started" and then sleeps,
+// and returns once it printed; the channel gets the session's end.
+func startSleep(t *testing.T, transport, url string, ctx context.Context) <-chan error {
+	t.Helper()
+	var stdout syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- executor(t, transport, url).StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout})
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stdout.String(), "started") {
+		if time.Now().After(deadline) {
+			t.Fatal("exec did not start")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return done
+}
+
+// processLeft lists the container's processes matching pattern.
+func processLeft(t *testing.T, d *dockerEnv, id, pattern string) string {
+	t.Helper()
+	left, err := ExecSync(testContext(t), d.eng, id, []string{"sh", "-c", "ps -o pid,args | grep '" + pattern + "' || true"}, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(left.Stdout))
+}
+
+func assertNoProcess(t *testing.T, d *dockerEnv, id, pattern string) {
+	t.Helper()
+	if out := processLeft(t, d, id, pattern); out != "" {
+		t.Fatalf("the session's process outlived it:\n%s", out)
+	}
 }

@@ -46,6 +46,9 @@ func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {
 	}
 	opts := &remotecommand.Options{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, TTY: req.Tty}
 	s.log.Debug("exec session", "container", req.ContainerId, "tty", req.Tty, "websocket", wsstream.IsWebSocketRequest(r))
+	// A client that disconnects ends the session, and the exec with it.
+	w, r, cancel := watchDisconnect(w, r)
+	defer cancel()
 	if wsstream.IsWebSocketRequestWithStreamCloseProtocol(r) {
 		s.serveWebSocketV5(w, r, opts, func(ctx context.Context, in io.Reader, out, errw io.WriteCloser, resize <-chan remotecommand.TerminalSize) error {
 			return s.rt.Exec(ctx, req.ContainerId, req.Cmd, in, out, errw, req.Tty, resize)
@@ -63,6 +66,8 @@ func (s *Server) serveAttach(w http.ResponseWriter, r *http.Request) {
 	}
 	opts := &remotecommand.Options{Stdin: req.Stdin, Stdout: req.Stdout, Stderr: req.Stderr, TTY: req.Tty}
 	s.log.Debug("attach session", "container", req.ContainerId, "tty", req.Tty, "websocket", wsstream.IsWebSocketRequest(r))
+	w, r, cancel := watchDisconnect(w, r)
+	defer cancel()
 	if wsstream.IsWebSocketRequestWithStreamCloseProtocol(r) {
 		s.serveWebSocketV5(w, r, opts, func(ctx context.Context, in io.Reader, out, errw io.WriteCloser, resize <-chan remotecommand.TerminalSize) error {
 			return s.rt.Attach(ctx, req.ContainerId, in, out, errw, req.Tty, resize)

@@ -291,48 +291,60 @@ func TestCloseEndsRunningSessions(t *testing.T) {
 	}
 }
 
-func TestCloseKillsOrphanedExec(t *testing.T) {
-	eng := &survivor{Fake: fake.New()}
-	id := runningContainer(t, eng.Fake, false)
-	s, err := New(eng, nil, Config{})
-	if err != nil {
-		t.Fatal(err)
+func TestOrphanedExecIsKilled(t *testing.T) {
+	ends := map[string]func(s *Server, cancelClient context.CancelFunc){
+		"server closes":      func(s *Server, _ context.CancelFunc) { s.Close() },
+		"client disconnects": func(_ *Server, cancelClient context.CancelFunc) { cancelClient() },
 	}
-	defer s.Close()
-	killed := make(chan int, 1)
-	s.rt.kill = func(cid string, pid int) error {
-		if cid != id {
-			t.Errorf("kill in container %q, want %q", cid, id)
+	for name, end := range ends {
+		for _, tr := range transports {
+			t.Run(name+"/"+tr, func(t *testing.T) {
+				eng := &survivor{Fake: fake.New()}
+				id := runningContainer(t, eng.Fake, false)
+				s, err := New(eng, nil, Config{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer s.Close()
+				killed := make(chan int, 1)
+				s.rt.kill = func(cid string, pid int) error {
+					if cid != id {
+						t.Errorf("kill in container %q, want %q", cid, id)
+					}
+					eng.mu.Lock()
+					eng.killed = true
+					eng.mu.Unlock()
+					killed <- pid
+					return nil
+				}
+				started := make(chan struct{})
+				eng.SetExecHook(func(ctx context.Context, _ string, _ engine.ExecConfig, _ engine.Streams) int {
+					close(started)
+					<-ctx.Done()
+					return 137
+				})
+				resp, err := s.GetExec(&runtimeapi.ExecRequest{ContainerId: id, Cmd: []string{"sleep", "inf"}, Stdout: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				clientCtx, cancelClient := context.WithCancel(testContext(t))
+				defer cancelClient()
+				done := make(chan error, 1)
+				go func() {
+					done <- executor(t, tr, resp.Url).StreamWithContext(clientCtx, remotecommand.StreamOptions{Stdout: io.Discard})
+				}()
+				<-started
+				end(s, cancelClient)
+				select {
+				case pid := <-killed:
+					if pid != 4242 {
+						t.Fatalf("killed pid %d, want 4242", pid)
+					}
+				case <-time.After(30 * time.Second):
+					t.Fatal("the exec's process was left running")
+				}
+				<-done
+			})
 		}
-		eng.mu.Lock()
-		eng.killed = true
-		eng.mu.Unlock()
-		killed <- pid
-		return nil
 	}
-	started := make(chan struct{})
-	eng.SetExecHook(func(ctx context.Context, _ string, _ engine.ExecConfig, _ engine.Streams) int {
-		close(started)
-		<-ctx.Done()
-		return 137
-	})
-	resp, err := s.GetExec(&runtimeapi.ExecRequest{ContainerId: id, Cmd: []string{"sleep", "inf"}, Stdout: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
-		done <- executor(t, "spdy", resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{Stdout: io.Discard})
-	}()
-	<-started
-	s.Close()
-	select {
-	case pid := <-killed:
-		if pid != 4242 {
-			t.Fatalf("killed pid %d, want 4242", pid)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the exec's process was left running after Close")
-	}
-	<-done
 }
