@@ -73,7 +73,7 @@ func (c *Cache) stream(ctx context.Context, initial bool, synced func()) error {
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events, errc := c.eng.Events(sctx, engine.EventsOptions{
-		Since:  time.Now().Add(-sinceSlack),
+		Since:  c.daemonNow(sctx).Add(-sinceSlack),
 		Labels: []string{c.opts.LabelFilter},
 	})
 	q := newQueue()
@@ -136,6 +136,22 @@ func (c *Cache) stream(ctx context.Context, initial bool, synced func()) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// daemonNow is the daemon's clock, which Docker's Since filter uses: a
+// remote daemon's may differ from ours by more than sinceSlack. Falls back
+// to the local clock.
+func (c *Cache) daemonNow(ctx context.Context) time.Time {
+	local := time.Now()
+	info, err := c.eng.Info(ctx)
+	if err != nil || info == nil {
+		return local
+	}
+	t, err := time.Parse(time.RFC3339Nano, info.SystemTime)
+	if err != nil || t.IsZero() {
+		return local
+	}
+	return t
 }
 
 // apply re-inspects each container named in a batch of events once
