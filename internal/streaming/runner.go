@@ -67,14 +67,17 @@ func (r *runner) Exec(ctx context.Context, containerID string, cmd []string, in 
 	}
 	if err := r.eng.StartExec(ctx, execID, streams); err != nil {
 		if ctx.Err() != nil {
-			// The session ended (server closing) with the process still
-			// running: nobody can reach it any more.
+			// The session ended (client gone, server closing) with the
+			// process still running: nobody can reach it any more.
 			r.killOrphan(containerID, execID)
 		}
 		return fmt.Errorf("exec in container %s: %w", containerID, err)
 	}
 	code, err := waitExecExit(ctx, r.eng, execID, execExitWait)
 	if err != nil {
+		if ctx.Err() != nil {
+			r.killOrphan(containerID, execID)
+		}
 		return err
 	}
 	if code != 0 {
