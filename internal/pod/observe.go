@@ -70,7 +70,7 @@ func (w *Worker) Observe(ctx context.Context, prev *PodStatus) PodStatus {
 		all = all && c.Ready
 	}
 	w.status.Ready = all
-	if best.State != runtimeapi.PodSandboxState_SANDBOX_READY {
+	if best.State != runtimeapi.PodSandboxState_SANDBOX_READY && !w.status.Terminal {
 		w.status.Reason, w.status.Message = "SandboxNotReady", "the pod's sandbox is not running and no supervisor re-creates it"
 	}
 	return w.status

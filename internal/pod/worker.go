@@ -209,6 +209,13 @@ func (w *Worker) Sync(ctx context.Context) {
 	if conts, err = w.listContainers(ctx); err == nil {
 		w.computeStatus(conts)
 	}
+	if w.status.Terminal && w.sandboxID != "" {
+		// As the kubelet does: a finished pod keeps its containers (for
+		// logs) but not its sandbox, whose host ports go free.
+		if _, err := w.cfg.Runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: w.sandboxID}); err != nil {
+			w.event("Warning", "FailedStopPodSandbox", err.Error())
+		}
+	}
 }
 
 // ensureSandbox adopts the pod's ready sandbox or creates one. A sandbox

@@ -176,7 +176,9 @@ spec:
 	if s.Phase != corev1.PodFailed || s.Containers[0].ExitCode != 3 || s.Containers[0].State != StateTerminated || s.Containers[0].Reason != "Error" {
 		t.Fatalf("status: %+v", s.Containers[0])
 	}
-	h.calls()
+	if got := h.calls(); !strings.Contains(got, "StopPodSandbox") {
+		t.Fatalf("finished pod's sandbox not stopped: %s", got)
+	}
 	h.clock.Advance(time.Hour)
 	h.sync()
 	if got := h.calls(); got != "" {
