@@ -21,6 +21,8 @@ type containerInput struct {
 	// pidTarget is the Docker id of the container whose PID namespace a
 	// TARGET namespace option joins (already resolved).
 	pidTarget string
+	// dockerRoot is Docker's data root (see bindsFor).
+	dockerRoot string
 }
 
 // containerSpec translates a CRI container config into Docker's create
@@ -75,7 +77,7 @@ func (s *Service) containerSpec(in containerInput) (engine.CreateSpec, error) {
 	if sb.HostConfig.IpcMode.IsHost() {
 		hc.IpcMode = "host"
 	}
-	binds, err := bindsFor(cfg.Mounts)
+	binds, err := bindsFor(cfg.Mounts, in.dockerRoot)
 	if err != nil {
 		return engine.CreateSpec{}, err
 	}
@@ -208,7 +210,12 @@ func (s *Service) applyResources(r *container.Resources, oom *int, res *runtimea
 
 // bindsFor turns CRI mounts into Docker binds (Docker creates a missing
 // host directory, as the kubelet expects).
-func bindsFor(mounts []*runtimeapi.Mount) ([]string, error) {
+//
+// Docker refuses a private bind whose source merely starts with its data
+// root as a string ("/var/lib/dockerlet/…" under "/var/lib/docker"); such
+// mounts are made rslave, which differs from rprivate only in letting host
+// mounts propagate in.
+func bindsFor(mounts []*runtimeapi.Mount, dockerRoot string) ([]string, error) {
 	var binds []string
 	for _, m := range mounts {
 		if m.Image != nil && m.Image.Image != "" {
@@ -233,7 +240,11 @@ func bindsFor(mounts []*runtimeapi.Mount) ([]string, error) {
 		case runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL:
 			opts = append(opts, "rshared")
 		default:
-			opts = append(opts, "rprivate")
+			if dockerRoot != "" && strings.HasPrefix(m.HostPath, dockerRoot) {
+				opts = append(opts, "rslave")
+			} else {
+				opts = append(opts, "rprivate")
+			}
 		}
 		binds = append(binds, m.HostPath+":"+m.ContainerPath+":"+strings.Join(opts, ","))
 	}

@@ -37,7 +37,11 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 	if err != nil {
 		return nil, fmt.Errorf("inspect image %q: %w", cfg.Image.Image, err)
 	}
-	in := containerInput{cfg: cfg, sandbox: sb, image: img}
+	facts, err := s.daemonFacts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	in := containerInput{cfg: cfg, sandbox: sb, image: img, dockerRoot: facts.rootDir}
 	logDir := sb.Config.Labels[labelLogDir]
 	if logDir == "" {
 		logDir = req.GetSandboxConfig().GetLogDirectory()

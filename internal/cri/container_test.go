@@ -257,3 +257,21 @@ func (h *harness) status(id string) *runtimeapi.ContainerStatus {
 	}
 	return resp.Status
 }
+
+// Docker 20.10 rejects a private bind whose source starts with its data
+// root as a string; such binds become rslave, others stay rprivate.
+func TestBindsForDockerRootPrefix(t *testing.T) {
+	mounts := []*runtimeapi.Mount{
+		{HostPath: "/var/lib/dockerlet/play/vol", ContainerPath: "/data"},
+		{HostPath: "/srv/data", ContainerPath: "/srv", Readonly: true},
+		{HostPath: "/var/lib/docker-x", ContainerPath: "/x", Propagation: runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL},
+	}
+	got, err := bindsFor(mounts, "/var/lib/docker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"/var/lib/dockerlet/play/vol:/data:rslave", "/srv/data:/srv:ro,rprivate", "/var/lib/docker-x:/x:rshared"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("binds = %v, want %v", got, want)
+	}
+}

@@ -24,24 +24,36 @@ func (s *Service) RuntimeConfig(ctx context.Context, _ *runtimeapi.RuntimeConfig
 
 // CgroupDriver returns Docker's cgroup driver ("cgroupfs" or "systemd").
 func (s *Service) CgroupDriver(ctx context.Context) (string, error) {
+	f, err := s.daemonFacts(ctx)
+	return f.cgroupDriver, err
+}
+
+// daemonFacts are the parts of `docker info` that stay fixed while dockerd
+// runs; they are asked for once.
+type daemonFacts struct {
+	cgroupDriver string // "cgroupfs" or "systemd"
+	rootDir      string // Docker's data root, e.g. /var/lib/docker
+}
+
+func (s *Service) daemonFacts(ctx context.Context) (daemonFacts, error) {
 	s.mu.Lock()
-	d := s.cgroupDriver
+	f := s.facts
 	s.mu.Unlock()
-	if d != "" {
-		return d, nil
+	if f.cgroupDriver != "" {
+		return f, nil
 	}
 	info, err := s.eng.Info(ctx)
 	if err != nil {
-		return "", fmt.Errorf("engine info: %w", err)
+		return daemonFacts{}, fmt.Errorf("engine info: %w", err)
 	}
-	d = strings.ToLower(info.CgroupDriver)
-	if d == "" {
-		d = "cgroupfs"
+	f = daemonFacts{cgroupDriver: strings.ToLower(info.CgroupDriver), rootDir: info.DockerRootDir}
+	if f.cgroupDriver == "" {
+		f.cgroupDriver = "cgroupfs"
 	}
 	s.mu.Lock()
-	s.cgroupDriver = d
+	s.facts = f
 	s.mu.Unlock()
-	return d, nil
+	return f, nil
 }
 
 // UpdateRuntimeConfig stores the node's pod CIDR (the kubelet sends it once

@@ -74,7 +74,7 @@ type Service struct {
 
 	mu           sync.Mutex
 	podCIDR      string
-	cgroupDriver string
+	facts        daemonFacts // cached docker info, see daemonFacts
 }
 
 // New returns a Service. It does not contact the engine.
