@@ -85,6 +85,7 @@ type Cache struct {
 	subs     map[*subscriber]struct{}
 	subQueue int // per-subscriber backlog limit; tests lower it
 
+	events    *refresher
 	resyncNow chan struct{}
 	cancel    context.CancelFunc
 	done      chan struct{}
@@ -130,6 +131,7 @@ func New(ctx context.Context, eng engine.Engine, opts Options) (*Cache, error) {
 		names:      map[string]string{},
 		subs:       map[*subscriber]struct{}{},
 		subQueue:   subscriberQueue,
+		events:     newRefresher(),
 		resyncNow:  make(chan struct{}, 1),
 		cancel:     cancel,
 		done:       make(chan struct{}),

@@ -24,7 +24,7 @@ func (c *Cache) ListContainers(ctx context.Context, opts engine.ListOptions) ([]
 		return nil, fmt.Errorf("list containers: %w: %w", engine.ErrTimeout, err)
 	}
 	list, synced := c.sortedLive()
-	if !synced {
+	if !synced || c.events.behind() {
 		return c.eng.ListContainers(ctx, opts)
 	}
 	m, err := newMatcher(opts)
@@ -59,7 +59,7 @@ func (c *Cache) InspectContainer(ctx context.Context, id string) (*container.Ins
 	e, gone, ok := c.lookupLocked(id)
 	synced := c.synced
 	c.mu.RUnlock()
-	if !ok || !synced {
+	if !ok || !synced || c.events.behind() {
 		return c.eng.InspectContainer(ctx, id)
 	}
 	if gone {

@@ -103,19 +103,20 @@ func (c *Cache) stream(ctx context.Context, initial bool, synced func()) error {
 
 	tick := time.NewTicker(c.opts.ResyncPeriod)
 	defer tick.Stop()
-	// A failing resync is retried with back-off (the cache answers from the
+	// Resyncs run beside event handling, one at a time: a slow one (Docker
+	// stuck on a container) must not stop events from being applied. A
+	// failing one is retried with back-off (the cache answers from the
 	// engine meanwhile), not in a tight loop against a struggling daemon.
 	retry := minBackoff
 	var retryC <-chan time.Time
-	resync := func(reason string) {
-		if err := c.resync(sctx, reason); err != nil {
-			c.log.Warn("cache resync failed; answering from the engine", "reason", reason, "err", err, "retry", retry)
-			c.markStaleQuiet()
-			retryC = time.After(retry)
-			retry = min(2*retry, maxBackoff)
+	running := false
+	done := make(chan error, 1)
+	start := func(reason string) {
+		if running {
 			return
 		}
-		retry, retryC = minBackoff, nil
+		running = true
+		go func() { done <- c.resync(sctx, reason) }()
 	}
 	for {
 		select {
@@ -125,13 +126,24 @@ func (c *Cache) stream(ctx context.Context, initial bool, synced func()) error {
 			c.apply(sctx, q.take())
 			return q.err
 		case <-tick.C:
-			resync("periodic")
+			start("periodic")
 		case <-c.resyncNow:
 			if retryC == nil { // a retry is already scheduled otherwise
-				resync("requested")
+				start("requested")
 			}
 		case <-retryC:
-			resync("retry")
+			retryC = nil
+			start("retry")
+		case err := <-done:
+			running = false
+			if err != nil {
+				c.log.Warn("cache resync failed; answering from the engine", "err", err, "retry", retry)
+				c.markStaleQuiet()
+				retryC = time.After(retry)
+				retry = min(2*retry, maxBackoff)
+			} else {
+				retry = minBackoff
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -154,44 +166,16 @@ func (c *Cache) daemonNow(ctx context.Context) time.Time {
 	return t
 }
 
-// apply re-inspects each container named in a batch of events once
-// (destroy: forget it without asking).
+// apply hands each container named in a batch of events to the refresher
+// (destroy: forget it at once, no inspect needed).
 func (c *Cache) apply(ctx context.Context, batch []engine.Event) {
-	if len(batch) == 0 {
-		return
-	}
-	destroyed := map[string]bool{}
-	var order []string
-	seen := map[string]bool{}
 	for _, ev := range batch {
-		if ev.ContainerID == "" || ignoredActions[ev.Action] {
-			continue
-		}
-		if ev.Action == "destroy" {
-			destroyed[ev.ContainerID] = true
-		}
-		if !seen[ev.ContainerID] {
-			seen[ev.ContainerID] = true
-			order = append(order, ev.ContainerID)
-		}
-	}
-	for _, id := range order {
-		seq := c.observe()
-		if destroyed[id] {
-			c.remove(seq, id)
-			continue
-		}
-		in, err := c.eng.InspectContainer(ctx, id)
 		switch {
-		case err == nil:
-			c.store(seq, in)
-		case errors.Is(err, engine.ErrNotFound):
-			c.remove(seq, id)
-		case ctx.Err() != nil:
-			return
+		case ev.ContainerID == "" || ignoredActions[ev.Action]:
+		case ev.Action == "destroy":
+			c.remove(c.observe(), ev.ContainerID)
 		default:
-			c.log.Warn("inspect after event failed", "container", id, "err", err)
-			c.markStale("inspect after event failed")
+			c.schedule(ctx, ev.ContainerID)
 		}
 	}
 }
@@ -219,7 +203,9 @@ func (c *Cache) resync(ctx context.Context, reason string) (err error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			results[i], errs[i] = c.eng.InspectContainer(ctx, list[i].ID)
+			ictx, cancel := context.WithTimeout(ctx, inspectTimeout)
+			defer cancel()
+			results[i], errs[i] = c.eng.InspectContainer(ictx, list[i].ID)
 		}()
 	}
 	wg.Wait()
