@@ -41,3 +41,10 @@ bench-cri:
 
 clean:
 	rm -rf bin
+
+# The race detector over the CRI package and the e2e suite (needs Docker),
+# and a short chaos run against a race-built server (races in its log fail).
+.PHONY: race
+race:
+	$(GO) test -race -count=1 ./internal/cri/... ./test/e2e/...
+	DOCKERLET_SERVE_RACE=1 CHAOS_LIFECYCLES=24 CHAOS_KILLS=4 $(GO) test -count=1 -timeout 20m ./test/chaos/

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -85,11 +86,19 @@ func New(t testing.TB, opts Options) *Server {
 	if opts.LogLevel == "" {
 		opts.LogLevel = "info"
 	}
+	logPath := filepath.Join(opts.Dir, "serve.log")
+	// A server built with -race (DOCKERLET_SERVE_RACE=1) reports races in
+	// its log; any is a failure of the test that ran it.
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(logPath); err == nil && strings.Contains(string(b), "WARNING: DATA RACE") {
+			t.Errorf("the server reported a data race; log: %s\n%s", logPath, raceExcerpt(string(b)))
+		}
+	})
 	return &Server{
 		Bin: Build(t), Opts: opts,
 		Socket:  filepath.Join(opts.Dir, "cri.sock"),
 		Root:    filepath.Join(opts.Dir, "root"),
-		LogPath: filepath.Join(opts.Dir, "serve.log"),
+		LogPath: logPath,
 	}
 }
 
@@ -223,4 +232,10 @@ func (s *Server) signal(sig syscall.Signal) {
 	}
 	_ = cmd.Process.Signal(sig)
 	<-exited
+}
+
+func raceExcerpt(log string) string {
+	i := strings.Index(log, "WARNING: DATA RACE")
+	end := min(len(log), i+4000)
+	return log[i:end]
 }
