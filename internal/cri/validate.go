@@ -296,6 +296,9 @@ func validateSandboxConfig(c *runtimeapi.PodSandboxConfig) error {
 		if err := validateCgroupParent(l.CgroupParent); err != nil {
 			return err
 		}
+		if err := validateSysctls(l.Sysctls); err != nil {
+			return err
+		}
 		if sc := l.SecurityContext; sc != nil {
 			if err := validateIDs(sc.RunAsUser, sc.RunAsGroup, sc.SupplementalGroups); err != nil {
 				return err
@@ -388,6 +391,16 @@ func validateContainerConfig(c *runtimeapi.ContainerConfig) error {
 		if strings.Contains(kv.Key, "=") {
 			return invalidf("container config: environment variable name %.80q contains '='", kv.Key)
 		}
+		if len(kv.Key)+len(kv.Value) > maxArg {
+			return invalidf("container config: environment variable %.80q of %d bytes (at most %d)", kv.Key, len(kv.Key)+len(kv.Value), maxArg)
+		}
+	}
+	for _, list := range [][]string{c.Command, c.Args} {
+		for _, a := range list {
+			if len(a) > maxArg {
+				return invalidf("container config: command argument of %d bytes (at most %d)", len(a), maxArg)
+			}
+		}
 	}
 	if l := c.Linux; l != nil {
 		if err := validateResources(l.Resources); err != nil {
@@ -464,6 +477,28 @@ func validateIDs(uid, gid *runtimeapi.Int64Value, groups []int64) error {
 	for _, g := range groups {
 		if err := validateInt64Range("supplemental group", g, 0, maxUID); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// sysctlRE is a sysctl name, dotted or slashed (net.ipv4.ip_forward,
+// net/ipv4/conf/eth0/forwarding).
+var sysctlRE = regexp.MustCompile(`^[a-zA-Z0-9_]+([./][a-zA-Z0-9_-]+)*$`)
+
+// validateSysctls bounds the pod's sysctls: runc writes each under
+// /proc/sys, and a 64 KiB name left runc create hung for good (found by
+// test/crifuzz), holding the container's lock in Docker.
+func validateSysctls(m map[string]string) error {
+	if len(m) > 128 {
+		return invalidf("sysctls: %d entries (at most 128)", len(m))
+	}
+	for k, v := range m {
+		if len(k) > 256 || !sysctlRE.MatchString(k) {
+			return invalidf("sysctl name %.80q: want at most 256 characters like net.core.somaxconn", k)
+		}
+		if len(v) > 4096 || strings.ContainsAny(v, "\n\x00") {
+			return invalidf("sysctl %s: value of %d bytes, or with a newline (at most 4096)", k, len(v))
 		}
 	}
 	return nil

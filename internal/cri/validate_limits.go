@@ -23,7 +23,8 @@ const (
 	maxHostname     = 64        // HOST_NAME_MAX
 	maxIDLen        = fullIDLen // a Docker id; anything longer can never name one
 	maxImageRef     = 4096      // far above any reference a registry accepts
-	maxString       = 1 << 20   // any other string (commands, env values)
+	maxString       = 1 << 20   // any other string
+	maxArg          = 128 << 10 // MAX_ARG_STRLEN: one argument or environment entry execve takes
 	maxList         = 4096      // any repeated field or map
 	maxPathList     = 256       // masked/readonly paths: Docker's defaults are ~15
 	maxMounts       = 1024      // mounts and devices of one container

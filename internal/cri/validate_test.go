@@ -163,6 +163,26 @@ func TestHostileRequestsAreInvalidArgument(t *testing.T) {
 			}))
 			return err
 		},
+		"RunPodSandbox 64 KiB sysctl name": func() error {
+			_, err := rt.RunPodSandbox(ctx, withSandbox(func(c *runtimeapi.PodSandboxConfig) { c.Linux.Sysctls = map[string]string{long: "1"} }))
+			return err
+		},
+		"RunPodSandbox sysctl with a newline": func() error {
+			_, err := rt.RunPodSandbox(ctx, withSandbox(func(c *runtimeapi.PodSandboxConfig) {
+				c.Linux.Sysctls = map[string]string{"net.core.somaxconn": "1\nkernel.x=1"}
+			}))
+			return err
+		},
+		"CreateContainer 1 MiB environment value": func() error {
+			_, err := rt.CreateContainer(ctx, withContainer(func(c *runtimeapi.ContainerConfig) {
+				c.Envs = []*runtimeapi.KeyValue{{Key: "BIG", Value: make([]byte, 1<<20)}}
+			}))
+			return err
+		},
+		"CreateContainer 256 KiB argument": func() error {
+			_, err := rt.CreateContainer(ctx, withContainer(func(c *runtimeapi.ContainerConfig) { c.Args = []string{strings.Repeat("a", 256<<10)} }))
+			return err
+		},
 		"RunPodSandbox bad runtime handler": func() error {
 			_, err := rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: sandboxConfig("v"), RuntimeHandler: "../runc"})
 			return err
@@ -479,6 +499,7 @@ func TestValidRequestsPass(t *testing.T) {
 	cfg.Annotations["kubectl.kubernetes.io/last-applied-configuration"] = strings.Repeat("{}", 100<<10)
 	cfg.LogDirectory = t.TempDir()
 	cfg.Linux.CgroupParent = "/kubepods/burstable/pod1234"
+	cfg.Linux.Sysctls = map[string]string{"net.ipv4.ip_unprivileged_port_start": "0", "kernel/shm_rmid_forced": "1", "fs.mqueue.msg_max": "10"}
 	sb, err := rt.RunPodSandbox(h.ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
 	if err != nil {
 		t.Fatal(err)

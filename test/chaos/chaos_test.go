@@ -55,6 +55,20 @@ type stats struct {
 // times; then 0 ghosts, 0 leaked containers, 0 leaked checkpoints.
 func TestKill9Chaos(t *testing.T) {
 	testutil.RequireDocker(t)
+	runChaos(t, chaosMode{name: "docker"})
+}
+
+// chaosMode is the pod network under test: extra serve flags and the
+// network leak check after the run.
+type chaosMode struct {
+	name      string
+	serveArgs []string
+	// leaks reports what the network left behind (veths, reservations,
+	// rules); "" is none.
+	leaks func(t *testing.T) string
+}
+
+func runChaos(t *testing.T, mode chaosMode) {
 	lifecycles := envInt(t, "CHAOS_LIFECYCLES", 64)
 	kills := envInt(t, "CHAOS_KILLS", 10)
 	clients := envInt(t, "CHAOS_CLIENTS", 8)
@@ -90,7 +104,7 @@ func TestKill9Chaos(t *testing.T) {
 	}
 	_ = os.Chmod(dir, 0o750)
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	srv := serveproc.New(t, serveproc.Options{Dir: dir, PauseImage: pause})
+	srv := serveproc.New(t, serveproc.Options{Dir: dir, PauseImage: pause, Args: mode.serveArgs})
 	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -208,12 +222,22 @@ func TestKill9Chaos(t *testing.T) {
 	for _, p := range ckpts {
 		t.Errorf("leaked checkpoint %s", filepath.Base(p))
 	}
-	summary := fmt.Sprintf("%d lifecycles by %d clients, %d kill -9 (+1 final), %d lifecycles restarted, %d call retries, %d objects adopted after AlreadyExists, %d pods abandoned after a failed RunPodSandbox (%d complete ones garbage-collected); ghosts %d, leaked containers %d, leaked checkpoints %d",
-		st.lifecycles.Load(), clients, killed.Load(), st.restartsOfLifecycle.Load(), st.retries.Load(), st.adopted.Load(),
-		len(st.abandoned), collected, ghosts, len(leaked), len(ckpts))
+	netLeaks := ""
+	if mode.leaks != nil {
+		if netLeaks = mode.leaks(t); netLeaks != "" {
+			t.Errorf("network leaks: %s", netLeaks)
+		}
+	}
+	summary := fmt.Sprintf("[%s network] %d lifecycles by %d clients, %d kill -9 (+1 final), %d lifecycles restarted, %d call retries, %d objects adopted after AlreadyExists, %d pods abandoned after a failed RunPodSandbox (%d complete ones garbage-collected); ghosts %d, leaked containers %d, leaked checkpoints %d, network leaks: %q",
+		mode.name, st.lifecycles.Load(), clients, killed.Load(), st.restartsOfLifecycle.Load(), st.retries.Load(), st.adopted.Load(),
+		len(st.abandoned), collected, ghosts, len(leaked), len(ckpts), netLeaks)
 	t.Log(summary)
 	if p := os.Getenv("CHAOS_REPORT"); p != "" {
-		_ = os.WriteFile(p, []byte(summary+"\n"), 0o644)
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+		if err == nil {
+			fmt.Fprintln(f, summary)
+			f.Close()
+		}
 	}
 	if int(st.lifecycles.Load()) < lifecycles {
 		t.Errorf("only %d of %d lifecycles completed", st.lifecycles.Load(), lifecycles)
