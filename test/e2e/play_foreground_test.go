@@ -39,7 +39,11 @@ spec:
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	st := p.waitPod("dltplay-fg", 60*time.Second, "running", func(s pod.PodStatus) bool { return s.Ready })
-	waitFor(t, "the streamed log line", func() bool { return strings.Contains(out.String(), "[dltplay-fg/main] hello-from-fg") })
+	const stateLine = "pod dltplay/dltplay-fg container main: Running ready=true restarts=0"
+	waitFor(t, "the streamed log line and the state line", func() bool {
+		text := out.String()
+		return strings.Contains(text, "[dltplay-fg/main] hello-from-fg") && strings.Contains(text, stateLine)
+	})
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -52,9 +56,8 @@ spec:
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		t.Fatalf("play did not stop on Ctrl-C:\n%s", out.String())
 	}
-	text := out.String()
-	if !strings.Contains(text, "pod dltplay/dltplay-fg container main: Running ready=true restarts=0") {
-		t.Errorf("no state line:\n%s", text)
+	if text := out.String(); !strings.Contains(text, "stopping: removing the pods of") {
+		t.Errorf("no word of the teardown:\n%s", text)
 	}
 	if left := p.containersOf(st.UID); len(left) != 0 {
 		t.Fatalf("Ctrl-C left %v", left)
