@@ -32,6 +32,7 @@ func (s *Service) removeContainer(ctx context.Context, id string) error {
 	if s.cfg.Logs != nil {
 		s.cfg.Logs.Stop(id)
 	}
+	s.drains.forget(id)
 	if s.cfg.Stats != nil {
 		s.cfg.Stats.Forget(id)
 	}

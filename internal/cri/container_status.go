@@ -31,6 +31,9 @@ func (s *Service) ContainerStatus(ctx context.Context, req *runtimeapi.Container
 		return nil, err
 	}
 	st := s.containerStatus(ctx, c)
+	if st.State == runtimeapi.ContainerState_CONTAINER_EXITED {
+		s.drainExitedLog(ctx, c.ID)
+	}
 	resp := &runtimeapi.ContainerStatusResponse{Status: st}
 	if req.Verbose {
 		info := map[string]any{

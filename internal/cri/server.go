@@ -71,10 +71,12 @@ type Service struct {
 
 	// imageRefs spares ContainerStatus an image inspect per call.
 	imageRefs imageRefMemo
+	// drains remembers exited containers whose log drain timed out.
+	drains drainMemo
 
-	mu           sync.Mutex
-	podCIDR      string
-	facts        daemonFacts // cached docker info, see daemonFacts
+	mu      sync.Mutex
+	podCIDR string
+	facts   daemonFacts // cached docker info, see daemonFacts
 }
 
 // New returns a Service. It does not contact the engine.
