@@ -92,6 +92,7 @@ func (s *Service) Reconcile(ctx context.Context) {
 		orphans++
 	}
 	released := s.reconcileCheckpoints(ctx, known)
+	s.gcNetwork(ctx)
 	log.Info("reconciled state against the engine", "sandboxes_rolled_back", rolledBack, "orphan_containers_removed", orphans, "orphan_checkpoints_released", released)
 }
 

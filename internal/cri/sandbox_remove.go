@@ -64,5 +64,8 @@ func (s *Service) removeSandbox(ctx context.Context, id string) error {
 	if err := s.eng.RemoveContainer(ctx, id, engine.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errors.Is(err, engine.ErrNotFound) {
 		return fmt.Errorf("remove sandbox container %s: %w", id, err)
 	}
+	if s.cfg.Stats != nil {
+		s.cfg.Stats.Forget(id) // the pod's cgroup and network counters
+	}
 	return s.ckpt.Delete(id)
 }
