@@ -19,6 +19,7 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 	"google.golang.org/grpc"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/klog/v2"
 
 	"github.com/dockerlet/dockerlet/internal/cri"
 	"github.com/dockerlet/dockerlet/internal/crilog"
@@ -48,6 +49,8 @@ type serveFlags struct {
 	cniBinDir         string
 	cniConfDir        string
 	cniCacheDir       string
+	cniNetNSDir       string
+	dockerNetwork     string
 	rootDir           string
 	streamingAddr     string
 	logLevel          string
@@ -66,9 +69,11 @@ func parseServeFlags(args []string) (*serveFlags, error) {
 	fs.DurationVar(&f.requestTimeout, "runtime-request-timeout", 2*time.Minute, "timeout of every engine request except pulls, logs and exec")
 	fs.DurationVar(&f.pullDeadline, "image-pull-progress-deadline", time.Minute, "cancel a pull that makes no progress for this long")
 	fs.StringVar(&f.networkPlugin, "network-plugin", "", `pod network: "" or "docker" (Docker's bridge) or "cni"`)
-	fs.StringVar(&f.cniBinDir, "cni-bin-dir", "", "CNI plugin directories, comma-separated (default /opt/cni/bin)")
+	fs.StringVar(&f.dockerNetwork, "docker-network", "", `Docker network the sandboxes join in docker mode (default "bridge")`)
+	fs.StringVar(&f.cniBinDir, "cni-bin-dir", "", "CNI plugin directories, comma-separated (default /opt/cni/bin, then /usr/lib/cni)")
 	fs.StringVar(&f.cniConfDir, "cni-conf-dir", "", "CNI configuration directory (default /etc/cni/net.d)")
-	fs.StringVar(&f.cniCacheDir, "cni-cache-dir", "", "CNI cache directory (default /var/lib/cni/cache)")
+	fs.StringVar(&f.cniCacheDir, "cni-cache-dir", "", "CNI cache directory (default /var/lib/cni)")
+	fs.StringVar(&f.cniNetNSDir, "cni-netns-dir", "", "where cni mode pins pod network namespaces until teardown (default /run/dockerlet/netns)")
 	fs.StringVar(&f.rootDir, "root-directory", "/var/lib/dockerlet", "directory for sandbox checkpoints")
 	fs.StringVar(&f.streamingAddr, "streaming-bind-addr", "", "host:port of the exec/attach/port-forward server (default 127.0.0.1 on a free port)")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-addr", "", "PORT or HOST:PORT of the Prometheus /metrics listener (a bare port binds 127.0.0.1; default off)")
@@ -127,6 +132,8 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	tuneGC(logger)
+	// The streaming library logs through klog; send it to the same place.
+	klog.SetSlogLogger(logger)
 	eng, closeEngine, err := open.Engine(f.dockerEndpoint, engine.Options{
 		RequestTimeout: f.requestTimeout, PullProgressDeadline: f.pullDeadline, Logger: logger,
 	})
@@ -160,7 +167,9 @@ func runServe(ctx context.Context, args []string) error {
 		binDirs = strings.Split(f.cniBinDir, ",")
 	}
 	netPlugin, err := network.New(eng, network.Config{
-		Plugin: f.networkPlugin, CNIBinDirs: binDirs, CNIConfDir: f.cniConfDir, CNICacheDir: f.cniCacheDir, Logger: logger,
+		Plugin: f.networkPlugin, DockerNetwork: f.dockerNetwork,
+		CNIBinDirs: binDirs, CNIConfDir: f.cniConfDir, CNICacheDir: f.cniCacheDir, CNINetNSDir: f.cniNetNSDir,
+		Logger: logger,
 	})
 	if err != nil {
 		return err
