@@ -62,7 +62,10 @@ func writeContainerTable(w io.Writer, sts []pod.PodStatus, now time.Time) {
 		rows := append(append([]pod.ContainerStatus(nil), s.InitContainers...), s.Containers...)
 		for i, c := range rows {
 			cname := c.Name
-			if i < len(s.InitContainers) {
+			switch {
+			case c.Sidecar:
+				cname += " (sidecar)"
+			case i < len(s.InitContainers):
 				cname += " (init)"
 			}
 			since := c.StartedAt

@@ -66,7 +66,7 @@ var podSpecFields = concat(
 		"dnsPolicy", "schedulerName",
 	},
 	prefixed("containers", containerFields),
-	prefixed("initContainers", containerFields),
+	prefixed("initContainers", append([]string{"restartPolicy"}, containerFields...)),
 )
 
 var podFields = concat(metaFields, prefixed("spec", podSpecFields))

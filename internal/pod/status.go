@@ -54,6 +54,8 @@ type ContainerStatus struct {
 	Started      bool      `json:"started"`
 	RestartCount int32     `json:"restartCount"`
 	LogPath      string    `json:"logPath,omitempty"` // absolute
+	// Sidecar marks a restartable init container (restartPolicy Always).
+	Sidecar bool `json:"sidecar,omitempty"`
 }
 
 // Event is something the supervisor did or saw, as `describe` lists them.
@@ -102,7 +104,7 @@ func (s *PodStatus) Container(name string) (*ContainerStatus, bool) {
 // when one explains the pod better than its phase.
 func (s *PodStatus) DisplayStatus() string {
 	for i, c := range s.InitContainers {
-		if c.State == StateTerminated && c.ExitCode == 0 {
+		if c.State == StateTerminated && c.ExitCode == 0 || c.Sidecar && (c.State == StateRunning || s.Phase != corev1.PodPending) {
 			continue
 		}
 		if c.Reason != "" && c.Reason != "Completed" {

@@ -81,6 +81,7 @@ type Worker struct {
 	initFailed     bool
 	sandboxFailed  time.Time         // last failed sandbox creation
 	nextAttempt    map[string]uint32 // first attempt in a new sandbox, by container
+	initialized    bool              // the init containers of this sandbox are done
 	status         PodStatus
 
 	pubMu     sync.Mutex
@@ -204,12 +205,20 @@ func (w *Worker) Sync(ctx context.Context) {
 	}
 	if w.syncInit(ctx, conts) {
 		w.syncApps(ctx, conts)
-		w.runProbes(ctx, conts)
 	}
+	// Sidecars are probed during the init phase too: their startup probe
+	// gates the next init container.
+	w.runProbes(ctx, conts)
 	if conts, err = w.listContainers(ctx); err == nil {
 		w.computeStatus(conts)
 	}
 	if w.status.Terminal && w.sandboxID != "" {
+		if conts, err := w.listContainers(ctx); err == nil {
+			w.stopSidecars(ctx, conts)
+			if conts, err = w.listContainers(ctx); err == nil {
+				w.computeStatus(conts)
+			}
+		}
 		// As the kubelet does: a finished pod keeps its containers (for
 		// logs) but not its sandbox, whose host ports go free.
 		if _, err := w.cfg.Runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: w.sandboxID}); err != nil {
@@ -292,6 +301,7 @@ func (w *Worker) ensureSandbox(ctx context.Context) error {
 		return fmt.Errorf("run pod sandbox: %w", err)
 	}
 	w.sandboxID = resp.PodSandboxId
+	w.initialized = false // a new sandbox runs its init containers again
 	w.status.SandboxID = w.sandboxID
 	w.status.StartTime = w.cfg.Clock.Now()
 	st, err := w.cfg.Runtime.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: w.sandboxID})

@@ -12,11 +12,22 @@ import (
 )
 
 // syncInit runs init containers one at a time, in order; it reports true
-// once all have exited 0.
+// once all have exited 0 (sidecars: once they run and have started). After
+// that, only sidecars are looked after: kept running, restarted with the
+// back-off.
 func (w *Worker) syncInit(ctx context.Context, conts containerSet) bool {
 	for i := range w.pod.Spec.InitContainers {
 		c := &w.pod.Spec.InitContainers[i]
 		st := conts[c.Name]
+		if isSidecar(c) {
+			if !w.syncSidecar(ctx, c, st) && !w.initialized {
+				return false
+			}
+			continue
+		}
+		if w.initialized {
+			continue
+		}
 		switch {
 		case st == nil:
 			w.start(ctx, c, w.nextAttempt[c.Name])
@@ -40,7 +51,41 @@ func (w *Worker) syncInit(ctx context.Context, conts containerSet) bool {
 			return false // running or unknown: wait for it
 		}
 	}
+	w.initialized = true
 	return true
+}
+
+// isSidecar reports a restartable init container (restartPolicy: Always):
+// it starts in order with the init containers and runs beside the app.
+func isSidecar(c *corev1.Container) bool {
+	return c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+}
+
+// syncSidecar keeps a sidecar running; it reports true once it runs and
+// its startup probe (if any) has succeeded.
+func (w *Worker) syncSidecar(ctx context.Context, c *corev1.Container, st *runtimeapi.ContainerStatus) bool {
+	switch {
+	case st == nil:
+		w.start(ctx, c, w.nextAttempt[c.Name])
+	case st.State == runtimeapi.ContainerState_CONTAINER_CREATED:
+		w.startCreated(ctx, c, st)
+	case st.State == runtimeapi.ContainerState_CONTAINER_EXITED:
+		w.restart(ctx, c, st)
+	case st.State == runtimeapi.ContainerState_CONTAINER_RUNNING:
+		return w.probesFor(c, st).started()
+	}
+	return false
+}
+
+// stopSidecars stops the running sidecars, last first, once the app
+// containers are done for good, as the kubelet does.
+func (w *Worker) stopSidecars(ctx context.Context, conts containerSet) {
+	for i := len(w.pod.Spec.InitContainers) - 1; i >= 0; i-- {
+		c := &w.pod.Spec.InitContainers[i]
+		if st := conts[c.Name]; isSidecar(c) && st != nil && st.State == runtimeapi.ContainerState_CONTAINER_RUNNING {
+			w.kill(ctx, c, st.Id, "Completed", "the pod's containers finished")
+		}
+	}
 }
 
 // syncApps starts app containers that never ran and restarts exited ones

@@ -54,8 +54,7 @@ func (w *Worker) runProbes(ctx context.Context, conts containerSet) {
 		msg   string
 	}
 	var jobs []*job
-	for i := range w.pod.Spec.Containers {
-		c := &w.pod.Spec.Containers[i]
+	for _, c := range w.probed() {
 		st := conts[c.Name]
 		if st == nil || st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
 			continue
@@ -111,4 +110,19 @@ func lower(k ProbeKind) string {
 		return "readiness"
 	}
 	return "startup"
+}
+
+// probed lists the containers whose probes run: the sidecars and the app
+// containers.
+func (w *Worker) probed() []*corev1.Container {
+	var out []*corev1.Container
+	for i := range w.pod.Spec.InitContainers {
+		if c := &w.pod.Spec.InitContainers[i]; isSidecar(c) {
+			out = append(out, c)
+		}
+	}
+	for i := range w.pod.Spec.Containers {
+		out = append(out, &w.pod.Spec.Containers[i])
+	}
+	return out
 }

@@ -16,11 +16,18 @@ func (w *Worker) computeStatus(conts containerSet) {
 	s.Backoff = w.cfg.Backoff.Export(string(w.pod.UID) + "/")
 	s.InitContainers = s.InitContainers[:0]
 	initDone := true
+	sidecarsReady := true
 	for i := range w.pod.Spec.InitContainers {
 		c := &w.pod.Spec.InitContainers[i]
 		cs := w.containerStatus(c, conts[c.Name], "PodInitializing")
-		if cs.State != StateTerminated || cs.ExitCode != 0 {
-			initDone = false
+		switch {
+		case isSidecar(c):
+			sidecarsReady = sidecarsReady && cs.Ready
+			if cs.State != StateRunning || !cs.Started {
+				initDone = initDone && w.initialized
+			}
+		case cs.State != StateTerminated || cs.ExitCode != 0:
+			initDone = initDone && w.initialized
 		}
 		s.InitContainers = append(s.InitContainers, cs)
 	}
@@ -65,7 +72,7 @@ func (w *Worker) computeStatus(conts containerSet) {
 		s.Phase = corev1.PodSucceeded
 	}
 	s.Terminal = s.Phase == corev1.PodSucceeded || s.Phase == corev1.PodFailed
-	ready := s.Phase == corev1.PodRunning
+	ready := s.Phase == corev1.PodRunning && sidecarsReady
 	for _, cs := range s.Containers {
 		ready = ready && cs.Ready
 	}
@@ -73,7 +80,7 @@ func (w *Worker) computeStatus(conts containerSet) {
 }
 
 func (w *Worker) containerStatus(c *corev1.Container, st *runtimeapi.ContainerStatus, waitDefault string) ContainerStatus {
-	cs := ContainerStatus{Name: c.Name, Image: c.Image, State: StateWaiting, Reason: waitDefault}
+	cs := ContainerStatus{Name: c.Name, Image: c.Image, State: StateWaiting, Reason: waitDefault, Sidecar: isSidecar(c)}
 	if wr, ok := w.waiting[c.Name]; ok {
 		cs.Reason, cs.Message = wr.reason, wr.message
 	}

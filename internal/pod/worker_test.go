@@ -469,3 +469,60 @@ func TestSandboxFailureBacksOff(t *testing.T) {
 		t.Fatalf("not retried after the back-off: %d runs", fr.runs)
 	}
 }
+
+func TestSidecar(t *testing.T) {
+	h := newHarness(t, `apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  restartPolicy: Never
+  initContainers:
+  - {name: proxy, image: i:1, restartPolicy: Always, startupProbe: {tcpSocket: {port: 80}, periodSeconds: 1}}
+  - {name: setup, image: i:1}
+  containers:
+  - {name: app, image: i:1}
+`)
+	h.rt.images["i:1"] = true
+	h.h.set("proxy/tcp", false)
+	h.sync()
+	if got := h.calls(); !strings.Contains(got, "StartContainer proxy/0") || strings.Contains(got, "setup") {
+		t.Fatalf("first sync: %s", got)
+	}
+	h.sync()
+	if got := h.calls(); strings.Contains(got, "setup") {
+		t.Fatalf("setup started before the sidecar's startup probe passed: %s", got)
+	}
+	h.h.set("proxy/tcp", true)
+	h.clock.Advance(time.Second)
+	h.sync() // startup probe passes
+	h.sync()
+	if got := h.calls(); !strings.Contains(got, "StartContainer setup/0") {
+		t.Fatalf("setup not started after the sidecar started: %s", got)
+	}
+	h.rt.exit("setup", 0)
+	s := h.sync()
+	if got := h.calls(); !strings.Contains(got, "StartContainer app/0") {
+		t.Fatalf("app not started: %s", got)
+	}
+	if s.Phase != corev1.PodRunning || s.DisplayStatus() != "Running" || !s.InitContainers[0].Sidecar {
+		t.Fatalf("status %s / %s: %+v", s.Phase, s.DisplayStatus(), s.InitContainers)
+	}
+	// The sidecar crashes: restarted beside the running app, which goes on.
+	h.rt.exit("proxy", 1)
+	h.sync()
+	if got := h.calls(); !strings.Contains(got, "StartContainer proxy/1") || strings.Contains(got, "app") {
+		t.Fatalf("sidecar restart: %s", got)
+	}
+	// The app finishes: the sidecar is stopped and the pod Succeeded,
+	// whatever the sidecar's exit code.
+	h.clock.Advance(time.Second)
+	h.sync()
+	h.rt.exit("app", 0)
+	s = h.sync()
+	if got := h.calls(); !strings.Contains(got, "StopContainer c") {
+		t.Fatalf("sidecar not stopped: %s", got)
+	}
+	if s.Phase != corev1.PodSucceeded || s.InitContainers[0].State != StateTerminated {
+		t.Fatalf("final: %s %+v", s.Phase, s.InitContainers[0])
+	}
+}
