@@ -68,7 +68,7 @@ func TestCRIFuzz(t *testing.T) {
 
 	// A user's container with a Kubernetes-looking name and a look-alike
 	// type label: no RPC may touch it.
-	foreignName := "k8s_fake_" + prefix + "-fuzz-pod_ns_uid_0"
+	foreignName := fmt.Sprintf("k8s_fake_%s-fuzz-%d_ns_uid_0", prefix, time.Now().UnixNano()%1e9)
 	foreign, err := eng.CreateContainer(ctx, engine.CreateSpec{
 		Name:       foreignName,
 		Config:     &container.Config{Image: busybox, Cmd: []string{"true"}, Labels: map[string]string{naming.LabelType: naming.TypeSandbox}},

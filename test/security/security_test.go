@@ -7,6 +7,7 @@ package security
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -156,7 +157,7 @@ func TestForeignContainersUntouchable(t *testing.T) {
 	if err := e.eng.PullImage(ctx, e.busybox, engine.PullOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	name := "k8s_fake_" + prefix + "-sec-pod_ns_uid_0"
+	name := fmt.Sprintf("k8s_fake_%s-sec-%d_ns_uid_0", prefix, time.Now().UnixNano()%1e9)
 	foreign, err := e.eng.CreateContainer(ctx, engine.CreateSpec{
 		Name: name,
 		Config: &container.Config{Image: e.busybox, Cmd: []string{"sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"},
