@@ -19,8 +19,18 @@ import (
 	"github.com/dockerlet/dockerlet/internal/cri"
 	"github.com/dockerlet/dockerlet/internal/crilog"
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/network"
+	"github.com/dockerlet/dockerlet/internal/streaming"
 	"github.com/dockerlet/dockerlet/internal/testutil"
 )
+
+// sandboxResolver hands the streaming server, made before the service,
+// the service's sandbox lookups.
+type sandboxResolver struct{ svc *cri.Service }
+
+func (r *sandboxResolver) SandboxNetNS(ctx context.Context, id string) (string, error) {
+	return r.svc.SandboxNetNS(ctx, id)
+}
 
 // prefix names everything these tests create.
 const prefix = "dltcri"
@@ -30,6 +40,7 @@ type server struct {
 	socket string
 	grpc   *grpc.Server
 	logs   *crilog.Manager
+	stream *streaming.Server
 	conn   *grpc.ClientConn
 }
 
@@ -42,6 +53,8 @@ type env struct {
 	srv     *server
 	rt      runtimeapi.RuntimeServiceClient
 	img     runtimeapi.ImageServiceClient
+	// net configures the pod network (default: Docker's bridge).
+	net network.Config
 }
 
 func testCtx(t *testing.T) context.Context {
@@ -52,7 +65,11 @@ func testCtx(t *testing.T) context.Context {
 
 // newEnv starts a registry with a busybox image and a pause stand-in, and
 // a dockerlet server using them.
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with the env adjusted by configure (if not nil)
+// before the server starts.
+func newEnvWith(t *testing.T, configure func(*env)) *env {
 	t.Helper()
 	testutil.RequireDocker(t)
 	eng, err := engine.Connect(testutil.DockerHost(), engine.Options{})
@@ -73,6 +90,9 @@ func newEnv(t *testing.T) *env {
 			_, _ = eng.RemoveImage(context.Background(), ref, engine.ImageRemoveOptions{Force: true})
 		}
 	})
+	if configure != nil {
+		configure(e)
+	}
 	e.start()
 	t.Cleanup(e.stop)
 	t.Cleanup(e.removeAll)
@@ -87,12 +107,28 @@ func (e *env) start() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	logs := crilog.NewManager(e.eng, logger)
-	svc, err := cri.New(cri.Config{
-		Engine: e.eng, Logger: logger, PodInfraImage: e.pause, RootDir: filepath.Join(e.root, "state"), Logs: logs,
-	})
+	netCfg := e.net
+	netCfg.Logger = logger
+	plugin, err := network.New(e.eng, netCfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The streaming server resolves sandboxes through the service it serves.
+	resolver := &sandboxResolver{}
+	stream, err := streaming.New(e.eng, resolver, streaming.Config{Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := cri.New(cri.Config{
+		Engine: e.eng, Logger: logger, PodInfraImage: e.pause, RootDir: filepath.Join(e.root, "state"), Logs: logs,
+		Network: plugin, Streaming: stream, ExecSync: streaming.ExecSync,
+	})
+	if err != nil {
+		stream.Close()
+		t.Fatal(err)
+	}
+	resolver.svc = svc
+	svc.Reconcile(context.Background())
 	dir, err := os.MkdirTemp("", prefix+"-sock-")
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +148,7 @@ func (e *env) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = &server{socket: sock, grpc: gs, logs: logs, conn: conn}
+	e.srv = &server{socket: sock, grpc: gs, logs: logs, stream: stream, conn: conn}
 	e.rt = runtimeapi.NewRuntimeServiceClient(conn)
 	e.img = runtimeapi.NewImageServiceClient(conn)
 }
@@ -121,6 +157,7 @@ func (e *env) stop() {
 	if e.srv != nil {
 		e.srv.conn.Close()
 		e.srv.grpc.Stop()
+		e.srv.stream.Close()
 		e.srv.logs.Close()
 		e.srv = nil
 	}
