@@ -243,3 +243,37 @@ stringData:
 		t.Errorf("port must match: %v", auths)
 	}
 }
+
+// TestVolumeFilesUpdatedInPlace: preparing a configMap volume again (a
+// supervisor restart) keeps the directory a container has mounted, and
+// updates its files there.
+func TestVolumeFilesUpdatedInPlace(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "v")
+	if err := writeFiles(dir, map[string][]byte{"a": []byte("1"), "b": []byte("2"), "sub/c": []byte("3")}, nil, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFiles(dir, map[string][]byte{"a": []byte("1"), "b": []byte("two")}, nil, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	after, err := os.Stat(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Fatal("the volume directory was replaced: a running container would see an empty mount")
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "b")); string(b) != "two" {
+		t.Errorf("b = %q", b)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "sub")); !os.IsNotExist(err) {
+		t.Errorf("stale sub/ kept (%v)", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Errorf("entries: %v", entries)
+	}
+}

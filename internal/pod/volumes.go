@@ -1,10 +1,11 @@
 package pod
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -139,28 +140,23 @@ func hostPathVolume(h *corev1.HostPathVolumeSource) (Volume, error) {
 	return Volume{HostPath: h.Path}, nil
 }
 
-// writeFiles replaces dir's contents with data (or the selected items):
-// written to a fresh directory and swapped in, so a running container never
-// sees a half-written set.
+// writeFiles makes dir hold exactly data (or the selected items). It
+// updates in place, each file replaced atomically by a rename: a running
+// container has dir bind-mounted, so dir itself must stay the same
+// directory (a supervisor restart prepares the volumes again).
 func writeFiles(dir string, data map[string][]byte, items []corev1.KeyToPath, defaultMode *int32, optional bool) error {
 	mode := os.FileMode(0o644)
 	if defaultMode != nil {
 		mode = os.FileMode(*defaultMode) & 0o777
 	}
 	type file struct {
-		path string
 		data []byte
 		mode os.FileMode
 	}
-	var files []file
+	files := map[string]file{}
 	if len(items) == 0 {
-		keys := make([]string, 0, len(data))
-		for k := range data {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			files = append(files, file{k, data[k], mode})
+		for k, b := range data {
+			files[k] = file{b, mode}
 		}
 	} else {
 		for _, it := range items {
@@ -175,36 +171,62 @@ func writeFiles(dir string, data map[string][]byte, items []corev1.KeyToPath, de
 			if it.Mode != nil {
 				m = os.FileMode(*it.Mode) & 0o777
 			}
-			files = append(files, file{it.Path, b, m})
+			files[it.Path] = file{b, m}
 		}
 	}
-	tmp := dir + ".tmp"
-	if err := os.RemoveAll(tmp); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	for _, f := range files {
-		rel := filepath.Clean(f.path)
+	keep := map[string]bool{}
+	for _, name := range sortedKeys(files) {
+		f := files[name]
+		rel := filepath.Clean(name)
 		if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
-			return fmt.Errorf("path %q escapes the volume", f.path)
+			return fmt.Errorf("path %q escapes the volume", name)
 		}
-		p := filepath.Join(tmp, rel)
+		p := filepath.Join(dir, rel)
+		keep[p] = true
+		for d := filepath.Dir(p); d != dir; d = filepath.Dir(d) {
+			keep[d] = true
+		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(p, f.data, f.mode); err != nil {
+		if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, f.data) {
+			if err := os.Chmod(p, f.mode); err != nil {
+				return err
+			}
+			continue
+		}
+		tmp, err := os.CreateTemp(filepath.Dir(p), ".dockerlet-*")
+		if err != nil {
 			return err
 		}
-		if err := os.Chmod(p, f.mode); err != nil {
+		_, werr := tmp.Write(f.data)
+		cerr := tmp.Close()
+		if err := errors.Join(werr, cerr, os.Chmod(tmp.Name(), f.mode)); err != nil {
+			os.Remove(tmp.Name())
+			return err
+		}
+		if err := os.Rename(tmp.Name(), p); err != nil {
+			os.Remove(tmp.Name())
 			return err
 		}
 	}
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return err
+	// Drop what is no longer in the data, deepest first.
+	var stale []string
+	_ = filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
+		if err == nil && p != dir && !keep[p] {
+			stale = append(stale, p)
+		}
+		return nil
+	})
+	for i := len(stale) - 1; i >= 0; i-- {
+		if err := os.RemoveAll(stale[i]); err != nil {
+			return err
+		}
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
-	return os.Rename(tmp, dir)
+	return nil
 }
 
 // mounts builds a container's CRI mounts from its volumeMounts.
