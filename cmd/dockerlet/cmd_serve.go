@@ -9,7 +9,9 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -57,6 +59,7 @@ type serveFlags struct {
 	mirrors           map[string]string
 	gracefulStopBound time.Duration
 	metricsAddr       string
+	socketGroup       string
 	pprofAddr         string
 }
 
@@ -76,6 +79,7 @@ func parseServeFlags(args []string) (*serveFlags, error) {
 	fs.StringVar(&f.cniNetNSDir, "cni-netns-dir", "", "where cni mode pins pod network namespaces until teardown (default /run/dockerlet/netns)")
 	fs.StringVar(&f.rootDir, "root-directory", "/var/lib/dockerlet", "directory for sandbox checkpoints")
 	fs.StringVar(&f.streamingAddr, "streaming-bind-addr", "", "host:port of the exec/attach/port-forward server (default 127.0.0.1 on a free port)")
+	fs.StringVar(&f.socketGroup, "socket-group", "", "group (name or gid) that owns the CRI socket; its members may use it (default: root's)")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-addr", "", "PORT or HOST:PORT of the Prometheus /metrics listener (a bare port binds 127.0.0.1; default off)")
 	fs.StringVar(&f.pprofAddr, "debug-pprof-addr", "", "PORT or HOST:PORT of a net/http/pprof listener for profiling (a bare port binds 127.0.0.1; default off)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -212,7 +216,7 @@ func runServe(ctx context.Context, args []string) error {
 
 	resolver.set(svc)
 
-	lis, err := listen(f.endpoint)
+	lis, err := listen(f.endpoint, f.socketGroup)
 	if err != nil {
 		return err
 	}
@@ -250,7 +254,7 @@ func runServe(ctx context.Context, args []string) error {
 
 // listen opens the CRI endpoint: a unix socket created 0660 in a directory
 // that is not world-writable, or the socket systemd passes (fd://).
-func listen(endpoint string) (net.Listener, error) {
+func listen(endpoint, group string) (net.Listener, error) {
 	if endpoint == "fd://" || strings.HasPrefix(endpoint, "fd://") {
 		ls, err := activation.Listeners()
 		if err != nil {
@@ -295,7 +299,29 @@ func listen(endpoint string) (net.Listener, error) {
 		lis.Close()
 		return nil, err
 	}
+	if group != "" {
+		gid, err := lookupGID(group)
+		if err == nil {
+			err = os.Chown(path, -1, gid)
+		}
+		if err != nil {
+			lis.Close()
+			return nil, fmt.Errorf("--socket-group %q: %w", group, err)
+		}
+	}
 	return lis, nil
+}
+
+// lookupGID resolves a group name or numeric gid.
+func lookupGID(group string) (int, error) {
+	if gid, err := strconv.Atoi(group); err == nil {
+		return gid, nil
+	}
+	g, err := user.LookupGroup(group)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(g.Gid)
 }
 
 // sandboxResolver lets the streaming server, created before the CRI

@@ -11,8 +11,11 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -126,6 +129,22 @@ func TestSocketPermissions(t *testing.T) {
 	}
 	if st.Mode()&os.ModeSocket == 0 || st.Mode().Perm() != 0o660 {
 		t.Errorf("socket mode %v, want a socket with 0660", st.Mode())
+	}
+
+	// --socket-group hands the socket to a group (its members may use it).
+	if g, err := user.LookupGroup("daemon"); err == nil {
+		grp := serveproc.New(t, serveproc.Options{Dir: workDir(t, "sockgrp"), PauseImage: "unused:1", Args: []string{"--socket-group", "daemon"}})
+		if err := grp.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(grp.Socket)
+		grp.Stop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gid := strconv.Itoa(int(st.Sys().(*syscall.Stat_t).Gid)); gid != g.Gid || st.Mode().Perm() != 0o660 {
+			t.Errorf("socket group %s mode %v, want group %s (daemon) and 0660", gid, st.Mode().Perm(), g.Gid)
+		}
 	}
 
 	open := workDir(t, "sockopen")
