@@ -67,6 +67,11 @@ func TestPlayShippedExamples(t *testing.T) {
 func TestPlaySupervisorRestart(t *testing.T) {
 	p := newPlayer(t)
 	file := p.manifest("keep.yaml", `apiVersion: v1
+kind: ConfigMap
+metadata: {name: keep-cfg, namespace: dltplay}
+data: {greeting: hello-volume}
+---
+apiVersion: v1
 kind: Pod
 metadata: {name: dltplay-keep, namespace: dltplay}
 spec:
@@ -75,6 +80,9 @@ spec:
   - name: main
     image: `+busyboxImage+`
     command: [sh, -c, "trap 'exit 0' TERM; i=0; while :; do echo tick $i; i=$((i+1)); sleep 1; done"]
+    volumeMounts: [{name: cfg, mountPath: /cfg}]
+  volumes:
+  - {name: cfg, configMap: {name: keep-cfg}}
 `)
 	p.mustRun("play", "--wait", "--timeout", "60s", file)
 	before := p.pods()["dltplay-keep"]
@@ -93,6 +101,10 @@ spec:
 	after := p.pods()["dltplay-keep"]
 	if after.UID != before.UID || after.SandboxID != before.SandboxID || after.Containers[0].ID != before.Containers[0].ID {
 		t.Fatalf("pod re-created instead of adopted:\nbefore %+v\nafter  %+v", before, after)
+	}
+	// The configMap volume the running container mounted is still there.
+	if out := p.mustRun("exec", "-n", "dltplay", "dltplay-keep", "--", "cat", "/cfg/greeting"); out != "hello-volume" {
+		t.Fatalf("configMap volume after the supervisor restart: %q", out)
 	}
 	// The new supervisor copies the container's output again, from where
 	// the old one stopped: no tick lost, none twice.
