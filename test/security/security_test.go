@@ -8,6 +8,8 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -62,7 +64,7 @@ func workDir(t *testing.T, name string) string {
 
 // newEnv starts a registry (with basic auth when user != "") and a server
 // logging at logLevel.
-func newEnv(t *testing.T, user, password, logLevel string) *env {
+func newEnv(t *testing.T, user, password, logLevel string, args ...string) *env {
 	t.Helper()
 	testutil.RequireDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -86,7 +88,7 @@ func newEnv(t *testing.T, user, password, logLevel string) *env {
 			_, _ = eng.RemoveImage(context.Background(), ref, engine.ImageRemoveOptions{Force: true})
 		}
 	})
-	e.srv = serveproc.New(t, serveproc.Options{Dir: workDir(t, "sec"), PauseImage: e.pause, LogLevel: logLevel})
+	e.srv = serveproc.New(t, serveproc.Options{Dir: workDir(t, "sec"), PauseImage: e.pause, LogLevel: logLevel, Args: args})
 	if err := e.srv.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +395,13 @@ func TestStreamingURLs(t *testing.T) {
 // base64 auth appear in the server's log. Nor does a container's env value.
 func TestNoCredentialInLogs(t *testing.T) {
 	const user, password = "dltrob-user", "s3cr3t-dltrob-Pa55"
-	e := newEnv(t, user, password, "debug")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := l.Addr().String()
+	l.Close()
+	e := newEnv(t, user, password, "debug", "--metrics-bind-addr", metricsAddr)
 	ctx := e.ctx
 	auth := base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
 	for name, a := range map[string]*runtimeapi.AuthConfig{
@@ -419,6 +427,21 @@ func TestNoCredentialInLogs(t *testing.T) {
 		Envs: []*runtimeapi.KeyValue{{Key: "DB_PASSWORD", Value: []byte(password)}},
 	}})
 	_, _ = e.img.RemoveImage(ctx, &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: e.busybox}})
+	// The metrics listener tells no secret either.
+	resp, err := http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "# HELP") {
+		t.Errorf("no metrics served:\n%.500s", metrics)
+	}
+	for _, secret := range []string{password, auth, wrong} {
+		if strings.Contains(string(metrics), secret) {
+			t.Errorf("credential in /metrics")
+		}
+	}
 	e.srv.Stop()
 
 	log, err := os.ReadFile(e.srv.LogPath)
