@@ -95,7 +95,11 @@ func describe(out io.Writer, r podRef, now time.Time) {
 	ew := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(ew, "  Type\tReason\tAge\tMessage")
 	for _, e := range s.Events {
-		fmt.Fprintf(ew, "  %s\t%s\t%s\t%s\n", e.Type, e.Reason, age(e.Time, now), e.Message)
+		when := age(e.Time, now)
+		if e.Count > 1 {
+			when += fmt.Sprintf(" (x%d over %s)", e.Count, age(e.First, now))
+		}
+		fmt.Fprintf(ew, "  %s\t%s\t%s\t%s\n", e.Type, e.Reason, when, e.Message)
 	}
 	ew.Flush()
 }

@@ -60,10 +60,13 @@ type ContainerStatus struct {
 
 // Event is something the supervisor did or saw, as `describe` lists them.
 type Event struct {
-	Time    time.Time `json:"time"`
+	Time    time.Time `json:"time"` // the latest occurrence
 	Type    string    `json:"type"` // Normal or Warning
 	Reason  string    `json:"reason"`
 	Message string    `json:"message"`
+	// Count and First aggregate repeats, as Kubernetes events do.
+	Count int       `json:"count,omitempty"`
+	First time.Time `json:"first,omitzero"`
 }
 
 // maxEvents bounds a pod's event list.

@@ -379,14 +379,22 @@ func (w *Worker) listContainers(ctx context.Context) (containerSet, error) {
 }
 
 func (w *Worker) event(typ, reason, msg string) {
-	ev := Event{Time: w.cfg.Clock.Now(), Type: typ, Reason: reason, Message: msg}
-	if n := len(w.status.Events); n > 0 {
-		last := w.status.Events[n-1]
-		if last.Reason == reason && last.Message == msg {
-			return
+	now := w.cfg.Clock.Now()
+	ev := Event{Time: now, Type: typ, Reason: reason, Message: msg, Count: 1, First: now}
+	// A repeat of a recent event counts up and moves to the end, as
+	// Kubernetes aggregates events, instead of flooding the list.
+	evs := w.status.Events
+	for i := len(evs) - 1; i >= 0 && i >= len(evs)-10; i-- {
+		if evs[i].Reason == reason && evs[i].Message == msg && evs[i].Type == typ {
+			ev.Count, ev.First = max(evs[i].Count, 1)+1, evs[i].First
+			if ev.First.IsZero() {
+				ev.First = evs[i].Time
+			}
+			evs = append(evs[:i], evs[i+1:]...)
+			break
 		}
 	}
-	w.status.Events = append(w.status.Events, ev)
+	w.status.Events = append(evs, ev)
 	if len(w.status.Events) > maxEvents {
 		w.status.Events = w.status.Events[len(w.status.Events)-maxEvents:]
 	}

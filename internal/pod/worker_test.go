@@ -526,3 +526,16 @@ spec:
 		t.Fatalf("final: %s %+v", s.Phase, s.InitContainers[0])
 	}
 }
+
+func TestEventsAggregate(t *testing.T) {
+	h := newHarness(t, "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: a, image: i:1}]\n")
+	h.w.event("Warning", "Unhealthy", "probe failed")
+	h.clock.Advance(time.Second)
+	h.w.event("Normal", "Killing", "stop")
+	h.clock.Advance(time.Second)
+	h.w.event("Warning", "Unhealthy", "probe failed")
+	evs := h.w.status.Events
+	if len(evs) != 2 || evs[1].Reason != "Unhealthy" || evs[1].Count != 2 || !evs[1].First.Before(evs[1].Time) {
+		t.Fatalf("events: %+v", evs)
+	}
+}

@@ -197,17 +197,24 @@ spec:
 	var kills, backoffs int
 	var firstStart, lastStart time.Time
 	for _, e := range st.Events {
+		n := max(e.Count, 1) // repeats are aggregated
 		switch e.Reason {
 		case "Killing":
-			kills++
+			kills += n
 		case "Started":
-			if firstStart.IsZero() {
-				firstStart = e.Time
+			first := e.First
+			if first.IsZero() {
+				first = e.Time
 			}
-			lastStart = e.Time
+			if firstStart.IsZero() || first.Before(firstStart) {
+				firstStart = first
+			}
+			if e.Time.After(lastStart) {
+				lastStart = e.Time
+			}
 		}
 		if strings.Contains(e.Message, "liveness probe") {
-			backoffs++
+			backoffs += n
 		}
 	}
 	if kills < 2 || backoffs < 2 {
