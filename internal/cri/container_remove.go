@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -36,8 +37,34 @@ func (s *Service) removeContainer(ctx context.Context, id string) error {
 	if s.cfg.Stats != nil {
 		s.cfg.Stats.Forget(id)
 	}
-	if err := s.eng.RemoveContainer(ctx, id, engine.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errors.Is(err, engine.ErrNotFound) {
+	return s.forceRemove(ctx, id)
+}
+
+// forceRemove removes a Docker container. A removal that fails because
+// another one is under way (Docker: "removal … is already in progress")
+// succeeds once the container is gone: Remove is idempotent, whoever
+// finishes it.
+func (s *Service) forceRemove(ctx context.Context, id string) error {
+	err := s.eng.RemoveContainer(ctx, id, engine.RemoveOptions{Force: true, RemoveVolumes: true})
+	if err == nil || errors.Is(err, engine.ErrNotFound) {
+		return nil
+	}
+	if !errors.Is(err, engine.ErrConflict) {
 		return fmt.Errorf("remove container %s: %w", id, err)
 	}
-	return nil
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	deadline := time.After(5 * time.Second)
+	for {
+		if _, ierr := s.eng.InspectContainer(ctx, id); errors.Is(ierr, engine.ErrNotFound) {
+			return nil
+		}
+		select {
+		case <-t.C:
+		case <-deadline:
+			return fmt.Errorf("remove container %s: %w", id, err)
+		case <-ctx.Done():
+			return fmt.Errorf("remove container %s: %w", id, ctx.Err())
+		}
+	}
 }

@@ -1,11 +1,14 @@
 package cri
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -273,5 +276,20 @@ func TestBindsForDockerRootPrefix(t *testing.T) {
 	want := []string{"/var/lib/dockerlet/play/vol:/data:rslave", "/srv/data:/srv:ro,rprivate", "/var/lib/docker-x:/x:rshared"}
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("binds = %v, want %v", got, want)
+	}
+}
+
+func TestRemoveRacingAnotherRemoval(t *testing.T) {
+	h := newHarness(t)
+	sb := h.runSandbox("race")
+	id := h.createContainer(sb, "x")
+	// Docker refuses a second concurrent removal; the first one finishes.
+	h.fake.InjectError("RemoveContainer", fmt.Errorf("removal of container %s is already in progress: %w", id, engine.ErrConflict))
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		_ = h.fake.RemoveContainer(context.Background(), id, engine.RemoveOptions{Force: true})
+	}()
+	if _, err := h.svc.RemoveContainer(h.ctx, &runtimeapi.RemoveContainerRequest{ContainerId: id}); err != nil {
+		t.Fatalf("RemoveContainer racing another removal: %v", err)
 	}
 }

@@ -61,8 +61,8 @@ func (s *Service) removeSandbox(ctx context.Context, id string) error {
 	if err := s.teardownFromCheckpoint(ctx, id, sb); err != nil {
 		return err
 	}
-	if err := s.eng.RemoveContainer(ctx, id, engine.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errors.Is(err, engine.ErrNotFound) {
-		return fmt.Errorf("remove sandbox container %s: %w", id, err)
+	if err := s.forceRemove(ctx, id); err != nil {
+		return fmt.Errorf("sandbox: %w", err)
 	}
 	if s.cfg.Stats != nil {
 		s.cfg.Stats.Forget(id) // the pod's cgroup and network counters
