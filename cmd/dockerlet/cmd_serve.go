@@ -36,6 +36,9 @@ import (
 	"github.com/dockerlet/dockerlet/internal/streaming"
 )
 
+// cacheSyncWait bounds the wait for the engine cache's first sync.
+const cacheSyncWait = 10 * time.Second
+
 func init() {
 	register("serve", command{summary: "run the CRI server (kubelet, crictl and critest talk to it)", run: runServe})
 }
@@ -159,7 +162,18 @@ func runServe(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	engCache, err := cache.New(ctx, mtr.WrapEngine(eng), cache.Options{Logger: logger, Metrics: mtr})
+	// The first sync is waited for only so long: a daemon that hangs on one
+	// container (seen with Docker 20.10) must not keep the server from
+	// serving; until synced the cache answers from the engine.
+	// It holds only this server's objects: another server's on the same
+	// engine are none of its business.
+	owner, err := cri.OwnerLabelFilter(f.rootDir)
+	if err != nil {
+		return err
+	}
+	syncCtx, cancelSync := context.WithTimeout(ctx, cacheSyncWait)
+	engCache, err := cache.New(syncCtx, mtr.WrapEngine(eng), cache.Options{Logger: logger, Metrics: mtr, LabelFilter: owner})
+	cancelSync()
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func (s *Service) GetContainerEvents(_ *runtimeapi.GetEventsRequest, stream grpc
 	if feed, ok := s.eng.(changeFeed); ok {
 		return s.streamChanges(ctx, feed, stream)
 	}
-	events, errc := s.eng.Events(ctx, engine.EventsOptions{Labels: []string{naming.ManagedLabelFilter}})
+	events, errc := s.eng.Events(ctx, engine.EventsOptions{Labels: []string{naming.ManagedLabelFilter, ownerFilter(s.rootDir)}})
 	for {
 		select {
 		case <-ctx.Done():

@@ -26,7 +26,7 @@ func (s *Service) listContainers(ctx context.Context, f *runtimeapi.ContainerFil
 	if f.GetId() != "" {
 		list, err = s.findManaged(ctx, naming.TypeContainer, f.GetId())
 	} else {
-		labels := append(managedFilter(naming.TypeContainer), selectorFilters(f.GetLabelSelector())...)
+		labels := append(s.managedFilter(naming.TypeContainer), selectorFilters(f.GetLabelSelector())...)
 		if sb := f.GetPodSandboxId(); len(sb) == fullIDLen {
 			labels = append(labels, naming.LabelSandboxID+"="+sb)
 		}
@@ -37,7 +37,7 @@ func (s *Service) listContainers(ctx context.Context, f *runtimeapi.ContainerFil
 	}
 	out := make([]*runtimeapi.Container, 0, len(list))
 	for _, c := range list {
-		if !isManaged(c.Labels, naming.TypeContainer) {
+		if !s.mine(c.Labels, naming.TypeContainer) {
 			continue
 		}
 		ctr := containerFromSummary(c)

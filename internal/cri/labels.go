@@ -1,6 +1,7 @@
 package cri
 
 import (
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -31,9 +32,23 @@ const (
 	annotationPrefix    = naming.LabelPrefix + "annotation."
 )
 
-// managedFilter is the label filter every listing starts from.
-func managedFilter(typ string) []string {
-	return []string{naming.ManagedLabelFilter, naming.LabelType + "=" + typ}
+// managedFilter is the label filter every listing starts from: managed
+// objects of one type that this server made. Several servers (serve, play,
+// tests) may share one engine; each sees only its own.
+func (s *Service) managedFilter(typ string) []string {
+	return []string{naming.ManagedLabelFilter, naming.LabelType + "=" + typ, ownerFilter(s.rootDir)}
+}
+
+func ownerFilter(rootDir string) string { return labelRootDir + "=" + rootDir }
+
+// OwnerLabelFilter is the engine label filter that selects what a server
+// with this root directory made (for an engine cache in front of it).
+func OwnerLabelFilter(rootDir string) (string, error) {
+	abs, err := filepath.Abs(rootDir)
+	if err != nil {
+		return "", err
+	}
+	return ownerFilter(abs), nil
 }
 
 // putUserLabels stores CRI labels and annotations into Docker labels.

@@ -49,7 +49,7 @@ func (s *Service) owns(labels map[string]string, id string) bool {
 // adopt a sandbox that is about to be rolled back.
 func (s *Service) Reconcile(ctx context.Context) {
 	log := s.cfg.Logger
-	sandboxes, err := s.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: managedFilter(naming.TypeSandbox)})
+	sandboxes, err := s.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: s.managedFilter(naming.TypeSandbox)})
 	if err != nil {
 		log.Warn("reconcile: listing sandboxes failed", "err", err)
 		return
@@ -73,7 +73,7 @@ func (s *Service) Reconcile(ctx context.Context) {
 		rolledBack++
 	}
 
-	ctrs, err := s.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: managedFilter(naming.TypeContainer)})
+	ctrs, err := s.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: s.managedFilter(naming.TypeContainer)})
 	if err != nil {
 		log.Warn("reconcile: listing containers failed", "err", err)
 		return

@@ -18,7 +18,7 @@ const fullIDLen = 64
 // findManaged lists the managed containers of type typ whose id starts with
 // prefix. Only containers carrying the managed label are ever considered.
 func (s *Service) findManaged(ctx context.Context, typ, prefix string) ([]container.Summary, error) {
-	opts := engine.ListOptions{All: true, Labels: managedFilter(typ)}
+	opts := engine.ListOptions{All: true, Labels: s.managedFilter(typ)}
 	if len(prefix) == fullIDLen {
 		opts.IDs = []string{prefix}
 	}
@@ -28,7 +28,7 @@ func (s *Service) findManaged(ctx context.Context, typ, prefix string) ([]contai
 	}
 	out := list[:0]
 	for _, c := range list {
-		if strings.HasPrefix(c.ID, prefix) && isManaged(c.Labels, typ) {
+		if strings.HasPrefix(c.ID, prefix) && s.mine(c.Labels, typ) {
 			out = append(out, c)
 		}
 	}
@@ -37,6 +37,11 @@ func (s *Service) findManaged(ctx context.Context, typ, prefix string) ([]contai
 
 func isManaged(l map[string]string, typ string) bool {
 	return l[naming.LabelManaged] == "true" && l[naming.LabelType] == typ
+}
+
+// mine reports whether a managed object is this server's.
+func (s *Service) mine(l map[string]string, typ string) bool {
+	return isManaged(l, typ) && l[labelRootDir] == s.rootDir
 }
 
 // resolveID turns a full id or unique id prefix into a full id. Unknown ids
@@ -54,7 +59,7 @@ func (s *Service) resolveID(ctx context.Context, typ, id string) (string, error)
 		if err != nil {
 			return "", fmt.Errorf("inspect %s %s: %w", typ, id, err)
 		}
-		if c.ID != id || c.Config == nil || !isManaged(c.Config.Labels, typ) {
+		if c.ID != id || c.Config == nil || !s.mine(c.Config.Labels, typ) {
 			return "", notFoundf("%s %q", typ, id)
 		}
 		return id, nil
@@ -81,7 +86,7 @@ func (s *Service) inspectManaged(ctx context.Context, typ, id string) (*containe
 	if err != nil {
 		return nil, fmt.Errorf("inspect %s %s: %w", typ, id, err)
 	}
-	if c.Config == nil || !isManaged(c.Config.Labels, typ) {
+	if c.Config == nil || !s.mine(c.Config.Labels, typ) {
 		return nil, notFoundf("%s %q", typ, id)
 	}
 	return c, nil
@@ -128,14 +133,14 @@ func (s *Service) resolveIdempotent(ctx context.Context, typ, id string) (full s
 func (s *Service) sandboxContainers(ctx context.Context, sandboxID string) ([]container.Summary, error) {
 	list, err := s.eng.ListContainers(ctx, engine.ListOptions{
 		All:    true,
-		Labels: append(managedFilter(naming.TypeContainer), naming.LabelSandboxID+"="+sandboxID),
+		Labels: append(s.managedFilter(naming.TypeContainer), naming.LabelSandboxID+"="+sandboxID),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list containers of sandbox %s: %w", sandboxID, err)
 	}
 	out := list[:0]
 	for _, c := range list {
-		if isManaged(c.Labels, naming.TypeContainer) && c.Labels[naming.LabelSandboxID] == sandboxID {
+		if s.mine(c.Labels, naming.TypeContainer) && c.Labels[naming.LabelSandboxID] == sandboxID {
 			out = append(out, c)
 		}
 	}

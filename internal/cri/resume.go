@@ -21,7 +21,7 @@ func (s *Service) Resume(ctx context.Context) {
 	if s.cfg.Logs == nil {
 		return
 	}
-	list, err := s.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: managedFilter(naming.TypeContainer)})
+	list, err := s.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: s.managedFilter(naming.TypeContainer)})
 	if err != nil {
 		s.cfg.Logger.Warn("resume: listing containers failed", "err", err)
 		return
@@ -29,10 +29,7 @@ func (s *Service) Resume(ctx context.Context) {
 	running, exited := 0, 0
 	for _, c := range list {
 		path := c.Labels[labelLogPath]
-		if path == "" || !isManaged(c.Labels, naming.TypeContainer) {
-			continue
-		}
-		if dir, ok := c.Labels[labelRootDir]; ok && dir != s.rootDir {
+		if path == "" || !s.mine(c.Labels, naming.TypeContainer) {
 			continue // another server's: two copiers would write one file twice
 		}
 		switch {

@@ -28,7 +28,7 @@ func (s *Service) listSandboxes(ctx context.Context, f *runtimeapi.PodSandboxFil
 	} else {
 		list, err = s.eng.ListContainers(ctx, engine.ListOptions{
 			All:    true,
-			Labels: append(managedFilter(naming.TypeSandbox), selectorFilters(f.GetLabelSelector())...),
+			Labels: append(s.managedFilter(naming.TypeSandbox), selectorFilters(f.GetLabelSelector())...),
 		})
 	}
 	if err != nil {
@@ -36,7 +36,7 @@ func (s *Service) listSandboxes(ctx context.Context, f *runtimeapi.PodSandboxFil
 	}
 	items := make([]*runtimeapi.PodSandbox, 0, len(list))
 	for _, c := range list {
-		if !isManaged(c.Labels, naming.TypeSandbox) {
+		if !s.mine(c.Labels, naming.TypeSandbox) {
 			continue
 		}
 		sb := sandboxFromSummary(c)

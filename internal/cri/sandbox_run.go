@@ -131,7 +131,7 @@ func (s *Service) createSandboxContainer(ctx context.Context, spec engine.Create
 		if lerr != nil {
 			return "", lerr
 		}
-		if old == nil || !isManaged(old.Labels, naming.TypeSandbox) {
+		if old == nil || !s.mine(old.Labels, naming.TypeSandbox) {
 			return "", fmt.Errorf("create sandbox container %s: the name is taken by a container dockerlet does not manage: %w", spec.Name, errAlreadyExists)
 		}
 		if old.State == container.StateRunning {

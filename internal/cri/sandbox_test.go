@@ -322,3 +322,26 @@ func sameSet(a, b []string) bool {
 	}
 	return true
 }
+
+func TestServersSharingAnEngineSeeOnlyTheirOwn(t *testing.T) {
+	h := newHarness(t)
+	mine := h.runSandbox("mine")
+	other, err := New(Config{Engine: h.fake, RootDir: t.TempDir(), Logger: h.svc.cfg.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := other.RunPodSandbox(h.ctx, &runtimeapi.RunPodSandboxRequest{Config: sandboxConfig("theirs")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := h.svc.ListPodSandbox(h.ctx, &runtimeapi.ListPodSandboxRequest{})
+	if err != nil || len(list.Items) != 1 || list.Items[0].Id != mine {
+		t.Fatalf("list: %v %v, want only %s", list, err, mine)
+	}
+	if _, err := h.svc.RemovePodSandbox(h.ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: theirs.PodSandboxId}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.PodSandboxStatus(h.ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: theirs.PodSandboxId}); err != nil {
+		t.Errorf("another server removed its sandbox: %v", err)
+	}
+}

@@ -127,7 +127,7 @@ func (s *Service) sandboxRefOf(ctx context.Context, sb *container.InspectRespons
 // the List*Stats calls cover every pod, and a listing per pod would cost
 // O(pods²) at the kubelet's stats period.
 func (s *Service) containersBySandbox(ctx context.Context) (map[string][]container.Summary, error) {
-	list, err := s.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: managedFilter(naming.TypeContainer)})
+	list, err := s.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: s.managedFilter(naming.TypeContainer)})
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
