@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"k8s.io/client-go/tools/remotecommand"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -121,4 +123,31 @@ func TestDockerHostPort(t *testing.T) {
 	if err := httpGetBody(fmt.Sprintf("http://127.0.0.1:%d/index.html", hostPort), "hello"); err == nil {
 		t.Fatal("the host port still answers after StopPodSandbox")
 	}
+}
+
+// ExecSync with a timeout answers DeadlineExceeded, as kubelet probes
+// expect, and the command does not live on in the container.
+func TestExecSyncTimeoutEndsProcess(t *testing.T) {
+	e := newEnv(t)
+	ctx := testCtx(t)
+	cfg := e.wirePod("execsync")
+	sb := e.runPod(ctx, cfg)
+	ctr := e.runIn(ctx, sb, cfg, "app", "sleep", "3600")
+	_, err := e.rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ctr, Cmd: []string{"sleep", "300"}, Timeout: 1})
+	if status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("ExecSync past its timeout: %v, want DeadlineExceeded", err)
+	}
+	eventually(t, "no sleep 300 left", func() error {
+		r, err := e.rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: ctr, Cmd: []string{"ps", "-o", "pid,args"}, Timeout: 10})
+		if err != nil {
+			return err
+		}
+		if strings.Contains(string(r.Stdout), "sleep 300") {
+			return fmt.Errorf("still running:\n%s", r.Stdout)
+		}
+		if !strings.Contains(string(r.Stdout), "sleep 3600") {
+			return fmt.Errorf("ps does not list the container's own process:\n%s", r.Stdout)
+		}
+		return nil
+	})
 }
