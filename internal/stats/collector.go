@@ -50,7 +50,7 @@ type Collector struct {
 
 	mu    sync.Mutex
 	paths map[string]string  // container id → resolved cgroup (relative)
-	cpu   map[string]cpuPrev // cgroup key → last CPU reading, for nano-cores
+	cpu   map[string]cpuPrev // container id, or "pod:"+sandbox id → last CPU reading
 
 	layers *layerCache
 	fs     *fsInfo
@@ -183,21 +183,28 @@ func (c *Collector) readContainer(ref ContainerRef, full bool) (sample, error) {
 // ContainerStats returns one container's stats. A container that is not
 // running gets its attributes and writable layer only.
 func (c *Collector) ContainerStats(ctx context.Context, ref ContainerRef) (*runtimeapi.ContainerStats, error) {
-	now := c.now()
+	st, _, err := c.containerStats(ref, c.now())
+	return st, err
+}
+
+// containerStats also returns the cgroup sample it read (nil when the
+// container is not running), so that PodSandboxStats can sum the pod
+// without reading each container's cgroup a second time.
+func (c *Collector) containerStats(ref ContainerRef, now time.Time) (*runtimeapi.ContainerStats, *sample, error) {
 	st := &runtimeapi.ContainerStats{
 		Attributes:    ref.Attributes,
 		WritableLayer: c.writableLayer(ref, now),
 	}
 	if ref.Pid == 0 {
-		return st, nil
+		return st, nil, nil
 	}
 	s, err := c.readContainer(ref, false)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st.Cpu = c.cpuUsage(ref.ID, s.cpuUsageNs, now)
 	st.Memory = memoryUsage(&s, now)
-	return st, nil
+	return st, &s, nil
 }
 
 func (c *Collector) writableLayer(ref ContainerRef, now time.Time) *runtimeapi.FilesystemUsage {
@@ -240,8 +247,9 @@ func memoryUsage(s *sample, now time.Time) *runtimeapi.MemoryUsage {
 func (c *Collector) PodSandboxStats(ctx context.Context, ref SandboxRef) (*runtimeapi.PodSandboxStats, error) {
 	now := c.now()
 	linux := &runtimeapi.LinuxPodSandboxStats{}
+	var running []containerSample
 	for _, cr := range ref.Containers {
-		cs, err := c.ContainerStats(ctx, cr)
+		cs, s, err := c.containerStats(cr, now)
 		if errors.Is(err, engine.ErrNotFound) {
 			continue // exited meanwhile
 		}
@@ -249,8 +257,11 @@ func (c *Collector) PodSandboxStats(ctx context.Context, ref SandboxRef) (*runti
 			return nil, err
 		}
 		linux.Containers = append(linux.Containers, cs)
+		if s != nil {
+			running = append(running, containerSample{cr, s})
+		}
 	}
-	s, procs, ok := c.readPod(ref, false)
+	s, procs, ok := c.readPod(ref, running)
 	if ok {
 		linux.Cpu = c.cpuUsage("pod:"+ref.ID, s.cpuUsageNs, now)
 		linux.Memory = memoryUsage(&s, now)
@@ -266,42 +277,42 @@ func (c *Collector) PodSandboxStats(ctx context.Context, ref SandboxRef) (*runti
 	return &runtimeapi.PodSandboxStats{Attributes: ref.Attributes, Linux: linux}, nil
 }
 
-// readPod reads the pod's own cgroup, or sums the sandbox's and its
-// containers' when the pod has none. ok is false when nothing runs.
-func (c *Collector) readPod(ref SandboxRef, full bool) (s sample, procs uint64, ok bool) {
+// containerSample is a running container's cgroup reading.
+type containerSample struct {
+	ref ContainerRef
+	s   *sample
+}
+
+// readPod reads the pod's own cgroup or, when it has none, sums the
+// sandbox's cgroup and the running containers' samples the caller already
+// read. ok is false when nothing runs.
+func (c *Collector) readPod(ref SandboxRef, running []containerSample) (s sample, procs uint64, ok bool) {
 	if ref.CgroupParent != "" {
 		rel := podCgroup(c.driver, ref.CgroupParent)
 		if c.cg.exists(rel) {
-			var err error
-			if full {
-				err = c.cg.full(rel, &s)
-			} else {
-				err = c.cg.fast(rel, &s)
-			}
-			if err == nil {
+			if err := c.cg.fast(rel, &s); err == nil {
 				procs, _ = countLines(c.cg.procsFile(rel))
 				return s, procs, true
 			}
+			s = sample{} // a half-read pod cgroup must not leak into the sum
 		}
 	}
-	refs := ref.Containers
-	if ref.Pid > 0 {
-		refs = append([]ContainerRef{{ID: ref.ID, CgroupParent: ref.CgroupParent, Pid: ref.Pid}}, refs...)
-	}
-	for _, cr := range refs {
-		if cr.Pid == 0 {
-			continue
-		}
-		one, err := c.readContainer(cr, full)
-		if err != nil {
-			continue
-		}
+	add := func(cr ContainerRef, one *sample) {
 		ok = true
-		s.add(&one)
+		s.add(one)
 		if rel, err := c.containerPath(cr); err == nil {
 			n, _ := countLines(c.cg.procsFile(rel))
 			procs += n
 		}
+	}
+	if ref.Pid > 0 {
+		sb := ContainerRef{ID: ref.ID, CgroupParent: ref.CgroupParent, Pid: ref.Pid}
+		if one, err := c.readContainer(sb, false); err == nil {
+			add(sb, &one)
+		}
+	}
+	for _, r := range running {
+		add(r.ref, r.s)
 	}
 	return s, procs, ok
 }
