@@ -26,9 +26,10 @@ done
 HARNESS=
 for d in "$PWD/../shared" /work/shared; do [[ -d $d/cribench ]] && { HARNESS=$(cd "$d" && pwd); break; }; done
 [[ -n $HARNESS ]] || { echo "bench: shared/cribench not found" >&2; exit 2; }
-"$HARNESS/critest/images.sh" >/dev/null # pause + busybox stand-ins in Docker and on 127.0.0.1:5000
 PAUSE=localhost:5000/pause:3.10
 IMAGE=localhost:5000/e2e-test-images/busybox:1.29-2
+# The pause and busybox stand-ins, in Docker (and on 127.0.0.1:5000).
+docker image inspect "$PAUSE" "$IMAGE" >/dev/null 2>&1 || "$HARNESS/critest/images.sh" >/dev/null
 CNI_BIN=
 for d in /opt/cni/bin /usr/lib/cni; do [[ -x $d/bridge ]] && { CNI_BIN=$d; break; }; done
 make -s build
@@ -112,7 +113,7 @@ CONF
 	pid=$!
 	sampler=
 	trap 'kill $pid ${sampler:-} 2>/dev/null || true; wait $pid 2>/dev/null || true; [[ $mode == cni ]] && cleanup_cni; rm -rf "$work"' EXIT
-	for _ in $(seq 100); do [[ -S $work/dockerlet.sock ]] && break; sleep 0.2; done
+	for _ in $(seq 600); do [[ -S $work/dockerlet.sock ]] && break; sleep 0.2; done
 	[[ -S $work/dockerlet.sock ]] || { echo "bench: dockerlet did not start:" >&2; cat "$out/dockerlet.log" >&2; exit 1; }
 	sample "$out" "http://127.0.0.1:$mport/metrics" "http://127.0.0.1:$pport" &
 	sampler=$!
