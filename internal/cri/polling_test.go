@@ -55,12 +55,17 @@ func newCachedNode(tb testing.TB, pods int) *cachedNode {
 	f := fake.New()
 	f.AddImage(image.InspectResponse{RepoTags: []string{DefaultPodInfraImage}})
 	f.AddImage(image.InspectResponse{RepoTags: []string{testImage}, RepoDigests: []string{"busybox@sha256:" + fmt.Sprintf("%064d", 1)}})
-	c, err := cache.New(ctx, f, cache.Options{Logger: logger})
+	root := tb.TempDir()
+	owner, err := OwnerLabelFilter(root)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c, err := cache.New(ctx, f, cache.Options{Logger: logger, LabelFilter: owner}) // as serve wires it
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { c.Close() })
-	svc, err := New(Config{Engine: c, RootDir: tb.TempDir(), Logger: logger, Stats: stubStats{}})
+	svc, err := New(Config{Engine: c, RootDir: root, Logger: logger, Stats: stubStats{}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -132,6 +137,28 @@ func TestKubeletPollingMakesNoEngineCall(t *testing.T) {
 		must(svc.ImageFsInfo(ctx, &runtimeapi.ImageFsInfoRequest{}))
 		must(svc.Status(ctx, &runtimeapi.StatusRequest{}))
 	}
+	// Another server on the same engine (play, a test, a second serve)
+	// runs a pod: this server neither lists it nor pays for its events.
+	other, err := New(Config{Engine: n.fake, RootDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := other.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: &runtimeapi.PodSandboxConfig{
+		Metadata: &runtimeapi.PodSandboxMetadata{Name: "foreign", Namespace: "dltperf", Uid: "dltperf-foreign"},
+		Linux:    &runtimeapi.LinuxPodSandboxConfig{},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sbs, err := svc.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
+	if err != nil || len(sbs.Items) != len(n.sandboxes) {
+		t.Fatalf("ListPodSandbox: %d items (want this server's %d), %v", len(sbs.GetItems()), len(n.sandboxes), err)
+	}
+	for _, it := range sbs.Items {
+		if it.Id == foreign.PodSandboxId {
+			t.Fatal("another server's sandbox is listed")
+		}
+	}
 	poll() // first round may fill per-image memos
 	n.fake.ResetCalls()
 	for range 3 {
@@ -140,6 +167,14 @@ func TestKubeletPollingMakesNoEngineCall(t *testing.T) {
 	if calls := n.fake.Calls(); len(calls) > 0 {
 		slices.Sort(calls)
 		t.Fatalf("kubelet-like polling reached the engine %d times: %v", len(calls), slices.Compact(calls))
+	}
+	if n.cache.Synced() {
+		if _, err := n.cache.InspectContainer(ctx, foreign.PodSandboxId); err != nil {
+			t.Fatal(err)
+		}
+		if n.fake.CallCount("InspectContainer") != 1 {
+			t.Fatal("the cache holds another server's sandbox")
+		}
 	}
 }
 
