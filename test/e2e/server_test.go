@@ -54,7 +54,8 @@ type env struct {
 	rt      runtimeapi.RuntimeServiceClient
 	img     runtimeapi.ImageServiceClient
 	// net configures the pod network (default: Docker's bridge).
-	net network.Config
+	net     network.Config
+	sockDir string
 }
 
 func testCtx(t *testing.T) context.Context {
@@ -129,12 +130,18 @@ func (e *env) start() {
 	}
 	resolver.svc = svc
 	svc.Reconcile(context.Background())
-	dir, err := os.MkdirTemp("", prefix+"-sock-")
-	if err != nil {
-		t.Fatal(err)
+	// One socket dir for every (re)start, removed when the env ends: a
+	// restarted server's must outlive the cleanups registered before it.
+	if e.sockDir == "" {
+		dir, err := os.MkdirTemp("", prefix+"-sock-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.sockDir = dir
+		t.Cleanup(func() { os.RemoveAll(dir) })
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	sock := filepath.Join(dir, "cri.sock")
+	sock := filepath.Join(e.sockDir, "cri.sock")
+	_ = os.Remove(sock)
 	lis, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
