@@ -37,12 +37,14 @@ var (
 func dockerletBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", playPrefix+"-bin-")
-		if err != nil {
-			buildErr = err
+		// One binary per test process, in one directory; those of test
+		// processes that ended are removed, so nothing piles up in /tmp.
+		dir := filepath.Join(os.TempDir(), playPrefix+"-e2e-bin")
+		if buildErr = os.MkdirAll(dir, 0o755); buildErr != nil {
 			return
 		}
-		binPath = filepath.Join(dir, "dockerlet")
+		removeStaleBinaries(dir)
+		binPath = filepath.Join(dir, fmt.Sprintf("dockerlet.%d", os.Getpid()))
 		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binPath, "github.com/dockerlet/dockerlet/cmd/dockerlet")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
@@ -215,4 +217,19 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// removeStaleBinaries deletes dockerlet.<pid> files whose process is gone.
+func removeStaleBinaries(dir string) {
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		pid, err := strconv.Atoi(strings.TrimPrefix(e.Name(), "dockerlet."))
+		if err != nil || pid <= 0 {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+			continue
+		}
+		if syscall.Kill(pid, 0) == syscall.ESRCH {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
