@@ -40,16 +40,7 @@ func (r *runner) Exec(ctx context.Context, containerID string, cmd []string, in 
 	ctx, cancel := r.bind(ctx)
 	defer cancel()
 
-	streams := engine.Streams{TTY: tty}
-	if in != nil {
-		streams.Stdin = in
-	}
-	if out != nil {
-		streams.Stdout = out
-	}
-	if errw != nil && !tty {
-		streams.Stderr = errw
-	}
+	streams := sessionStreams(in, out, errw, tty)
 	execID, err := r.eng.CreateExec(ctx, containerID, engine.ExecConfig{
 		Cmd:          cmd,
 		TTY:          tty,
@@ -98,16 +89,7 @@ func (r *runner) Attach(ctx context.Context, containerID string, in io.Reader, o
 		return fmt.Errorf("inspect container %s: %w", containerID, err)
 	}
 	tty := info.Config != nil && info.Config.Tty
-	streams := engine.Streams{TTY: tty}
-	if in != nil {
-		streams.Stdin = in
-	}
-	if out != nil {
-		streams.Stdout = out
-	}
-	if errw != nil && !tty {
-		streams.Stderr = errw
-	}
+	streams := sessionStreams(in, out, errw, tty)
 	if tty && resize != nil {
 		go r.resizeLoop(ctx, resize, func(ctx context.Context, h, w uint) error {
 			return r.eng.ResizeContainerTTY(ctx, containerID, h, w)
@@ -117,6 +99,16 @@ func (r *runner) Attach(ctx context.Context, containerID string, in io.Reader, o
 		return fmt.Errorf("attach to container %s: %w", containerID, err)
 	}
 	return nil
+}
+
+// sessionStreams wires a session's streams to the engine. A TTY merges
+// stderr into stdout, so the session's stderr stays unused then.
+func sessionStreams(in io.Reader, out, errw io.WriteCloser, tty bool) engine.Streams {
+	streams := engine.Streams{TTY: tty, Stdin: in, Stdout: out}
+	if !tty {
+		streams.Stderr = errw
+	}
+	return streams
 }
 
 // killOrphan kills an exec whose session is gone, if it still runs.
