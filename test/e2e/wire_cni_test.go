@@ -16,12 +16,10 @@ import (
 	"github.com/dockerlet/dockerlet/internal/testutil"
 )
 
-// The CNI network of these tests. 10.78.0.0/16 is another helper's test
-// subnet on the shared machine, so this one uses 10.79.0.0/16.
+// The CNI network of these tests.
 const (
 	cniBridge   = wirePrefix + "0"
 	cniNetName  = wirePrefix
-	cniSubnet   = "10.79.0.0/16"
 	cniPlugins  = "/usr/lib/cni" // Debian's containernetworking-plugins
 	cniIPAMName = "ipam"
 )
@@ -30,6 +28,24 @@ const (
 type cniNet struct {
 	cfg     network.Config
 	ipamDir string
+	subnet  string // 10.N.0.0/16
+}
+
+// freeSubnet picks the first 10.N.0.0/16 (N from 78) that no route on this
+// host uses: other test networks come and go on a shared machine.
+func freeSubnet(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("ip", "-4", "route").Output()
+	if err != nil {
+		t.Fatalf("ip route: %v", err)
+	}
+	for n := 78; n < 100; n++ {
+		if !strings.Contains(string(out), fmt.Sprintf("10.%d.", n)) {
+			return fmt.Sprintf("10.%d.0.0/16", n)
+		}
+	}
+	t.Fatalf("no free 10.N.0.0/16 subnet:\n%s", out)
+	return ""
 }
 
 // newCNIEnv is an env whose server runs in cni mode on the dltwire0
@@ -57,12 +73,9 @@ func newCNIEnv(t *testing.T) (*env, *cniNet) {
 			unavailable("CNI plugin missing (apt-get install containernetworking-plugins): %v", err)
 		}
 	}
-	if out, _ := exec.Command("ip", "-4", "route").Output(); strings.Contains(string(out), strings.TrimSuffix(cniSubnet, "0.0/16")) &&
-		!strings.Contains(string(out), cniBridge) {
-		t.Fatalf("subnet %s is in use on this host:\n%s", cniSubnet, out)
-	}
+	_ = exec.Command("ip", "link", "del", cniBridge).Run() // a crashed run's
 	tmp := t.TempDir()
-	n := &cniNet{ipamDir: filepath.Join(tmp, cniIPAMName)}
+	n := &cniNet{ipamDir: filepath.Join(tmp, cniIPAMName), subnet: freeSubnet(t)}
 	confDir := filepath.Join(tmp, "conf")
 	if err := os.MkdirAll(confDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -76,7 +89,7 @@ func newCNIEnv(t *testing.T) (*env, *cniNet) {
     {"type": "portmap", "capabilities": {"portMappings": true}},
     {"type": "firewall"}
   ]
-}`, cniNetName, cniBridge, n.ipamDir, cniSubnet)
+}`, cniNetName, cniBridge, n.ipamDir, n.subnet)
 	if err := os.WriteFile(filepath.Join(confDir, "10-dltwire.conflist"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +97,7 @@ func newCNIEnv(t *testing.T) (*env, *cniNet) {
 		Plugin: network.PluginCNI, CNIBinDirs: []string{cniPlugins}, CNIConfDir: confDir,
 		CNICacheDir: filepath.Join(tmp, "cache"), CNINetNSDir: filepath.Join(tmp, "netns"),
 	}
-	t.Cleanup(func() { cleanupCNIHost(t) }) // after the env removed the pods
+	t.Cleanup(func() { cleanupCNIHost(t, n.subnet) }) // after the env removed the pods
 	e := newEnvWith(t, func(e *env) { e.net = n.cfg })
 	return e, n
 }
@@ -104,8 +117,8 @@ func TestCNIPodNetwork(t *testing.T) {
 	clientCtr := e.runIn(ctx, client, clientCfg, "client", "sleep", "3600")
 	webIP, clientIP := e.podIP(ctx, web), e.podIP(ctx, client)
 	for _, ip := range []string{webIP, clientIP} {
-		if a, err := netip.ParseAddr(ip); err != nil || !netip.MustParsePrefix(cniSubnet).Contains(a) {
-			t.Fatalf("pod IP %q not in %s", ip, cniSubnet)
+		if a, err := netip.ParseAddr(ip); err != nil || !netip.MustParsePrefix(n.subnet).Contains(a) {
+			t.Fatalf("pod IP %q not in %s", ip, n.subnet)
 		}
 	}
 	// (busybox-static's wget crashes with -q or -T; plain -O - works.)
@@ -231,12 +244,12 @@ func grepLines(s, needle string) string {
 // left (rules naming the network, firewall rules in the test subnet). The
 // plugins' shared chains (CNI-HOSTPORT-*, CNI-FORWARD, CNI-ADMIN) stay:
 // other runtimes on this host may use them.
-func cleanupCNIHost(t *testing.T) {
+func cleanupCNIHost(t *testing.T, cidr string) {
 	if err := exec.Command("ip", "link", "del", cniBridge).Run(); err != nil {
 		t.Logf("cleanup: ip link del %s: %v (already gone?)", cniBridge, err)
 	}
 	tag := `name: \"` + cniNetName + `\"`
-	subnet := strings.TrimSuffix(cniSubnet, "0.0/16")
+	subnet := strings.TrimSuffix(cidr, "0.0/16")
 	for _, table := range []string{"nat", "filter"} {
 		out, _ := exec.Command("iptables-save", "-t", table).Output()
 		for _, line := range strings.Split(string(out), "\n") {
