@@ -14,14 +14,11 @@ import (
 // client gets.
 func (m *Metrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		method := shortMethod(info.FullMethod)
-		g := m.rpcInFlight.WithLabelValues(method)
-		g.Inc()
-		start := time.Now()
-		resp, err := handler(ctx, req)
-		m.rpcDuration.WithLabelValues(method).Observe(time.Since(start).Seconds())
-		g.Dec()
-		m.rpcs.WithLabelValues(method, status.Code(err).String()).Inc()
+		var resp any
+		err := m.observeRPC(info.FullMethod, func() (err error) {
+			resp, err = handler(ctx, req)
+			return err
+		})
 		return resp, err
 	}
 }
@@ -30,16 +27,22 @@ func (m *Metrics) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 // records their lifetime.
 func (m *Metrics) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		method := shortMethod(info.FullMethod)
-		g := m.rpcInFlight.WithLabelValues(method)
-		g.Inc()
-		start := time.Now()
-		err := handler(srv, ss)
-		m.rpcDuration.WithLabelValues(method).Observe(time.Since(start).Seconds())
-		g.Dec()
-		m.rpcs.WithLabelValues(method, status.Code(err).String()).Inc()
-		return err
+		return m.observeRPC(info.FullMethod, func() error { return handler(srv, ss) })
 	}
+}
+
+// observeRPC runs one call or stream, counted in flight, timed, and
+// counted by its final gRPC code.
+func (m *Metrics) observeRPC(fullMethod string, call func() error) error {
+	method := shortMethod(fullMethod)
+	g := m.rpcInFlight.WithLabelValues(method)
+	g.Inc()
+	start := time.Now()
+	err := call()
+	m.rpcDuration.WithLabelValues(method).Observe(time.Since(start).Seconds())
+	g.Dec()
+	m.rpcs.WithLabelValues(method, status.Code(err).String()).Inc()
+	return err
 }
 
 // ServerOptions returns both interceptors as grpc.ServerOptions; pass them

@@ -137,26 +137,28 @@ func (m *Metrics) CacheResync(reason string, d time.Duration, err error) {
 // EventStreamReconnect implements cache.Metrics.
 func (m *Metrics) EventStreamReconnect() { m.eventReconnects.Inc() }
 
+// errorKinds maps errors to bounded label values, first match wins.
+var errorKinds = []struct {
+	target error
+	name   string
+}{
+	{engine.ErrNotFound, "not_found"},
+	{engine.ErrConflict, "conflict"},
+	{engine.ErrTimeout, "timeout"},
+	{context.DeadlineExceeded, "timeout"},
+	{context.Canceled, "canceled"},
+	{engine.ErrUnauthorized, "unauthorized"},
+	{engine.ErrRegistryUnavailable, "registry_unavailable"},
+	{engine.ErrPullStalled, "pull_stalled"},
+	{engine.ErrInvalidArgument, "invalid_argument"},
+	{engine.ErrUnavailable, "unavailable"},
+	{engine.ErrNotImplemented, "not_implemented"},
+}
+
 // errorKind classifies an engine error for labels: one of a fixed set, so
 // label cardinality stays bounded.
 func errorKind(err error) string {
-	kinds := []struct {
-		target error
-		name   string
-	}{
-		{engine.ErrNotFound, "not_found"},
-		{engine.ErrConflict, "conflict"},
-		{engine.ErrTimeout, "timeout"},
-		{context.DeadlineExceeded, "timeout"},
-		{context.Canceled, "canceled"},
-		{engine.ErrUnauthorized, "unauthorized"},
-		{engine.ErrRegistryUnavailable, "registry_unavailable"},
-		{engine.ErrPullStalled, "pull_stalled"},
-		{engine.ErrInvalidArgument, "invalid_argument"},
-		{engine.ErrUnavailable, "unavailable"},
-		{engine.ErrNotImplemented, "not_implemented"},
-	}
-	for _, k := range kinds {
+	for _, k := range errorKinds {
 		if errors.Is(err, k.target) {
 			return k.name
 		}
