@@ -38,7 +38,7 @@ func Resolve(ctx context.Context, eng Inspector, spec string) (*image.InspectRes
 	if err != nil {
 		return nil, fmt.Errorf("image %q: %w", spec, err)
 	}
-	if img == nil || !Matches(img, spec) {
+	if img == nil || !matchesRef(img, spec, r) {
 		return nil, fmt.Errorf("image %q: present image does not match the reference: %w", spec, engine.ErrNotFound)
 	}
 	return img, nil

@@ -17,6 +17,11 @@ func Matches(img *image.InspectResponse, ref string) bool {
 		// in a form the parser does not know.
 		return img != nil && ref != "" && img.ID == ref
 	}
+	return matchesRef(img, ref, r)
+}
+
+// matchesRef is Matches for a reference already parsed into r.
+func matchesRef(img *image.InspectResponse, ref string, r Ref) bool {
 	if r.IsID() {
 		return matchesID(img, ref, r)
 	}
