@@ -1,12 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -72,18 +73,14 @@ func listManaged(ctx context.Context, eng engine.Engine, nm naming.Namer, all bo
 		}
 		rows = append(rows, psRow{ID: c.ID, Name: n, State: stateOf(c), Image: c.Image})
 	}
-	sort.Slice(rows, func(i, j int) bool {
-		a, b := rows[i].Name, rows[j].Name
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		if a.Pod != b.Pod {
-			return a.Pod < b.Pod
-		}
-		if a.Container != b.Container {
-			return a.Container < b.Container
-		}
-		return a.Attempt < b.Attempt
+	slices.SortFunc(rows, func(x, y psRow) int {
+		a, b := x.Name, y.Name
+		return cmp.Or(
+			cmp.Compare(a.Namespace, b.Namespace),
+			cmp.Compare(a.Pod, b.Pod),
+			cmp.Compare(a.Container, b.Container),
+			cmp.Compare(a.Attempt, b.Attempt),
+		)
 	})
 	return rows, nil
 }
