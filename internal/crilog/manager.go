@@ -65,11 +65,7 @@ func (m *Manager) Start(ctx context.Context, containerID, path string) error {
 		if c.startErr == nil && !c.finished() {
 			return nil
 		}
-		m.mu.Lock()
-		if m.copiers[containerID] == c {
-			delete(m.copiers, containerID)
-		}
-		m.mu.Unlock()
+		m.forget(c)
 		return m.Start(ctx, containerID, path)
 	}
 	c := &copier{
@@ -86,11 +82,7 @@ func (m *Manager) Start(ctx context.Context, containerID, path string) error {
 	if err != nil {
 		c.startErr = err
 		close(c.done)
-		m.mu.Lock()
-		if m.copiers[containerID] == c {
-			delete(m.copiers, containerID)
-		}
-		m.mu.Unlock()
+		m.forget(c)
 	}
 	close(c.ready)
 	return err
@@ -123,6 +115,15 @@ func (m *Manager) start(ctx context.Context, c *copier) error {
 	c.w.Reset(f)
 	go c.run(cctx, rc)
 	return nil
+}
+
+// forget drops c from the map unless a newer copier took its place.
+func (m *Manager) forget(c *copier) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.copiers[c.id] == c {
+		delete(m.copiers, c.id)
+	}
 }
 
 func (m *Manager) get(id string) *copier {
