@@ -69,7 +69,7 @@ func Connect(endpoint string, opts Options) (*Client, error) {
 		case !ok:
 			return nil, fmt.Errorf("docker endpoint %q: want a URL such as unix:///var/run/docker.sock or tcp://host:2375: %w", endpoint, ErrInvalidArgument)
 		case scheme != "unix" && scheme != "tcp" && scheme != "npipe" && scheme != "http" && scheme != "https":
-			return nil, fmt.Errorf("docker endpoint %q: unsupported scheme %q (want unix, tcp or npipe): %w", endpoint, scheme, ErrInvalidArgument)
+			return nil, fmt.Errorf("docker endpoint %q: unsupported scheme %q (want unix, tcp, npipe, http or https): %w", endpoint, scheme, ErrInvalidArgument)
 		}
 		copts = append(copts,
 			client.WithTLSClientConfigFromEnv(),
