@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 )
 
 const sample = "" +
@@ -56,24 +58,6 @@ func TestReadLogMissing(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for one writer and a polling reader.
-type syncBuffer struct {
-	mu chan struct{}
-	b  bytes.Buffer
-}
-
-func newSyncBuffer() *syncBuffer { s := &syncBuffer{mu: make(chan struct{}, 1)}; return s }
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu <- struct{}{}
-	defer func() { <-s.mu }()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string {
-	s.mu <- struct{}{}
-	defer func() { <-s.mu }()
-	return s.b.String()
-}
-
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
@@ -90,7 +74,7 @@ func TestReadLogFollowAcrossRotation(t *testing.T) {
 	path := filepath.Join(dir, "c.log")
 	writeFile(t, path, "2026-11-26T20:00:01.000000000Z stdout F a\n")
 	ctx, cancel := context.WithCancel(context.Background())
-	out := newSyncBuffer()
+	out := &enginetest.SyncBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- ReadLog(ctx, path, ReadOptions{Tail: AllLines, Follow: true}, out, out) }()
 	waitFor(t, "first line", func() bool { return out.String() == "a\n" })

@@ -5,8 +5,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +14,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 )
 
 // runContainer creates and starts a container from img running cmd.
@@ -146,7 +147,7 @@ func TestIntegrationContainerLifecycle(t *testing.T) {
 			if e.Attributes[key] != val || e.Time.IsZero() {
 				t.Fatalf("event lacks label or time: %+v", e)
 			}
-			if slicesContains(want, e.Action) {
+			if slices.Contains(want, e.Action) {
 				seen = append(seen, e.Action)
 			}
 		case err := <-evErr:
@@ -162,33 +163,6 @@ func TestIntegrationContainerLifecycle(t *testing.T) {
 	if err := <-evErr; !errors.Is(err, context.Canceled) {
 		t.Fatalf("event stream end: %v, want context.Canceled", err)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer and a polling reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func slicesContains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // waitLogs polls the container's logs until they show stdout and stderr.
@@ -301,7 +275,7 @@ func TestIntegrationExec(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	var ttyOut syncBuffer
+	var ttyOut enginetest.SyncBuffer
 	go func() { done <- c.StartExec(ctx, eid, engine.Streams{Stdout: &ttyOut, TTY: true}) }()
 	var resized bool
 	for range 100 {
@@ -358,7 +332,7 @@ func TestIntegrationAttachAndResize(t *testing.T) {
 	if err := c.StartContainer(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	var out, errb syncBuffer
+	var out, errb enginetest.SyncBuffer
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() { done <- c.AttachContainer(ctx, id, engine.Streams{Stdin: pr, Stdout: &out, Stderr: &errb}) }()
@@ -385,7 +359,7 @@ func TestIntegrationAttachAndResize(t *testing.T) {
 	}
 	actx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	var tout syncBuffer
+	var tout enginetest.SyncBuffer
 	adone := make(chan error, 1)
 	go func() { adone <- c.AttachContainer(actx, tid, engine.Streams{Stdout: &tout, TTY: true}) }()
 	for !strings.Contains(tout.String(), "21 61") {

@@ -1,17 +1,16 @@
 package streaming
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/tools/remotecommand"
@@ -76,7 +75,7 @@ func dialer(t *testing.T, transport, rawURL string) streamhttp.Dialer {
 func forward(t *testing.T, transport, rawURL string, remotePort int) string {
 	t.Helper()
 	stop, ready := make(chan struct{}), make(chan struct{})
-	var out, errOut syncBuffer
+	var out, errOut enginetest.SyncBuffer
 	pf, err := portforward.NewOnAddressesForStreaming(dialer(t, transport, rawURL), []string{"127.0.0.1"},
 		[]string{fmt.Sprintf("0:%d", remotePort)}, stop, ready, &out, &errOut)
 	if err != nil {
@@ -135,22 +134,4 @@ func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// syncBuffer is a bytes.Buffer safe to read while a stream writes it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

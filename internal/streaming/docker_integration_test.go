@@ -16,6 +16,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 	"github.com/dockerlet/dockerlet/internal/testutil"
 )
 
@@ -124,7 +125,7 @@ func TestDocker(t *testing.T) {
 				defer close(sizes)
 				stdinR, stdinW := io.Pipe()
 				defer stdinW.Close()
-				var stdout syncBuffer
+				var stdout enginetest.SyncBuffer
 				done := make(chan error, 1)
 				go func() {
 					done <- executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{
@@ -163,7 +164,7 @@ func TestDocker(t *testing.T) {
 				}
 				stdinR, stdinW := io.Pipe()
 				defer stdinW.Close()
-				var stdout, stderr syncBuffer
+				var stdout, stderr enginetest.SyncBuffer
 				done := make(chan error, 1)
 				go func() {
 					done <- executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{
@@ -310,7 +311,7 @@ func TestDocker(t *testing.T) {
 // and returns once it printed; the channel gets the session's end.
 func startSleep(t *testing.T, transport, url string, ctx context.Context) <-chan error {
 	t.Helper()
-	var stdout syncBuffer
+	var stdout enginetest.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- executor(t, transport, url).StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout})

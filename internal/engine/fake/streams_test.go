@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/api/pkg/stdcopy"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 )
 
 func TestExec(t *testing.T) {
@@ -207,7 +208,7 @@ func TestLogsFollowTimestampsSince(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out, errb syncBuf
+	var out, errb enginetest.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		_, err := stdcopy.StdCopy(&out, &errb, rc)
@@ -236,21 +237,4 @@ func TestLogsFollowTimestampsSince(t *testing.T) {
 	if _, err := f.ContainerLogs(ctx, c, engine.LogsOptions{Stdout: true, Since: "yesterday"}); !errors.Is(err, engine.ErrInvalidArgument) {
 		t.Fatalf("bad since: %v", err)
 	}
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
