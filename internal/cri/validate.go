@@ -295,7 +295,8 @@ func validateSandboxConfig(c *runtimeapi.PodSandboxConfig) error {
 		if err := validateCgroupParent(l.CgroupParent); err != nil {
 			return err
 		}
-		if err := validateSysctls(l.Sysctls); err != nil {
+		hostNet := l.GetSecurityContext().GetNamespaceOptions().GetNetwork() == runtimeapi.NamespaceMode_NODE
+		if err := validateSysctls(l.Sysctls, hostNet); err != nil {
 			return err
 		}
 		if sc := l.SecurityContext; sc != nil {

@@ -183,13 +183,25 @@ var sysctlRE = regexp.MustCompile(`^[a-zA-Z0-9_]+([./][a-zA-Z0-9_-]+)*$`)
 // validateSysctls bounds the pod's sysctls: runc writes each under
 // /proc/sys, and a 64 KiB name left runc create hung for good (found by
 // test/crifuzz), holding the container's lock in Docker.
-func validateSysctls(m map[string]string) error {
+// Only sysctls in a namespace the pod owns can be set (runc refuses the
+// others at start, which Docker reports as an unclassified error): IPC
+// (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*), UTS and, unless the
+// pod is on the host's network, net.*.
+func validateSysctls(m map[string]string, hostNetwork bool) error {
 	if len(m) > 128 {
 		return invalidf("sysctls: %d entries (at most 128)", len(m))
 	}
 	for k, v := range m {
 		if len(k) > 256 || !sysctlRE.MatchString(k) {
 			return invalidf("sysctl name %.80q: want at most 256 characters like net.core.somaxconn", k)
+		}
+		name := strings.ReplaceAll(k, "/", ".")
+		namespaced := strings.HasPrefix(name, "kernel.shm") || strings.HasPrefix(name, "kernel.msg") ||
+			name == "kernel.sem" || strings.HasPrefix(name, "fs.mqueue.") ||
+			name == "kernel.hostname" || name == "kernel.domainname" ||
+			(strings.HasPrefix(name, "net.") && !hostNetwork)
+		if !namespaced {
+			return invalidf("sysctl %.80q is not in a namespace of the pod (IPC, UTS, or the pod's network)", k)
 		}
 		if len(v) > 4096 || strings.ContainsAny(v, "\n\x00") {
 			return invalidf("sysctl %s: value of %d bytes, or with a newline (at most 4096)", k, len(v))

@@ -167,6 +167,17 @@ func TestHostileRequestsAreInvalidArgument(t *testing.T) {
 			_, err := rt.RunPodSandbox(ctx, withSandbox(func(c *runtimeapi.PodSandboxConfig) { c.Linux.Sysctls = map[string]string{long: "1"} }))
 			return err
 		},
+		"RunPodSandbox host sysctl": func() error {
+			_, err := rt.RunPodSandbox(ctx, withSandbox(func(c *runtimeapi.PodSandboxConfig) { c.Linux.Sysctls = map[string]string{"vm.swappiness": "1"} }))
+			return err
+		},
+		"RunPodSandbox net sysctl on the host network": func() error {
+			_, err := rt.RunPodSandbox(ctx, withSandbox(func(c *runtimeapi.PodSandboxConfig) {
+				c.Linux.Sysctls = map[string]string{"net.core.somaxconn": "1024"}
+				c.Linux.SecurityContext = &runtimeapi.LinuxSandboxSecurityContext{NamespaceOptions: &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE}}
+			}))
+			return err
+		},
 		"RunPodSandbox sysctl with a newline": func() error {
 			_, err := rt.RunPodSandbox(ctx, withSandbox(func(c *runtimeapi.PodSandboxConfig) {
 				c.Linux.Sysctls = map[string]string{"net.core.somaxconn": "1\nkernel.x=1"}
