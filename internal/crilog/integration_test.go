@@ -16,6 +16,7 @@ import (
 
 	"github.com/dockerlet/dockerlet/internal/crilog"
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 	"github.com/dockerlet/dockerlet/internal/testutil"
 )
 
@@ -24,16 +25,7 @@ const prefix = "dltlog"
 
 var seq atomic.Int64
 
-func connect(t *testing.T) *engine.Client {
-	t.Helper()
-	testutil.RequireDocker(t)
-	c, err := engine.Connect(testutil.DockerHost(), engine.Options{})
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
+func connect(t *testing.T) *engine.Client { return enginetest.Connect(t, engine.Options{}) }
 
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

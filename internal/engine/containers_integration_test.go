@@ -38,7 +38,7 @@ func runContainer(t *testing.T, c *engine.Client, img string, tty bool, labels m
 }
 
 func TestIntegrationContainerLifecycle(t *testing.T) {
-	c := connect(t, engine.Options{})
+	c := enginetest.Connect(t, engine.Options{})
 	ctx := testCtx(t)
 	img := busybox(t, c, "lifecycle")
 	label := prefix + ".test=" + uniqueName(t)
@@ -210,7 +210,7 @@ func waitExited(t *testing.T, c *engine.Client, id string, code int) {
 }
 
 func TestIntegrationExec(t *testing.T) {
-	c := connect(t, engine.Options{})
+	c := enginetest.Connect(t, engine.Options{})
 	ctx := testCtx(t)
 	img := busybox(t, c, "exec")
 	id, _ := runContainer(t, c, img, false, nil, "sleep", "600")
@@ -314,7 +314,7 @@ func TestIntegrationExec(t *testing.T) {
 }
 
 func TestIntegrationAttachAndResize(t *testing.T) {
-	c := connect(t, engine.Options{})
+	c := enginetest.Connect(t, engine.Options{})
 	ctx := testCtx(t)
 	img := busybox(t, c, "attach")
 
@@ -381,7 +381,7 @@ func TestIntegrationAttachAndResize(t *testing.T) {
 // TestIntegrationStreamsOutliveRequestTimeout: the request timeout bounds
 // the exec handshake, not the stream that follows.
 func TestIntegrationStreamsOutliveRequestTimeout(t *testing.T) {
-	setup := connect(t, engine.Options{})
+	setup := enginetest.Connect(t, engine.Options{})
 	ctx := testCtx(t)
 	img := busybox(t, setup, "longexec")
 	id, _ := runContainer(t, setup, img, false, nil, "sleep", "600")
@@ -391,7 +391,7 @@ func TestIntegrationStreamsOutliveRequestTimeout(t *testing.T) {
 	}
 	// The handshake must fit in the timeout even on a loaded machine; the
 	// exec's three seconds must not.
-	c := connect(t, engine.Options{RequestTimeout: 2 * time.Second})
+	c := enginetest.Connect(t, engine.Options{RequestTimeout: 2 * time.Second})
 	var out bytes.Buffer
 	if err := c.StartExec(ctx, eid, engine.Streams{Stdout: &out}); err != nil {
 		t.Fatalf("exec longer than the request timeout: %v", err)

@@ -10,7 +10,7 @@ import (
 // TestIntegrationContract runs against dockerd the checks the fake passes
 // (internal/engine/fake's TestContract).
 func TestIntegrationContract(t *testing.T) {
-	c := connect(t, engine.Options{})
+	c := enginetest.Connect(t, engine.Options{})
 	img := busybox(t, c, "contract")
 	enginetest.Run(t, c, img, prefix)
 }

@@ -22,18 +22,6 @@ func uniqueName(t *testing.T) string {
 	return fmt.Sprintf("%s-%s-%d-%d", prefix, strings.ToLower(strings.ReplaceAll(t.Name(), "/", "-")), time.Now().UnixNano()%1e6, seq.Add(1))
 }
 
-// connect returns a Client for the test daemon, skipping without Docker.
-func connect(t *testing.T, opts engine.Options) *engine.Client {
-	t.Helper()
-	testutil.RequireDocker(t)
-	c, err := engine.Connect(testutil.DockerHost(), opts)
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)

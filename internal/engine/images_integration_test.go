@@ -11,11 +11,12 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 	"github.com/dockerlet/dockerlet/internal/testutil"
 )
 
 func TestIntegrationVersionAndInfo(t *testing.T) {
-	c := connect(t, engine.Options{})
+	c := enginetest.Connect(t, engine.Options{})
 	ctx := testCtx(t)
 	v, err := c.Version(ctx)
 	if err != nil {
@@ -51,7 +52,7 @@ func versionLess(a, b string) bool {
 }
 
 func TestIntegrationImages(t *testing.T) {
-	c := connect(t, engine.Options{})
+	c := enginetest.Connect(t, engine.Options{})
 	ctx := testCtx(t)
 	reg := testutil.StartRegistry(t)
 	ref := reg.PushBusybox(t, prefix+"/img:1", testutil.ImageOptions{Marker: prefix + "-images"})

@@ -14,11 +14,12 @@ import (
 	"github.com/moby/moby/api/types/registry"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 	"github.com/dockerlet/dockerlet/internal/testutil"
 )
 
 func TestIntegrationPullBasicAuth(t *testing.T) {
-	c := connect(t, engine.Options{})
+	c := enginetest.Connect(t, engine.Options{})
 	ctx := testCtx(t)
 	reg := testutil.StartRegistry(t, testutil.WithBasicAuth(prefix+"-user", "s3cret"))
 	ref := reg.PushBusybox(t, prefix+"/private:1", testutil.ImageOptions{Marker: prefix + "-auth"})
@@ -54,7 +55,7 @@ func TestIntegrationPullBasicAuth(t *testing.T) {
 // error naming the image and the deadline.
 func TestIntegrationPullStalled(t *testing.T) {
 	const deadline = 2 * time.Second
-	c := connect(t, engine.Options{PullProgressDeadline: deadline})
+	c := enginetest.Connect(t, engine.Options{PullProgressDeadline: deadline})
 	ctx := testCtx(t)
 	release := make(chan struct{})
 	var stalled atomic.Int32
@@ -143,7 +144,7 @@ func (s *stallWriter) Write(p []byte) (int, error) {
 // with an HTML page in front of the registry: for every request (the
 // daemon's /v2/ ping fails) and for manifests only (the ping succeeds).
 func TestIntegrationPullRegistryUnavailable(t *testing.T) {
-	c := connect(t, engine.Options{})
+	c := enginetest.Connect(t, engine.Options{})
 	for name, match := range map[string]func(*http.Request) bool{
 		"every request":  func(*http.Request) bool { return true },
 		"manifests only": func(r *http.Request) bool { return strings.Contains(r.URL.Path, "/manifests/") },

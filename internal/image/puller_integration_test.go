@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 	"github.com/dockerlet/dockerlet/internal/image"
 	"github.com/dockerlet/dockerlet/internal/keyring"
 	"github.com/dockerlet/dockerlet/internal/testutil"
@@ -26,16 +27,7 @@ const (
 	password = "s3cret-" + prefix
 )
 
-func connect(t *testing.T) *engine.Client {
-	t.Helper()
-	testutil.RequireDocker(t)
-	c, err := engine.Connect(testutil.DockerHost(), engine.Options{})
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
+func connect(t *testing.T) *engine.Client { return enginetest.Connect(t, engine.Options{}) }
 
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

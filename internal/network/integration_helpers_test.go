@@ -18,6 +18,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 	"github.com/dockerlet/dockerlet/internal/testutil"
 )
 
@@ -29,12 +30,7 @@ type integrationEnv struct {
 
 func newIntegrationEnv(t *testing.T) *integrationEnv {
 	t.Helper()
-	testutil.RequireDocker(t)
-	eng, err := engine.Connect("", engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = eng.Close() })
+	eng := enginetest.Connect(t, engine.Options{})
 	reg := testutil.StartRegistry(t)
 	ref := reg.PushBusybox(t, "dltnet/busybox:1", testutil.ImageOptions{Marker: "dltnet"})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

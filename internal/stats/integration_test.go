@@ -14,6 +14,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 	"github.com/dockerlet/dockerlet/internal/stats"
 	"github.com/dockerlet/dockerlet/internal/testutil"
 )
@@ -22,16 +23,7 @@ const prefix = "dltlog"
 
 var seq atomic.Int64
 
-func connect(t testing.TB) *engine.Client {
-	t.Helper()
-	testutil.RequireDocker(t)
-	c, err := engine.Connect(testutil.DockerHost(), engine.Options{})
-	if err != nil {
-		t.Fatalf("connect: %v", err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
+func connect(t testing.TB) *engine.Client { return enginetest.Connect(t, engine.Options{}) }
 
 func busybox(t testing.TB, c *engine.Client) string {
 	t.Helper()

@@ -30,12 +30,7 @@ type dockerEnv struct {
 
 func setupDocker(t *testing.T) *dockerEnv {
 	t.Helper()
-	testutil.RequireDocker(t)
-	eng, err := engine.Connect(testutil.DockerHost(), engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
+	eng := enginetest.Connect(t, engine.Options{})
 	reg := testutil.StartRegistry(t)
 	ref := reg.PushBusybox(t, "dltstr/busybox:latest", testutil.ImageOptions{Marker: "dltstr"})
 	if err := eng.PullImage(testContext(t), ref, engine.PullOptions{}); err != nil {
