@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -31,13 +32,42 @@ func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRe
 	if isImageID(spec, img.ID) {
 		target, opts.Force = img.ID, len(realRefs(img.RepoTags)) > 1 || len(realRefs(img.RepoDigests)) > 1
 	}
-	if _, err := s.eng.RemoveImage(ctx, target, opts); err != nil && !errors.Is(err, engine.ErrNotFound) {
-		// A concurrent removal may have won the race; Docker then reports
-		// odd errors ("unrecognized image ID"). Gone is gone.
-		if _, serr := imgref.Resolve(ctx, s.eng, spec); errors.Is(serr, engine.ErrNotFound) {
-			return &runtimeapi.RemoveImageResponse{}, nil
+	_, rerr := s.eng.RemoveImage(ctx, target, opts)
+	if errors.Is(rerr, engine.ErrConflict) {
+		// In use by a container: Docker's own answer, nothing to wait for.
+		if _, err := imgref.Resolve(ctx, s.eng, spec); !errors.Is(err, engine.ErrNotFound) {
+			return nil, fmt.Errorf("remove image %s: %w", spec, rerr)
+		}
+		return &runtimeapi.RemoveImageResponse{}, nil
+	}
+	// A concurrent removal may have won the race: Docker then reports odd
+	// errors ("unrecognized image ID") or NotFound while the other removal
+	// is still deleting. Either way the call returns only once the image is
+	// gone, so that an ImageStatus right after it finds nothing.
+	if err := s.waitImageGone(ctx, spec); err != nil {
+		if rerr != nil && !errors.Is(rerr, engine.ErrNotFound) {
+			return nil, fmt.Errorf("remove image %s: %w", spec, rerr)
 		}
 		return nil, fmt.Errorf("remove image %s: %w", spec, err)
 	}
 	return &runtimeapi.RemoveImageResponse{}, nil
+}
+
+// waitImageGone polls until spec no longer resolves (bounded).
+func (s *Service) waitImageGone(ctx context.Context, spec string) error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := imgref.Resolve(ctx, s.eng, spec)
+		if errors.Is(err, engine.ErrNotFound) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("image is still present: %w", errFailedPrecondition)
+		}
+		select {
+		case <-time.After(25 * time.Millisecond):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
