@@ -159,7 +159,7 @@ func (p *cniPlugin) IPs(_ context.Context, pod *Pod, _ *container.InspectRespons
 		return nil, nil
 	}
 	preferred := ""
-	if list, err := p.conf.network(); err == nil {
+	if list, _, err := p.conf.current(); err == nil {
 		preferred = list.Name
 	}
 	att, err := p.findAttachment(pod.ID, preferred)

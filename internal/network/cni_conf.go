@@ -40,12 +40,30 @@ const msgUninitialized = "cni config uninitialized"
 
 // network returns the network to use, or a *NotReadyError.
 func (s *confSource) network() (*libcni.NetworkConfigList, error) {
+	list, file, err := s.current()
+	if err != nil {
+		return nil, err
+	}
+	// Plugins may be installed after the config: look them up every time.
+	for _, typ := range append(pluginTypes(list), loopbackType) {
+		if _, err := invoke.FindInPath(typ, s.binDirs); err != nil {
+			return nil, &NotReadyError{Reason: ReasonNotReady,
+				Message: fmt.Sprintf("network %q (%s): %v", list.Name, file, err)}
+		}
+	}
+	return list, nil
+}
+
+// current returns the network the conf dir selects and its file, without
+// checking that its plugins are installed: enough to name it (IPs does, on
+// every pod status, and needs no plugin binary).
+func (s *confSource) current() (*libcni.NetworkConfigList, string, error) {
 	files, sig, err := s.scan()
 	if err != nil {
-		return nil, &NotReadyError{Reason: ReasonNotReady, Message: fmt.Sprintf("cni config dir %s: %v", s.dir, err)}
+		return nil, "", &NotReadyError{Reason: ReasonNotReady, Message: fmt.Sprintf("cni config dir %s: %v", s.dir, err)}
 	}
 	if len(files) == 0 {
-		return nil, &NotReadyError{Reason: ReasonNotReady, Message: msgUninitialized}
+		return nil, "", &NotReadyError{Reason: ReasonNotReady, Message: msgUninitialized}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -59,16 +77,9 @@ func (s *confSource) network() (*libcni.NetworkConfigList, error) {
 		}
 	}
 	if s.loadEr != nil {
-		return nil, s.loadEr
+		return nil, "", s.loadEr
 	}
-	// Plugins may be installed after the config: look them up every time.
-	for _, typ := range append(pluginTypes(s.list), loopbackType) {
-		if _, err := invoke.FindInPath(typ, s.binDirs); err != nil {
-			return nil, &NotReadyError{Reason: ReasonNotReady,
-				Message: fmt.Sprintf("network %q (%s): %v", s.list.Name, s.file, err)}
-		}
-	}
-	return s.list, nil
+	return s.list, s.file, nil
 }
 
 // scan lists the conf files sorted by name with a signature of their
