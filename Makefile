@@ -4,7 +4,7 @@ BIN     ?= bin/dockerlet
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: all build test unit e2e vet clean bench bench-go bench-cri conformance conformance-mirror
+.PHONY: all build test unit e2e vet clean bench bench-go bench-cri conformance conformance-mirror conformance-websocket conformance-cni
 
 all: build
 
@@ -28,6 +28,14 @@ conformance:
 
 conformance-mirror:
 	CONFORMANCE_MODE=mirror scripts/conformance.sh
+
+# The same over WebSocket (exec, attach, port-forward), and that on a CNI
+# bridge (root, containernetworking-plugins).
+conformance-websocket:
+	CONFORMANCE_WEBSOCKET=1 scripts/conformance.sh
+
+conformance-cni:
+	CONFORMANCE_NETWORK=cni CONFORMANCE_WEBSOCKET=1 scripts/conformance.sh
 
 # Pod start-up, List/Status/stats latency and CPU/RSS at 10/50/110 pods, with
 # the floor measured in the same run (docs/performance.md).

@@ -10,6 +10,12 @@
 #   CONFORMANCE_MODE  prefix (default; images pre-seeded through Docker) or
 #                     mirror (dockerlet pulls registry.k8s.io, gcr.io and
 #                     k8s.gcr.io from 127.0.0.1:5000 via --registry-mirror)
+#   CONFORMANCE_WEBSOCKET=1  exec, attach and port-forward specs over WebSocket
+#                     (critest --websocket-exec/-attach/-portforward) instead of SPDY
+#   CONFORMANCE_NETWORK=cni  pods on a CNI bridge (dltconf0, the first free of
+#                     10.89-99.0.0/16; needs root
+#                     and the plugins in /usr/lib/cni or /opt/cni/bin) instead of
+#                     Docker's bridge; the bridge is deleted afterwards
 #   DOCKERLET_BIN     binary to run (default bin/dockerlet, built first)
 # Exit status: the harness's (0 no failures, 1 failures, 2 set-up error).
 set -euo pipefail
@@ -22,7 +28,11 @@ if [[ -z $HARNESS ]]; then
 	done
 fi
 MODE=${CONFORMANCE_MODE:-prefix}
-OUT=${1:-$PWD/bin/conformance-$MODE}
+NETWORK=${CONFORMANCE_NETWORK:-docker}
+name=$MODE
+[[ $NETWORK == cni ]] && name+=-cni
+[[ ${CONFORMANCE_WEBSOCKET:-} == 1 ]] && name+=-websocket
+OUT=${1:-$PWD/bin/conformance-$name}
 WORK=$(mktemp -d /tmp/dockerlet-conformance.XXXXXX)
 chmod 755 "$WORK"
 SOCK=$WORK/dockerlet.sock
@@ -46,6 +56,31 @@ if [[ $MODE == mirror ]]; then
 else
 	env+=(CRITEST_PRESEED=docker)
 fi
+critest_args=()
+if [[ ${CONFORMANCE_WEBSOCKET:-} == 1 ]]; then
+	critest_args+=(--websocket-exec --websocket-attach --websocket-portforward)
+fi
+cni_bridge=
+if [[ $NETWORK == cni ]]; then
+	# A bridge of its own, its IPAM, cache and netns pins in the work dir.
+	cni_bridge=dltconf0
+	ip link del "$cni_bridge" 2>/dev/null || true # a killed run's
+	subnet=
+	for n in $(seq 89 99); do
+		ip -4 route | grep -q "^10\.$n\." || { subnet=10.$n.0.0/16; break; }
+	done
+	[[ -n $subnet ]] || { echo "conformance: no free 10.89-99.0.0/16 subnet for cni mode" >&2; rm -rf "$WORK"; exit 2; }
+	mkdir -p "$WORK/cni/conf"
+	cat >"$WORK/cni/conf/10-dltconf.conflist" <<-EOF
+	{"cniVersion": "1.0.0", "name": "dltconf", "plugins": [
+	  {"type": "bridge", "bridge": "$cni_bridge", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+	   "ipam": {"type": "host-local", "dataDir": "$WORK/cni/ipam", "ranges": [[{"subnet": "$subnet"}]]}},
+	  {"type": "portmap", "capabilities": {"portMappings": true}},
+	  {"type": "firewall"}]}
+	EOF
+	args+=(--network-plugin cni --cni-conf-dir "$WORK/cni/conf" --cni-bin-dir /opt/cni/bin,/usr/lib/cni
+		--cni-cache-dir "$WORK/cni/cache" --cni-netns-dir "$WORK/cni/netns")
+fi
 
 "$DOCKERLET_BIN" "${args[@]}" >"$WORK/dockerlet.log" 2>&1 &
 pid=$!
@@ -53,6 +88,7 @@ cleanup() {
 	kill -TERM "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	mkdir -p "$OUT" && cp "$WORK/dockerlet.log" "$OUT/dockerlet.log" 2>/dev/null || true
+	[[ -z $cni_bridge ]] || ip link del "$cni_bridge" 2>/dev/null || true
 	rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -63,7 +99,7 @@ for _ in $(seq 50); do
 done
 
 set +e
-env "${env[@]}" "$HARNESS/run.sh" "$SOCK" "$OUT" | tee "$WORK/run.out"
+env "${env[@]}" "$HARNESS/run.sh" "$SOCK" "$OUT" "${critest_args[@]}" | tee "$WORK/run.out"
 rc=${PIPESTATUS[0]}
 set -e
 grep -E '^critest: ' "$WORK/run.out" | tail -1 || echo "critest: no result (see $OUT)"
