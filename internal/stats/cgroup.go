@@ -367,3 +367,15 @@ func atou(b []byte) (uint64, bool) {
 	}
 	return v, true
 }
+
+// parseMajMin reads a block device's "<major>:<minor>" as the blkio and
+// io.stat files print it.
+func parseMajMin(b []byte) (maj, min uint64, ok bool) {
+	a, c, found := bytes.Cut(b, []byte{':'})
+	if !found {
+		return 0, 0, false
+	}
+	maj, ok1 := atou(a)
+	min, ok2 := atou(c)
+	return maj, min, ok1 && ok2
+}

@@ -165,14 +165,9 @@ func readBlkioV1(bytesFile, iosFile string) []blkioStat {
 				if len(f) != 3 {
 					continue
 				}
-				mm := bytes.SplitN(f[0], []byte{':'}, 2)
-				if len(mm) != 2 {
-					continue
-				}
-				maj, ok1 := atou(mm[0])
-				min, ok2 := atou(mm[1])
-				v, ok3 := atou(f[2])
-				if !ok1 || !ok2 || !ok3 {
+				maj, min, ok1 := parseMajMin(f[0])
+				v, ok2 := atou(f[2])
+				if !ok1 || !ok2 {
 					continue
 				}
 				k := key{maj, min, string(f[1])}

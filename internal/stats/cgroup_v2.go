@@ -139,13 +139,8 @@ func readIOStatV2(file string) []blkioStat {
 			if len(f) < 2 {
 				continue
 			}
-			mm := bytes.SplitN(f[0], []byte{':'}, 2)
-			if len(mm) != 2 {
-				continue
-			}
-			maj, ok1 := atou(mm[0])
-			min, ok2 := atou(mm[1])
-			if !ok1 || !ok2 {
+			maj, min, ok := parseMajMin(f[0])
+			if !ok {
 				continue
 			}
 			r := blkioStat{major: maj, minor: min, op: "Read"}
