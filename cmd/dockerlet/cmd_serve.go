@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -24,16 +23,12 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/dockerlet/dockerlet/internal/cri"
-	"github.com/dockerlet/dockerlet/internal/crilog"
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/engine/open"
-	"github.com/dockerlet/dockerlet/internal/image"
-	"github.com/dockerlet/dockerlet/internal/keyring"
 	"github.com/dockerlet/dockerlet/internal/metrics"
 	"github.com/dockerlet/dockerlet/internal/network"
 	"github.com/dockerlet/dockerlet/internal/stats"
-	"github.com/dockerlet/dockerlet/internal/streaming"
 )
 
 // cacheSyncWait bounds the wait for the engine cache's first sync.
@@ -180,20 +175,6 @@ func runServe(ctx context.Context, args []string) error {
 	defer engCache.Close()
 	eng = engCache
 
-	var binDirs []string
-	if f.cniBinDir != "" {
-		binDirs = strings.Split(f.cniBinDir, ",")
-	}
-	netPlugin, err := network.New(eng, network.Config{
-		Plugin: f.networkPlugin, DockerNetwork: f.dockerNetwork,
-		CNIBinDirs: binDirs, CNIConfDir: f.cniConfDir, CNICacheDir: f.cniCacheDir, CNINetNSDir: f.cniNetNSDir,
-		Logger: logger,
-	})
-	if err != nil {
-		return err
-	}
-	logs := crilog.NewManager(eng, logger)
-	defer logs.Close()
 	info, err := eng.Info(ctx)
 	if err != nil {
 		return fmt.Errorf("docker info: %w", err)
@@ -203,32 +184,19 @@ func runServe(ctx context.Context, args []string) error {
 		return fmt.Errorf("stats: %w", err)
 	}
 	defer collector.Close()
-
-	// The node's credentials, for pulls (the sandbox image included).
-	kr := keyring.New(logger)
-	if err := kr.AddDefaultDockerConfig(); err != nil {
-		logger.Warn("reading the node's Docker config failed; pulls go without its credentials", "err", err)
-	}
-
-	// The streaming server resolves sandboxes through the CRI service,
-	// which in turn hands it exec/attach/port-forward requests.
-	resolver := &sandboxResolver{}
-	streamSrv, err := streaming.New(eng, resolver, streaming.Config{Addr: f.streamingAddr, Logger: logger})
-	if err != nil {
-		return fmt.Errorf("streaming server: %w", err)
-	}
-	defer streamSrv.Close()
-
-	svc, err := cri.New(cri.Config{
-		Engine: eng, Logger: logger, PodInfraImage: f.podInfraImage, RootDir: f.rootDir,
-		Mirrors: f.mirrors, Version: version, Network: netPlugin, Logs: logs, Stats: collector, Keyring: kr,
-		Puller: image.NewPuller(eng, logger), Streaming: streamSrv, ExecSync: streaming.ExecSync,
+	rt, err := newRuntime(runtimeOptions{
+		engine: eng, logger: logger, podInfraImage: f.podInfraImage, rootDir: f.rootDir, mirrors: f.mirrors,
+		network: network.Config{
+			Plugin: f.networkPlugin, DockerNetwork: f.dockerNetwork,
+			CNIConfDir: f.cniConfDir, CNICacheDir: f.cniCacheDir, CNINetNSDir: f.cniNetNSDir,
+		},
+		cniBinDir: f.cniBinDir, stats: collector, streaming: true, streamingAddr: f.streamingAddr,
 	})
 	if err != nil {
 		return err
 	}
-
-	resolver.set(svc)
+	defer rt.Close()
+	svc, netPlugin := rt.svc, rt.network
 
 	lis, err := listen(f.endpoint, f.socketGroup)
 	if err != nil {
@@ -336,20 +304,4 @@ func lookupGID(group string) (int, error) {
 		return 0, err
 	}
 	return strconv.Atoi(g.Gid)
-}
-
-// sandboxResolver lets the streaming server, created before the CRI
-// service, ask the service for a sandbox's network namespace.
-type sandboxResolver struct {
-	svc atomic.Pointer[cri.Service]
-}
-
-func (r *sandboxResolver) set(s *cri.Service) { r.svc.Store(s) }
-
-func (r *sandboxResolver) SandboxNetNS(ctx context.Context, sandboxID string) (string, error) {
-	s := r.svc.Load()
-	if s == nil {
-		return "", fmt.Errorf("CRI service not ready: %w", engine.ErrUnavailable)
-	}
-	return s.SandboxNetNS(ctx, sandboxID)
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -16,12 +15,9 @@ import (
 	"github.com/dockerlet/dockerlet/internal/crilog"
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/open"
-	"github.com/dockerlet/dockerlet/internal/image"
-	"github.com/dockerlet/dockerlet/internal/keyring"
 	"github.com/dockerlet/dockerlet/internal/network"
 	"github.com/dockerlet/dockerlet/internal/pod"
 	"github.com/dockerlet/dockerlet/internal/pod/localimage"
-	"github.com/dockerlet/dockerlet/internal/streaming"
 )
 
 // DefaultPlayStateDir holds what `dockerlet play` created.
@@ -132,20 +128,6 @@ func openPlayEnv(ctx context.Context, f *playFlags) (_ *playEnv, retErr error) {
 	eng = progressEngine{Engine: eng, tracker: pod.NewPullTracker(env.store)}
 	env.eng = eng
 
-	var binDirs []string
-	if f.cniBinDir != "" {
-		binDirs = strings.Split(f.cniBinDir, ",")
-	}
-	netPlugin, err := network.New(eng, network.Config{
-		Plugin: f.networkPlugin, CNIBinDirs: binDirs, CNIConfDir: f.cniConfDir, CNICacheDir: f.cniCacheDir, Logger: logger,
-	})
-	if err != nil {
-		return nil, err
-	}
-	logs := crilog.NewManager(eng, logger)
-	env.closes = append(env.closes, logs.Close)
-	env.logs = logs
-
 	images, err := newLocalImages(f.dockerEndpoint, eng)
 	if err != nil {
 		return nil, err
@@ -157,33 +139,20 @@ func openPlayEnv(ctx context.Context, f *playFlags) (_ *playEnv, retErr error) {
 		}
 	}
 
-	// The node's credentials: the CRI falls back to them; the pod runner
-	// tries the pod's pull secrets first and passes them in PullImage.
-	node := keyring.New(logger)
-	if err := node.AddDefaultDockerConfig(); err != nil {
-		logger.Warn("reading the node's Docker credentials", "error", err)
-	}
 	// Wired as `serve` wires it, so that both front ends behave the same.
-	criCfg := cri.Config{
-		Engine: eng, Logger: logger, PodInfraImage: f.podInfraImage, RootDir: f.rootDir,
-		Version: version, Network: netPlugin, Logs: logs, Keyring: node,
-		Puller: image.NewPuller(eng, logger), ExecSync: streaming.ExecSync,
-	}
-	resolver := &lateResolver{}
-	if f.streaming {
-		ss, err := streaming.New(eng, resolver, streaming.Config{Logger: logger})
-		if err != nil {
-			return nil, fmt.Errorf("streaming server: %w", err)
-		}
-		env.closes = append(env.closes, func() { _ = ss.Close() })
-		criCfg.Streaming = ss
-	}
-	svc, err := cri.New(criCfg)
+	// The CRI falls back to the node's credentials; the pod runner tries
+	// the pod's pull secrets first and passes them in PullImage.
+	rt, err := newRuntime(runtimeOptions{
+		engine: eng, logger: logger, podInfraImage: f.podInfraImage, rootDir: f.rootDir,
+		network:   network.Config{Plugin: f.networkPlugin, CNIConfDir: f.cniConfDir, CNICacheDir: f.cniCacheDir},
+		cniBinDir: f.cniBinDir, streaming: f.streaming,
+	})
 	if err != nil {
 		return nil, err
 	}
-	resolver.svc = svc
-	env.svc = svc
+	env.closes = append(env.closes, rt.Close)
+	svc, node := rt.svc, rt.keyring
+	env.svc, env.logs = svc, rt.logs
 	env.cfg = pod.Config{
 		Runtime:     svc,
 		StateDir:    f.stateDir,
@@ -240,12 +209,4 @@ func (e *playEnv) resumeLogs(ctx context.Context) {
 			}
 		}
 	}
-}
-
-// lateResolver lets the streaming server resolve sandboxes through the CRI
-// service, which is built after it.
-type lateResolver struct{ svc *cri.Service }
-
-func (r *lateResolver) SandboxNetNS(ctx context.Context, sandboxID string) (string, error) {
-	return r.svc.SandboxNetNS(ctx, sandboxID)
 }
