@@ -156,6 +156,8 @@ func runServe(ctx context.Context, args []string) error {
 		if _, err := servePprof(ctx, f.pprofAddr, logger); err != nil {
 			return err
 		}
+	} else {
+		disableHeapProfiling()
 	}
 	// The first sync is waited for only so long: a daemon that hangs on one
 	// container (seen with Docker 20.10) must not keep the server from

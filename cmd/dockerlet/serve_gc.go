@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/debug"
 )
 
@@ -25,3 +26,8 @@ func tuneGC(logger *slog.Logger) {
 	debug.SetGCPercent(serveGCPercent)
 	logger.Debug("GC target set for serve", "gogc", serveGCPercent)
 }
+
+// disableHeapProfiling turns off the runtime's heap-profile sampling when
+// no pprof listener could ever report it: the sampled-allocation buckets
+// are ~1.5 MiB of RSS at 110 pods, for a profile nobody can read.
+func disableHeapProfiling() { runtime.MemProfileRate = 0 }
