@@ -206,6 +206,10 @@ func (s *Service) sandboxSpec(cfg *runtimeapi.PodSandboxConfig, handler string) 
 	if err := applyDNS(hc, cfg.DnsConfig); err != nil {
 		return engine.CreateSpec{}, err
 	}
+	if sc == nil {
+		// No security context: unconfined seccomp, as for containers.
+		hc.SecurityOpt, _ = seccompOpts(nil, "", false)
+	}
 	if sc != nil {
 		hc.ReadonlyRootfs = sc.ReadonlyRootfs
 		if sc.RunAsUser != nil {
