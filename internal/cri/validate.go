@@ -148,6 +148,10 @@ func validateRequest(req any) error {
 	return nil
 }
 
+// ValidateRequest is the gRPC edge's check of a request, for callers in
+// the same process (the pod runner) that do not pass the interceptor.
+func ValidateRequest(req any) error { return validateRequest(req) }
+
 func validateID(kind, id string) error {
 	if id == "" {
 		return invalidf("%s id is empty", kind)
