@@ -4,7 +4,7 @@
 // PodSandboxStatus, StopPodSandbox and RemovePodSandbox must do at the
 // least. Compare its median with critest's in the same quiet minute.
 //
-//	podfloor -n 50 -pause localhost:5000/pause:3.10
+//	podfloor -n 50 -pause localhost:5000/pause:3.10 [-net none]
 package main
 
 import (
@@ -23,6 +23,7 @@ import (
 func main() {
 	n := flag.Int("n", 50, "pod lifecycles")
 	pause := flag.String("pause", "localhost:5000/pause:3.10", "sandbox image (present in Docker)")
+	netMode := flag.String("net", "bridge", `the pause container's Docker network mode ("bridge", as dockerlet's default network; "none", as in CNI mode before the CNI ADD)`)
 	flag.Parse()
 	ctx := context.Background()
 	eng, err := engine.Connect("", engine.Options{RequestTimeout: time.Minute})
@@ -37,7 +38,7 @@ func main() {
 		id, err := eng.CreateContainer(ctx, engine.CreateSpec{
 			Name:       fmt.Sprintf("dockerlet-podfloor-%d-%d", os.Getpid(), i),
 			Config:     &container.Config{Image: *pause, Labels: map[string]string{"io.dockerlet.floor": "true"}},
-			HostConfig: &container.HostConfig{IpcMode: "shareable", NetworkMode: "bridge"},
+			HostConfig: &container.HostConfig{IpcMode: "shareable", NetworkMode: container.NetworkMode(*netMode)},
 		})
 		if err == nil {
 			err = eng.StartContainer(ctx, id)
