@@ -7,7 +7,8 @@ set -euo pipefail
 
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
-[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need+=(busybox-static)
+# grep reads all its input: with pipefail, grep -q would SIGPIPE busybox.
+{ [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -x httpd >/dev/null; } || need+=(busybox-static)
 [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v iptables >/dev/null 2>&1 || need+=(iptables)
@@ -24,7 +25,7 @@ fi
 if ! docker info >/dev/null 2>&1; then
 	echo "deps: starting dockerd"
 	mkdir -p /var/log
-	nohup dockerd >/var/log/dockerd.log 2>&1 &
+	nohup dockerd >>/var/log/dockerd.log 2>&1 &
 	for _ in $(seq 60); do
 		docker info >/dev/null 2>&1 && break
 		sleep 1
