@@ -129,10 +129,10 @@ func (f *Fake) CreateContainer(ctx context.Context, spec engine.CreateSpec) (str
 	return c.id, nil
 }
 
-// StartContainer implements engine.Engine. Starting a running container
-// is a no-op, as Docker's 304 is.
-func (f *Fake) StartContainer(ctx context.Context, id string) error {
-	if err := f.enter(ctx, "StartContainer"); err != nil {
+// withContainer records op, resolves id and runs fn on that container with
+// the fake's lock held: the shape of every per-container operation.
+func (f *Fake) withContainer(ctx context.Context, op, id string, fn func(c *ctr) error) error {
+	if err := f.enter(ctx, op); err != nil {
 		return err
 	}
 	f.mu.Lock()
@@ -141,26 +141,34 @@ func (f *Fake) StartContainer(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if c.state.Running {
+	return fn(c)
+}
+
+// StartContainer implements engine.Engine. Starting a running container
+// is a no-op, as Docker's 304 is.
+func (f *Fake) StartContainer(ctx context.Context, id string) error {
+	return f.withContainer(ctx, "StartContainer", id, func(c *ctr) error {
+		if c.state.Running {
+			return nil
+		}
+		if c.state.Status == container.StateExited {
+			c.restartCnt++
+		}
+		f.seq++
+		c.pid = 1000 + f.seq
+		c.state.Pid = c.pid
+		n := f.seq%65000 + 2
+		c.ip = netip.AddrFrom4([4]byte{172, 17, byte(n >> 8), byte(n)})
+		c.state.ExitCode = 0
+		c.state.OOMKilled = false
+		c.state.Error = ""
+		c.state.StartedAt = f.Now().UTC().Format(time.RFC3339Nano)
+		c.state.FinishedAt = zeroTime
+		c.exited = make(chan struct{})
+		c.setState(container.StateRunning)
+		f.emitLocked(c, "start", nil)
 		return nil
-	}
-	if c.state.Status == container.StateExited {
-		c.restartCnt++
-	}
-	f.seq++
-	c.pid = 1000 + f.seq
-	c.state.Pid = c.pid
-	n := f.seq%65000 + 2
-	c.ip = netip.AddrFrom4([4]byte{172, 17, byte(n >> 8), byte(n)})
-	c.state.ExitCode = 0
-	c.state.OOMKilled = false
-	c.state.Error = ""
-	c.state.StartedAt = f.Now().UTC().Format(time.RFC3339Nano)
-	c.state.FinishedAt = zeroTime
-	c.exited = make(chan struct{})
-	c.setState(container.StateRunning)
-	f.emitLocked(c, "start", nil)
-	return nil
+	})
 }
 
 // exitLocked moves a running container to exited.
@@ -181,19 +189,12 @@ func (f *Fake) exitLocked(c *ctr, code int, oom bool) {
 // with the stop exit code (SetStopExitCode); stopping a stopped container
 // is a no-op, as in Docker.
 func (f *Fake) StopContainer(ctx context.Context, id string, _ time.Duration) error {
-	if err := f.enter(ctx, "StopContainer"); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c, err := f.lookupLocked(id)
-	if err != nil {
-		return err
-	}
-	if c.state.Running {
-		f.exitLocked(c, f.stopExitCode, false)
-	}
-	return nil
+	return f.withContainer(ctx, "StopContainer", id, func(c *ctr) error {
+		if c.state.Running {
+			f.exitLocked(c, f.stopExitCode, false)
+		}
+		return nil
+	})
 }
 
 // KillContainer implements engine.Engine: the container exits with
@@ -243,43 +244,29 @@ func parseSignal(s string) (syscall.Signal, error) {
 
 // RemoveContainer implements engine.Engine.
 func (f *Fake) RemoveContainer(ctx context.Context, id string, opts engine.RemoveOptions) error {
-	if err := f.enter(ctx, "RemoveContainer"); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c, err := f.lookupLocked(id)
-	if err != nil {
-		return err
-	}
-	if c.state.Running {
-		if !opts.Force {
-			return conflict("you cannot remove a running container %s; stop the container before attempting removal or force remove", c.id)
+	return f.withContainer(ctx, "RemoveContainer", id, func(c *ctr) error {
+		if c.state.Running {
+			if !opts.Force {
+				return conflict("you cannot remove a running container %s; stop the container before attempting removal or force remove", c.id)
+			}
+			f.exitLocked(c, 137, false)
 		}
-		f.exitLocked(c, 137, false)
-	}
-	for _, e := range c.execIDs {
-		delete(f.execs, e)
-	}
-	delete(f.containers, c.id)
-	c.setState(container.StateRemoving)
-	f.emitLocked(c, "destroy", nil)
-	return nil
+		for _, e := range c.execIDs {
+			delete(f.execs, e)
+		}
+		delete(f.containers, c.id)
+		c.setState(container.StateRemoving)
+		f.emitLocked(c, "destroy", nil)
+		return nil
+	})
 }
 
 // UpdateContainerResources implements engine.Engine.
 func (f *Fake) UpdateContainerResources(ctx context.Context, id string, res container.Resources) error {
-	if err := f.enter(ctx, "UpdateContainerResources"); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c, err := f.lookupLocked(id)
-	if err != nil {
-		return err
-	}
-	c.spec.HostConfig.Resources = clone(res)
-	return nil
+	return f.withContainer(ctx, "UpdateContainerResources", id, func(c *ctr) error {
+		c.spec.HostConfig.Resources = clone(res)
+		return nil
+	})
 }
 
 // InspectContainer implements engine.Engine.

@@ -56,18 +56,11 @@ func (f *Fake) AttachContainer(ctx context.Context, id string, s engine.Streams)
 // ResizeContainerTTY implements engine.Engine. The container must be
 // running, as in Docker.
 func (f *Fake) ResizeContainerTTY(ctx context.Context, id string, height, width uint) error {
-	if err := f.enter(ctx, "ResizeContainerTTY"); err != nil {
-		return err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c, err := f.lookupLocked(id)
-	if err != nil {
-		return err
-	}
-	if !c.state.Running {
-		return conflict("container %s is not running", c.id)
-	}
-	f.sizes[c.id] = [2]uint{height, width}
-	return nil
+	return f.withContainer(ctx, "ResizeContainerTTY", id, func(c *ctr) error {
+		if !c.state.Running {
+			return conflict("container %s is not running", c.id)
+		}
+		f.sizes[c.id] = [2]uint{height, width}
+		return nil
+	})
 }
