@@ -1,0 +1,223 @@
+package privdockerd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+)
+
+// cleanup removes everything the daemon made: containers (through its API
+// while it runs), dockerd, its containerd and shims, processes left in its
+// cgroup parent, mounts under its directories (an overlay left mounted makes
+// the data root impossible to remove), the directories and the bridge.
+func (d *Daemon) cleanup() error {
+	var errs []error
+	if d.Running() {
+		errs = append(errs, d.removeContainers())
+	}
+	d.Stop()
+	d.killLeftovers()
+	errs = append(errs, d.unmountAll())
+	d.removeCgroups()
+	for _, dir := range []string{d.RunDir, d.DataRoot} {
+		if dir == "" {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if d.Bridge != "" {
+		if out, err := exec.Command("ip", "link", "del", d.Bridge).CombinedOutput(); err != nil &&
+			!strings.Contains(string(out), "Cannot find device") {
+			errs = append(errs, fmt.Errorf("ip link del %s: %v: %s", d.Bridge, err, out))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (d *Daemon) removeContainers() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	eng, err := engine.Connect(d.Host, engine.Options{})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	list, err := eng.ListContainers(ctx, engine.ListOptions{All: true})
+	if err != nil {
+		return fmt.Errorf("list containers of %s: %w", d.Name, err)
+	}
+	var errs []error
+	for _, c := range list {
+		if err := eng.RemoveContainer(ctx, c.ID, engine.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil &&
+			!errors.Is(err, engine.ErrNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// killLeftovers ends the managed containerd and shims (their command lines
+// name the exec root) and any process in the daemon's cgroup parent.
+func (d *Daemon) killLeftovers() {
+	for range 3 {
+		pids := append(d.cgroupPids(), d.execRootPids()...)
+		if len(pids) == 0 {
+			return
+		}
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func (d *Daemon) execRootPids() []int {
+	if d.ExecRoot == "" {
+		return nil
+	}
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(b), d.ExecRoot+"/") {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// cgroupDirs are the daemon's cgroup parent in every mounted hierarchy.
+func (d *Daemon) cgroupDirs() []string {
+	if d.Name == "" {
+		return nil
+	}
+	dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", d.Name))
+	if st, err := os.Stat(filepath.Join("/sys/fs/cgroup", d.Name)); err == nil && st.IsDir() {
+		dirs = append(dirs, filepath.Join("/sys/fs/cgroup", d.Name)) // cgroup v2
+	}
+	return dirs
+}
+
+func (d *Daemon) cgroupPids() []int {
+	var pids []int
+	for _, root := range d.cgroupDirs() {
+		_ = filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
+			if err != nil || e.Name() != "cgroup.procs" {
+				return nil
+			}
+			b, _ := os.ReadFile(p)
+			for _, f := range strings.Fields(string(b)) {
+				if pid, err := strconv.Atoi(f); err == nil {
+					pids = append(pids, pid)
+				}
+			}
+			return nil
+		})
+	}
+	return pids
+}
+
+func (d *Daemon) removeCgroups() {
+	for _, root := range d.cgroupDirs() {
+		var dirs []string
+		_ = filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
+			if err == nil && e.IsDir() {
+				dirs = append(dirs, p)
+			}
+			return nil
+		})
+		for i := len(dirs) - 1; i >= 0; i-- { // children first
+			_ = syscall.Rmdir(dirs[i])
+		}
+	}
+}
+
+// unmountAll detaches every mount point under the daemon's directories,
+// deepest first.
+func (d *Daemon) unmountAll() error {
+	var roots []string
+	for _, r := range []string{d.DataRoot, d.RunDir} {
+		if r != "" {
+			roots = append(roots, r)
+		}
+	}
+	points, err := mountsUnder(roots)
+	if err != nil {
+		return err
+	}
+	sort.Slice(points, func(i, j int) bool { return len(points[i]) > len(points[j]) })
+	var errs []error
+	for _, p := range points {
+		if err := syscall.Unmount(p, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOENT) {
+			errs = append(errs, fmt.Errorf("unmount %s: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Mounts lists the mount points under the daemon's directories (tests
+// check that clean-up leaves none).
+func (d *Daemon) Mounts() ([]string, error) {
+	return mountsUnder([]string{d.DataRoot, d.RunDir})
+}
+
+func mountsUnder(roots []string) ([]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		p := unescapeMount(fields[4])
+		for _, r := range roots {
+			if p == r || strings.HasPrefix(p, r+"/") {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out, sc.Err()
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}

@@ -1,0 +1,314 @@
+// Package privdockerd runs a private Docker daemon for one test, so that
+// the test may restart (or kill) dockerd without touching the machine's
+// shared one: its own data root, exec root, socket, pid file, managed
+// containerd and bridge, no iptables rules, and a clean-up that removes all
+// of it, mounts included.
+package privdockerd
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/dockerlet/dockerlet/internal/testutil"
+)
+
+// Options vary the daemon.
+type Options struct {
+	// LiveRestore keeps containers running across a restart.
+	LiveRestore bool
+	// Subnet of the daemon's bridge as gateway/prefix ("10.213.7.1/24");
+	// default: a free 10.213.x.1/24.
+	Subnet string
+	// Args are extra dockerd flags.
+	Args []string
+}
+
+// Daemon is one private dockerd, restartable.
+type Daemon struct {
+	// Host is the daemon's endpoint (unix:///run/dlrs-…/docker.sock).
+	Host     string
+	Name     string // dlrs<hex>: prefix of its dirs and its bridge's name
+	DataRoot string
+	ExecRoot string
+	RunDir   string // holds the socket, pid file, config and log
+	LogPath  string
+	Bridge   string
+
+	args []string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+	starts int
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Close stops the daemon and removes everything it made (also done by the
+// test's clean-up).
+func (d *Daemon) Close() error {
+	d.closeOnce.Do(func() { d.closeErr = d.cleanup() })
+	return d.closeErr
+}
+
+// Require skips the test unless it can run a private dockerd (root, the
+// dockerd and ip binaries, the shared daemon answering as a sign that the
+// machine runs Docker at all); with DOCKERLET_E2E=1 it fails instead.
+func Require(t testing.TB) {
+	t.Helper()
+	testutil.RequireDocker(t)
+	why := ""
+	switch {
+	case os.Geteuid() != 0:
+		why = "needs root"
+	default:
+		for _, bin := range []string{"dockerd", "containerd", "ip"} {
+			if _, err := exec.LookPath(bin); err != nil {
+				why = "needs " + bin
+			}
+		}
+	}
+	if why == "" {
+		return
+	}
+	if os.Getenv(testutil.E2EEnv) == "1" {
+		t.Fatalf("private dockerd %s (DOCKERLET_E2E=1)", why)
+	}
+	t.Skipf("private dockerd %s", why)
+}
+
+// Start runs a private dockerd and registers its clean-up with t.
+func Start(t testing.TB, opts Options) *Daemon {
+	t.Helper()
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	name := "dlrs" + hex.EncodeToString(b[:])
+	subnet := opts.Subnet
+	if subnet == "" {
+		var err error
+		if subnet, err = freeSubnet(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := &Daemon{
+		Name:     name,
+		RunDir:   filepath.Join("/run", name),
+		DataRoot: filepath.Join("/var/lib", name),
+		Bridge:   name,
+	}
+	d.ExecRoot = filepath.Join(d.RunDir, "exec")
+	d.LogPath = filepath.Join(d.RunDir, "dockerd.log")
+	d.Host = "unix://" + filepath.Join(d.RunDir, "docker.sock")
+	t.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			t.Errorf("privdockerd clean-up: %v", err)
+		}
+	})
+	for _, dir := range []string{d.RunDir, d.DataRoot, d.ExecRoot} {
+		if err := os.MkdirAll(dir, 0o710); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(d.RunDir, "daemon.json")
+	if err := os.WriteFile(cfg, []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"link", "add", d.Bridge, "type", "bridge"},
+		{"addr", "add", subnet, "dev", d.Bridge},
+		{"link", "set", d.Bridge, "up"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	d.args = append([]string{
+		"--config-file", cfg,
+		"--data-root", d.DataRoot,
+		"--exec-root", d.ExecRoot,
+		"--pidfile", filepath.Join(d.RunDir, "docker.pid"),
+		"-H", d.Host,
+		"--bridge", d.Bridge,
+		"--iptables=false", "--ip-masq=false", "--ip-forward=false",
+		"--storage-driver", "overlay2",
+		"--exec-opt", "native.cgroupdriver=cgroupfs",
+		"--cgroup-parent", "/" + name,
+	}, opts.Args...)
+	if opts.LiveRestore {
+		d.args = append(d.args, "--live-restore")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := d.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// freeSubnet picks a 10.213.x.0/24 no interface of the host uses.
+func freeSubnet() (string, error) {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return "", err
+	}
+	var b [1]byte
+	_, _ = rand.Read(b[:])
+	for i := range 256 {
+		x := (int(b[0]) + i) % 256
+		_, cand, _ := net.ParseCIDR(fmt.Sprintf("10.213.%d.0/24", x))
+		used := false
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && (cand.Contains(ipn.IP) || ipn.Contains(cand.IP)) {
+				used = true
+			}
+		}
+		if !used {
+			return fmt.Sprintf("10.213.%d.1/24", x), nil
+		}
+	}
+	return "", fmt.Errorf("privdockerd: no free 10.213.x.0/24")
+}
+
+// start runs dockerd and waits until it answers /_ping.
+func (d *Daemon) start(ctx context.Context) error {
+	d.mu.Lock()
+	if d.cmd != nil {
+		d.mu.Unlock()
+		return fmt.Errorf("privdockerd: already running")
+	}
+	logf, err := os.OpenFile(d.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		d.mu.Unlock()
+		return err
+	}
+	d.starts++
+	fmt.Fprintf(logf, "=== privdockerd start %d\n", d.starts)
+	cmd := exec.Command("dockerd", d.args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own process group: a ^C to the test does not reach it before the
+	// clean-up does; and it dies with the test binary (its containerd is
+	// found by pid file in clean-up).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		d.mu.Unlock()
+		return err
+	}
+	exited := make(chan struct{})
+	d.cmd, d.exited = cmd, exited
+	d.mu.Unlock()
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		d.mu.Lock()
+		if d.cmd == cmd {
+			d.cmd = nil
+		}
+		d.mu.Unlock()
+		close(exited)
+	}()
+	return d.waitPing(ctx, exited)
+}
+
+func (d *Daemon) waitPing(ctx context.Context, exited chan struct{}) error {
+	sock := strings.TrimPrefix(d.Host, "unix://")
+	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var dl net.Dialer
+			return dl.DialContext(ctx, "unix", sock)
+		}}}
+	defer c.CloseIdleConnections()
+	for {
+		resp, err := c.Get("http://docker/_ping")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("privdockerd: dockerd exited during start; log: %s\n%s", d.LogPath, tail(d.LogPath))
+		case <-ctx.Done():
+			return fmt.Errorf("privdockerd: dockerd not answering: %w; log: %s\n%s", ctx.Err(), d.LogPath, tail(d.LogPath))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Stop sends SIGTERM and waits for dockerd to exit (SIGKILL after 60 s).
+// Without live-restore dockerd stops every container first.
+func (d *Daemon) Stop() {
+	d.signal(syscall.SIGTERM, 60*time.Second)
+}
+
+// Kill sends SIGKILL to dockerd (its containerd and containers survive).
+func (d *Daemon) Kill() {
+	d.signal(syscall.SIGKILL, 0)
+}
+
+func (d *Daemon) signal(sig syscall.Signal, grace time.Duration) {
+	d.mu.Lock()
+	cmd, exited := d.cmd, d.exited
+	d.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(sig)
+	if grace > 0 {
+		select {
+		case <-exited:
+			return
+		case <-time.After(grace):
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+		}
+	}
+	<-exited
+}
+
+// Running reports whether dockerd runs.
+func (d *Daemon) Running() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cmd != nil
+}
+
+// Restart stops dockerd with SIGTERM, waits for it to exit, pauses for
+// down (the outage), and starts it again with the same flags.
+func (d *Daemon) Restart(ctx context.Context, down time.Duration) error {
+	d.Stop()
+	select {
+	case <-time.After(down):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return d.Start(ctx)
+}
+
+// Start starts a stopped daemon again (after Stop or Kill).
+func (d *Daemon) Start(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	return d.start(ctx)
+}
+
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 3000 {
+		b = b[len(b)-3000:]
+	}
+	return string(b)
+}

@@ -1,0 +1,72 @@
+package privdockerd_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/testutil"
+	"github.com/dockerlet/dockerlet/internal/testutil/privdockerd"
+)
+
+// TestRestartAndCleanup: a container on the private daemon keeps running
+// across a restart with live-restore and is stopped by one without; the
+// clean-up leaves no mount, directory, bridge or process.
+func TestRestartAndCleanup(t *testing.T) {
+	privdockerd.Require(t)
+	reg := testutil.StartRegistry(t)
+	ref := reg.PushBusybox(t, "dlrs/busybox:priv", testutil.ImageOptions{Marker: "dlrs-priv"})
+	for _, live := range []bool{true, false} {
+		name := map[bool]string{true: "live-restore", false: "no-live-restore"}[live]
+		t.Run(name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+			defer cancel()
+			d := privdockerd.Start(t, privdockerd.Options{LiveRestore: live})
+			eng, err := engine.Connect(d.Host, engine.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer eng.Close()
+			if err := eng.PullImage(ctx, ref, engine.PullOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			id, err := eng.CreateContainer(ctx, engine.CreateSpec{Name: "dlrs-priv", Config: &container.Config{
+				Image: ref, Cmd: []string{"sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"},
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := eng.StartContainer(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Restart(ctx, 500*time.Millisecond); err != nil {
+				t.Fatal(err)
+			}
+			in, err := eng.InspectContainer(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if in.State.Running != live {
+				t.Errorf("after restart: running=%v, want %v (status %s)", in.State.Running, live, in.State.Status)
+			}
+			if err := d.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if m, _ := d.Mounts(); len(m) > 0 {
+				t.Errorf("mounts left: %v", m)
+			}
+			for _, dir := range []string{d.DataRoot, d.RunDir} {
+				if _, err := os.Stat(dir); !os.IsNotExist(err) {
+					t.Errorf("%s left (%v)", dir, err)
+				}
+			}
+			if _, err := os.Stat("/sys/class/net/" + d.Bridge); !os.IsNotExist(err) {
+				t.Errorf("bridge %s left", d.Bridge)
+			}
+		})
+	}
+}
