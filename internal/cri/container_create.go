@@ -23,7 +23,19 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 	if err := validateContainerConfig(cfg); err != nil {
 		return nil, err
 	}
-	sb, err := s.resolveSandbox(ctx, req.PodSandboxId)
+	sbID, err := s.resolveID(ctx, naming.TypeSandbox, req.PodSandboxId)
+	if err != nil {
+		return nil, err
+	}
+	// Shared: containers of one pod are created concurrently, but never
+	// while the pod is stopped or removed (its container list would miss
+	// this one, which would outlive its sandbox).
+	unlock, err := s.locks.rlock(ctx, lockSandbox, sbID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	sb, err := s.resolveSandbox(ctx, sbID) // fresh, under the lock
 	if err != nil {
 		return nil, err
 	}

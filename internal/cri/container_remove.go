@@ -22,10 +22,20 @@ func (s *Service) RemoveContainer(ctx context.Context, req *runtimeapi.RemoveCon
 	if err != nil || !ok {
 		return &runtimeapi.RemoveContainerResponse{}, err
 	}
-	if err := s.removeContainer(ctx, id); err != nil {
+	if err := s.removeContainerLocked(ctx, id); err != nil {
 		return nil, err
 	}
 	return &runtimeapi.RemoveContainerResponse{}, nil
+}
+
+// removeContainerLocked is removeContainer under the container's lock.
+func (s *Service) removeContainerLocked(ctx context.Context, id string) error {
+	unlock, err := s.locks.lock(ctx, lockContainer, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return s.removeContainer(ctx, id)
 }
 
 // removeContainer force-removes a resolved managed container.

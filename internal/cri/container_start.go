@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
 // StartContainer starts a created container and its log copier.
@@ -18,6 +20,18 @@ func (s *Service) StartContainer(ctx context.Context, req *runtimeapi.StartConta
 	if err != nil {
 		return nil, err
 	}
+	// Sandbox (shared) before container: a start never interleaves with
+	// the pod's stop or removal, nor with another call on this container.
+	unlockSandbox, err := s.locks.rlock(ctx, lockSandbox, c.Config.Labels[naming.LabelSandboxID])
+	if err != nil {
+		return nil, err
+	}
+	defer unlockSandbox()
+	unlock, err := s.locks.lock(ctx, lockContainer, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	logPath := c.Config.Labels[labelLogPath]
 	if logPath != "" {
 		if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {

@@ -25,6 +25,11 @@ func (s *Service) StopContainer(ctx context.Context, req *runtimeapi.StopContain
 	if err != nil || !ok {
 		return &runtimeapi.StopContainerResponse{}, err
 	}
+	unlock, err := s.locks.lock(ctx, lockContainer, id)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	if err := s.eng.StopContainer(ctx, id, time.Duration(req.Timeout)*time.Second); err != nil && !errors.Is(err, engine.ErrNotFound) {
 		return nil, fmt.Errorf("stop container %s: %w", id, err)
 	}

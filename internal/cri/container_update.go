@@ -25,6 +25,11 @@ func (s *Service) UpdateContainerResources(ctx context.Context, req *runtimeapi.
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := s.locks.lock(ctx, lockContainer, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	var r container.Resources
 	if err := s.applyResources(&r, nil, req.Linux); err != nil {
 		return nil, err

@@ -85,7 +85,7 @@ func (s *Service) Reconcile(ctx context.Context) {
 			continue
 		}
 		log.Info("reconcile: removing a container whose sandbox is gone", "container", c.ID, "name", firstName(c.Names))
-		if err := s.removeContainer(ctx, c.ID); err != nil {
+		if err := s.removeContainerLocked(ctx, c.ID); err != nil {
 			log.Warn("reconcile: removing orphan container failed", "container", c.ID, "err", err)
 			continue
 		}

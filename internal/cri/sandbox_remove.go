@@ -22,6 +22,11 @@ func (s *Service) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePo
 		return nil, err
 	}
 	if !ok {
+		unlock, err := s.locks.lock(ctx, lockSandbox, req.PodSandboxId)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
 		if err := s.teardownFromCheckpoint(ctx, req.PodSandboxId, nil); err != nil {
 			return nil, err
 		}
@@ -40,14 +45,20 @@ func (s *Service) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePo
 
 // removeSandbox removes a resolved sandbox: containers first, so that a
 // failure half-way leaves a sandbox that can be removed again, never
-// containers without their sandbox.
+// containers without their sandbox. It takes the sandbox's lock, and each
+// container's in turn; a second call waits and then finds nothing left.
 func (s *Service) removeSandbox(ctx context.Context, id string) error {
+	unlock, err := s.locks.lock(ctx, lockSandbox, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	ctrs, err := s.sandboxContainers(ctx, id)
 	if err != nil {
 		return err
 	}
 	for _, c := range ctrs {
-		if err := s.removeContainer(ctx, c.ID); err != nil {
+		if err := s.removeContainerLocked(ctx, c.ID); err != nil {
 			return fmt.Errorf("remove container %s of sandbox %s: %w", c.ID, id, err)
 		}
 	}

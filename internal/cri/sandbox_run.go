@@ -41,6 +41,15 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 		PortMappings: cfg.PortMappings, Annotations: cfg.Annotations, CgroupParent: cfg.GetLinux().GetCgroupParent(),
 		DNS: cfg.DnsConfig,
 	}
+	// One attempt of one pod is made by one call at a time: Docker's unique
+	// name is the attempt's identity, and a second call must find the
+	// first's sandbox finished (AlreadyExists) or rolled back, never half
+	// made (it would take a created-not-started one for a dead leftover).
+	unlockPod, err := s.locks.lock(ctx, lockPod, spec.Name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlockPod()
 	if err := s.cfg.Network.Prepare(ctx, pod, &spec); err != nil {
 		return nil, fmt.Errorf("network %s: prepare sandbox: %w", s.cfg.Network.Name(), err)
 	}
@@ -50,6 +59,11 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 		return nil, err
 	}
 	pod.ID = id
+	// The new id is visible to ListPodSandbox at once: a Stop or Remove of
+	// it waits until it is finished or rolled back (the rollback below runs
+	// under the lock: defers run last-in first-out).
+	unlockSandbox := func() {}
+	defer func() { unlockSandbox() }()
 	log := s.log(ctx).With("sandbox", id)
 	netnsPath := ""
 	networkUp := false
@@ -72,6 +86,11 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 			log.Warn("rollback: removing sandbox container failed", "err", err)
 		}
 	}()
+	unlock, err := s.locks.lock(ctx, lockSandbox, id)
+	if err != nil {
+		return nil, err
+	}
+	unlockSandbox = unlock
 
 	// The checkpoint exists before the network does, so that a crash in
 	// between still lets RemovePodSandbox tear the network down.

@@ -29,6 +29,14 @@ func (s *Service) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSan
 		return nil, err
 	}
 	if !ok {
+		id = req.PodSandboxId // a checkpoint may still name it
+	}
+	unlock, err := s.locks.lock(ctx, lockSandbox, id)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if !ok {
 		// The container may be gone while its network is not.
 		if err := s.teardownFromCheckpoint(ctx, req.PodSandboxId, nil); err != nil {
 			return nil, err

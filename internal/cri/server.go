@@ -73,6 +73,8 @@ type Service struct {
 	imageRefs imageRefMemo
 	// drains remembers exited containers whose log drain timed out.
 	drains drainMemo
+	// locks serialises changes to one pod or container (idlock.go).
+	locks idLocks
 
 	mu      sync.Mutex
 	podCIDR string
