@@ -1,11 +1,17 @@
 package cri
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
+	"slices"
 
 	"github.com/moby/moby/api/types/container"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
 // PodSandboxStatus reports a sandbox; an unknown id is NotFound.
@@ -13,12 +19,20 @@ func (s *Service) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandb
 	if err := validateID("pod sandbox", req.PodSandboxId); err != nil {
 		return nil, err
 	}
+	// Taken before anything is read: the statuses are at least this new.
+	ts := nowNano()
 	sb, err := s.resolveSandbox(ctx, req.PodSandboxId)
 	if err != nil {
 		return nil, err
 	}
 	st := s.sandboxStatus(ctx, sb)
-	resp := &runtimeapi.PodSandboxStatusResponse{Status: st, Timestamp: nowNano()}
+	resp := &runtimeapi.PodSandboxStatusResponse{Status: st, Timestamp: ts}
+	// A kubelet with the EventedPLEG gate takes the pod's containers from
+	// this response whenever Timestamp is set, instead of listing them: an
+	// empty list makes it create every container again on each sync.
+	if resp.ContainersStatuses, err = s.podContainerStatuses(ctx, sb.ID); err != nil {
+		return nil, err
+	}
 	if req.Verbose {
 		info := map[string]any{
 			"image":        sb.Config.Image,
@@ -34,6 +48,31 @@ func (s *Service) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandb
 		resp.Info = map[string]string{"info": string(b)}
 	}
 	return resp, nil
+}
+
+// podContainerStatuses reports every container of a sandbox, in any state,
+// newest first: the kubelet takes the first status of a name as that
+// container's current instance (it sorts its own listing the same way, but
+// not this one). A container removed between the listing and its
+// inspection is left out.
+func (s *Service) podContainerStatuses(ctx context.Context, sandboxID string) ([]*runtimeapi.ContainerStatus, error) {
+	list, err := s.sandboxContainers(ctx, sandboxID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*runtimeapi.ContainerStatus, 0, len(list))
+	for _, c := range list {
+		in, err := s.inspectManaged(ctx, naming.TypeContainer, c.ID)
+		if errors.Is(err, engine.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s.containerStatus(ctx, in))
+	}
+	slices.SortStableFunc(out, func(a, b *runtimeapi.ContainerStatus) int { return cmp.Compare(b.CreatedAt, a.CreatedAt) })
+	return out, nil
 }
 
 func pidOf(c *container.InspectResponse) int {
