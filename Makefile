@@ -50,6 +50,15 @@ bench-cri:
 clean:
 	rm -rf bin
 
+# A real kubelet (standalone, static pods) against `dockerlet serve`, through
+# the kubelet's own API (test/node, its own Go module). Builds the kubelet
+# from the module proxy once and caches it in /var/cache/dockerlet-node
+# (KUBELET_VERSION=v1.36.3 for another release). Skips when not root or no
+# Docker, unless DOCKERLET_E2E=1. docs/node-setup.md.
+.PHONY: node-e2e
+node-e2e:
+	test/node/run.sh
+
 # The race detector over the CRI package and the e2e suite (needs Docker),
 # and a short chaos run against a race-built server (races in its log fail).
 .PHONY: race

@@ -1,0 +1,293 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+
+	"github.com/dockerlet/dockerlet/internal/pod/localimage"
+	"github.com/dockerlet/dockerlet/internal/testutil"
+	"github.com/dockerlet/dockerlet/test/serveproc"
+)
+
+// Node is one dockerlet server and one standalone kubelet (no API server:
+// static pods from ManifestDir), each with its own directories and ports.
+type Node struct {
+	Name        string // node name, the suffix of every static pod's name
+	Dir         string
+	ManifestDir string
+	PodLogsDir  string
+	KubeletRoot string
+	KubeletLog  string
+	CgroupRoot  string
+
+	Port, ReadOnlyPort, HealthzPort, MetricsPort int
+
+	Serve   *serveproc.Server
+	kubelet *exec.Cmd
+	exited  chan struct{}
+	http    *http.Client // the kubelet's HTTPS server (self-signed, anonymous)
+}
+
+// nodeOptions vary the kubelet between runs.
+type nodeOptions struct {
+	Run          string          // short name of the run: directories, cgroups
+	FeatureGates map[string]bool // kubelet feature gates
+	Verbosity    int             // kubelet -v
+}
+
+// requireNode skips (or, with DOCKERLET_E2E=1, fails) when this machine
+// cannot run a kubelet: it needs root, Docker and the kubelet binary.
+func requireNode(t *testing.T) string {
+	t.Helper()
+	testutil.RequireDocker(t)
+	skip := t.Skipf
+	if os.Getenv(testutil.E2EEnv) == "1" {
+		skip = t.Fatalf
+	}
+	if os.Geteuid() != 0 {
+		skip("node e2e needs root (the kubelet manages cgroups)")
+	}
+	bin := os.Getenv("KUBELET_BIN")
+	if bin == "" {
+		skip("node e2e needs KUBELET_BIN (make node-e2e builds and caches it: test/node/build-kubelet.sh)")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		skip("KUBELET_BIN: %v", err)
+	}
+	return bin
+}
+
+// startNode starts dockerlet and a kubelet for the test and registers their
+// teardown: every pod is deleted and every container the server made is
+// gone before it returns.
+func startNode(t *testing.T, opts nodeOptions) *Node {
+	t.Helper()
+	kubeletBin := requireNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	ensureImages(t, ctx)
+	dir, err := os.MkdirTemp("", "dlnode-"+opts.Run+"-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	n := &Node{
+		Name:        "dlnode-" + opts.Run,
+		Dir:         dir,
+		ManifestDir: filepath.Join(dir, "manifests"),
+		PodLogsDir:  filepath.Join(dir, "pod-logs"),
+		KubeletRoot: filepath.Join(dir, "kubelet"),
+		KubeletLog:  filepath.Join(dir, "kubelet.log"),
+		CgroupRoot:  "/" + filepath.Base(dir),
+		http:        kubeletHTTPClient(),
+	}
+	for _, d := range []string{n.ManifestDir, n.PodLogsDir, n.KubeletRoot} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ports := freePorts(t, 4)
+	n.Port, n.ReadOnlyPort, n.HealthzPort, n.MetricsPort = ports[0], ports[1], ports[2], ports[3]
+
+	n.Serve = serveproc.New(t, serveproc.Options{
+		Dir:        filepath.Join(dir, "dockerlet"),
+		PauseImage: localimage.Pause,
+		Args:       []string{"--metrics-bind-addr", "127.0.0.1:" + strconv.Itoa(n.MetricsPort)},
+	})
+	// Cleanups run last-registered first: the kubelet goes before dockerlet,
+	// dockerlet before the leftovers sweep and the directories.
+	t.Cleanup(func() { n.removeDir(t) })
+	t.Cleanup(func() { removeCgroups(t, n.CgroupRoot) })
+	t.Cleanup(func() { sweepContainers(t, n.Serve.Root) })
+	if err := n.Serve.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(n.Serve.Stop)
+	t.Cleanup(func() { n.removeAllSandboxes(t) })
+
+	restore := saveKernelTunables(t)
+	t.Cleanup(restore)
+	if err := makeCgroups(n.CgroupRoot); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "kubelet-config.yaml")
+	if err := os.WriteFile(cfg, []byte(n.kubeletConfig(opts)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.startKubelet(ctx, kubeletBin, cfg, opts.Verbosity); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.stopKubelet(t) })
+	t.Cleanup(func() { n.deleteAllPods(t) })
+	t.Logf("node %s: kubelet log %s, dockerlet log %s", n.Name, n.KubeletLog, n.Serve.LogPath)
+	return n
+}
+
+// ensureImages builds dockerlet.local/busybox and pause if Docker lacks them.
+func ensureImages(t *testing.T, ctx context.Context) {
+	t.Helper()
+	loader, err := localimage.NewDockerLoader(testutil.DockerHost())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loader.Close()
+	b := &localimage.Builder{
+		Loader: loader,
+		Present: func(ctx context.Context, ref string) (bool, error) {
+			_, err := loader.Client.ImageInspect(ctx, ref)
+			if cerrdefs.IsNotFound(err) {
+				return false, nil
+			}
+			return err == nil, err
+		},
+	}
+	for _, ref := range []string{localimage.Busybox, localimage.Pause} {
+		if _, err := b.Ensure(ctx, ref); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (n *Node) startKubelet(ctx context.Context, bin, cfg string, verbosity int) error {
+	logf, err := os.OpenFile(n.KubeletLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	if verbosity == 0 {
+		verbosity = 2
+	}
+	cmd := exec.Command(bin,
+		"--config", cfg,
+		"--root-dir", n.KubeletRoot,
+		"--hostname-override", n.Name,
+		"--v", strconv.Itoa(verbosity),
+	)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// The kubelet must not outlive the test binary.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return err
+	}
+	n.kubelet, n.exited = cmd, make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		close(n.exited)
+	}()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		select {
+		case <-n.exited:
+			return fmt.Errorf("kubelet exited during start (%v); log %s:\n%s", cmd.ProcessState, n.KubeletLog, tailFile(n.KubeletLog, 40))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		if _, err := n.roGet(ctx, "/pods"); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("kubelet not serving after 2m; log %s:\n%s", n.KubeletLog, tailFile(n.KubeletLog, 40))
+		}
+	}
+}
+
+func (n *Node) stopKubelet(t *testing.T) {
+	if n.kubelet == nil {
+		return
+	}
+	_ = n.kubelet.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-n.exited:
+	case <-time.After(30 * time.Second):
+		t.Logf("kubelet did not stop on SIGTERM in 30s; killing it")
+		_ = n.kubelet.Process.Kill()
+		<-n.exited
+	}
+}
+
+// removeDir keeps the logs (next to the run's directory, for CI to collect)
+// and removes the rest.
+func (n *Node) removeDir(t *testing.T) {
+	keep := os.Getenv("DLNODE_ARTIFACTS")
+	if keep == "" {
+		keep = filepath.Join(os.TempDir(), "dlnode-artifacts")
+	}
+	dst := filepath.Join(keep, filepath.Base(n.Dir))
+	if err := os.MkdirAll(dst, 0o750); err == nil {
+		for _, f := range []string{n.KubeletLog, n.Serve.LogPath, filepath.Join(n.Dir, "kubelet-config.yaml")} {
+			if b, err := os.ReadFile(f); err == nil {
+				_ = os.WriteFile(filepath.Join(dst, filepath.Base(f)), b, 0o600)
+			}
+		}
+		t.Logf("node %s: logs kept in %s", n.Name, dst)
+	}
+	unmountUnder(n.Dir)
+	if err := os.RemoveAll(n.Dir); err != nil {
+		t.Logf("remove %s: %v", n.Dir, err)
+	}
+}
+
+// unmountUnder lazily unmounts whatever the kubelet left mounted below dir.
+func unmountUnder(dir string) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	var mounts []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			mounts = append(mounts, f[4])
+		}
+	}
+	for i := len(mounts) - 1; i >= 0; i-- {
+		_ = syscall.Unmount(mounts[i], syscall.MNT_DETACH)
+	}
+}
+
+func freePorts(t *testing.T, k int) []int {
+	t.Helper()
+	var ls []net.Listener
+	var ports []int
+	for range k {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	for _, l := range ls {
+		l.Close()
+	}
+	return ports
+}
+
+func tailFile(path string, lines int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	all := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return strings.Join(all[max(0, len(all)-lines):], "\n")
+}
+
+var errNotYet = errors.New("not yet")
