@@ -221,3 +221,39 @@ func unescapeMount(s string) string {
 	}
 	return b.String()
 }
+
+// sweep cleans up after private daemons of earlier test binaries that died
+// without their clean-up (a panic, a test timeout): any dlrs<hex> run or
+// data directory whose dockerd and containerd no longer run.
+func sweep() {
+	seen := map[string]bool{}
+	for _, pattern := range []string{"/run/dlrs*", "/var/lib/dlrs*"} {
+		matches, _ := filepath.Glob(pattern)
+		for _, m := range matches {
+			name := filepath.Base(m)
+			if seen[name] || len(name) != len("dlrs")+6 {
+				continue
+			}
+			seen[name] = true
+			d := &Daemon{Name: name, RunDir: filepath.Join("/run", name), DataRoot: filepath.Join("/var/lib", name), Bridge: name}
+			d.ExecRoot = filepath.Join(d.RunDir, "exec")
+			if d.alive() {
+				continue
+			}
+			_ = d.cleanup()
+		}
+	}
+}
+
+// alive reports whether the daemon's dockerd (by pid file) or containerd
+// still runs: then it belongs to a live test.
+func (d *Daemon) alive() bool {
+	if b, err := os.ReadFile(filepath.Join(d.RunDir, "docker.pid")); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			if cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && strings.Contains(string(cmd), d.RunDir) {
+				return true
+			}
+		}
+	}
+	return len(d.execRootPids()) > 0
+}

@@ -93,6 +93,7 @@ func Require(t testing.TB) {
 // Start runs a private dockerd and registers its clean-up with t.
 func Start(t testing.TB, opts Options) *Daemon {
 	t.Helper()
+	sweep()
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	name := "dlrs" + hex.EncodeToString(b[:])
