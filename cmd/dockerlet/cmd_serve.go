@@ -143,6 +143,12 @@ func runServe(ctx context.Context, args []string) error {
 		return fmt.Errorf("docker endpoint: %w", err)
 	}
 	defer closeEngine()
+	// Docker may be down (starting, restarting): wait for it rather than
+	// exit, so that a restart of dockerlet during a dockerd restart heals.
+	info, err := waitForDocker(ctx, eng, logger)
+	if err != nil {
+		return err
+	}
 
 	// Metrics measure Docker itself; the cache above them answers List and
 	// Inspect from memory, so every collaborator shares it.
@@ -177,10 +183,6 @@ func runServe(ctx context.Context, args []string) error {
 	defer engCache.Close()
 	eng = engCache
 
-	info, err := eng.Info(ctx)
-	if err != nil {
-		return fmt.Errorf("docker info: %w", err)
-	}
 	collector, err := stats.NewCollector(info.CgroupDriver, info.DockerRootDir, logger)
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
