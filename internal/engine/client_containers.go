@@ -29,7 +29,7 @@ func (c *Client) ListContainers(ctx context.Context, opts ListOptions) ([]contai
 	}
 	r, err := c.api.ContainerList(ctx, client.ContainerListOptions{All: opts.All, Filters: f})
 	if err != nil {
-		return nil, classify("list containers", err)
+		return nil, c.classifyCall(ctx, "list containers", err)
 	}
 	return r.Items, nil
 }
@@ -40,7 +40,7 @@ func (c *Client) InspectContainer(ctx context.Context, id string) (*container.In
 	defer cancel()
 	r, err := c.api.ContainerInspect(ctx, id, client.ContainerInspectOptions{})
 	if err != nil {
-		return nil, classify("inspect container "+id, err)
+		return nil, c.classifyCall(ctx, "inspect container "+id, err)
 	}
 	return &r.Container, nil
 }
@@ -59,7 +59,7 @@ func (c *Client) CreateContainer(ctx context.Context, spec CreateSpec) (string, 
 		NetworkingConfig: spec.Networking,
 	})
 	if err != nil {
-		return "", classify("create container "+spec.Name, err)
+		return "", c.classifyCall(ctx, "create container "+spec.Name, err)
 	}
 	for _, w := range r.Warnings {
 		c.log.Debug("docker create warning", "name", spec.Name, "warning", w)
@@ -72,7 +72,7 @@ func (c *Client) StartContainer(ctx context.Context, id string) error {
 	ctx, cancel := c.short(ctx)
 	defer cancel()
 	_, err := c.api.ContainerStart(ctx, id, client.ContainerStartOptions{})
-	return classify("start container "+id, err)
+	return c.classifyCall(ctx, "start container "+id, err)
 }
 
 // StopContainer implements Engine. The request timeout is stretched by
@@ -85,7 +85,7 @@ func (c *Client) StopContainer(ctx context.Context, id string, timeout time.Dura
 		secs = 0
 	}
 	_, err := c.api.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &secs})
-	return classify("stop container "+id, err)
+	return c.classifyCall(ctx, "stop container "+id, err)
 }
 
 // KillContainer implements Engine; an empty signal means SIGKILL.
@@ -93,7 +93,7 @@ func (c *Client) KillContainer(ctx context.Context, id, signal string) error {
 	ctx, cancel := c.short(ctx)
 	defer cancel()
 	_, err := c.api.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: signal})
-	return classify("kill container "+id, err)
+	return c.classifyCall(ctx, "kill container "+id, err)
 }
 
 // RemoveContainer implements Engine.
@@ -101,7 +101,7 @@ func (c *Client) RemoveContainer(ctx context.Context, id string, opts RemoveOpti
 	ctx, cancel := c.short(ctx)
 	defer cancel()
 	_, err := c.api.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: opts.Force, RemoveVolumes: opts.RemoveVolumes})
-	return classify("remove container "+id, err)
+	return c.classifyCall(ctx, "remove container "+id, err)
 }
 
 // UpdateContainerResources implements Engine.
