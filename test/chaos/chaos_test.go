@@ -26,6 +26,7 @@ import (
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/naming"
 	"github.com/dockerlet/dockerlet/internal/testutil"
+	"github.com/dockerlet/dockerlet/internal/testutil/privdockerd"
 	"github.com/dockerlet/dockerlet/test/serveproc"
 )
 
@@ -48,6 +49,18 @@ type stats struct {
 	lifecycles, restartsOfLifecycle, retries, adopted atomic.Int64
 	mu                                                sync.Mutex
 	abandoned                                         []string // pods whose RunPodSandbox failed and was not retried
+	codes                                             map[codes.Code]int
+	outages                                           []outage // dockerd restarts
+}
+
+// failed counts a failed call by its gRPC code.
+func (st *stats) failed(err error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.codes == nil {
+		st.codes = map[codes.Code]int{}
+	}
+	st.codes[status.Code(err)]++
 }
 
 // TestKill9Chaos: CHAOS_LIFECYCLES (default 64) pod lifecycles by
@@ -66,6 +79,9 @@ type chaosMode struct {
 	// leaks reports what the network left behind (veths, reservations,
 	// rules); "" is none.
 	leaks func(t *testing.T) string
+	// dockerdRestarts > 0 runs the chaos on a private dockerd, restarted
+	// that many times during the run (CHAOS_DOCKERD_RESTARTS overrides).
+	dockerdRestarts int
 }
 
 func runChaos(t *testing.T, mode chaosMode) {
@@ -73,10 +89,21 @@ func runChaos(t *testing.T, mode chaosMode) {
 	kills := envInt(t, "CHAOS_KILLS", 10)
 	clients := envInt(t, "CHAOS_CLIENTS", 8)
 	seed := int64(envInt(t, "CHAOS_SEED", 1))
+	restarts := envInt(t, "CHAOS_DOCKERD_RESTARTS", mode.dockerdRestarts)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 
-	eng, err := engine.Connect(testutil.DockerHost(), engine.Options{})
+	host := testutil.DockerHost()
+	var daemon *privdockerd.Daemon
+	if restarts > 0 {
+		// The shared daemon must not be restarted: a private one.
+		privdockerd.Require(t)
+		daemon = privdockerd.Start(t, privdockerd.Options{LiveRestore: os.Getenv("CHAOS_LIVE_RESTORE") == "1"})
+		host = daemon.Host
+		mode.name += fmt.Sprintf(", private dockerd (live-restore %v)", os.Getenv("CHAOS_LIVE_RESTORE") == "1")
+		mode.serveArgs = append(append([]string(nil), mode.serveArgs...), "--docker-endpoint", host)
+	}
+	eng, err := engine.Connect(host, engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +130,15 @@ func runChaos(t *testing.T, mode chaosMode) {
 		t.Fatal(err)
 	}
 	_ = os.Chmod(dir, 0o750)
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	t.Cleanup(func() {
+		// CHAOS_SERVE_LOG keeps the server's log of the run.
+		if p := os.Getenv("CHAOS_SERVE_LOG"); p != "" {
+			if b, err := os.ReadFile(filepath.Join(dir, "serve.log")); err == nil {
+				_ = os.WriteFile(p, b, 0o644)
+			}
+		}
+		os.RemoveAll(dir)
+	})
 	srv := serveproc.New(t, serveproc.Options{Dir: dir, PauseImage: pause, Args: mode.serveArgs})
 	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -130,6 +165,17 @@ func runChaos(t *testing.T, mode chaosMode) {
 	killerDone := make(chan struct{})
 	rnd := rand.New(rand.NewSource(seed))
 	var killErr error
+	restartsDone, clientsDone := make(chan struct{}), make(chan struct{})
+	var restartErr error
+	var restarted atomic.Int64
+	if daemon == nil {
+		close(restartsDone)
+	} else {
+		go func() {
+			defer close(restartsDone)
+			restartErr = restartDockerd(ctx, clientsDone, daemon, restarts, lifecycles, seed, &st, &restarted)
+		}()
+	}
 	go func() {
 		defer close(killerDone)
 		for int(killed.Load()) < kills && ctx.Err() == nil {
@@ -159,7 +205,13 @@ func runChaos(t *testing.T, mode chaosMode) {
 					killsDone = true
 				default:
 				}
-				if int(n) > lifecycles && killsDone {
+				dockerdDone := false
+				select {
+				case <-restartsDone:
+					dockerdDone = true
+				default:
+				}
+				if int(n) > lifecycles && killsDone && dockerdDone {
 					return
 				}
 				if err := lifecycle(ctx, rt, run, int(n), busybox, dir, &st); err != nil {
@@ -171,13 +223,18 @@ func runChaos(t *testing.T, mode chaosMode) {
 		}()
 	}
 	wg.Wait()
+	close(clientsDone)
 	<-killerDone
+	<-restartsDone
 	close(errs)
 	for err := range errs {
 		t.Error(err)
 	}
 	if killErr != nil {
 		t.Fatalf("restart after kill: %v", killErr)
+	}
+	if restartErr != nil {
+		t.Fatalf("dockerd restart: %v", restartErr)
 	}
 
 	// One more crash and a clean restart, then nothing may be left.
@@ -195,7 +252,7 @@ func runChaos(t *testing.T, mode chaosMode) {
 			t.Fatal(err)
 		}
 		for _, sb := range list.Items {
-			if sb.State != runtimeapi.PodSandboxState_SANDBOX_READY {
+			if sb.State != runtimeapi.PodSandboxState_SANDBOX_READY && !st.stoppedByOutage(ctx, eng, sb.Id) {
 				ghosts++
 				t.Errorf("ghost sandbox of abandoned pod %s: %s %v", name, sb.Id[:12], sb.State)
 			}
@@ -228,8 +285,8 @@ func runChaos(t *testing.T, mode chaosMode) {
 			t.Errorf("network leaks: %s", netLeaks)
 		}
 	}
-	summary := fmt.Sprintf("[%s network] %d lifecycles by %d clients, %d kill -9 (+1 final), %d lifecycles restarted, %d call retries, %d objects adopted after AlreadyExists, %d pods abandoned after a failed RunPodSandbox (%d complete ones garbage-collected); ghosts %d, leaked containers %d, leaked checkpoints %d, network leaks: %q",
-		mode.name, st.lifecycles.Load(), clients, killed.Load(), st.restartsOfLifecycle.Load(), st.retries.Load(), st.adopted.Load(),
+	summary := fmt.Sprintf("[%s network] %d lifecycles by %d clients, %d kill -9 (+1 final), %d dockerd restarts (outages %s), failed calls by code %v, %d lifecycles restarted, %d call retries, %d objects adopted after AlreadyExists, %d pods abandoned after a failed RunPodSandbox (%d complete ones garbage-collected); ghosts %d, leaked containers %d, leaked checkpoints %d, network leaks: %q",
+		mode.name, st.lifecycles.Load(), clients, killed.Load(), restarted.Load(), st.outageSummary(), st.codes, st.restartsOfLifecycle.Load(), st.retries.Load(), st.adopted.Load(),
 		len(st.abandoned), collected, ghosts, len(leaked), len(ckpts), netLeaks)
 	t.Log(summary)
 	if p := os.Getenv("CHAOS_REPORT"); p != "" {
@@ -244,6 +301,12 @@ func runChaos(t *testing.T, mode chaosMode) {
 	}
 	if int(killed.Load()) < kills {
 		t.Errorf("only %d of %d kills", killed.Load(), kills)
+	}
+	if int(restarted.Load()) < restarts {
+		t.Errorf("only %d of %d dockerd restarts", restarted.Load(), restarts)
+	}
+	if n := st.codes[codes.Unknown] + st.codes[codes.Internal]; n > 0 {
+		t.Errorf("%d calls failed with Unknown/Internal (a daemon outage must be Unavailable): %v", n, st.codes)
 	}
 }
 
@@ -270,6 +333,7 @@ func lifecycle(ctx context.Context, rt runtimeapi.RuntimeServiceClient, run stri
 		defer cancel()
 		resp, err := rt.RunPodSandbox(cctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
 		if err != nil {
+			st.failed(err)
 			st.mu.Lock()
 			st.abandoned = append(st.abandoned, name)
 			st.mu.Unlock()
@@ -360,6 +424,12 @@ func lifecycleOnce(ctx context.Context, rt runtimeapi.RuntimeServiceClient, cfg 
 			if serr == nil && s.Status.State == runtimeapi.ContainerState_CONTAINER_RUNNING {
 				return nil
 			}
+			// Its sandbox stopped (a dockerd restart without live-restore):
+			// a kubelet kills the pod and makes a new sandbox.
+			ps, perr := rt.PodSandboxStatus(cctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sbID})
+			if perr == nil && ps.Status.State == runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
+				return permanent{errRestart}
+			}
 		}
 		return err
 	})
@@ -409,6 +479,7 @@ func retry(ctx context.Context, st *stats, what string, fn func(context.Context)
 		}
 		last = err
 		st.retries.Add(1)
+		st.failed(err)
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("%s: still failing after 2 minutes: %w", what, last)

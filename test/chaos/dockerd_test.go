@@ -1,0 +1,92 @@
+package chaos
+
+import (
+	"context"
+	"math/rand"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/testutil/privdockerd"
+)
+
+// TestDockerdRestartChaos is the kill -9 chaos on a private dockerd that is
+// also restarted CHAOS_DOCKERD_RESTARTS (2) times mid-run (SIGTERM, an
+// outage of 0.5–3 s, start with the same flags; CHAOS_LIVE_RESTORE=1 keeps
+// containers running). Clients retry like a kubelet and start a pod over
+// when the restart stopped its sandbox.
+func TestDockerdRestartChaos(t *testing.T) {
+	privdockerd.Require(t)
+	runChaos(t, chaosMode{name: "docker", dockerdRestarts: 2})
+}
+
+// outage is one dockerd restart: from SIGTERM until it answered again.
+type outage struct{ from, to time.Time }
+
+// restartDockerd restarts d n times, the i-th once i/(n+1) of the
+// lifecycles are done.
+func restartDockerd(ctx context.Context, clientsDone <-chan struct{}, d *privdockerd.Daemon, n, lifecycles int, seed int64, st *stats, done *atomic.Int64) error {
+	rnd := rand.New(rand.NewSource(seed + 7))
+	for i := 1; i <= n; i++ {
+		for st.lifecycles.Load() < int64(i*lifecycles/(n+1)) {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-clientsDone:
+				return nil // they failed; the run reports why
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		o := outage{from: time.Now()}
+		err := d.Restart(ctx, time.Duration(500+rnd.Intn(2500))*time.Millisecond)
+		o.to = time.Now()
+		st.mu.Lock()
+		st.outages = append(st.outages, o)
+		st.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		done.Add(1)
+	}
+	return nil
+}
+
+// stoppedByOutage reports whether a sandbox's pause container was running
+// and ended during a dockerd restart: a complete pod the daemon stopped,
+// not a ghost of a half-made one.
+func (st *stats) stoppedByOutage(ctx context.Context, eng engine.Engine, id string) bool {
+	st.mu.Lock()
+	outages := append([]outage(nil), st.outages...)
+	st.mu.Unlock()
+	if len(outages) == 0 {
+		return false
+	}
+	in, err := eng.InspectContainer(ctx, id)
+	if err != nil || in.State == nil {
+		return false
+	}
+	started, err1 := time.Parse(time.RFC3339Nano, in.State.StartedAt)
+	finished, err2 := time.Parse(time.RFC3339Nano, in.State.FinishedAt)
+	if err1 != nil || err2 != nil || started.Year() < 2000 {
+		return false
+	}
+	for _, o := range outages {
+		if !finished.Before(o.from.Add(-time.Second)) && !finished.After(o.to.Add(time.Second)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (st *stats) outageSummary() string {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	var parts []string
+	for _, o := range st.outages {
+		parts = append(parts, o.to.Sub(o.from).Round(100*time.Millisecond).String())
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
