@@ -89,4 +89,3 @@ func (st *stats) outageSummary() string {
 	}
 	return "[" + strings.Join(parts, " ") + "]"
 }
-
