@@ -31,7 +31,7 @@ else
 	staging="v0.${version#v1.}"
 	moddir=$(mktemp -d /tmp/dlnode-kubelet-mod.XXXXXX)
 	trap 'rm -rf "$moddir"' EXIT
-	proxy=${GOPROXY%%,*}
+	proxy=$(go env GOPROXY); proxy=${proxy%%,*}
 	[[ "$proxy" == http* ]] || proxy=https://proxy.golang.org
 	upstream=$(curl -fsS "$proxy/k8s.io/kubernetes/@v/$version.mod")
 	goline=$(awk '$1=="go"{print; exit}' <<<"$upstream")
