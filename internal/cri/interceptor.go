@@ -86,7 +86,9 @@ func unaryInterceptor(base *slog.Logger, codec *requestCodec) grpc.UnaryServerIn
 		if err := codec.decodeError(req); err != nil {
 			return nil, toStatus(err)
 		}
-		l.Debug("request", "body", compactRequest(req))
+		if l.Enabled(ctx, slog.LevelDebug) { // formatting a request costs more than a List handler
+			l.Debug("request", "body", compactRequest(req))
+		}
 		if err := validateRequest(req); err != nil {
 			return nil, toStatus(err)
 		}

@@ -60,6 +60,10 @@ type Options struct {
 	ResyncPeriod time.Duration
 	Logger       *slog.Logger
 	Metrics      Metrics
+
+	// fullEvery: one periodic resync in this many is full; tests change
+	// it. Default fullResyncEvery.
+	fullEvery int
 }
 
 // Cache is the caching engine.Engine. Methods it does not override pass
@@ -113,6 +117,9 @@ func New(ctx context.Context, eng engine.Engine, opts Options) (*Cache, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.fullEvery <= 0 {
+		opts.fullEvery = fullResyncEvery
 	}
 	key, value, hasValue := strings.Cut(opts.LabelFilter, "=")
 	if key == "" {

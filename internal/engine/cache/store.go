@@ -44,6 +44,11 @@ func (c *Cache) store(seq uint64, in *container.InspectResponse) {
 		c.forget(in.ID) // not ours; Docker labels never change, so rare
 		return
 	}
+	// Kept in an allocation of its own: the engine's pointer may point into
+	// a larger response (moby's client keeps the raw JSON, ~8 KiB, beside
+	// the decoded record), which the cache must not keep alive.
+	own := *in
+	in = &own
 	ne := &entry{seq: seq, inspect: in, summary: summarize(in), created: created(in), times: parseTimes(in.State)}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -23,6 +23,10 @@ const (
 	sinceSlack = 2 * time.Second
 	// resyncWorkers bounds concurrent inspects during a resync.
 	resyncWorkers = 4
+	// fullResyncEvery: one periodic resync in this many inspects every
+	// container; the others inspect only those whose listing differs from
+	// the cache (see unchanged).
+	fullResyncEvery = 10
 )
 
 // ignoredActions change nothing the cache holds (exec probes would
@@ -85,7 +89,7 @@ func (c *Cache) stream(ctx context.Context, initial bool, synced func()) error {
 	}
 	// Retry the resync until it works or the stream ends.
 	for backoff := minBackoff; ; backoff = min(2*backoff, maxBackoff) {
-		err := c.resync(sctx, reason)
+		err := c.resync(sctx, reason, true)
 		if err == nil {
 			break
 		}
@@ -111,12 +115,21 @@ func (c *Cache) stream(ctx context.Context, initial bool, synced func()) error {
 	var retryC <-chan time.Time
 	running := false
 	done := make(chan error, 1)
+	periodic := 0
 	start := func(reason string) {
 		if running {
 			return
 		}
 		running = true
-		go func() { done <- c.resync(sctx, reason) }()
+		full := true
+		if reason == "periodic" {
+			// Most periodic resyncs compare the list with the cache and
+			// inspect only what differs; every fullResyncEvery-th one
+			// inspects everything, for what a list cannot show.
+			periodic++
+			full = periodic%c.opts.fullEvery == 0
+		}
+		go func() { done <- c.resync(sctx, reason, full) }()
 	}
 	for {
 		select {
@@ -180,24 +193,35 @@ func (c *Cache) apply(ctx context.Context, batch []engine.Event) {
 	}
 }
 
-// resync lists the cached set afresh and inspects every member.
-func (c *Cache) resync(ctx context.Context, reason string) (err error) {
+// resync lists the cached set afresh and inspects every member (full), or
+// only the members whose listing differs from what the cache holds. A
+// partial resync runs only while the cache is synced: it can find changes
+// the events missed, but it cannot vouch for records a failed refresh left
+// behind (those come with markStale, and the resync it requests is full).
+func (c *Cache) resync(ctx context.Context, reason string, full bool) (err error) {
 	start := time.Now()
 	defer func() {
 		if c.opts.Metrics != nil {
 			c.opts.Metrics.CacheResync(reason, time.Since(start), err)
 		}
 	}()
+	if !c.Synced() {
+		full = true
+	}
 	seq := c.observe()
 	list, err := c.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: []string{c.opts.LabelFilter}})
 	if err != nil {
 		return fmt.Errorf("resync: list: %w", err)
 	}
-	results := make([]*container.InspectResponse, len(list))
-	errs := make([]error, len(list))
+	todo := list
+	if !full {
+		todo = c.changedSince(list, time.Now())
+	}
+	results := make([]*container.InspectResponse, len(todo))
+	errs := make([]error, len(todo))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, resyncWorkers)
-	for i := range list {
+	for i := range todo {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -205,13 +229,11 @@ func (c *Cache) resync(ctx context.Context, reason string) (err error) {
 			defer func() { <-sem }()
 			ictx, cancel := context.WithTimeout(ctx, inspectTimeout)
 			defer cancel()
-			results[i], errs[i] = c.eng.InspectContainer(ictx, list[i].ID)
+			results[i], errs[i] = c.eng.InspectContainer(ictx, todo[i].ID)
 		}()
 	}
 	wg.Wait()
-	listed := make(map[string]bool, len(list))
-	for i, s := range list {
-		listed[s.ID] = true
+	for i, s := range todo {
 		switch {
 		case errs[i] == nil:
 			c.store(seq, results[i])
@@ -220,6 +242,10 @@ func (c *Cache) resync(ctx context.Context, reason string) (err error) {
 		default:
 			return fmt.Errorf("resync: inspect %s: %w", s.ID, errs[i])
 		}
+	}
+	listed := make(map[string]bool, len(list))
+	for _, s := range list {
+		listed[s.ID] = true
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -234,7 +260,7 @@ func (c *Cache) resync(ctx context.Context, reason string) (err error) {
 	if seq > c.staleSeq {
 		c.synced = true
 	}
-	c.log.Debug("cache resynced", "reason", reason, "containers", len(list), "took", time.Since(start))
+	c.log.Debug("cache resynced", "reason", reason, "full", full, "containers", len(list), "inspected", len(todo), "took", time.Since(start))
 	return nil
 }
 
