@@ -35,7 +35,9 @@ type ExecSyncFunc func(ctx context.Context, eng engine.Engine, containerID strin
 
 // LogManager copies container output into CRI log files.
 type LogManager interface {
-	Start(ctx context.Context, containerID, path string) error
+	// StartIn copies the container's output to path, which lies inside
+	// root (the pod's log directory) and must never be resolved out of it.
+	StartIn(ctx context.Context, containerID, root, path string) error
 	Drain(ctx context.Context, containerID string) error
 	Reopen(ctx context.Context, containerID string) error
 	Stop(containerID string)

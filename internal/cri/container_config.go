@@ -18,6 +18,7 @@ type containerInput struct {
 	sandbox *container.InspectResponse
 	image   *image.InspectResponse
 	logPath string // absolute, "" when the kubelet asked for none
+	logDir  string // the pod's log directory, which logPath stays inside
 	// pidTarget is the Docker id of the container whose PID namespace a
 	// TARGET namespace option joins (already resolved).
 	pidTarget string
@@ -49,6 +50,7 @@ func (s *Service) containerSpec(in containerInput) (engine.CreateSpec, error) {
 	}
 	if in.logPath != "" {
 		labels[labelLogPath] = in.logPath
+		labels[labelLogDir] = in.logDir
 	}
 	putUserLabels(labels, cfg.Labels, cfg.Annotations)
 

@@ -59,7 +59,13 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 		logDir = req.GetSandboxConfig().GetLogDirectory()
 	}
 	if logDir != "" && cfg.LogPath != "" {
+		// Validation keeps LogPath local ("..", absolute refused); symlinks
+		// below logDir are the log copier's to refuse (crilog.logFile).
+		in.logDir = logDir
 		in.logPath = filepath.Join(logDir, cfg.LogPath)
+		if len(in.logPath) > maxPath {
+			return nil, invalidf("container log path of %d bytes under the pod's log directory (at most %d)", len(in.logPath), maxPath)
+		}
 	}
 	if ns := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions(); ns.GetPid() == runtimeapi.NamespaceMode_TARGET {
 		target, err := s.resolveID(ctx, naming.TypeContainer, ns.TargetId)

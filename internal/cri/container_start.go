@@ -2,9 +2,6 @@ package cri
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -33,16 +30,13 @@ func (s *Service) StartContainer(ctx context.Context, req *runtimeapi.StartConta
 	}
 	defer unlock()
 	logPath := c.Config.Labels[labelLogPath]
-	if logPath != "" {
-		if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-			return nil, fmt.Errorf("container log directory: %w", err)
-		}
-	}
 	if err := s.eng.StartContainer(ctx, c.ID); err != nil {
 		return nil, err
 	}
+	// The copier makes the log's directories, inside the pod's log
+	// directory only.
 	if logPath != "" && s.cfg.Logs != nil {
-		if err := s.cfg.Logs.Start(context.WithoutCancel(ctx), c.ID, logPath); err != nil {
+		if err := s.cfg.Logs.StartIn(context.WithoutCancel(ctx), c.ID, c.Config.Labels[labelLogDir], logPath); err != nil {
 			// The container runs; its log can be resumed later (Start is
 			// idempotent and resumes), so this is not a start failure.
 			s.log(ctx).Warn("starting the log copier failed", "container", c.ID, "err", err)

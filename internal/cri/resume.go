@@ -40,7 +40,7 @@ func (s *Service) Resume(ctx context.Context) {
 		default:
 			continue
 		}
-		if err := s.cfg.Logs.Start(ctx, c.ID, path); err != nil {
+		if err := s.cfg.Logs.StartIn(ctx, c.ID, c.Labels[labelLogDir], path); err != nil {
 			s.cfg.Logger.Warn("resume: log copier failed", "container", c.ID, "err", err)
 		}
 	}

@@ -23,15 +23,17 @@ import (
 type recLogs struct {
 	mu        sync.Mutex
 	starts    []string
+	paths     [][2]string // root, path of each start
 	drains    []string
 	deadlines []time.Duration
 	drainErr  error
 }
 
-func (l *recLogs) Start(_ context.Context, id, _ string) error {
+func (l *recLogs) StartIn(_ context.Context, id, root, path string) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.starts = append(l.starts, id)
+	l.paths = append(l.paths, [2]string{root, path})
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 // copier copies one container's Docker log into its CRI log file.
 type copier struct {
 	id, path string
+	file     logFile // path, confined to the pod's log directory
 	tty      bool
 	eng      logEngine
 	log      *slog.Logger
@@ -37,17 +37,6 @@ type copier struct {
 	dropped int // records lost because the file could not be written
 }
 
-func openLog(path string) (*os.File, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("create log directory: %w", err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
-	if err != nil {
-		return nil, fmt.Errorf("open container log: %w", err)
-	}
-	return f, nil
-}
-
 // since formats a resume point as Docker's "seconds.nanoseconds".
 func since(t time.Time) string {
 	if t.IsZero() {
@@ -60,7 +49,7 @@ func since(t time.Time) string {
 // log from there on.
 func (c *copier) openStream(ctx context.Context) (io.ReadCloser, error) {
 	c.flush()
-	st, err := loadResume(c.path)
+	st, err := loadResume(c.file)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +187,7 @@ func (c *copier) write(b []byte) {
 	defer c.mu.Unlock()
 	if c.f == nil {
 		// A failed Reopen left no file: try again, the disk may be back.
-		f, err := openLog(c.path)
+		f, err := c.file.open()
 		if err != nil {
 			c.dropped++
 			if c.dropped == 1 || c.dropped%10000 == 0 {
@@ -237,7 +226,7 @@ func (c *copier) reopen() error {
 		c.f.Close()
 		c.f = nil
 	}
-	f, err := openLog(c.path)
+	f, err := c.file.open()
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 
 	"github.com/moby/moby/api/types/container"
@@ -51,8 +50,20 @@ func newManager(eng logEngine, logger *slog.Logger) *Manager {
 // Call it once the container runs: Docker ends a follow stream at once for a
 // container that is not running.
 func (m *Manager) Start(ctx context.Context, containerID, path string) error {
+	return m.StartIn(ctx, containerID, "", path)
+}
+
+// StartIn is Start with the log file confined to root, the pod's log
+// directory: path must lie inside it, and no symlink or ".." below root
+// leads the copier's writes out of it (see logFile). An empty root is the
+// file's own directory.
+func (m *Manager) StartIn(ctx context.Context, containerID, root, path string) error {
 	if containerID == "" || path == "" {
 		return fmt.Errorf("crilog start: container id and log path are required: %w", engine.ErrInvalidArgument)
+	}
+	file, err := newLogFile(root, path)
+	if err != nil {
+		return err
 	}
 	m.mu.Lock()
 	if c, ok := m.copiers[containerID]; ok {
@@ -66,10 +77,10 @@ func (m *Manager) Start(ctx context.Context, containerID, path string) error {
 			return nil
 		}
 		m.forget(c)
-		return m.Start(ctx, containerID, path)
+		return m.StartIn(ctx, containerID, root, path)
 	}
 	c := &copier{
-		id: containerID, path: path, eng: m.eng,
+		id: containerID, path: path, file: file, eng: m.eng,
 		log:   m.log,
 		ready: make(chan struct{}),
 		done:  make(chan struct{}),
@@ -78,7 +89,7 @@ func (m *Manager) Start(ctx context.Context, containerID, path string) error {
 	m.copiers[containerID] = c
 	m.mu.Unlock()
 
-	err := m.start(ctx, c)
+	err = m.start(ctx, c)
 	if err != nil {
 		c.startErr = err
 		close(c.done)
@@ -94,7 +105,7 @@ func (m *Manager) start(ctx context.Context, c *copier) error {
 		return fmt.Errorf("crilog start %s: %w", c.id, err)
 	}
 	c.tty = insp.Config != nil && insp.Config.Tty
-	if err := replaceSymlink(c.path); err != nil {
+	if err := c.file.replaceSymlink(); err != nil {
 		return err
 	}
 	// The copier outlives the request that starts it.
@@ -105,7 +116,7 @@ func (m *Manager) start(ctx context.Context, c *copier) error {
 		cancel()
 		return err
 	}
-	f, err := openLog(c.path)
+	f, err := c.file.open()
 	if err != nil {
 		rc.Close()
 		cancel()
@@ -201,18 +212,4 @@ func (c *copier) stop() {
 	c.cancel()
 	c.closeStream()
 	<-c.done
-}
-
-// replaceSymlink removes a symlink at path. Runtimes that pointed the CRI
-// log path at Docker's own JSON log (cri-dockerd, dockershim) leave one
-// behind; writing through it would append CRI records to Docker's file.
-func replaceSymlink(path string) error {
-	fi, err := os.Lstat(path)
-	if err != nil || fi.Mode()&os.ModeSymlink == 0 {
-		return nil
-	}
-	if err := os.Remove(path); err != nil {
-		return fmt.Errorf("remove log symlink %s: %w", path, err)
-	}
-	return nil
 }

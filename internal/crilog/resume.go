@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -77,19 +76,28 @@ func (s *resumeState) skip(t time.Time, stream string, partial bool, content []b
 	return false
 }
 
-// loadResume reads the tail of the log at path (and, when the window runs
-// past the file's start, of the newest rotated sibling the kubelet left) and
-// returns where to resume. A torn last line (a crash mid-write) is cut off
-// first, so the next record starts on a line of its own.
-func loadResume(path string) (resumeState, error) {
+// loadResume reads the tail of the log (and, when the window runs past the
+// file's start, of the newest rotated sibling the kubelet left) and returns
+// where to resume. A torn last line (a crash mid-write) is cut off first,
+// so the next record starts on a line of its own. Every file is opened
+// inside the log's directory, resolved inside the pod's (see logFile).
+func loadResume(l logFile) (resumeState, error) {
 	var st resumeState
-	if err := trimTornTail(path); err != nil {
+	d, name, err := l.openDir(false)
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, nil
+	}
+	if err != nil {
 		return st, err
 	}
-	files := append([]string{path}, rotatedSiblings(path)...)
+	defer d.Close()
+	if err := trimTornTail(d, name); err != nil {
+		return st, err
+	}
+	files := append([]string{name}, rotatedSiblings(d, name)...)
 	anchored := false
 	for _, f := range files {
-		stopped, err := scanBackward(f, maxResumeScan, func(r Record) bool {
+		stopped, err := scanBackwardIn(d, f, maxResumeScan, func(r Record) bool {
 			if !anchored {
 				anchored = true
 				st.since = r.Time.Add(-resumeMargin)
@@ -115,8 +123,8 @@ func loadResume(path string) (resumeState, error) {
 }
 
 // trimTornTail cuts a last line that lacks its newline.
-func trimTornTail(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+func trimTornTail(d *os.Root, path string) error {
+	f, err := d.OpenFile(path, os.O_RDWR, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -156,26 +164,26 @@ func trimTornTail(path string) error {
 // rotatedSiblings returns the uncompressed files the kubelet's rotation
 // left beside path (<path>.<timestamp>), newest first. Rotations are
 // seconds apart, so the resume window rarely needs more than the first.
-func rotatedSiblings(path string) []string {
-	matches, _ := filepath.Glob(globEscape(path) + ".*")
+func rotatedSiblings(d *os.Root, name string) []string {
+	matches, _ := fs.Glob(d.FS(), globEscape(name)+".*")
 	type file struct {
 		name string
 		mod  time.Time
 	}
-	var fs []file
+	var files []file
 	for _, m := range matches {
 		if strings.HasSuffix(m, ".gz") || strings.HasSuffix(m, ".tmp") {
 			continue
 		}
-		fi, err := os.Stat(m)
+		fi, err := d.Lstat(m)
 		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
-		fs = append(fs, file{m, fi.ModTime()})
+		files = append(files, file{m, fi.ModTime()})
 	}
-	sort.SliceStable(fs, func(i, j int) bool { return fs[i].mod.After(fs[j].mod) })
-	out := make([]string, len(fs))
-	for i, f := range fs {
+	sort.SliceStable(files, func(i, j int) bool { return files[i].mod.After(files[j].mod) })
+	out := make([]string, len(files))
+	for i, f := range files {
 		out[i] = f.name
 	}
 	return out
@@ -186,15 +194,19 @@ func globEscape(s string) string {
 	return r.Replace(s)
 }
 
-// scanBackward calls fn for each parseable record of the file, newest first,
-// until fn returns false (stopped = true), the start of the file, or max
-// bytes read. Unparseable lines are passed over.
-func scanBackward(path string, max int64, fn func(Record) bool) (stopped bool, err error) {
-	f, err := os.Open(path)
+// scanBackwardIn calls fn for each parseable record of the file name in d,
+// newest first, until fn returns false (stopped = true), the start of the
+// file, or max bytes read. Unparseable lines are passed over.
+func scanBackwardIn(d *os.Root, name string, max int64, fn func(Record) bool) (stopped bool, err error) {
+	f, err := d.Open(name)
 	if err != nil {
 		return false, err
 	}
 	defer f.Close()
+	return scanBackwardFile(f, name, max, fn)
+}
+
+func scanBackwardFile(f *os.File, path string, max int64, fn func(Record) bool) (stopped bool, err error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return false, err

@@ -93,7 +93,7 @@ func TestLoadResume(t *testing.T) {
 			if tt.file != "" {
 				writeFile(t, path, tt.file)
 			}
-			st, err := loadResume(path)
+			st, err := loadResume(logFile{root: filepath.Dir(path), rel: filepath.Base(path)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -128,7 +128,7 @@ func TestLoadResumeRotatedSibling(t *testing.T) {
 	writeFile(t, path+".20261126-200006", t1+" stdout F before-rotation\n")
 	writeFile(t, path+".20261126-190000.gz", "not a log")
 	writeFile(t, path, "")
-	st, err := loadResume(path)
+	st, err := loadResume(logFile{root: filepath.Dir(path), rel: filepath.Base(path)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestScanBackwardAcrossChunks(t *testing.T) {
 	}
 	writeFile(t, path, b.String())
 	count := 0
-	stopped, err := scanBackward(path, maxResumeScan, func(r Record) bool {
+	stopped, err := scanBackwardPath(path, maxResumeScan, func(r Record) bool {
 		if string(r.Content) != line {
 			t.Fatalf("record %d mangled: %d bytes", count, len(r.Content))
 		}
@@ -160,4 +160,13 @@ func TestScanBackwardAcrossChunks(t *testing.T) {
 	if count != n {
 		t.Errorf("saw %d records, want %d", count, n)
 	}
+}
+
+func scanBackwardPath(path string, max int64, fn func(Record) bool) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	return scanBackwardFile(f, path, max, fn)
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	securejoin "github.com/cyphar/filepath-securejoin"
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"os"
 	"path/filepath"
 	"strings"
@@ -246,12 +248,22 @@ func mounts(c *corev1.Container, vols map[string]Volume) ([]*runtimeapi.Mount, e
 			if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
 				return nil, fmt.Errorf("container %s: volumeMounts[%d].subPath %q escapes the volume", c.Name, i, vm.SubPath)
 			}
-			host = filepath.Join(host, rel)
-			if _, err := os.Stat(host); os.IsNotExist(err) && !v.ReadOnly {
-				if err := os.MkdirAll(host, 0o777); err != nil {
-					return nil, err
+			// A container can plant a symlink in a writable volume: the
+			// sub path is resolved inside the volume, as if it were /
+			// (the kubelet's subPath rule), and made there.
+			joined, err := securejoin.SecureJoin(v.HostPath, rel)
+			if err != nil {
+				return nil, fmt.Errorf("container %s: volumeMounts[%d].subPath %q: %w", c.Name, i, vm.SubPath, err)
+			}
+			if _, err := os.Lstat(joined); os.IsNotExist(err) && !v.ReadOnly {
+				if err := pathrs.MkdirAll(v.HostPath, rel, 0o777); err != nil {
+					return nil, fmt.Errorf("container %s: volumeMounts[%d].subPath %q: %w", c.Name, i, vm.SubPath, err)
+				}
+				if joined, err = securejoin.SecureJoin(v.HostPath, rel); err != nil {
+					return nil, fmt.Errorf("container %s: volumeMounts[%d].subPath %q: %w", c.Name, i, vm.SubPath, err)
 				}
 			}
+			host = joined
 		}
 		out = append(out, &runtimeapi.Mount{
 			ContainerPath: vm.MountPath,

@@ -1,0 +1,56 @@
+package cri
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// The log copier is handed the pod's log directory as the root the log
+// path must stay in; a log path that only fits PATH_MAX on its own is
+// refused once joined to the directory.
+func TestLogPathRootAndLength(t *testing.T) {
+	h := newHarness(t)
+	logs := &recLogs{}
+	h.wire(Config{Logs: logs})
+	sb := h.runSandbox("root")
+	dir := t.TempDir()
+	h.startLogged(sb, "app", dir)
+	logs.mu.Lock()
+	paths := logs.paths
+	logs.mu.Unlock()
+	if len(paths) != 1 || paths[0] != [2]string{dir, filepath.Join(dir, "app.log")} {
+		t.Errorf("log copier started with (root, path) %v, want (%s, %s/app.log)", paths, dir, dir)
+	}
+
+	cfg := containerConfig("long")
+	cfg.LogPath = strings.Repeat("d/", maxPath/2-2) + "x"
+	sbc := sandboxConfig("x")
+	sbc.LogDirectory = "/" + strings.Repeat("l", 200)
+	_, err := h.svc.CreateContainer(h.ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sb, Config: cfg, SandboxConfig: sbc})
+	if code(err) != codes.InvalidArgument {
+		t.Errorf("log path over PATH_MAX: %v, want InvalidArgument", err)
+	}
+}
+
+// Image volumes (Mount.image, image_sub_path) are not something Docker
+// 20.10 can mount: a clear Unimplemented, whatever the sub path says, and
+// nothing is created.
+func TestImageVolumeUnsupported(t *testing.T) {
+	h := newHarness(t)
+	sb := h.runSandbox("imgvol")
+	for _, sub := range []string{"", "data", "../../etc"} {
+		cfg := containerConfig("iv")
+		cfg.Mounts = []*runtimeapi.Mount{{ContainerPath: "/data", Image: &runtimeapi.ImageSpec{Image: testImage}, ImageSubPath: sub}}
+		_, err := h.svc.CreateContainer(h.ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sb, Config: cfg})
+		if code(err) != codes.Unimplemented || !strings.Contains(err.Error(), "image volumes") {
+			t.Errorf("sub path %q: %v, want Unimplemented naming image volumes", sub, err)
+		}
+	}
+	if ids := h.fake.ContainerIDs(); len(ids) != 1 {
+		t.Errorf("%d containers, want only the sandbox", len(ids))
+	}
+}
