@@ -135,12 +135,20 @@ func (p *cniPlugin) SetUp(ctx context.Context, pod *Pod, netnsPath string) (_ *R
 			}
 		}
 	}()
+	// Before ADD: a crash inside it leaves libcni no record to DEL from.
+	if err := p.writeIntent(list, rt); err != nil {
+		return nil, err
+	}
 	if _, err := p.cni.AddNetwork(ctx, p.loopback, p.loopbackRuntimeConf(pod, netnsPath)); err != nil {
 		return nil, fmt.Errorf("set up loopback for pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	res, err := p.cni.AddNetworkList(ctx, list, rt)
 	if err != nil {
 		return nil, fmt.Errorf("set up network %q for pod %s/%s: %w", list.Name, pod.Namespace, pod.Name, err)
+	}
+	// libcni's cache is the record from here on.
+	if err := p.dropIntent(pod.ID); err != nil {
+		p.log.Warn("dropping cni intent", "pod", pod.ID, "err", err)
 	}
 	ips, err := resultIPs(res)
 	if err != nil {
@@ -216,29 +224,23 @@ func (p *cniPlugin) TearDown(ctx context.Context, pod *Pod, netnsPath string) er
 		deleted = true
 	}
 	if !deleted && len(errs) == 0 {
-		// No (usable) record: never set up, or the cache was lost. DEL
-		// with the current config so that IPAM is released anyway.
-		list, err := p.conf.network()
-		switch {
-		case err == nil:
-			rt, rerr := p.runtimeConf(pod, netnsPath)
-			if rerr != nil {
-				// Bad port mappings in a stored pod must not block teardown.
-				rt, _ = p.runtimeConf(&Pod{ID: pod.ID, Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID}, netnsPath)
-			}
-			if err := p.cni.DelNetworkList(ctx, list, rt); err != nil {
-				errs = append(errs, fmt.Errorf("tear down network %q for pod %s/%s: %w", list.Name, pod.Namespace, pod.Name, err))
-			}
-		default:
-			p.log.Warn("no cni record and no config; nothing to tear down", "pod", pod.ID, "err", err)
+		// No (usable) record: never set up, the ADD was cut short (a
+		// crash before libcni cached its result), or the cache was lost.
+		// DEL anyway so that IPAM, veths and per-IP rules are released.
+		if err := p.delWithoutCache(ctx, pod, netnsPath); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := p.cni.DelNetwork(ctx, p.loopback, p.loopbackRuntimeConf(pod, netnsPath)); err != nil {
 		errs = append(errs, fmt.Errorf("tear down loopback for pod %s/%s: %w", pod.Namespace, pod.Name, err))
 	}
 	if len(errs) == 0 {
-		// Keep the pin while DEL fails: the retry needs the netns.
+		// Keep the pin (and the intent) while DEL fails: the retry needs
+		// the netns and the config.
 		if err := unpinNetNS(pin); err != nil {
+			errs = append(errs, err)
+		}
+		if err := p.dropIntent(pod.ID); err != nil {
 			errs = append(errs, err)
 		}
 		for _, path := range bad {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 )
 
 // GarbageCollector is implemented by plugins that keep per-pod state on the
@@ -20,20 +21,17 @@ type GarbageCollector interface {
 
 var _ GarbageCollector = (*cniPlugin)(nil)
 
-// GC only considers pods with a netns pin: pins are dockerlet's own, while
-// the CNI cache dir may be shared with another runtime on the same host.
+// GC only considers pods with a netns pin or an ADD intent: both are
+// dockerlet's own, while the CNI cache dir may be shared with another
+// runtime on the same host.
 func (p *cniPlugin) GC(ctx context.Context, live func(string) bool) error {
-	entries, err := os.ReadDir(p.netnsDir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
+	ids, err := p.ownedPodIDs()
 	if err != nil {
 		return fmt.Errorf("cni gc: %w", err)
 	}
 	var errs []error
-	for _, de := range entries {
-		id := de.Name()
-		if !isPlainID(id) || live(id) {
+	for _, id := range ids {
+		if live(id) {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -45,4 +43,33 @@ func (p *cniPlugin) GC(ctx context.Context, live func(string) bool) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ownedPodIDs lists the pods with a netns pin or an ADD intent, once each.
+func (p *cniPlugin) ownedPodIDs() ([]string, error) {
+	seen := map[string]bool{}
+	var ids []string
+	for _, dir := range []string{p.netnsDir, p.intentsDir()} {
+		entries, err := os.ReadDir(dir)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, de := range entries {
+			id := de.Name()
+			if dir == p.intentsDir() {
+				var ok bool
+				if id, ok = strings.CutSuffix(id, ".json"); !ok {
+					continue
+				}
+			}
+			if isPlainID(id) && !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids, nil
 }

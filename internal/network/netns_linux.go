@@ -5,7 +5,9 @@ package network
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"runtime"
 
 	"golang.org/x/sys/unix"
 )
@@ -47,4 +49,67 @@ func unpinNetNS(path string) error {
 		return fmt.Errorf("unpin netns %s: %w", path, err)
 	}
 	return nil
+}
+
+// addrsInNetNS lists the addresses of interface ifName inside the network
+// namespace at nsPath (global unicast only: what a CNI IPAM hands out). A
+// missing interface is no addresses, not an error.
+func addrsInNetNS(nsPath, ifName string) ([]*net.IPNet, error) {
+	target, err := os.Open(nsPath)
+	if err != nil {
+		return nil, fmt.Errorf("open network namespace: %w", err)
+	}
+	defer target.Close()
+	type result struct {
+		addrs []*net.IPNet
+		err   error
+	}
+	done := make(chan result, 1)
+	// A fresh goroutine: if switching back fails, it exits still locked and
+	// the Go runtime discards its thread instead of reusing it.
+	go func() {
+		runtime.LockOSThread()
+		self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- result{err: fmt.Errorf("open own network namespace: %w", err)}
+			return
+		}
+		defer self.Close()
+		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			done <- result{err: fmt.Errorf("enter network namespace %s: %w", nsPath, err)}
+			return
+		}
+		addrs, err := interfaceAddrs(ifName)
+		if restoreErr := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); restoreErr == nil {
+			runtime.UnlockOSThread()
+		}
+		done <- result{addrs, err}
+	}()
+	r := <-done
+	return r.addrs, r.err
+}
+
+func interfaceAddrs(ifName string) ([]*net.IPNet, error) {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return nil, fmt.Errorf("interfaces: %w", err)
+	}
+	var out []*net.IPNet
+	for _, iface := range ifaces {
+		if iface.Name != ifName {
+			continue
+		}
+		addrs, err := iface.Addrs()
+		if err != nil {
+			return nil, fmt.Errorf("addresses of %s: %w", ifName, err)
+		}
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && ipn.IP.IsGlobalUnicast() {
+				out = append(out, ipn)
+			}
+		}
+	}
+	return out, nil
 }

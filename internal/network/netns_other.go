@@ -4,6 +4,7 @@ package network
 
 import (
 	"fmt"
+	"net"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
 )
@@ -15,3 +16,7 @@ func pinNetNS(src, target string) error {
 func isPinnedNetNS(string) bool { return false }
 
 func unpinNetNS(string) error { return nil }
+
+func addrsInNetNS(string, string) ([]*net.IPNet, error) {
+	return nil, fmt.Errorf("addresses in netns: %w", engine.ErrNotImplemented)
+}
