@@ -212,8 +212,8 @@ func playForeground(ctx context.Context, env *playEnv, a *pod.Applied, o *playOp
 	var wg sync.WaitGroup
 	supCtx, stopSup := context.WithCancel(context.WithoutCancel(ctx))
 	if ok {
+		env.takeOver(supCtx)
 		sup := pod.NewSupervisor(env.cfg, env.store, nil)
-		go env.resumeLogs(supCtx)
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = sup.Run(supCtx) }()
 	} else {

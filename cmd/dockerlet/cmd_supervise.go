@@ -42,7 +42,7 @@ func runSupervise(ctx context.Context, args []string) error {
 		return err
 	}
 	defer env.Close()
-	go env.resumeLogs(ctx)
+	env.takeOver(ctx)
 	env.logger.Info("play supervisor running", "state", f.stateDir, "pid", os.Getpid())
 	// The pods keep running when the supervisor stops; a new one adopts
 	// them from the state and the CRI.

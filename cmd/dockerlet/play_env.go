@@ -9,8 +9,6 @@ import (
 	"os"
 	"time"
 
-	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
 	"github.com/dockerlet/dockerlet/internal/cri"
 	"github.com/dockerlet/dockerlet/internal/crilog"
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -83,7 +81,9 @@ func envOr(k, def string) string {
 // playEnv is the in-process CRI service and what the pod runner needs
 // around it.
 type playEnv struct {
-	svc    *cri.Service
+	// svc is the CRI service behind the gRPC server's gate (validation,
+	// panic recovery, error codes), as serve's clients see it.
+	svc    *cri.InProcess
 	eng    engine.Engine
 	logs   *crilog.Manager
 	store  pod.Store
@@ -151,7 +151,7 @@ func openPlayEnv(ctx context.Context, f *playFlags) (_ *playEnv, retErr error) {
 		return nil, err
 	}
 	env.closes = append(env.closes, rt.Close)
-	svc, node := rt.svc, rt.keyring
+	svc, node := rt.svc.InProcess(logger), rt.keyring
 	env.svc, env.logs = svc, rt.logs
 	env.cfg = pod.Config{
 		Runtime:     svc,
@@ -180,33 +180,14 @@ func newLocalImages(endpoint string, eng engine.Engine) (*localimage.Builder, er
 	}, nil
 }
 
-// resumeLogs restarts the log copiers of play's own running containers
-// (they resume after the last record written). cri.Service.Resume would
-// take over every dockerlet-managed container on the host, a `serve`'s
-// included.
-func (e *playEnv) resumeLogs(ctx context.Context) {
-	records, err := e.store.ListApplied()
-	if err != nil {
-		return
-	}
-	for _, a := range records {
-		for _, p := range a.Pods {
-			resp, err := e.svc.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{
-				State:         &runtimeapi.ContainerStateValue{State: runtimeapi.ContainerState_CONTAINER_RUNNING},
-				LabelSelector: map[string]string{pod.LabelPodUID: string(p.UID)},
-			}})
-			if err != nil {
-				continue
-			}
-			for _, c := range resp.Containers {
-				st, err := e.svc.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: c.Id})
-				if err != nil || st.Status.GetLogPath() == "" {
-					continue
-				}
-				if err := e.logs.Start(ctx, c.Id, st.Status.LogPath); err != nil {
-					e.logger.Warn("resuming a log copier", "pod", p.Name, "container", c.Metadata.GetName(), "error", err)
-				}
-			}
-		}
-	}
+// takeOver is what the process that supervises the state directory does
+// before it runs pods, as serve does before it serves: Reconcile rolls back
+// what a crash of an earlier supervisor left half made (sandboxes whose
+// RunPodSandbox never completed, containers without a sandbox, orphan
+// checkpoints and network state), then the log copiers resume in the
+// background. Both touch only this state directory's objects (the CRI
+// root-dir label), never a serve's or another play's.
+func (e *playEnv) takeOver(ctx context.Context) {
+	e.svc.Reconcile(ctx)
+	go e.svc.Resume(ctx)
 }
