@@ -144,6 +144,7 @@ func (p *cniPlugin) withPrevResult(list *libcni.NetworkConfigList, netnsPath, if
 		p.log.Warn("building cni prevResult for teardown", "err", err)
 		return list
 	}
+	p.log.Info("cni teardown without a cached result: prevResult rebuilt from the pod netns", "netns", netnsPath, "addrs", fmt.Sprint(addrs))
 	out := *list
 	out.Plugins = make([]*libcni.PluginConfig, len(list.Plugins))
 	for i, pc := range list.Plugins {

@@ -82,15 +82,16 @@ func TestKill9ChaosCNI(t *testing.T) {
 				leaks = append(leaks, fmt.Sprintf("%d IPAM reservations", n))
 			}
 			if r := rulesOf(netName); len(r) > 0 {
-				// Known gap (docs/robustness.md): a kill -9 inside CNI ADD,
-				// after the firewall plugin ran and before libcni cached the
-				// result, leaves its CNI-FORWARD rules: DEL has no
-				// prevResult to name the IPs. Fatal with CHAOS_CNI_STRICT=1.
+				// A kill -9 inside CNI ADD, after the firewall plugin ran and
+				// before libcni cached the result, used to leave its
+				// CNI-FORWARD rules (DEL had no prevResult naming the IPs);
+				// DEL now rebuilds it from the pod netns (docs/robustness.md).
+				// CHAOS_CNI_STRICT=0 only logs them.
 				msg := fmt.Sprintf("%d iptables rules: %.300s", len(r), strings.Join(r, " | "))
-				if os.Getenv("CHAOS_CNI_STRICT") == "1" {
+				if os.Getenv("CHAOS_CNI_STRICT") != "0" {
 					leaks = append(leaks, msg)
 				} else {
-					t.Logf("known gap, not failing: %s", msg)
+					t.Logf("not failing (CHAOS_CNI_STRICT=0): %s", msg)
 				}
 			}
 			return strings.Join(leaks, "; ")
