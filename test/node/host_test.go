@@ -126,7 +126,7 @@ func serverContainers(ctx context.Context, c *client.Client, root, podName strin
 	}
 	var names []string
 	for _, it := range r.Items {
-		names = append(names, strings.TrimPrefix(strings.Join(it.Names, ","), "/")+" "+string(it.State))
+		names = append(names, strings.TrimPrefix(strings.Join(it.Names, ","), "/")+" "+it.ID[:12]+" "+string(it.State))
 	}
 	return names, nil
 }

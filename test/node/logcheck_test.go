@@ -38,6 +38,13 @@ var runtimeErrorAllowed = []*regexp.Regexp{
 // Unknown or Internal (its metrics count them by code).
 func checkKubeletLog(t *testing.T, path string) {
 	t.Helper()
+	checkLogFor(t, path, runtimeErrorPatterns)
+}
+
+// checkLogFor fails for every line of the kubelet log at path that matches
+// one of patterns (and none of runtimeErrorAllowed).
+func checkLogFor(t *testing.T, path string, patterns []*regexp.Regexp) {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +57,7 @@ lines:
 				continue lines
 			}
 		}
-		for _, re := range runtimeErrorPatterns {
+		for _, re := range patterns {
 			if re.MatchString(line) {
 				bad = append(bad, line)
 				break

@@ -35,10 +35,12 @@ type Node struct {
 
 	Port, ReadOnlyPort, HealthzPort, MetricsPort int
 
-	Serve   *serveproc.Server
-	kubelet *exec.Cmd
-	exited  chan struct{}
-	http    *http.Client // the kubelet's HTTPS server (self-signed, anonymous)
+	Serve       *serveproc.Server
+	kubeletBin  string
+	kubeletArgs []string
+	kubelet     *exec.Cmd
+	exited      chan struct{}
+	http        *http.Client // the kubelet's HTTPS server (self-signed, anonymous)
 }
 
 // nodeOptions vary the kubelet between runs.
@@ -130,7 +132,14 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 	if err := os.WriteFile(cfg, []byte(n.kubeletConfig(opts)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := n.startKubelet(ctx, kubeletBin, cfg, opts.Verbosity); err != nil {
+	n.kubeletArgs = []string{
+		"--config", cfg,
+		"--root-dir", n.KubeletRoot,
+		"--hostname-override", n.Name,
+		"--v", strconv.Itoa(max(opts.Verbosity, 2)),
+	}
+	n.kubeletBin = kubeletBin
+	if err := n.startKubelet(ctx); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.stopKubelet(t) })
@@ -164,20 +173,12 @@ func ensureImages(t *testing.T, ctx context.Context) {
 	}
 }
 
-func (n *Node) startKubelet(ctx context.Context, bin, cfg string, verbosity int) error {
+func (n *Node) startKubelet(ctx context.Context) error {
 	logf, err := os.OpenFile(n.KubeletLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
-	if verbosity == 0 {
-		verbosity = 2
-	}
-	cmd := exec.Command(bin,
-		"--config", cfg,
-		"--root-dir", n.KubeletRoot,
-		"--hostname-override", n.Name,
-		"--v", strconv.Itoa(verbosity),
-	)
+	cmd := exec.Command(n.kubeletBin, n.kubeletArgs...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// The kubelet must not outlive the test binary.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -213,6 +214,7 @@ func (n *Node) stopKubelet(t *testing.T) {
 	if n.kubelet == nil {
 		return
 	}
+	defer func() { n.kubelet = nil }()
 	_ = n.kubelet.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-n.exited:

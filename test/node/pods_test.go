@@ -164,4 +164,3 @@ func (r result[T]) get(t *testing.T) T {
 	}
 	return r.v
 }
-
