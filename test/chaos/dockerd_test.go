@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/testutil/privdockerd"
 )
@@ -88,4 +90,38 @@ func (st *stats) outageSummary() string {
 		parts = append(parts, o.to.Sub(o.from).Round(100*time.Millisecond).String())
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// notReadyAttempt reports whether the pod has a NOTREADY sandbox of cfg's
+// attempt.
+func notReadyAttempt(ctx context.Context, rt runtimeapi.RuntimeServiceClient, cfg *runtimeapi.PodSandboxConfig) bool {
+	list, err := rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
+		LabelSelector: map[string]string{"pod": cfg.Metadata.Name}}})
+	if err != nil {
+		return false
+	}
+	for _, sb := range list.Items {
+		if sb.Metadata.GetAttempt() == cfg.Metadata.Attempt && sb.State == runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
+			return true
+		}
+	}
+	return false
+}
+
+// dockerStuck returns Docker's own error when it cannot remove a
+// container's root filesystem ("driver overlay2 failed to remove root
+// filesystem … device or resource busy"): seen with Docker 20.10 after a
+// dockerd shutdown interrupted the container's start, which leaves its
+// overlay mounted twice. Nothing a client of the API can remove; "" for
+// any other container (which counts as a leak).
+func dockerStuck(ctx context.Context, eng engine.Engine, id string) string {
+	in, err := eng.InspectContainer(ctx, id)
+	if err != nil || in.State == nil || (!in.State.Dead && in.State.Status != "removing" && in.State.Status != "dead") {
+		return ""
+	}
+	err = eng.RemoveContainer(ctx, id, engine.RemoveOptions{Force: true})
+	if err != nil && strings.Contains(err.Error(), "failed to remove root filesystem") {
+		return err.Error()
+	}
+	return ""
 }
