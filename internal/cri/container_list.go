@@ -7,6 +7,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
@@ -20,27 +21,32 @@ func (s *Service) ListContainers(ctx context.Context, req *runtimeapi.ListContai
 	return &runtimeapi.ListContainersResponse{Containers: ctrs}, nil
 }
 
+// listContainers returns shared, read-only items (see sharedEngine).
 func (s *Service) listContainers(ctx context.Context, f *runtimeapi.ContainerFilter) ([]*runtimeapi.Container, error) {
-	var list []container.Summary
-	var err error
+	var list []*cache.Shared
 	if f.GetId() != "" {
-		list, err = s.findManaged(ctx, naming.TypeContainer, f.GetId())
+		found, err := s.findManaged(ctx, naming.TypeContainer, f.GetId())
+		if err != nil {
+			return nil, err
+		}
+		list = cache.WrapShared(found)
 	} else {
 		labels := append(s.managedFilter(naming.TypeContainer), selectorFilters(f.GetLabelSelector())...)
 		if sb := f.GetPodSandboxId(); len(sb) == fullIDLen {
 			labels = append(labels, naming.LabelSandboxID+"="+sb)
 		}
-		list, err = s.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: labels})
-	}
-	if err != nil {
-		return nil, err
+		var err error
+		list, err = s.listShared(ctx, engine.ListOptions{All: true, Labels: labels})
+		if err != nil {
+			return nil, err
+		}
 	}
 	out := make([]*runtimeapi.Container, 0, len(list))
-	for _, c := range list {
-		if !s.mine(c.Labels, naming.TypeContainer) {
+	for _, sh := range list {
+		if !s.mine(sh.Summary.Labels, naming.TypeContainer) {
 			continue
 		}
-		ctr := containerFromSummary(c)
+		ctr := containerItem(sh)
 		if f != nil {
 			if f.State != nil && f.State.State != ctr.State {
 				continue
@@ -59,7 +65,7 @@ func (s *Service) listContainers(ctx context.Context, f *runtimeapi.ContainerFil
 
 func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
 
-func containerFromSummary(c container.Summary) *runtimeapi.Container {
+func containerFromSummary(c *container.Summary) *runtimeapi.Container {
 	labels, ann := userLabels(c.Labels)
 	return &runtimeapi.Container{
 		Id:           c.ID,

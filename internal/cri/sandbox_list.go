@@ -7,6 +7,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
@@ -20,26 +21,31 @@ func (s *Service) ListPodSandbox(ctx context.Context, req *runtimeapi.ListPodSan
 	return &runtimeapi.ListPodSandboxResponse{Items: items}, nil
 }
 
+// listSandboxes returns shared, read-only items (see sharedEngine).
 func (s *Service) listSandboxes(ctx context.Context, f *runtimeapi.PodSandboxFilter) ([]*runtimeapi.PodSandbox, error) {
-	var list []container.Summary
-	var err error
+	var list []*cache.Shared
 	if f.GetId() != "" {
-		list, err = s.findManaged(ctx, naming.TypeSandbox, f.GetId())
+		found, err := s.findManaged(ctx, naming.TypeSandbox, f.GetId())
+		if err != nil {
+			return nil, err
+		}
+		list = cache.WrapShared(found)
 	} else {
-		list, err = s.eng.ListContainers(ctx, engine.ListOptions{
+		var err error
+		list, err = s.listShared(ctx, engine.ListOptions{
 			All:    true,
 			Labels: append(s.managedFilter(naming.TypeSandbox), selectorFilters(f.GetLabelSelector())...),
 		})
-	}
-	if err != nil {
-		return nil, err
+		if err != nil {
+			return nil, err
+		}
 	}
 	items := make([]*runtimeapi.PodSandbox, 0, len(list))
-	for _, c := range list {
-		if !s.mine(c.Labels, naming.TypeSandbox) {
+	for _, sh := range list {
+		if !s.mine(sh.Summary.Labels, naming.TypeSandbox) {
 			continue
 		}
-		sb := sandboxFromSummary(c)
+		sb := sandboxItem(sh)
 		if f != nil {
 			if f.State != nil && f.State.State != sb.State {
 				continue
@@ -53,7 +59,7 @@ func (s *Service) listSandboxes(ctx context.Context, f *runtimeapi.PodSandboxFil
 	return items, nil
 }
 
-func sandboxFromSummary(c container.Summary) *runtimeapi.PodSandbox {
+func sandboxFromSummary(c *container.Summary) *runtimeapi.PodSandbox {
 	labels, ann := userLabels(c.Labels)
 	state := runtimeapi.PodSandboxState_SANDBOX_NOTREADY
 	if c.State == container.StateRunning {

@@ -71,7 +71,7 @@ func (s *Service) ListContainerStats(ctx context.Context, req *runtimeapi.ListCo
 	}
 	out := make([]*runtimeapi.ContainerStats, 0, len(ctrs))
 	for _, c := range ctrs {
-		ic, err := s.eng.InspectContainer(ctx, c.Id)
+		ic, err := s.inspectShared(ctx, c.Id) // containerRef only reads it
 		if errors.Is(err, engine.ErrNotFound) {
 			continue // removed meanwhile
 		}

@@ -21,6 +21,7 @@ type entry struct {
 	goneAt  time.Time
 	inspect *container.InspectResponse
 	summary container.Summary
+	shared  *Shared // points at summary; see Shared for the ownership rule
 	created time.Time
 	times   times // parsed State.StartedAt/FinishedAt
 }
@@ -50,6 +51,7 @@ func (c *Cache) store(seq uint64, in *container.InspectResponse) {
 	own := *in
 	in = &own
 	ne := &entry{seq: seq, inspect: in, summary: summarize(in), created: created(in), times: parseTimes(in.State)}
+	ne.shared = &Shared{Summary: &ne.summary}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old := c.entries[in.ID]

@@ -36,6 +36,8 @@ func main() {
 	dur := flag.Duration("d", 60*time.Second, "polling window")
 	idle := flag.Bool("idle", false, "measure without polling (the idle cost)")
 	relistEvery := flag.Duration("relist", time.Second, "relist period (shorter: a load test for profiling)")
+	statsEvery := flag.Duration("stats", 10*time.Second, "stats cycle period (0: none)")
+	statusEvery := flag.Duration("status", 5*time.Second, "runtime Status period (0: none)")
 	flag.Parse()
 	if *endpoint == "" || *pid == 0 {
 		log.Fatal("poll: -endpoint and -pid are required")
@@ -95,7 +97,10 @@ func main() {
 	if !*idle {
 		wg.Go(func() { loop(*relistEvery, relist) })
 		wg.Go(func() {
-			loop(10*time.Second, func() {
+			if *statsEvery <= 0 {
+				return
+			}
+			loop(*statsEvery, func() {
 				relist()
 				call("ListContainerStats", func(c context.Context) error {
 					_, err := rt.ListContainerStats(c, &runtimeapi.ListContainerStatsRequest{})
@@ -108,7 +113,10 @@ func main() {
 			})
 		})
 		wg.Go(func() {
-			loop(5*time.Second, func() {
+			if *statusEvery <= 0 {
+				return
+			}
+			loop(*statusEvery, func() {
 				call("Status", func(c context.Context) error {
 					_, err := rt.Status(c, &runtimeapi.StatusRequest{})
 					return err

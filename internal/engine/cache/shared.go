@@ -1,0 +1,111 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync/atomic"
+
+	"github.com/moby/moby/api/types/container"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+)
+
+// Shared is one container's listing as the cache holds it, handed out
+// without a copy (ListShared): the kubelet relists every container every
+// second, and copying each one's labels for every call was most of the
+// cost of a relist.
+//
+// Ownership: the cache builds a Shared when it stores an observation and
+// never changes it afterwards; a change to the container publishes a new
+// Shared. Callers only read it: Summary and everything it reaches (Labels,
+// Names, Mounts, NetworkSettings, …) must not be modified, not even
+// briefly. TestSharedStaysUnmodified (internal/cri's List and stats RPCs
+// over the cache, run under the race detector in CI) holds the CRI layer
+// to this.
+type Shared struct {
+	// Summary is the listing; its Status (clock-dependent text) is empty
+	// for cached containers.
+	Summary *container.Summary
+	derived atomic.Pointer[derivedValue]
+}
+
+type derivedValue struct{ v any }
+
+// Derived returns the value a caller attached with SetDerived, or nil.
+func (s *Shared) Derived() any {
+	if d := s.derived.Load(); d != nil {
+		return d.v
+	}
+	return nil
+}
+
+// SetDerived attaches a value computed from Summary alone (a CRI item, say)
+// so that later listings of the same snapshot reuse it; it lives exactly as
+// long as the snapshot. The value is shared like the snapshot: read-only.
+// Concurrent callers may both attach; either value is kept.
+func (s *Shared) SetDerived(v any) { s.derived.Store(&derivedValue{v}) }
+
+// ListShared answers like ListContainers, without copies: the results are
+// the cache's shared, read-only snapshots (see Shared). Requests outside
+// the cached set, or made while the cache is not in sync, go to the engine;
+// its results are wrapped the same way.
+func (c *Cache) ListShared(ctx context.Context, opts engine.ListOptions) ([]*Shared, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list containers: %w: %w", engine.ErrTimeout, err)
+	}
+	var list []*entry
+	synced := false
+	if slices.Contains(opts.Labels, c.opts.LabelFilter) {
+		list, synced = c.sortedLive()
+	}
+	if !synced || c.events.behind() {
+		fresh, err := c.eng.ListContainers(ctx, opts)
+		if err != nil {
+			return nil, err
+		}
+		return WrapShared(fresh), nil
+	}
+	m, err := newMatcher(opts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Shared, 0, len(list))
+	for _, e := range list {
+		if m.match(e) {
+			out = append(out, e.shared)
+		}
+	}
+	return out, nil
+}
+
+// WrapShared wraps summaries that belong to the caller (an engine's
+// results) as Shared values, for code that takes either.
+func WrapShared(list []container.Summary) []*Shared {
+	out := make([]*Shared, len(list))
+	for i := range list {
+		out[i] = &Shared{Summary: &list[i]}
+	}
+	return out
+}
+
+// InspectShared answers like InspectContainer without the copy: a cached
+// container's record is the cache's own, shared and read-only like Shared
+// (never modify it or anything it reaches). Anything not answered from
+// memory goes to the engine.
+func (c *Cache) InspectShared(ctx context.Context, id string) (*container.InspectResponse, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("inspect container %s: %w: %w", id, engine.ErrTimeout, err)
+	}
+	c.mu.RLock()
+	e, gone, ok := c.lookupLocked(id)
+	synced := c.synced
+	c.mu.RUnlock()
+	if !ok || !synced || c.events.behind() {
+		return c.eng.InspectContainer(ctx, id)
+	}
+	if gone {
+		return nil, fmt.Errorf("no such container: %s: %w", id, engine.ErrNotFound)
+	}
+	return e.inspect, nil
+}
