@@ -11,9 +11,11 @@ import (
 )
 
 // TestEventedPLEG runs a kubelet with the EventedPLEG feature gate: it
-// keeps a GetContainerEvents stream open on dockerlet and relists a pod
-// at once when dockerlet reports one of its containers stopped. Pods still
-// start, restart and become Ready, and the log stays clean.
+// keeps a GetContainerEvents stream open on dockerlet and acts on its
+// events (up to 1.36 it builds pod status from them; 1.37 relists a pod at
+// once when one of its containers stops, and reads the pod's containers
+// from PodSandboxStatus). Pods still start, restart and become Ready, and
+// the log stays clean.
 func TestEventedPLEG(t *testing.T) {
 	n := startNode(t, nodeOptions{Run: "evented", FeatureGates: map[string]bool{"EventedPLEG": true}, Verbosity: 4})
 	ready := newPod("dlnode-ev-ready", v1.RestartPolicyAlways, httpd("web", 8083))
@@ -38,9 +40,15 @@ func TestEventedPLEG(t *testing.T) {
 	if v, _ := metricValue(km, "kubelet_evented_pleg_connection_error_count"); v > 0 {
 		t.Errorf("kubelet_evented_pleg_connection_error_count = %v: the event stream broke", v)
 	}
+	// Kubelets up to 1.36 build pod status from the events themselves; 1.37
+	// relists a pod at once when one of its containers stops.
 	log, _ := os.ReadFile(n.KubeletLog)
-	if !strings.Contains(string(log), "Evented PLEG: requested pod relist after container termination") {
-		t.Errorf("kubelet log %s: no relist requested by a container event", n.KubeletLog)
+	if !strings.Contains(string(log), "Evented PLEG: requested pod relist after container termination") &&
+		!strings.Contains(string(log), "Evented PLEG: Generated pod status from the received event") {
+		t.Errorf("kubelet log %s: no container event acted on", n.KubeletLog)
+	}
+	if strings.Contains(string(log), "Fall back to Generic PLEG relisting") {
+		t.Errorf("kubelet log %s: the kubelet gave up on the event stream", n.KubeletLog)
 	}
 	// dockerlet's side: the stream is open now.
 	dm := must(n.dockerletMetrics(ctx)).get(t)
