@@ -32,6 +32,7 @@ type Node struct {
 	KubeletRoot string
 	KubeletLog  string
 	CgroupRoot  string
+	Subnet      string // the CNI network's, in cni mode
 
 	Port, ReadOnlyPort, HealthzPort, MetricsPort int
 
@@ -48,6 +49,7 @@ type nodeOptions struct {
 	Run          string          // short name of the run: directories, cgroups
 	FeatureGates map[string]bool // kubelet feature gates
 	Verbosity    int             // kubelet -v
+	CNI          bool            // dockerlet --network-plugin cni on a bridge of its own
 }
 
 // requireNode skips (or, with DOCKERLET_E2E=1, fails) when this machine
@@ -107,10 +109,14 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 	ports := freePorts(t, 4)
 	n.Port, n.ReadOnlyPort, n.HealthzPort, n.MetricsPort = ports[0], ports[1], ports[2], ports[3]
 
+	args := []string{"--metrics-bind-addr", "127.0.0.1:" + strconv.Itoa(n.MetricsPort)}
+	if opts.CNI {
+		args = append(args, n.cniNetwork(t)...)
+	}
 	n.Serve = serveproc.New(t, serveproc.Options{
 		Dir:        filepath.Join(dir, "dockerlet"),
 		PauseImage: localimage.Pause,
-		Args:       []string{"--metrics-bind-addr", "127.0.0.1:" + strconv.Itoa(n.MetricsPort)},
+		Args:       args,
 	})
 	// Cleanups run last-registered first: the kubelet goes before dockerlet,
 	// dockerlet before the leftovers sweep and the directories.

@@ -16,8 +16,8 @@ func testRunningReady(t *testing.T, n *Node) {
 	p := newPod("dlnode-ready", v1.RestartPolicyAlways, httpd("web", 8080), busybox("sleeper", "exec sleep 3600"))
 	n.addPod(t, p)
 	got := n.waitPod(t, p.Name, 2*time.Minute, podReady)
-	if got.Status.PodIP == "" {
-		t.Errorf("no pod IP in status")
+	if got.Status.PodIP == "" || !n.inSubnet(got.Status.PodIP) {
+		t.Errorf("pod IP %q, want one (in the CNI subnet %q, if any)", got.Status.PodIP, n.Subnet)
 	}
 	if len(got.Status.ContainerStatuses) != 2 {
 		t.Fatalf("container statuses: %d, want 2", len(got.Status.ContainerStatuses))

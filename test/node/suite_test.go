@@ -36,7 +36,10 @@ var nodeTests = []struct {
 // TestNode starts one dockerlet + kubelet, runs every node test against it
 // in parallel, then checks the kubelet's log for runtime errors.
 func TestNode(t *testing.T) {
-	n := startNode(t, nodeOptions{Run: "main"})
+	runNodeTests(t, startNode(t, nodeOptions{Run: "main"}))
+}
+
+func runNodeTests(t *testing.T, n *Node) {
 	t.Run("pods", func(t *testing.T) {
 		for _, tc := range nodeTests {
 			t.Run(tc.name, func(t *testing.T) {
