@@ -49,9 +49,17 @@ func checkLogFor(t *testing.T, path string, patterns []*regexp.Regexp) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if bad := runtimeErrors(string(b), patterns); len(bad) > 0 {
+		t.Errorf("kubelet log %s shows %d runtime error line(s):\n%s", path, len(bad), strings.Join(bad[:min(len(bad), 30)], "\n"))
+	}
+}
+
+// runtimeErrors returns the lines of log that match one of patterns and
+// none of runtimeErrorAllowed.
+func runtimeErrors(log string, patterns []*regexp.Regexp) []string {
 	var bad []string
 lines:
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(log, "\n") {
 		for _, re := range runtimeErrorAllowed {
 			if re.MatchString(line) {
 				continue lines
@@ -64,8 +72,30 @@ lines:
 			}
 		}
 	}
-	if len(bad) > 0 {
-		t.Errorf("kubelet log %s shows %d runtime error line(s):\n%s", path, len(bad), strings.Join(bad[:min(len(bad), 30)], "\n"))
+	return bad
+}
+
+// The checker itself: kubelet lines (shortened from real logs) that are
+// and are not runtime errors.
+func TestRuntimeErrorPatterns(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		bad  bool
+	}{
+		{`E1126 23:50:45.875330   30589 remote_runtime.go:724] "ExecSync cmd from runtime service failed" err="rpc error: code = Unknown desc = boom"`, true},
+		{`E1126 23:50:45.875330   30589 remote_runtime.go:724] "ExecSync cmd from runtime service failed" err="rpc error: code = DeadlineExceeded desc = timed out"`, true},
+		{`E1126 23:44:05.407158   25260 remote_runtime.go:657] "ContainerStatus from runtime service failed" err="rpc error: code = Internal desc = x"`, true},
+		{`I1126 23:44:05.407158   25260 kubelet.go:2697] "Skipping pod synchronization" err="[PLEG is not healthy: pleg was last seen active 3m0s ago; threshold is 3m0s]"`, true},
+		{`W1126 23:44:05.407158   25260 generic.go:308] "GenericPLEG: Unable to retrieve pods" err="rpc error: code = Unavailable"`, true},
+		{`E1126 23:44:05.407158   25260 evented.go:119] "Evented PLEG: received ContainerEventResponse with nil PodSandboxStatus or PodSandboxStatus.Metadata"`, true},
+		{`E1126 23:43:39.368786   24221 kubelet.go:2697] "Skipping pod synchronization" err="[container runtime status check may not have completed yet, PLEG is not healthy: pleg has yet to be successful]"`, false},
+		{`E1126 23:44:05.407158   25260 remote_runtime.go:657] "ContainerStatus from runtime service failed" err="rpc error: code = NotFound desc = container \"f9e6\": not found"`, false},
+		{`E1126 23:52:40.770954   27989 remote_runtime.go:280] "Version from runtime service failed" err="rpc error: code = Canceled desc = context canceled"`, false},
+		{`I1126 23:44:06.554560   25260 generic.go:254] "GenericPLEG" podUID="afc8" containerID="f4b1" oldState="non-existent" newState="exited"`, false},
+	} {
+		if got := len(runtimeErrors(tc.line, runtimeErrorPatterns)) > 0; got != tc.bad {
+			t.Errorf("runtime error = %v, want %v: %s", got, tc.bad, tc.line)
+		}
 	}
 }
 
