@@ -8,6 +8,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 // A two-container pod reaches Running and Ready with what a cluster reads
@@ -163,4 +164,19 @@ func (r result[T]) get(t *testing.T) T {
 		t.Fatal(r.err)
 	}
 	return r.v
+}
+
+// A container over its memory limit is OOM-killed, and the kubelet reports
+// it so (reason OOMKilled, exit code 137): the limit went from the pod spec
+// through dockerlet into the container's cgroup.
+func testOOMKilled(t *testing.T, n *Node) {
+	c := busybox("c", "head -c 512m /dev/zero | tail") // tail holds the one "line" in memory
+	c.Resources.Limits = v1.ResourceList{v1.ResourceMemory: resource.MustParse("32Mi")}
+	p := newPod("dlnode-oom", v1.RestartPolicyNever, c)
+	n.addPod(t, p)
+	got := n.waitPod(t, p.Name, 2*time.Minute, phaseIs(v1.PodFailed))
+	term := containerStatus(got, "c").State.Terminated
+	if term == nil || term.Reason != "OOMKilled" || term.ExitCode != 137 {
+		t.Errorf("terminated %+v, want OOMKilled with 137", term)
+	}
 }

@@ -21,6 +21,7 @@ var nodeTests = []struct {
 	{"RestartAlways", testRestartAlways},
 	{"RestartOnFailure", testRestartOnFailure},
 	{"RestartNever", testRestartNever},
+	{"OOMKilled", testOOMKilled},
 	{"ReadinessExec", testReadinessExec},
 	{"LivenessHTTP", testLivenessHTTP},
 	{"StartupProbe", testStartupProbe},
