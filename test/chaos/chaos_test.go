@@ -52,6 +52,7 @@ type stats struct {
 	abandoned                                                 []string // pods whose RunPodSandbox failed and was not retried
 	codes                                                     map[codes.Code]int
 	outages                                                   []outage // dockerd restarts
+	samples                                                   []string // messages of Unknown/Internal failures
 	dockerStuckErrs                                           int
 }
 
@@ -67,6 +68,9 @@ func (st *stats) failed(err error) {
 		return
 	}
 	st.codes[status.Code(err)]++
+	if c := status.Code(err); c == codes.Unknown || c == codes.Internal {
+		st.samples = append(st.samples, err.Error())
+	}
 }
 
 // TestKill9Chaos: CHAOS_LIFECYCLES (default 64) pod lifecycles by
@@ -330,7 +334,7 @@ func runChaos(t *testing.T, mode chaosMode) {
 		t.Errorf("only %d of %d dockerd restarts", restarted.Load(), restarts)
 	}
 	if n := st.codes[codes.Unknown] + st.codes[codes.Internal]; n > 0 {
-		t.Errorf("%d calls failed with Unknown/Internal (a daemon outage must be Unavailable): %v", n, st.codes)
+		t.Errorf("%d calls failed with Unknown/Internal (a daemon outage must be Unavailable): %v; first: %.3q", n, st.codes, st.samples)
 	}
 }
 

@@ -24,7 +24,11 @@ import (
 func (d *Daemon) cleanup() error {
 	var errs []error
 	if d.Running() {
-		errs = append(errs, d.removeContainers())
+		// Not fatal: what Docker cannot remove (a root filesystem it left
+		// mounted) goes with the unmount and the directories below.
+		if err := d.removeContainers(); err != nil && d.logf != nil {
+			d.logf("privdockerd clean-up: %v", err)
+		}
 	}
 	d.Stop()
 	d.killLeftovers()

@@ -53,6 +53,7 @@ type Daemon struct {
 	exited chan struct{}
 	starts int
 
+	logf      func(format string, args ...any)
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -109,6 +110,7 @@ func Start(t testing.TB, opts Options) *Daemon {
 		RunDir:   filepath.Join("/run", name),
 		DataRoot: filepath.Join("/var/lib", name),
 		Bridge:   name,
+		logf:     t.Logf,
 	}
 	d.ExecRoot = filepath.Join(d.RunDir, "exec")
 	d.LogPath = filepath.Join(d.RunDir, "dockerd.log")
