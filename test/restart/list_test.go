@@ -27,6 +27,10 @@ const prefix = "dlrs"
 
 const loopCmd = "trap 'exit 0' TERM; while :; do sleep 1; done"
 
+// counterCmd writes a numbered line every 0.1 s: its log must come through
+// the restart complete, each line once.
+const counterCmd = "trap 'exit 0' TERM; i=0; while :; do i=$((i+1)); echo line $i; sleep 0.1; done"
+
 // TestListExactAfterDockerdRestart (issue 6): pods are created, stopped and
 // removed while dockerd restarts; one container dies while dockerd is down
 // (killed by PID with live-restore; without it dockerd stops them all).
@@ -164,12 +168,25 @@ func runListExact(t *testing.T, live bool, busybox, pause string) {
 	if err := d.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// A second restart right after the first, with pods starting into
+	// its shutdown: Docker may start a container while it shuts down
+	// and stop it only in the next daemon's life.
+	time.Sleep(time.Second)
+	churn(func() { e.runPod(ctx, 8) })
+	churn(func() { e.runPod(ctx, 9) })
+	time.Sleep(300 * time.Millisecond)
+	d.Stop()
+	time.Sleep(time.Second)
+	if err := d.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
 	wg.Wait()
 
 	// The next List is exact.
 	e.compare(ctx, "first List after the restart")
 	stopPoll()
 	pollWG.Wait()
+	e.checkLog(ctx, d.Host, pods[1].ctr, filepath.Join(e.logDir, fmt.Sprintf("%s-p%d", e.run, 1), "app.log"))
 	in, err := eng.InspectContainer(ctx, pods[0].ctr)
 	if err != nil {
 		t.Fatal(err)
@@ -215,6 +232,10 @@ func (e *env) retry(ctx context.Context, what string, fn func(context.Context) e
 // kubelet would.
 func (e *env) runPod(ctx context.Context, n int) (sb, ctr string) {
 	name := fmt.Sprintf("%s-p%d", e.run, n)
+	cmd := loopCmd
+	if n == 1 {
+		cmd = counterCmd
+	}
 	cfg := &runtimeapi.PodSandboxConfig{
 		Metadata:     &runtimeapi.PodSandboxMetadata{Name: name, Namespace: prefix, Uid: name + "-uid"},
 		LogDirectory: filepath.Join(e.logDir, name),
@@ -239,7 +260,7 @@ func (e *env) runPod(ctx context.Context, n int) (sb, ctr string) {
 		cc := &runtimeapi.ContainerConfig{
 			Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
 			Image:    &runtimeapi.ImageSpec{Image: e.busybox},
-			Command:  []string{"sh", "-c", loopCmd},
+			Command:  []string{"sh", "-c", cmd},
 			LogPath:  "app.log",
 		}
 		ctr = ""
