@@ -149,7 +149,7 @@ func runChaos(t *testing.T, mode chaosMode) {
 		}
 		os.RemoveAll(dir)
 	})
-	srv := serveproc.New(t, serveproc.Options{Dir: dir, PauseImage: pause, Args: mode.serveArgs})
+	srv := serveproc.New(t, serveproc.Options{Dir: dir, PauseImage: pause, Args: mode.serveArgs, LogLevel: os.Getenv("CHAOS_LOG_LEVEL")})
 	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
