@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -35,18 +36,24 @@ func testDelete(t *testing.T, n *Node) {
 		t.Fatalf("containers of the pod before deletion: %v, want at least 5", before)
 	}
 
+	links, _ := filepath.Glob(filepath.Join(legacyLogDir, full+"_*"))
+	if len(links) < 4 {
+		t.Errorf("kubelet log links of the pod: %v, want one per container", links)
+	}
+
 	n.deletePod(t, p.Name)
 	n.waitGone(t, p.Name, 2*time.Minute)
 	// The kubelet kills at once and removes in its container GC, which runs
 	// once a minute.
 	for {
 		left, err := serverContainers(ctx, docker, n.Serve.Root, full)
-		if err == nil && len(left) == 0 {
+		links, _ := filepath.Glob(filepath.Join(legacyLogDir, full+"_*"))
+		if err == nil && len(left) == 0 && len(links) == 0 {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("containers of %s still in Docker after deletion: %v (%v)", full, left, err)
+			t.Fatalf("containers of %s still in Docker after deletion: %v (%v); log links: %v", full, left, err, links)
 		case <-time.After(2 * time.Second):
 		}
 	}

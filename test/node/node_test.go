@@ -131,6 +131,7 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 
 	restore := saveKernelTunables(t)
 	t.Cleanup(restore)
+	t.Cleanup(n.removeLogLinks(t))
 	if err := makeCgroups(n.CgroupRoot); err != nil {
 		t.Fatal(err)
 	}
@@ -250,6 +251,28 @@ func (n *Node) removeDir(t *testing.T) {
 	unmountUnder(n.Dir)
 	if err := os.RemoveAll(n.Dir); err != nil {
 		t.Logf("remove %s: %v", n.Dir, err)
+	}
+}
+
+// legacyLogDir is where every kubelet links its containers' logs
+// (hardcoded: /var/log/containers/<pod>_<namespace>_<container>-<id>.log).
+const legacyLogDir = "/var/log/containers"
+
+// removeLogLinks returns the teardown of the kubelet's links in
+// legacyLogDir: any of this node's pods left is reported and removed, and
+// the directory goes again if the run made it.
+func (n *Node) removeLogLinks(t *testing.T) func() {
+	_, err := os.Stat(legacyLogDir)
+	existed := err == nil
+	return func() {
+		links, _ := filepath.Glob(filepath.Join(legacyLogDir, "*-"+n.Name+"_*"))
+		for _, l := range links {
+			t.Errorf("kubelet log link %s left behind; removing it", l)
+			_ = os.Remove(l)
+		}
+		if !existed {
+			_ = os.Remove(legacyLogDir) // only if empty: others may use it now
+		}
 	}
 }
 
