@@ -129,3 +129,32 @@ func (e *env) compare(ctx context.Context, when string) {
 		return
 	}
 }
+
+// checkStats: after the restart every running container still has stats
+// (the collector follows containers by id, not by the daemon's life).
+// Without live-restore the second restart may have stopped them all.
+func (e *env) checkStats(ctx context.Context, live bool) {
+	ctrs, err := e.rt.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{
+		State: &runtimeapi.ContainerStateValue{State: runtimeapi.ContainerState_CONTAINER_RUNNING}}})
+	if err != nil {
+		e.t.Fatalf("ListContainers: %v", err)
+	}
+	st, err := e.rt.ListContainerStats(ctx, &runtimeapi.ListContainerStatsRequest{})
+	if err != nil {
+		e.t.Fatalf("ListContainerStats after the restart: %v", err)
+	}
+	have := map[string]bool{}
+	for _, s := range st.Stats {
+		if s.GetCpu() != nil && s.GetMemory() != nil {
+			have[s.GetAttributes().GetId()] = true
+		}
+	}
+	for _, c := range ctrs.Containers {
+		if !have[c.Id] {
+			e.t.Errorf("running container %.12s has no CPU/memory stats after the restart", c.Id)
+		}
+	}
+	if live && len(ctrs.Containers) == 0 {
+		e.t.Errorf("no running container to check stats of (live-restore keeps them)")
+	}
+}

@@ -184,6 +184,7 @@ func runListExact(t *testing.T, live bool, busybox, pause string) {
 
 	// The next List is exact.
 	e.compare(ctx, "first List after the restart")
+	e.checkStats(ctx, live)
 	stopPoll()
 	pollWG.Wait()
 	e.checkLog(ctx, d.Host, pods[1].ctr, filepath.Join(e.logDir, fmt.Sprintf("%s-p%d", e.run, 1), "app.log"))
