@@ -132,6 +132,7 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 	restore := saveKernelTunables(t)
 	t.Cleanup(restore)
 	t.Cleanup(n.removeLogLinks(t))
+	t.Cleanup(removeDevicePluginDir())
 	if err := makeCgroups(n.CgroupRoot); err != nil {
 		t.Fatal(err)
 	}
@@ -142,6 +143,7 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 	n.kubeletArgs = []string{
 		"--config", cfg,
 		"--root-dir", n.KubeletRoot,
+		"--cert-dir", filepath.Join(n.Dir, "pki"), // default /var/lib/kubelet/pki
 		"--hostname-override", n.Name,
 		"--v", strconv.Itoa(max(opts.Verbosity, 2)),
 	}
@@ -259,19 +261,43 @@ func (n *Node) removeDir(t *testing.T) {
 const legacyLogDir = "/var/log/containers"
 
 // removeLogLinks returns the teardown of the kubelet's links in
-// legacyLogDir: any of this node's pods left is reported and removed, and
-// the directory goes again if the run made it.
+// legacyLogDir: this node's are removed, and the directory goes again if
+// the run made it.
 func (n *Node) removeLogLinks(t *testing.T) func() {
 	_, err := os.Stat(legacyLogDir)
 	existed := err == nil
 	return func() {
+		// The kubelet removes a link with its container, in its container
+		// GC (once a minute); pods the teardown removed through the CRI
+		// after the kubelet stopped leave theirs (testDelete checks the
+		// kubelet's own removal).
 		links, _ := filepath.Glob(filepath.Join(legacyLogDir, "*-"+n.Name+"_*"))
 		for _, l := range links {
-			t.Errorf("kubelet log link %s left behind; removing it", l)
 			_ = os.Remove(l)
 		}
 		if !existed {
 			_ = os.Remove(legacyLogDir) // only if empty: others may use it now
+		}
+	}
+}
+
+// The kubelet's device-plugin socket lives at a fixed path, whatever its
+// --root-dir: a run that made the directories removes them again.
+const devicePluginDir = "/var/lib/kubelet/device-plugins"
+
+func removeDevicePluginDir() func() {
+	var made []string
+	for _, d := range []string{devicePluginDir, filepath.Dir(devicePluginDir)} {
+		if _, err := os.Stat(d); err != nil {
+			made = append(made, d)
+		}
+	}
+	return func() {
+		for _, d := range made {
+			if d == devicePluginDir {
+				_ = os.Remove(filepath.Join(d, "kubelet.sock"))
+			}
+			_ = os.Remove(d) // only if empty
 		}
 	}
 }
