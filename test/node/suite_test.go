@@ -22,6 +22,8 @@ var nodeTests = []struct {
 	{"RestartOnFailure", testRestartOnFailure},
 	{"RestartNever", testRestartNever},
 	{"OOMKilled", testOOMKilled},
+	{"SecurityAndEnv", testSecurityAndEnv},
+	{"HooksAndTermination", testHooksAndTermination},
 	{"ReadinessExec", testReadinessExec},
 	{"LivenessHTTP", testLivenessHTTP},
 	{"StartupProbe", testStartupProbe},
