@@ -14,7 +14,11 @@
 #
 # Environment: BENCH_COUNTS (10,50,110), BENCH_FLOOR_N (30), BENCH_ITERS,
 # BENCH_POLL (cribench -poll, default 120s), BENCH_IDLE (60s),
-# BENCH_SERVE_ARGS (extra `dockerlet serve` flags).
+# BENCH_SERVE_ARGS (extra `dockerlet serve` flags), BENCH_BIN (the server
+# binary: default bin/dockerlet-serve, `make build-serve`; bin/dockerlet for
+# the full one), BENCH_PPROF=1 (serve --debug-pprof-addr and save
+# heap.pprof; off by default, as in production: heap-profile sampling costs
+# RSS).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
@@ -32,7 +36,8 @@ IMAGE=localhost:5000/e2e-test-images/busybox:1.29-2
 docker image inspect "$PAUSE" "$IMAGE" >/dev/null 2>&1 || "$HARNESS/critest/images.sh" >/dev/null
 CNI_BIN=
 for d in /opt/cni/bin /usr/lib/cni; do [[ -x $d/bridge ]] && { CNI_BIN=$d; break; }; done
-make -s build
+make -s build build-serve
+BIN=${BENCH_BIN:-bin/dockerlet-serve}
 go build -o bin/floor ./test/bench/floor
 
 # freeport prints a free TCP port on 127.0.0.1.
@@ -48,7 +53,7 @@ sample() {
 		line=$(curl -fsS --max-time 2 "$murl" 2>/dev/null |
 			awk '/^dockerlet_docker_operations_total/ { match($0, /operation="[^"]*"/); op = substr($0, RSTART+11, RLENGTH-12); printf "%s=%s ", op, $NF }') || true
 		echo "$(date +%s) $line" >>"$out/docker-ops.raw"
-		if [[ $heap == 0 ]] && grep -q '\] idle window' "$out/console.txt" 2>/dev/null; then
+		if [[ $heap == 0 && ${BENCH_PPROF:-0} == 1 ]] && grep -q '\] idle window' "$out/console.txt" 2>/dev/null; then
 			sleep 5
 			curl -fsS --max-time 10 -o "$out/heap.pprof" "$purl/debug/pprof/heap" && heap=1
 		fi
@@ -90,7 +95,8 @@ for mode in "${modes[@]}"; do
 	mport=$(freeport)
 	pport=$(freeport)
 	args=(serve --container-runtime-endpoint "unix://$work/dockerlet.sock" --root-directory "$work/root"
-		--pod-infra-container-image "$PAUSE" --metrics-bind-addr "127.0.0.1:$mport" --debug-pprof-addr "127.0.0.1:$pport")
+		--pod-infra-container-image "$PAUSE" --metrics-bind-addr "127.0.0.1:$mport")
+	[[ ${BENCH_PPROF:-0} == 1 ]] && args+=(--debug-pprof-addr "127.0.0.1:$pport")
 	floorargs=()
 	if [[ $mode == cni ]]; then
 		[[ -n $CNI_BIN ]] || { echo "bench: no CNI plugins (apt-get install containernetworking-plugins)" >&2; exit 2; }
@@ -109,7 +115,7 @@ CONF
 		floorargs+=(-cni-conf-dir "$work/cni" -cni-bin-dir "$CNI_BIN" -cni-cache-dir "$work/floor-cni-cache")
 	fi
 	# shellcheck disable=SC2086
-	bin/dockerlet "${args[@]}" ${BENCH_SERVE_ARGS:-} >"$out/dockerlet.log" 2>&1 &
+	"$BIN" "${args[@]}" ${BENCH_SERVE_ARGS:-} >"$out/dockerlet.log" 2>&1 &
 	pid=$!
 	sampler=
 	trap 'kill $pid ${sampler:-} 2>/dev/null || true; wait $pid 2>/dev/null || true; [[ $mode == cni ]] && cleanup_cni; rm -rf "$work"' EXIT

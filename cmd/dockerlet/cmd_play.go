@@ -1,3 +1,5 @@
+//go:build !noplay
+
 package main
 
 import (

@@ -1,23 +1,16 @@
+//go:build !noplay
+
 package main
 
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/dockerlet/dockerlet/internal/pod"
 )
-
-// isTerminal reports whether f is a terminal.
-func isTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
-}
 
 // age renders a duration as kubectl does (5s, 3m, 2h, 4d).
 func age(since time.Time, now time.Time) string {
