@@ -81,7 +81,10 @@ spec:
 }
 
 // TestPlayNeverExit3: restartPolicy Never and exit 3 → Failed with exit
-// code 3, and play --wait says so with a non-zero exit.
+// code 3, and play --wait says so with a non-zero exit. (A readiness probe
+// that never passes keeps the pod from being Ready in the moment between
+// start and exit: without it, --wait may rightly see a running container
+// without probes as ready first — seen under load.)
 func TestPlayNeverExit3(t *testing.T) {
 	p := newPlayer(t)
 	file := p.manifest("fail.yaml", `apiVersion: v1
@@ -90,7 +93,10 @@ metadata: {name: dltplay-fail, namespace: dltplay}
 spec:
   restartPolicy: Never
   containers:
-  - {name: main, image: `+busyboxImage+`, command: [sh, -c, "echo bye; exit 3"]}
+  - name: main
+    image: `+busyboxImage+`
+    command: [sh, -c, "echo bye; exit 3"]
+    readinessProbe: {exec: {command: ["false"]}, periodSeconds: 1}
 `)
 	out, code := p.run("", "play", "--wait", "--timeout", "60s", file)
 	if code == 0 || !strings.Contains(out, "exited with code 3") {
