@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"time"
 )
 
 // GarbageCollector is implemented by plugins that keep per-pod state on the
@@ -25,6 +27,7 @@ var _ GarbageCollector = (*cniPlugin)(nil)
 // dockerlet's own, while the CNI cache dir may be shared with another
 // runtime on the same host.
 func (p *cniPlugin) GC(ctx context.Context, live func(string) bool) error {
+	p.removeStaleIntentTemps()
 	ids, err := p.ownedPodIDs()
 	if err != nil {
 		return fmt.Errorf("cni gc: %w", err)
@@ -73,3 +76,25 @@ func (p *cniPlugin) ownedPodIDs() ([]string, error) {
 	}
 	return ids, nil
 }
+
+// removeStaleIntentTemps removes the temp files of intent writes a crash
+// interrupted. Only old ones: another server sharing the cache dir may be
+// writing one right now.
+func (p *cniPlugin) removeStaleIntentTemps() {
+	entries, err := os.ReadDir(p.intentsDir())
+	if err != nil {
+		return
+	}
+	for _, de := range entries {
+		if !strings.HasPrefix(de.Name(), ".tmp-") {
+			continue
+		}
+		if fi, err := de.Info(); err == nil && time.Since(fi.ModTime()) > staleTempAge {
+			_ = os.Remove(filepath.Join(p.intentsDir(), de.Name()))
+		}
+	}
+}
+
+// staleTempAge is how old an intent temp file must be to count as left by
+// a crash (a write takes microseconds).
+const staleTempAge = time.Minute
