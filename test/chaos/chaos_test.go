@@ -492,8 +492,7 @@ func lifecycleOnce(ctx context.Context, rt runtimeapi.RuntimeServiceClient, cfg 
 			// A container that keeps failing to start (Docker lost track of
 			// its task in a restart): a kubelet gives up on this instance;
 			// here the pod starts over.
-			if startFailures++; startFailures >= 5 && serr == nil && s.Status.State == runtimeapi.ContainerState_CONTAINER_CREATED &&
-				dockerOwn(err.Error()) {
+			if startFailures++; startFailures >= 5 && serr == nil && dockerOwn(err.Error()) {
 				st.gaveUp.Add(1)
 				return permanent{errRestart}
 			}
