@@ -305,6 +305,10 @@ func runChaos(t *testing.T, mode chaosMode) {
 			t.Logf("known Docker 20.10 gap, not failing (CHAOS_DOCKER_STRICT=1 fails): %s", msg)
 		}
 	}
+	lostTasks := 0
+	if daemon != nil {
+		lostTasks = len(lostTaskCgroups(ctx, t, eng, daemon))
+	}
 	ckpts, _ := filepath.Glob(filepath.Join(srv.Root, "sandboxes", "*"))
 	for _, p := range ckpts {
 		t.Errorf("leaked checkpoint %s", filepath.Base(p))
@@ -315,9 +319,9 @@ func runChaos(t *testing.T, mode chaosMode) {
 			t.Errorf("network leaks: %s", netLeaks)
 		}
 	}
-	summary := fmt.Sprintf("[%s network] %d lifecycles by %d clients, %d kill -9 (+1 final), %d dockerd restarts (outages %s), failed calls by code %v (+%d passing on Docker's own inconsistencies), %d containers given up after repeated start failures, %d lifecycles restarted, %d call retries, %d objects adopted after AlreadyExists, %d pods abandoned after a failed RunPodSandbox (%d complete ones garbage-collected); %d attempts bumped past a sandbox Docker could not replace; ghosts %d, leaked containers %d, containers Docker cannot remove %d, leaked checkpoints %d, network leaks: %q",
+	summary := fmt.Sprintf("[%s network] %d lifecycles by %d clients, %d kill -9 (+1 final), %d dockerd restarts (outages %s), failed calls by code %v (+%d passing on Docker's own inconsistencies), %d containers given up after repeated start failures, %d lifecycles restarted, %d call retries, %d objects adopted after AlreadyExists, %d pods abandoned after a failed RunPodSandbox (%d complete ones garbage-collected); %d attempts bumped past a sandbox Docker could not replace; ghosts %d, leaked containers %d, containers Docker cannot remove %d, processes of containerd tasks Docker lost in %d cgroups, leaked checkpoints %d, network leaks: %q",
 		mode.name, st.lifecycles.Load(), clients, killed.Load(), restarted.Load(), st.outageSummary(), st.codes, st.dockerStuckErrs, st.gaveUp.Load(), st.restartsOfLifecycle.Load(), st.retries.Load(), st.adopted.Load(),
-		len(st.abandoned), collected, st.bumped.Load(), ghosts, len(leaked), len(stuck), len(ckpts), netLeaks)
+		len(st.abandoned), collected, st.bumped.Load(), ghosts, len(leaked), len(stuck), lostTasks, len(ckpts), netLeaks)
 	t.Log(summary)
 	if p := os.Getenv("CHAOS_REPORT"); p != "" {
 		f, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)

@@ -2,7 +2,9 @@ package chaos
 
 import (
 	"context"
+	"fmt"
 	"math/rand"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -124,4 +126,35 @@ func dockerStuck(ctx context.Context, eng engine.Engine, id string) string {
 		return err.Error()
 	}
 	return ""
+}
+
+// lostTaskCgroups lists the container cgroups of the private daemon that
+// still hold processes although Docker knows no such container: tasks
+// Docker lost track of in a restart (see dockerOwn). They are Docker's
+// leak, invisible to its API; privdockerd's clean-up kills them. Reported;
+// fatal with CHAOS_DOCKER_STRICT=1.
+func lostTaskCgroups(ctx context.Context, t *testing.T, eng engine.Engine, d *privdockerd.Daemon) []string {
+	list, err := eng.ListContainers(ctx, engine.ListOptions{All: true})
+	if err != nil {
+		t.Errorf("list the private daemon's containers: %v", err)
+		return nil
+	}
+	known := map[string]bool{}
+	for _, c := range list {
+		known[c.ID] = true
+	}
+	var lost []string
+	for id, n := range d.LiveCgroups() {
+		if known[id] {
+			continue
+		}
+		lost = append(lost, id)
+		msg := fmt.Sprintf("%d processes in the cgroup of container %.12s, which Docker does not know", n, id)
+		if os.Getenv("CHAOS_DOCKER_STRICT") == "1" {
+			t.Error(msg)
+		} else {
+			t.Logf("known Docker 20.10 gap, not failing: %s", msg)
+		}
+	}
+	return lost
 }

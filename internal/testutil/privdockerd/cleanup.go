@@ -261,3 +261,27 @@ func (d *Daemon) alive() bool {
 	}
 	return len(d.execRootPids()) > 0
 }
+
+// LiveCgroups returns the container ids that have processes in the
+// daemon's cgroup parent (the pids hierarchy on cgroup v1), with their
+// process counts: a test compares them with what Docker lists to find
+// tasks Docker lost track of.
+func (d *Daemon) LiveCgroups() map[string]int {
+	out := map[string]int{}
+	for _, root := range d.cgroupDirs() {
+		if filepath.Base(filepath.Dir(root)) != "pids" && filepath.Dir(root) != "/sys/fs/cgroup" {
+			continue
+		}
+		entries, _ := os.ReadDir(root)
+		for _, e := range entries {
+			if !e.IsDir() {
+				continue
+			}
+			b, _ := os.ReadFile(filepath.Join(root, e.Name(), "cgroup.procs"))
+			if n := len(strings.Fields(string(b))); n > 0 {
+				out[e.Name()] = n
+			}
+		}
+	}
+	return out
+}
