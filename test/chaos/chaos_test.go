@@ -493,10 +493,14 @@ func lifecycleOnce(ctx context.Context, rt runtimeapi.RuntimeServiceClient, cfg 
 			if serr == nil && s.Status.State == runtimeapi.ContainerState_CONTAINER_RUNNING {
 				return nil
 			}
-			// A container that keeps failing to start (Docker lost track of
-			// its task in a restart): a kubelet gives up on this instance;
-			// here the pod starts over.
-			if startFailures++; startFailures >= 5 && serr == nil && dockerOwn(err.Error()) {
+			// A container that keeps failing to start for a reason other
+			// than an outage (Docker lost its task, or its sandbox's IPC, in
+			// a live-restore): a kubelet never retries a failed start of
+			// one instance; here the pod starts over.
+			if status.Code(err) != codes.Unavailable {
+				startFailures++
+			}
+			if startFailures >= 5 && serr == nil {
 				st.gaveUp.Add(1)
 				return permanent{errRestart}
 			}
@@ -611,10 +615,13 @@ func removeOwn(eng engine.Engine, root string) {
 // dockerOwn reports an error in which dockerlet passes on an inconsistency
 // of Docker 20.10 itself after a restart cut an operation short, not an
 // outage it failed to classify: a root filesystem it left mounted and
-// cannot remove, or a containerd task it lost track of ("task <id>:
-// already exists" on every start of a container it thinks was never
-// started). docs/robustness.md has the details.
+// cannot remove, a containerd task or container it lost track of ("task
+// <id>: already exists", "id already in use" on every start of a container
+// it thinks was never started), a restored sandbox whose IPC namespace it
+// no longer shares. docs/robustness.md has the details.
 func dockerOwn(msg string) bool {
 	return strings.Contains(msg, "failed to remove root filesystem") ||
-		strings.Contains(msg, "Error response from daemon: task ") && strings.Contains(msg, "already exists")
+		strings.Contains(msg, "Error response from daemon: task ") && strings.Contains(msg, "already exists") ||
+		strings.Contains(msg, "Error response from daemon: id already in use") ||
+		strings.Contains(msg, "non-shareable IPC")
 }
