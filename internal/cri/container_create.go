@@ -23,9 +23,15 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 	if err := validateContainerConfig(cfg); err != nil {
 		return nil, err
 	}
-	sbID, err := s.resolveID(ctx, naming.TypeSandbox, req.PodSandboxId)
-	if err != nil {
-		return nil, err
+	// A full id needs no resolution here: the inspect under the lock
+	// checks it (an id that is not one of our sandboxes is NotFound there).
+	sbID := req.PodSandboxId
+	if len(sbID) != fullIDLen {
+		full, err := s.resolveID(ctx, naming.TypeSandbox, sbID)
+		if err != nil {
+			return nil, err
+		}
+		sbID = full
 	}
 	// Shared: containers of one pod are created concurrently, but never
 	// while the pod is stopped or removed (its container list would miss
