@@ -17,9 +17,11 @@ build:
 build-serve:
 	CGO_ENABLED=0 $(GO) build -tags noplay -ldflags "$(LDFLAGS)" -o bin/dockerlet-serve ./cmd/dockerlet
 
-# Every test: unit tests and the integration tests against the real dockerd.
+# Every test: unit tests, the integration tests against the real dockerd,
+# then the node e2e suite (a real kubelet against dockerlet serve).
 test: vet
 	$(GO) test -count=1 -timeout 30m ./...
+	$(MAKE) node-e2e
 
 unit:
 	$(GO) test -count=1 -short ./...
