@@ -30,7 +30,9 @@ func saveKernelTunables(t *testing.T) (restore func()) {
 			saved[k] = b
 		}
 	}
+	persistTunables(saved)
 	return func() {
+		defer os.Remove(savedTunablesPath())
 		for k, v := range saved {
 			if cur, err := os.ReadFile("/proc/sys/" + k); err == nil && string(cur) == string(v) {
 				continue

@@ -34,6 +34,8 @@ type Node struct {
 	CgroupRoot  string
 	Subnet      string // the CNI network's, in cni mode
 
+	KubeletMinor int // 37 for v1.37.2
+
 	Port, ReadOnlyPort, HealthzPort, MetricsPort int
 
 	Serve       *serveproc.Server
@@ -83,11 +85,13 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
+	cleanLeftovers(t)
 	ensureImages(t, ctx)
 	dir, err := os.MkdirTemp("", "dlnode-"+opts.Run+"-")
 	if err != nil {
 		t.Fatal(err)
 	}
+	lockRun(t, dir)
 	if err := os.Chmod(dir, 0o750); err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +152,7 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 		"--v", strconv.Itoa(max(opts.Verbosity, 2)),
 	}
 	n.kubeletBin = kubeletBin
+	n.KubeletMinor = kubeletMinor(t, kubeletBin)
 	if err := n.startKubelet(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +160,25 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 	t.Cleanup(func() { n.deleteAllPods(t) })
 	t.Logf("node %s: kubelet log %s, dockerlet log %s", n.Name, n.KubeletLog, n.Serve.LogPath)
 	return n
+}
+
+// kubeletMinor is the kubelet's minor version, from --version.
+func kubeletMinor(t *testing.T, bin string) int {
+	t.Helper()
+	out, err := exec.Command(bin, "--version").Output()
+	if err != nil {
+		t.Fatalf("%s --version: %v", bin, err)
+	}
+	// "Kubernetes v1.37.2"
+	f := strings.Split(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(string(out), "Kubernetes")), "v"), ".")
+	if len(f) < 2 {
+		t.Fatalf("kubelet version %q", out)
+	}
+	minor, err := strconv.Atoi(f[1])
+	if err != nil {
+		t.Fatalf("kubelet version %q: %v", out, err)
+	}
+	return minor
 }
 
 // ensureImages builds dockerlet.local/busybox and pause if Docker lacks them.
