@@ -43,10 +43,11 @@ func (s *Service) listContainers(ctx context.Context, f *runtimeapi.ContainerFil
 	}
 	out := make([]*runtimeapi.Container, 0, len(list))
 	for _, sh := range list {
-		if !s.mine(sh.Summary.Labels, naming.TypeContainer) {
+		d := s.listedOf(sh, naming.TypeContainer)
+		if !d.mine {
 			continue
 		}
-		ctr := containerItem(sh)
+		ctr := d.container
 		if f != nil {
 			if f.State != nil && f.State.State != ctr.State {
 				continue

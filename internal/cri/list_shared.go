@@ -8,6 +8,7 @@ import (
 
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/cache"
+	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
 // sharedEngine is the engine cache's copy-free reads (cache.Cache). The
@@ -46,22 +47,29 @@ func (s *Service) inspectShared(ctx context.Context, id string) (*container.Insp
 	return s.eng.InspectContainer(ctx, id)
 }
 
-// sandboxItem is the CRI sandbox of a listing, made once per snapshot.
-func sandboxItem(sh *cache.Shared) *runtimeapi.PodSandbox {
-	if sb, ok := sh.Derived().(*runtimeapi.PodSandbox); ok {
-		return sb
-	}
-	sb := sandboxFromSummary(sh.Summary)
-	sh.SetDerived(sb)
-	return sb
+// listed is what a List RPC derives from one shared snapshot, once: the
+// ownership verdict and the CRI item. Like the snapshot, read-only.
+type listed struct {
+	root, typ string // the verdict's server and object type
+	mine      bool
+	sandbox   *runtimeapi.PodSandbox // typ is a sandbox and mine
+	container *runtimeapi.Container  // typ is a container and mine
 }
 
-// containerItem is the CRI container of a listing, made once per snapshot.
-func containerItem(sh *cache.Shared) *runtimeapi.Container {
-	if c, ok := sh.Derived().(*runtimeapi.Container); ok {
-		return c
+// listedOf returns the listing of sh as an object of type typ.
+func (s *Service) listedOf(sh *cache.Shared, typ string) *listed {
+	if d, ok := sh.Derived().(*listed); ok && d.root == s.rootDir && d.typ == typ {
+		return d
 	}
-	c := containerFromSummary(sh.Summary)
-	sh.SetDerived(c)
-	return c
+	d := &listed{root: s.rootDir, typ: typ, mine: s.mine(sh.Summary.Labels, typ)}
+	if d.mine {
+		switch typ {
+		case naming.TypeSandbox:
+			d.sandbox = sandboxFromSummary(sh.Summary)
+		case naming.TypeContainer:
+			d.container = containerFromSummary(sh.Summary)
+		}
+	}
+	sh.SetDerived(d)
+	return d
 }

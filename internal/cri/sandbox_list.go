@@ -42,10 +42,11 @@ func (s *Service) listSandboxes(ctx context.Context, f *runtimeapi.PodSandboxFil
 	}
 	items := make([]*runtimeapi.PodSandbox, 0, len(list))
 	for _, sh := range list {
-		if !s.mine(sh.Summary.Labels, naming.TypeSandbox) {
+		d := s.listedOf(sh, naming.TypeSandbox)
+		if !d.mine {
 			continue
 		}
-		sb := sandboxItem(sh)
+		sb := d.sandbox
 		if f != nil {
 			if f.State != nil && f.State.State != sb.State {
 				continue

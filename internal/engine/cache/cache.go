@@ -84,6 +84,8 @@ type Cache struct {
 	entries  map[string]*entry // by full id; includes tombstones
 	names    map[string]string // name without "/" → id, live entries only
 	sorted   []*entry          // live entries, newest first; nil: rebuild
+	lists    map[string][]*Shared // ListShared results until the next change
+	gen      uint64               // counts changes to the live set
 	synced   bool              // false: reads pass through
 	staleSeq uint64            // a resync must start after this to mark synced
 	subs     map[*subscriber]struct{}

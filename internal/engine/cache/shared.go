@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 
 	"github.com/moby/moby/api/types/container"
@@ -47,17 +49,38 @@ func (s *Shared) Derived() any {
 func (s *Shared) SetDerived(v any) { s.derived.Store(&derivedValue{v}) }
 
 // ListShared answers like ListContainers, without copies: the results are
-// the cache's shared, read-only snapshots (see Shared). Requests outside
-// the cached set, or made while the cache is not in sync, go to the engine;
-// its results are wrapped the same way.
+// the cache's shared, read-only snapshots (see Shared), and so is the
+// returned slice — the same one for the same request until something in
+// the cache changes (the kubelet asks the same two questions every
+// second). Requests outside the cached set, or made while the cache is not
+// in sync, go to the engine; its results are wrapped the same way.
 func (c *Cache) ListShared(ctx context.Context, opts engine.ListOptions) ([]*Shared, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("list containers: %w: %w", engine.ErrTimeout, err)
 	}
+	cached := slices.Contains(opts.Labels, c.opts.LabelFilter)
+	key := listKey(opts)
+	if cached && !c.events.behind() {
+		c.mu.RLock()
+		hit, ok := c.lists[key]
+		synced := c.synced
+		c.mu.RUnlock()
+		if ok && synced {
+			return hit, nil
+		}
+	}
 	var list []*entry
-	synced := false
-	if slices.Contains(opts.Labels, c.opts.LabelFilter) {
+	synced, gen := false, uint64(0)
+	if cached {
 		list, synced = c.sortedLive()
+		c.mu.RLock()
+		// The list above may predate a change that gen already counts: then
+		// the result is still right for this call, but not memoised.
+		gen = c.gen
+		if c.sorted == nil || len(c.sorted) != len(list) || (len(list) > 0 && &c.sorted[0] != &list[0]) {
+			gen--
+		}
+		c.mu.RUnlock()
 	}
 	if !synced || c.events.behind() {
 		fresh, err := c.eng.ListContainers(ctx, opts)
@@ -76,7 +99,32 @@ func (c *Cache) ListShared(ctx context.Context, opts engine.ListOptions) ([]*Sha
 			out = append(out, e.shared)
 		}
 	}
+	c.mu.Lock()
+	if c.gen == gen && c.synced {
+		if c.lists == nil || len(c.lists) >= maxListMemo {
+			c.lists = map[string][]*Shared{}
+		}
+		c.lists[key] = out
+	}
+	c.mu.Unlock()
 	return out, nil
+}
+
+// maxListMemo bounds the distinct requests ListShared remembers (label
+// selectors come in map order, so one selector may take several keys).
+const maxListMemo = 32
+
+func listKey(o engine.ListOptions) string {
+	var b strings.Builder
+	b.WriteString(strconv.FormatBool(o.All))
+	for _, part := range [][]string{o.Labels, o.IDs, o.Names, o.Status} {
+		b.WriteByte(1)
+		for _, v := range part {
+			b.WriteString(v)
+			b.WriteByte(0)
+		}
+	}
+	return b.String()
 }
 
 // WrapShared wraps summaries that belong to the caller (an engine's

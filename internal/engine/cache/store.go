@@ -30,6 +30,14 @@ func (e *entry) live() bool { return e != nil && !e.gone }
 
 func (e *entry) name() string { return strings.TrimPrefix(e.inspect.Name, "/") }
 
+// changedLocked drops what is derived from the set of live entries (the
+// sorted list, ListShared's results); every change to it calls it.
+func (c *Cache) changedLocked() {
+	c.sorted = nil
+	c.lists = nil
+	c.gen++
+}
+
 // observe returns the sequence number of an observation about to be made.
 // Take it before calling the engine: the result reflects the engine's state
 // at some point after this number was handed out.
@@ -63,7 +71,7 @@ func (c *Cache) store(seq uint64, in *container.InspectResponse) {
 		delete(c.names, old.name())
 	}
 	c.names[ne.name()] = in.ID
-	c.sorted = nil
+	c.changedLocked()
 	if !old.live() {
 		old = nil
 	}
@@ -87,7 +95,7 @@ func (c *Cache) removeLocked(seq uint64, id string) {
 		if c.names[old.name()] == id {
 			delete(c.names, old.name())
 		}
-		c.sorted = nil
+		c.changedLocked()
 		c.publishLocked(old, nil)
 	}
 }
@@ -106,7 +114,7 @@ func (c *Cache) forget(id string) {
 		if c.names[old.name()] == id {
 			delete(c.names, old.name())
 		}
-		c.sorted = nil
+		c.changedLocked()
 		c.publishLocked(old, nil)
 	}
 }
