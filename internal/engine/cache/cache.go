@@ -81,13 +81,13 @@ type Cache struct {
 	seq atomic.Uint64 // observation order; see store
 
 	mu       sync.RWMutex
-	entries  map[string]*entry // by full id; includes tombstones
-	names    map[string]string // name without "/" → id, live entries only
-	sorted   []*entry          // live entries, newest first; nil: rebuild
+	entries  map[string]*entry    // by full id; includes tombstones
+	names    map[string]string    // name without "/" → id, live entries only
+	sorted   []*entry             // live entries, newest first; nil: rebuild
 	lists    map[string][]*Shared // ListShared results until the next change
 	gen      uint64               // counts changes to the live set
-	synced   bool              // false: reads pass through
-	staleSeq uint64            // a resync must start after this to mark synced
+	synced   bool                 // false: reads pass through
+	staleSeq uint64               // a resync must start after this to mark synced
 	subs     map[*subscriber]struct{}
 	subQueue int // per-subscriber backlog limit; tests lower it
 
