@@ -32,7 +32,8 @@ type refresher struct {
 }
 
 type pending struct {
-	since   time.Time // oldest event not yet covered by an inspect
+	ctx     context.Context // the stream whose events it serves
+	since   time.Time       // oldest event not yet covered by an inspect
 	running bool
 	again   bool // another event arrived while an inspect ran
 	againAt time.Time
@@ -60,8 +61,14 @@ func (c *Cache) schedule(ctx context.Context, id string) {
 	r := c.events
 	r.mu.Lock()
 	p := r.pending[id]
+	if p != nil && p.ctx != ctx {
+		// A loop of an ended stream (its inspect may still wait on a daemon
+		// that is going away) quits without looking at "again": an event of
+		// this stream gets a loop of its own.
+		p = nil
+	}
 	if p == nil {
-		p = &pending{since: time.Now()}
+		p = &pending{ctx: ctx, since: time.Now()}
 		r.pending[id] = p
 	}
 	if p.running {
@@ -80,7 +87,9 @@ func (c *Cache) refreshLoop(ctx context.Context, id string, p *pending) {
 	r := c.events
 	defer func() {
 		r.mu.Lock()
-		delete(r.pending, id)
+		if r.pending[id] == p { // not replaced by a newer stream's loop
+			delete(r.pending, id)
+		}
 		r.mu.Unlock()
 	}()
 	for {

@@ -56,7 +56,9 @@ func (c *Cache) run(ctx context.Context, first chan struct{}) {
 		if ctx.Err() != nil {
 			return
 		}
-		c.markStale("event stream ended")
+		// Quiet: the reconnect below resyncs first anyway; a queued request
+		// would only add a second full resync after it.
+		c.markStaleQuiet()
 		signalFirst()
 		if time.Since(began) > healthyStream {
 			backoff = minBackoff
@@ -114,10 +116,16 @@ func (c *Cache) stream(ctx context.Context, initial bool, synced func()) error {
 	retry := minBackoff
 	var retryC <-chan time.Time
 	running := false
+	wanted := "" // a resync asked for while one ran; started when it ends
 	done := make(chan error, 1)
 	periodic := 0
 	start := func(reason string) {
 		if running {
+			// The running one may have begun before the reason for this
+			// one (a stale mark it cannot clear): run again after it.
+			if wanted == "" || reason != "periodic" {
+				wanted = reason
+			}
 			return
 		}
 		running = true
@@ -156,6 +164,10 @@ func (c *Cache) stream(ctx context.Context, initial bool, synced func()) error {
 				retry = min(2*retry, maxBackoff)
 			} else {
 				retry = minBackoff
+			}
+			if w := wanted; w != "" && retryC == nil {
+				wanted = ""
+				start(w)
 			}
 		case <-ctx.Done():
 			return ctx.Err()
@@ -205,10 +217,13 @@ func (c *Cache) resync(ctx context.Context, reason string, full bool) (err error
 			c.opts.Metrics.CacheResync(reason, time.Since(start), err)
 		}
 	}()
+	// Numbered before the synced check: a stale mark after this number
+	// keeps this resync from marking the cache synced; one before it is
+	// seen here and makes it full.
+	seq := c.observe()
 	if !c.Synced() {
 		full = true
 	}
-	seq := c.observe()
 	list, err := c.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: []string{c.opts.LabelFilter}})
 	if err != nil {
 		return fmt.Errorf("resync: list: %w", err)
