@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/moby/moby/client"
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
@@ -176,7 +177,25 @@ func testOOMKilled(t *testing.T, n *Node) {
 	n.addPod(t, p)
 	got := n.waitPod(t, p.Name, 2*time.Minute, phaseIs(v1.PodFailed))
 	term := containerStatus(got, "c").State.Terminated
-	if term == nil || term.Reason != "OOMKilled" || term.ExitCode != 137 {
-		t.Errorf("terminated %+v, want OOMKilled with 137", term)
+	if term == nil || term.ExitCode != 137 {
+		t.Fatalf("terminated %+v, want OOMKilled with 137", term)
 	}
+	if term.Reason == "OOMKilled" {
+		return
+	}
+	// Docker 20.10 can handle a container's exit before its OOM event: for
+	// a moment it reports the exit with OOMKilled false, and a kubelet that
+	// looks then records reason Error for good. Docker's own record tells
+	// that race (OOMKilled true by now) from a real miss.
+	id := strings.TrimPrefix(term.ContainerID, "docker://")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := dockerClient(t).ContainerInspect(ctx, id, client.ContainerInspectOptions{})
+	if err != nil {
+		t.Fatalf("terminated with reason %q; inspect %s: %v", term.Reason, id, err)
+	}
+	if r.Container.State == nil || !r.Container.State.OOMKilled {
+		t.Fatalf("terminated %+v and Docker says OOMKilled false: the limit did not apply or the kill was not an OOM", term)
+	}
+	t.Logf("known race: reason %q, Docker set OOMKilled only after reporting the exit (Docker 20.10 event order)", term.Reason)
 }
