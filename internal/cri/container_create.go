@@ -89,6 +89,9 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 	if errors.Is(err, engine.ErrConflict) {
 		return nil, fmt.Errorf("container %s: %w: %w", spec.Name, errAlreadyExists, err)
 	}
+	if errors.Is(err, engine.ErrCannotJoin) {
+		return nil, s.sandboxUnjoinable(ctx, sb.ID, spec.Name, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("create container %s: %w", spec.Name, err)
 	}

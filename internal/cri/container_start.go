@@ -2,9 +2,11 @@ package cri
 
 import (
 	"context"
+	"errors"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
@@ -31,6 +33,9 @@ func (s *Service) StartContainer(ctx context.Context, req *runtimeapi.StartConta
 	defer unlock()
 	logPath := c.Config.Labels[labelLogPath]
 	if err := s.eng.StartContainer(ctx, c.ID); err != nil {
+		if errors.Is(err, engine.ErrCannotJoin) {
+			return nil, s.sandboxUnjoinable(ctx, c.Config.Labels[naming.LabelSandboxID], c.ID, err)
+		}
 		return nil, err
 	}
 	// The copier makes the log's directories, inside the pod's log

@@ -242,7 +242,7 @@ func codeOf(err error) codes.Code {
 		return codes.InvalidArgument
 	case errors.Is(err, errAlreadyExists):
 		return codes.AlreadyExists
-	case errors.Is(err, errFailedPrecondition), errors.Is(err, engine.ErrConflict):
+	case errors.Is(err, errFailedPrecondition), errors.Is(err, engine.ErrConflict), errors.Is(err, engine.ErrCannotJoin):
 		return codes.FailedPrecondition
 	case errors.Is(err, engine.ErrTimeout), errors.Is(err, engine.ErrPullStalled), errors.Is(err, context.DeadlineExceeded):
 		return codes.DeadlineExceeded

@@ -16,4 +16,9 @@ var (
 	ErrInvalidArgument     = errors.New("invalid argument")
 	ErrUnavailable         = errors.New("engine unavailable")
 	ErrNotImplemented      = errors.New("not implemented by the engine")
+	// ErrCannotJoin: Docker refused to create or start a container because
+	// it cannot join another container's namespaces (network, IPC, PID):
+	// that container is not running, or no longer shares them (after a
+	// dockerd restart, say). JoinPeer names that container.
+	ErrCannotJoin = errors.New("cannot join the namespaces of another container")
 )

@@ -38,7 +38,7 @@ func (e *Error) Unwrap() []error {
 
 var kinds = []error{
 	ErrNotFound, ErrConflict, ErrTimeout, ErrUnauthorized, ErrRegistryUnavailable,
-	ErrPullStalled, ErrInvalidArgument, ErrUnavailable, ErrNotImplemented,
+	ErrPullStalled, ErrInvalidArgument, ErrUnavailable, ErrNotImplemented, ErrCannotJoin,
 }
 
 // Kind returns the error kind of err (ErrNotFound, …), or nil.
@@ -71,6 +71,10 @@ func kindOf(err error) error {
 		return nil // the caller's own cancellation: not an engine fault
 	case client.IsErrConnectionFailed(err), isDialError(err):
 		return ErrUnavailable
+	case JoinPeer(err) != "":
+		// Before the status codes: Docker answers some of these 409, some
+		// 500; either way it is about the peer, not this container.
+		return ErrCannotJoin
 	case cerrdefs.IsNotFound(err):
 		return ErrNotFound
 	case cerrdefs.IsConflict(err), cerrdefs.IsAlreadyExists(err):
@@ -97,4 +101,39 @@ func isDialError(err error) bool {
 		return true
 	}
 	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, os.ErrNotExist) && errors.As(err, &op)
+}
+
+// joinRefusals are Docker's (20.10 to 28) messages for a container that
+// cannot join a peer's namespaces; the peer's id follows the prefix.
+var joinRefusals = []string{
+	"cannot join network of a non running container: ",
+	"cannot join network namespace of a non running container: ",
+	"cannot join PID of a non running container: ",
+	"can't join IPC of container ",
+}
+
+// JoinPeer returns the container whose namespaces Docker refused to join
+// in err, or "" when err is no such refusal.
+func JoinPeer(err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := err.Error()
+	for _, p := range joinRefusals {
+		i := strings.Index(msg, p)
+		if i < 0 {
+			continue
+		}
+		rest := msg[i+len(p):]
+		end := strings.IndexFunc(rest, func(r rune) bool {
+			return !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || r == '_' || r == '-' || r == '.')
+		})
+		if end >= 0 {
+			rest = rest[:end]
+		}
+		if rest != "" {
+			return rest
+		}
+	}
+	return ""
 }

@@ -29,6 +29,10 @@ func TestClassify(t *testing.T) {
 		{"already ours", fmt.Errorf("x: %w", ErrConflict), ErrConflict},
 		{"canceled is no kind", context.Canceled, nil},
 		{"unknown", errors.New("boom"), nil},
+		{"20.10 network peer stopped", cerrdefs.ErrConflict.WithMessage("cannot join network of a non running container: 4f2a9c"), ErrCannotJoin},
+		{"20.10 ipc not shareable", errors.New("Error response from daemon: can't join IPC of container 4f2a9c: non-shareable IPC (hint: use IpcMode:shareable for the donor container)"), ErrCannotJoin},
+		{"ipc peer stopped", cerrdefs.ErrConflict.WithMessage("can't join IPC of container 4f2a9c: Container 4f2a9c is not running"), ErrCannotJoin},
+		{"pid peer stopped", errors.New("cannot join PID of a non running container: 4f2a9c"), ErrCannotJoin},
 		{"20.10 bad reference", errors.New("Error response from daemon: invalid reference format: repository name must be lowercase"), ErrInvalidArgument},
 	}
 	for _, tc := range cases {
@@ -124,5 +128,25 @@ func TestConnectEndpoints(t *testing.T) {
 	}
 	if _, err := c.Version(context.Background()); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("closed port: %v, want ErrUnavailable", err)
+	}
+}
+
+func TestJoinPeer(t *testing.T) {
+	cases := []struct {
+		msg, want string
+	}{
+		{"Error response from daemon: cannot join network of a non running container: 4f2a9c0d", "4f2a9c0d"},
+		{"can't join IPC of container 4f2a9c: non-shareable IPC (hint: use IpcMode:shareable for the donor container)", "4f2a9c"},
+		{"start container x: cannot join PID of a non running container: k8s_pause_p", "k8s_pause_p"},
+		{"cannot join network of a non running container: ", ""},
+		{"No such container: 4f2a9c", ""},
+	}
+	for _, tc := range cases {
+		if got := JoinPeer(errors.New(tc.msg)); got != tc.want {
+			t.Errorf("JoinPeer(%q) = %q, want %q", tc.msg, got, tc.want)
+		}
+	}
+	if JoinPeer(nil) != "" {
+		t.Error("JoinPeer(nil) not empty")
 	}
 }

@@ -151,6 +151,9 @@ func (f *Fake) StartContainer(ctx context.Context, id string) error {
 		if c.state.Running {
 			return nil
 		}
+		if err := f.checkPeersLocked(c); err != nil {
+			return err
+		}
 		if c.state.Status == container.StateExited {
 			c.restartCnt++
 		}
@@ -389,4 +392,30 @@ func (f *Fake) ContainerIDs() []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// checkPeersLocked refuses a start whose network, IPC or PID namespace is
+// another container's that is not running, with Docker's messages (network
+// first, as Docker sets it up first).
+func (f *Fake) checkPeersLocked(c *ctr) error {
+	hc := c.spec.HostConfig
+	modes := []struct{ mode, msg string }{
+		{string(hc.NetworkMode), "cannot join network of a non running container: %s"},
+		{string(hc.IpcMode), "can't join IPC of container %s: Container %[1]s is not running"},
+		{string(hc.PidMode), "cannot join PID of a non running container: %s"},
+	}
+	for _, m := range modes {
+		ref, ok := strings.CutPrefix(m.mode, "container:")
+		if !ok {
+			continue
+		}
+		peer, err := f.lookupLocked(ref)
+		if err != nil {
+			return err
+		}
+		if !peer.state.Running {
+			return fmt.Errorf("%s: %w", fmt.Sprintf(m.msg, peer.id), engine.ErrCannotJoin)
+		}
+	}
+	return nil
 }
