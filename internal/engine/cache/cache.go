@@ -64,6 +64,9 @@ type Options struct {
 	// fullEvery: one periodic resync in this many is full; tests change
 	// it. Default fullResyncEvery.
 	fullEvery int
+	// settleAfter: delay of the extra full resync after a reconnect; tests
+	// change it. Default settleDelay.
+	settleAfter time.Duration
 }
 
 // Cache is the caching engine.Engine. Methods it does not override pass
@@ -122,6 +125,9 @@ func New(ctx context.Context, eng engine.Engine, opts Options) (*Cache, error) {
 	}
 	if opts.fullEvery <= 0 {
 		opts.fullEvery = fullResyncEvery
+	}
+	if opts.settleAfter <= 0 {
+		opts.settleAfter = settleDelay
 	}
 	key, value, hasValue := strings.Cut(opts.LabelFilter, "=")
 	if key == "" {

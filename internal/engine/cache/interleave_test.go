@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"testing"
@@ -171,4 +172,84 @@ func TestStaleMarkDuringResyncGetsAnotherResync(t *testing.T) {
 	}
 	close(release)
 	eventually(t, "synced again", c.Synced)
+}
+
+// TestSettleResyncAfterReconnect: a daemon that has just restarted changes
+// a container without an event the cache receives (here: events are lost
+// after the reconnect resync). The full resync that follows each reconnect
+// finds it, long before the next periodic one.
+func TestSettleResyncAfterReconnect(t *testing.T) {
+	opts := Options{ResyncPeriod: time.Hour, settleAfter: 300 * time.Millisecond}
+	e := newEnv(t, opts)
+	c := e.cache
+	id := e.create(c, "k8s_dlcf_settle_ns_uid_0", managedLabels())
+	must(t, c.StartContainer(e.ctx, id))
+	eventually(t, "synced", c.Synced)
+	quiesce(t, e)
+
+	e.wrap.Drop(true)
+	before := e.rec.count("reconnect")
+	e.wrap.Break(errBroken)
+	eventually(t, "reconnect resync", func() bool { return e.rec.count("reconnect") > before && c.Synced() })
+	must(t, e.fake.ExitContainer(id, 4)) // its event is lost
+	eventually(t, "exit found by the settle resync", func() bool {
+		st := stored(c, id)
+		return st != nil && !st.Running && st.ExitCode == 4
+	})
+	if e.rec.count("settle") == 0 {
+		t.Fatal("no settle resync recorded")
+	}
+}
+
+// TestRefusedJoinRefreshesPeer: the cache missed its sandbox's stop (lost
+// event); Docker then refuses to start a container in that sandbox's
+// namespaces. The cache re-inspects the peer Docker named, so the next
+// read of the sandbox is not the stale RUNNING.
+func TestRefusedJoinRefreshesPeer(t *testing.T) {
+	e := newEnv(t, Options{ResyncPeriod: time.Hour})
+	c := e.cache
+	sb := e.create(c, "k8s_POD_dlcf_ns_uid_0", managedLabels())
+	must(t, c.StartContainer(e.ctx, sb))
+	id, err := c.CreateContainer(e.ctx, engine.CreateSpec{
+		Name:       "k8s_app_dlcf_ns_uid_0",
+		Config:     &container.Config{Image: "busybox", Labels: managedLabels()},
+		HostConfig: &container.HostConfig{NetworkMode: container.NetworkMode("container:" + sb)},
+	})
+	must(t, err)
+	eventually(t, "synced", c.Synced)
+	quiesce(t, e)
+
+	e.wrap.Drop(true)
+	must(t, e.fake.ExitContainer(sb, 0)) // the cache never hears of it
+	time.Sleep(50 * time.Millisecond)
+	if st := stored(c, sb); st == nil || !st.Running {
+		t.Fatalf("setup: the cache should still hold the sandbox as running: %+v", st)
+	}
+	err = c.StartContainer(e.ctx, id)
+	if !errors.Is(err, engine.ErrCannotJoin) {
+		t.Fatalf("start: %v, want ErrCannotJoin", err)
+	}
+	if st := stored(c, sb); st == nil || st.Running {
+		t.Fatalf("after the refusal the cache still holds the sandbox as %+v", st)
+	}
+}
+
+// quiesce waits until the cache has applied every event so far: no
+// refresh pending and no engine call for a while.
+func quiesce(t *testing.T, e *env) {
+	t.Helper()
+	idle := func() bool {
+		e.cache.events.mu.Lock()
+		defer e.cache.events.mu.Unlock()
+		return len(e.cache.events.pending) == 0
+	}
+	for stable, last := 0, -1; stable < 3; {
+		n := e.fake.CallCount("InspectContainer") + e.fake.CallCount("ListContainers")
+		if n == last && idle() {
+			stable++
+		} else {
+			stable, last = 0, n
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -27,6 +27,12 @@ const (
 	// container; the others inspect only those whose listing differs from
 	// the cache (see unchanged).
 	fullResyncEvery = 10
+	// settleDelay: a full resync this long after each reconnect. A daemon
+	// that has just restarted is still settling (exits of restored
+	// containers are processed after it answers; its list view may lag its
+	// inspect view), and a change it makes then without an event would
+	// otherwise wait for the next full resync.
+	settleDelay = 5 * time.Second
 )
 
 // ignoredActions change nothing the cache holds (exec probes would
@@ -109,6 +115,10 @@ func (c *Cache) stream(ctx context.Context, initial bool, synced func()) error {
 
 	tick := time.NewTicker(c.opts.ResyncPeriod)
 	defer tick.Stop()
+	var settleC <-chan time.Time
+	if !initial {
+		settleC = time.After(c.opts.settleAfter)
+	}
 	// Resyncs run beside event handling, one at a time: a slow one (Docker
 	// stuck on a container) must not stop events from being applied. A
 	// failing one is retried with back-off (the cache answers from the
@@ -148,6 +158,9 @@ func (c *Cache) stream(ctx context.Context, initial bool, synced func()) error {
 			return q.err
 		case <-tick.C:
 			start("periodic")
+		case <-settleC:
+			settleC = nil
+			start("settle")
 		case <-c.resyncNow:
 			if retryC == nil { // a retry is already scheduled otherwise
 				start("requested")

@@ -20,6 +20,9 @@ const refreshTimeout = 30 * time.Second
 func (c *Cache) CreateContainer(ctx context.Context, spec engine.CreateSpec) (string, error) {
 	id, err := c.eng.CreateContainer(ctx, spec)
 	if err != nil {
+		if peer := engine.JoinPeer(err); peer != "" {
+			c.refresh(ctx, peer, nil) // as in StartContainer
+		}
 		return "", err
 	}
 	c.refresh(ctx, id, nil)
@@ -30,6 +33,12 @@ func (c *Cache) CreateContainer(ctx context.Context, spec engine.CreateSpec) (st
 func (c *Cache) StartContainer(ctx context.Context, id string) error {
 	err := c.eng.StartContainer(ctx, id)
 	c.refresh(ctx, id, err)
+	if peer := engine.JoinPeer(err); peer != "" {
+		// Docker refused because of the peer's state (a sandbox it has
+		// stopped, or no longer shares): whatever the cache holds for the
+		// peer is checked, since its callers act on it next.
+		c.refresh(ctx, peer, nil)
+	}
 	return err
 }
 
