@@ -23,7 +23,12 @@ func newRequestCodec() *requestCodec {
 
 func (c *requestCodec) Name() string { return protoenc.Name }
 
-func (c *requestCodec) Marshal(v any) (mem.BufferSlice, error) { return c.base.Marshal(v) }
+func (c *requestCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if b, ok := marshalListed(v); ok {
+		return b, nil
+	}
+	return c.base.Marshal(v)
+}
 
 func (c *requestCodec) Unmarshal(data mem.BufferSlice, v any) error {
 	if err := c.base.Unmarshal(data, v); err != nil {

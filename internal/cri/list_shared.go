@@ -62,12 +62,19 @@ func (s *Service) listedOf(sh *cache.Shared, typ string) *listed {
 		return d
 	}
 	d := &listed{root: s.rootDir, typ: typ, mine: s.mine(sh.Summary.Labels, typ)}
+	_, cached := s.eng.(sharedEngine) // only the cache's items are marshalled often
 	if d.mine {
 		switch typ {
 		case naming.TypeSandbox:
 			d.sandbox = sandboxFromSummary(sh.Summary)
+			if cached {
+				rememberWire(d.sandbox)
+			}
 		case naming.TypeContainer:
 			d.container = containerFromSummary(sh.Summary)
+			if cached {
+				rememberWire(d.container)
+			}
 		}
 	}
 	sh.SetDerived(d)
