@@ -83,6 +83,9 @@ type Cache struct {
 
 	seq atomic.Uint64 // observation order; see store
 
+	conns   atomic.Uint64 // event subscriptions begun; see Version
+	version atomic.Pointer[versionMemo]
+
 	mu       sync.RWMutex
 	entries  map[string]*entry    // by full id; includes tombstones
 	names    map[string]string    // name without "/" → id, live entries only

@@ -82,6 +82,7 @@ func (c *Cache) run(ctx context.Context, first chan struct{}) {
 // stream runs one event subscription until it fails. The resync happens
 // after subscribing, so every change is either in the resync or an event.
 func (c *Cache) stream(ctx context.Context, initial bool, synced func()) error {
+	c.conns.Add(1) // a new connection may reach a different (upgraded) daemon
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	events, errc := c.eng.Events(sctx, engine.EventsOptions{
