@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -45,7 +46,7 @@ func TestListExactAfterDockerdRestart(t *testing.T) {
 	})
 	for _, live := range []bool{false, true} {
 		t.Run(fmt.Sprintf("live-restore=%v", live), func(t *testing.T) {
-			runListExact(t, live, busybox, pause)
+			runListExact(t, live, busybox, pause, netMode{})
 		})
 	}
 }
@@ -63,7 +64,14 @@ type env struct {
 	codes map[codes.Code]int // failed calls by code
 }
 
-func runListExact(t *testing.T, live bool, busybox, pause string) {
+// netMode is the pod network of a run: Docker's bridge (zero value) or
+// the server's extra flags (CNI) and a check made after the comparison.
+type netMode struct {
+	serveArgs []string
+	check     func(ctx context.Context, e *env)
+}
+
+func runListExact(t *testing.T, live bool, busybox, pause string, mode netMode) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	d := privdockerd.Start(t, privdockerd.Options{LiveRestore: live})
@@ -81,7 +89,7 @@ func runListExact(t *testing.T, live bool, busybox, pause string) {
 	}
 	_ = os.Chmod(dir, 0o750)
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	srv := serveproc.New(t, serveproc.Options{Dir: dir, PauseImage: pause, Args: []string{"--docker-endpoint", d.Host}})
+	srv := serveproc.New(t, serveproc.Options{Dir: dir, PauseImage: pause, Args: append([]string{"--docker-endpoint", d.Host}, mode.serveArgs...)})
 	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +108,15 @@ func runListExact(t *testing.T, live bool, busybox, pause string) {
 	pods := make([]pod, 6)
 	for i := range pods {
 		pods[i].sb, pods[i].ctr = e.runPod(ctx, i)
+	}
+	// The log check wants 20+ counter lines from before the restart (which
+	// without live-restore ends the counter): wait for them rather than
+	// rely on how long the other pods took to start.
+	counterLog := filepath.Join(e.logDir, fmt.Sprintf("%s-p%d", e.run, 1), "app.log")
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if b, _ := os.ReadFile(counterLog); strings.Count(string(b), "\n") >= 25 {
+			break
+		}
 	}
 	victim, err := eng.InspectContainer(ctx, pods[0].ctr)
 	if err != nil {
@@ -195,6 +212,9 @@ func runListExact(t *testing.T, live bool, busybox, pause string) {
 	if in.State.Running {
 		t.Errorf("pod 0's container still runs after the restart (live-restore %v)", live)
 	}
+	if mode.check != nil {
+		mode.check(ctx, e)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	t.Logf("failed calls during the restart by code: %v", e.codes)
@@ -245,16 +265,30 @@ func (e *env) runPod(ctx context.Context, n int) (sb, ctr string) {
 	}
 	for attempt := uint32(0); attempt < 5; attempt++ {
 		cfg.Metadata.Attempt = attempt
+		dockerFault := false
 		e.retry(ctx, "RunPodSandbox "+name, func(cctx context.Context) error {
 			r, err := e.rt.RunPodSandbox(cctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
 			if status.Code(err) == codes.AlreadyExists {
 				return nil // made by an attempt whose answer was lost; found below
+			}
+			if status.Code(err) == codes.Internal && strings.Contains(err.Error(), "failed to remove root filesystem") {
+				// Docker 20.10 left this attempt's container with its
+				// overlay mounted twice and cannot remove it (a known gap,
+				// docs/robustness.md): it holds the name forever, so a
+				// kubelet moves to the next attempt.
+				e.t.Logf("pod %s attempt %d: Docker cannot remove its container; next attempt: %v", name, attempt, err)
+				dockerFault = true
+				return nil
 			}
 			if err == nil {
 				sb = r.PodSandboxId
 			}
 			return err
 		})
+		if dockerFault {
+			sb = ""
+			continue
+		}
 		if sb == "" {
 			sb = e.findSandbox(ctx, name, attempt)
 		}
