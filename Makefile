@@ -28,6 +28,7 @@ unit:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags noplay ./cmd/dockerlet
 
 # CRI conformance: critest v1.37.0 (shared offline harness) against a fresh
 # `dockerlet serve`; ends with "critest: N passed, N failed, N skipped".
