@@ -84,8 +84,20 @@ func TestRefreshOfEndedStreamDoesNotSwallowNewEvent(t *testing.T) {
 	eventually(t, "synced", c.Synced)
 
 	entered, release := l.arm(id)
-	must(t, e.fake.UpdateContainerResources(e.ctx, id, container.Resources{})) // an event: inspect hangs
-	<-entered
+	// An event whose inspect hangs (repeated: a slow subscriber may lose
+	// one, as with Docker).
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		must(t, e.fake.UpdateContainerResources(e.ctx, id, container.Resources{}))
+		select {
+		case <-entered:
+		case <-time.After(200 * time.Millisecond):
+			if time.Now().After(deadline) {
+				t.Fatal("the event's inspect never came")
+			}
+			continue
+		}
+		break
+	}
 
 	before := e.rec.count("reconnect")
 	e.wrap.Break(errBroken)

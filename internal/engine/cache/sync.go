@@ -133,8 +133,9 @@ func (c *Cache) stream(ctx context.Context, initial bool, synced func()) error {
 	start := func(reason string) {
 		if running {
 			// The running one may have begun before the reason for this
-			// one (a stale mark it cannot clear): run again after it.
-			if wanted == "" || reason != "periodic" {
+			// one (a stale mark it cannot clear): run again after it. A
+			// periodic tick is simply skipped; the next one comes.
+			if reason != "periodic" {
 				wanted = reason
 			}
 			return
