@@ -74,42 +74,35 @@ func withTestLogger(t *testing.T, opts Options) Options {
 // when the reconnect resync completes and a new event about the same
 // container arrives. The new event must get its own inspect; before the
 // fix it was folded into the old loop, which then quit because its stream
-// had ended, and the cache kept RUNNING for a container that had exited
+// had ended, and the cache kept a stale state (here: exited for a container
+// that had started again)
 // (until the next periodic resync).
 func TestRefreshOfEndedStreamDoesNotSwallowNewEvent(t *testing.T) {
-	e, l := newLateEnv(t, Options{ResyncPeriod: time.Hour})
+	// No settle resync: it would repair what this test must see repaired
+	// by the event.
+	e, l := newLateEnv(t, Options{ResyncPeriod: time.Hour, settleAfter: time.Hour})
 	c := e.cache
 	id := e.create(c, "k8s_dlcf_late_ns_uid_0", managedLabels())
 	must(t, c.StartContainer(e.ctx, id))
 	eventually(t, "synced", c.Synced)
 
+	quiesce(t, e) // the start's own inspects are done
+
 	entered, release := l.arm(id)
-	// An event whose inspect hangs (repeated: a slow subscriber may lose
-	// one, as with Docker).
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		must(t, e.fake.UpdateContainerResources(e.ctx, id, container.Resources{}))
-		select {
-		case <-entered:
-		case <-time.After(200 * time.Millisecond):
-			if time.Now().After(deadline) {
-				t.Fatal("the event's inspect never came")
-			}
-			continue
-		}
-		break
-	}
+	must(t, e.fake.ExitContainer(id, 1)) // the die event's inspect hangs
+	<-entered
 
 	before := e.rec.count("reconnect")
 	e.wrap.Break(errBroken)
 	eventually(t, "reconnect resync", func() bool { return e.rec.count("reconnect") > before && c.Synced() })
 
-	must(t, e.fake.ExitContainer(id, 3)) // new stream: die event
-	time.Sleep(50 * time.Millisecond)    // let the event reach the refresher
-	close(release)                       // the old stream's inspect returns
+	must(t, e.fake.StartContainer(e.ctx, id)) // new stream: start event
+	time.Sleep(50 * time.Millisecond)         // let the event reach the refresher
+	close(release)                            // the old stream's inspect returns
 
-	eventually(t, "exit applied to the stored record", func() bool {
+	eventually(t, "restart applied to the stored record", func() bool {
 		st := stored(c, id)
-		return st != nil && !st.Running && st.ExitCode == 3
+		return st != nil && st.Running
 	})
 }
 
