@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"runtime"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/dockerlet/dockerlet/internal/netns"
 )
 
 // pinNetNS bind-mounts the network namespace at src onto target so that it
@@ -55,40 +56,12 @@ func unpinNetNS(path string) error {
 // namespace at nsPath (global unicast only: what a CNI IPAM hands out). A
 // missing interface is no addresses, not an error.
 func addrsInNetNS(nsPath, ifName string) ([]*net.IPNet, error) {
-	target, err := os.Open(nsPath)
-	if err != nil {
-		return nil, fmt.Errorf("open network namespace: %w", err)
-	}
-	defer target.Close()
-	type result struct {
-		addrs []*net.IPNet
-		err   error
-	}
-	done := make(chan result, 1)
-	// A fresh goroutine: if switching back fails, it exits still locked and
-	// the Go runtime discards its thread instead of reusing it.
-	go func() {
-		runtime.LockOSThread()
-		self, err := os.Open(fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid()))
-		if err != nil {
-			runtime.UnlockOSThread()
-			done <- result{err: fmt.Errorf("open own network namespace: %w", err)}
-			return
-		}
-		defer self.Close()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			done <- result{err: fmt.Errorf("enter network namespace %s: %w", nsPath, err)}
-			return
-		}
-		addrs, err := interfaceAddrs(ifName)
-		if restoreErr := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); restoreErr == nil {
-			runtime.UnlockOSThread()
-		}
-		done <- result{addrs, err}
-	}()
-	r := <-done
-	return r.addrs, r.err
+	var addrs []*net.IPNet
+	err := netns.Do(nsPath, func() (err error) {
+		addrs, err = interfaceAddrs(ifName)
+		return err
+	})
+	return addrs, err
 }
 
 func interfaceAddrs(ifName string) ([]*net.IPNet, error) {
