@@ -43,22 +43,33 @@ go build -o bin/floor ./test/bench/floor
 # freeport prints a free TCP port on 127.0.0.1.
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# sample OUT METRICS PPROF: every BENCH_SCRAPE seconds (default 15, a
-# common Prometheus scrape interval; each scrape costs dockerlet CPU, ~0.1 %
-# of a core at every 2 s), the Docker operation counters dockerlet's
-# metrics report (one line per sample: time, op=count ...); once cribench
-# says the idle window began, one heap profile.
+# scrape OUT METRICS: one sample of the Docker operation counters that
+# dockerlet's metrics report (a line: time, op=count ...).
+scrape() {
+	local line
+	line=$(curl -fsS --max-time 2 "$2" 2>/dev/null |
+		awk '/^dockerlet_docker_operations_total/ { match($0, /operation="[^"]*"/); op = substr($0, RSTART+11, RLENGTH-12); printf "%s=%s ", op, $NF }') || true
+	echo "$(date +%s) $line" >>"$1/docker-ops.raw"
+}
+
+# sample OUT METRICS PPROF: a sample at start and at each phase cribench
+# announces (idle, polling, teardown), so that the phases' Docker calls are
+# exact without scraping all along (a scrape every 2 s cost dockerlet ~0.1 %
+# of a core, a fifth of its polling bar); once the idle window began, one
+# heap profile when BENCH_PPROF=1.
 sample() {
-	local out=$1 murl=$2 purl=$3 heap=0
-	while sleep "${BENCH_SCRAPE:-15}"; do
-		local line
-		line=$(curl -fsS --max-time 2 "$murl" 2>/dev/null |
-			awk '/^dockerlet_docker_operations_total/ { match($0, /operation="[^"]*"/); op = substr($0, RSTART+11, RLENGTH-12); printf "%s=%s ", op, $NF }') || true
-		echo "$(date +%s) $line" >>"$out/docker-ops.raw"
+	local out=$1 murl=$2 purl=$3 heap=0 seen=-1 n
+	while :; do
+		n=$(grep -c -E '\] (idle window|kubelet-like polling|tearing down)' "$out/console.txt" 2>/dev/null) || true
+		if [[ ${n:-0} != "$seen" ]]; then
+			scrape "$out" "$murl"
+			seen=${n:-0}
+		fi
 		if [[ $heap == 0 && ${BENCH_PPROF:-0} == 1 ]] && grep -q '\] idle window' "$out/console.txt" 2>/dev/null; then
 			sleep 5
 			curl -fsS --max-time 10 -o "$out/heap.pprof" "$purl/debug/pprof/heap" && heap=1
 		fi
+		sleep 0.2
 	done
 }
 
@@ -77,7 +88,7 @@ phase_ops() {
 	{ n++; T[n] = $1; for (i = 2; i <= NF; i++) { split($i, kv, "="); V[n, kv[1]] = kv[2]; ops[kv[1]] = 1 } }
 	END {
 		ia = snap(a); ib = snap(b); ic = snap(c)
-		printf "Docker calls made by dockerlet (its metrics, sampled every '"${BENCH_SCRAPE:-15}"' s)\n"
+		printf "Docker calls made by dockerlet (its metrics, sampled at each phase)\n"
 		printf "%-28s %10s %10s\n", "operation", "idle", "polling"
 		printf "%-28s %10.0fs %9.0fs\n", "(window)", T[ib] - T[ia], T[ic] - T[ib]
 		for (k in ops) { di = V[ib, k] - V[ia, k]; dp = V[ic, k] - V[ib, k]; if (di || dp) printf "%-28s %10d %10d\n", k, di, dp; any = 1 }
