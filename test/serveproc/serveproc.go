@@ -27,24 +27,36 @@ var (
 )
 
 // Build compiles cmd/dockerlet once per test binary (with the race detector
-// when DOCKERLET_SERVE_RACE=1) and returns the binary's path.
+// when DOCKERLET_SERVE_RACE=1) and returns the binary's path. Every test
+// binary writes the same path (built beside it, then renamed over it:
+// atomic, and a server already running keeps its old file), so runs do not
+// leave a 40 MB copy each in the temporary directory.
 func Build(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "dockerlet-bin-")
+		name := "dockerlet"
+		args := []string{"build"}
+		if os.Getenv("DOCKERLET_SERVE_RACE") == "1" {
+			name, args = "dockerlet-race", append(args, "-race")
+		}
+		dir := filepath.Join(os.TempDir(), fmt.Sprintf("dockerlet-serveproc-%d", os.Getuid()))
+		if buildErr = os.MkdirAll(dir, 0o700); buildErr != nil {
+			return
+		}
+		tmp, err := os.CreateTemp(dir, name+".build-")
 		if err != nil {
 			buildErr = err
 			return
 		}
-		buildBin = filepath.Join(dir, "dockerlet")
-		args := []string{"build", "-o", buildBin}
-		if os.Getenv("DOCKERLET_SERVE_RACE") == "1" {
-			args = append(args, "-race")
-		}
-		cmd := exec.Command("go", append(args, "github.com/dockerlet/dockerlet/cmd/dockerlet")...)
+		tmp.Close()
+		defer os.Remove(tmp.Name()) // gone after the rename; left only on failure
+		cmd := exec.Command("go", append(args, "-o", tmp.Name(), "github.com/dockerlet/dockerlet/cmd/dockerlet")...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+			return
 		}
+		buildBin = filepath.Join(dir, name)
+		buildErr = os.Rename(tmp.Name(), buildBin)
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
