@@ -52,20 +52,31 @@ func (c *Cache) ListContainers(ctx context.Context, opts engine.ListOptions) ([]
 // answered from memory with a deep copy; a known-removed id gets
 // engine.ErrNotFound; anything else goes to the engine.
 func (c *Cache) InspectContainer(ctx context.Context, id string) (*container.InspectResponse, error) {
+	r, cached, err := c.inspect(ctx, id)
+	if err != nil || !cached {
+		return r, err
+	}
+	return new(deepCopy(*r)), nil
+}
+
+// inspect answers from memory when it can (cached true: the record is the
+// cache's own, read-only) and from the engine otherwise.
+func (c *Cache) inspect(ctx context.Context, id string) (r *container.InspectResponse, cached bool, err error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("inspect container %s: %w: %w", id, engine.ErrTimeout, err)
+		return nil, false, fmt.Errorf("inspect container %s: %w: %w", id, engine.ErrTimeout, err)
 	}
 	c.mu.RLock()
 	e, gone, ok := c.lookupLocked(id)
 	synced := c.synced
 	c.mu.RUnlock()
 	if !ok || !synced || c.events.behind() {
-		return c.eng.InspectContainer(ctx, id)
+		r, err := c.eng.InspectContainer(ctx, id)
+		return r, false, err
 	}
 	if gone {
-		return nil, fmt.Errorf("no such container: %s: %w", id, engine.ErrNotFound)
+		return nil, false, fmt.Errorf("no such container: %s: %w", id, engine.ErrNotFound)
 	}
-	return new(deepCopy(*e.inspect)), nil
+	return e.inspect, true, nil
 }
 
 // matcher applies engine.ListOptions with Docker's semantics: without All

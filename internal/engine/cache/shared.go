@@ -142,18 +142,6 @@ func WrapShared(list []container.Summary) []*Shared {
 // (never modify it or anything it reaches). Anything not answered from
 // memory goes to the engine.
 func (c *Cache) InspectShared(ctx context.Context, id string) (*container.InspectResponse, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("inspect container %s: %w: %w", id, engine.ErrTimeout, err)
-	}
-	c.mu.RLock()
-	e, gone, ok := c.lookupLocked(id)
-	synced := c.synced
-	c.mu.RUnlock()
-	if !ok || !synced || c.events.behind() {
-		return c.eng.InspectContainer(ctx, id)
-	}
-	if gone {
-		return nil, fmt.Errorf("no such container: %s: %w", id, engine.ErrNotFound)
-	}
-	return e.inspect, nil
+	r, _, err := c.inspect(ctx, id)
+	return r, err
 }
