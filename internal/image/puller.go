@@ -83,12 +83,23 @@ func (p *Puller) Pull(ctx context.Context, ref string, creds []keyring.Credentia
 
 	p.mu.Lock()
 	call, shared := p.inflight[key]
+	var pullCtx context.Context
 	if !shared {
-		pullCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		var cancel context.CancelFunc
+		pullCtx, cancel = context.WithCancel(context.WithoutCancel(ctx))
 		call = &pullCall{done: make(chan struct{}), cancel: cancel}
 		p.inflight[key] = call
+	}
+	// Watch before the pull starts, or a fast pull's first reports
+	// reach nobody.
+	call.waiters++
+	call.mu.Lock()
+	call.watch = append(call.watch, progress)
+	idx := len(call.watch) - 1
+	call.mu.Unlock()
+	if !shared {
 		go func() {
-			defer cancel()
+			defer call.cancel()
 			imageRef, err := p.pull(pullCtx, ref, r, creds, call.progress)
 			p.mu.Lock()
 			if p.inflight[key] == call {
@@ -99,11 +110,6 @@ func (p *Puller) Pull(ctx context.Context, ref string, creds []keyring.Credentia
 			close(call.done)
 		}()
 	}
-	call.waiters++
-	call.mu.Lock()
-	call.watch = append(call.watch, progress)
-	idx := len(call.watch) - 1
-	call.mu.Unlock()
 	p.mu.Unlock()
 	if shared {
 		p.log.Debug("joining an image pull in flight", "image", ref)

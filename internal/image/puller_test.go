@@ -330,3 +330,27 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// A pull that reports at once must still reach its caller's watcher: the
+// watcher is registered before the pull starts (CI once lost every report
+// of a fake pull to that race).
+func TestPullProgressFromFirstReport(t *testing.T) {
+	for i := range 300 {
+		f := fake.New()
+		if err := f.AllowPull("busybox:1", nil); err != nil {
+			t.Fatal(err)
+		}
+		var first string
+		_, err := NewPuller(f, nil).Pull(context.Background(), "busybox:1", nil, func(p engine.Progress) {
+			if first == "" {
+				first = p.Status
+			}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(first, "Pulling from") {
+			t.Fatalf("pull %d: first report seen %q, want the engine's first", i, first)
+		}
+	}
+}
