@@ -122,6 +122,9 @@ func (c *Client) UpdateContainerResources(ctx context.Context, id string, res co
 // stream is Docker's multiplexed format (read it with stdcopy.StdCopy);
 // with a TTY it is raw. It is bounded by ctx, not the request timeout.
 func (c *Client) ContainerLogs(ctx context.Context, id string, opts LogsOptions) (io.ReadCloser, error) {
+	if rc, ok, err := c.followLogs(ctx, id, opts); ok {
+		return rc, err
+	}
 	r, err := c.api.ContainerLogs(ctx, id, client.ContainerLogsOptions{
 		ShowStdout: opts.Stdout,
 		ShowStderr: opts.Stderr,

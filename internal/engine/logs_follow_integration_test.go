@@ -1,0 +1,122 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/api/pkg/stdcopy"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
+)
+
+// lockedBuffer is a bytes.Buffer that StdCopy writes while the test reads.
+type lockedBuffer struct {
+	mu  chan struct{}
+	buf bytes.Buffer
+}
+
+func newLockedBuffer() *lockedBuffer { return &lockedBuffer{mu: make(chan struct{}, 1)} }
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu <- struct{}{}
+	defer func() { <-b.mu }()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu <- struct{}{}
+	defer func() { <-b.mu }()
+	return b.buf.String()
+}
+
+// Followed logs run on a connection of their own (client_logs_follow.go):
+// they must carry both streams with timestamps, honour Since, end on
+// Close and on the caller's cancellation, and classify Docker's errors as
+// the client path does.
+func TestIntegrationFollowLogs(t *testing.T) {
+	c := enginetest.Connect(t, engine.Options{})
+	ctx := testCtx(t)
+	img := busybox(t, c, "follow")
+	id, _ := runContainer(t, c, img, false, nil, "sh", "-c",
+		"echo first; sleep 1.2; i=0; while true; do i=$((i+1)); echo out$i; echo err$i >&2; sleep 0.1; done")
+	time.Sleep(600 * time.Millisecond)
+	since := time.Now()
+
+	follow := func(ctx context.Context, since string) (io.ReadCloser, *lockedBuffer, *lockedBuffer, chan error) {
+		rc, err := c.ContainerLogs(ctx, id, engine.LogsOptions{Stdout: true, Stderr: true, Follow: true, Timestamps: true, Since: since})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, errb := newLockedBuffer(), newLockedBuffer()
+		done := make(chan error, 1)
+		go func() {
+			_, err := stdcopy.StdCopy(out, errb, rc)
+			done <- err
+		}()
+		return rc, out, errb, done
+	}
+	waitFor := func(b *lockedBuffer, s string) {
+		t.Helper()
+		for range 100 {
+			if strings.Contains(b.String(), s) {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatalf("followed log lacks %q: %q", s, b.String())
+	}
+
+	// From the start: every line, timestamped, on its own stream.
+	rc, out, errb, done := follow(ctx, "")
+	waitFor(out, "out3\n")
+	waitFor(errb, "err3\n")
+	first, _, _ := strings.Cut(out.String(), "\n")
+	if ts, text, _ := strings.Cut(first, " "); text != "first" {
+		t.Errorf("first line %q, want a timestamp then \"first\"", first)
+	} else if _, err := time.Parse(time.RFC3339Nano, ts); err != nil {
+		t.Errorf("first line's timestamp: %v", err)
+	}
+	if strings.Contains(out.String(), "err") || strings.Contains(errb.String(), "out") {
+		t.Errorf("streams mixed: stdout %q stderr %q", out.String(), errb.String())
+	}
+	rc.Close()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not end the followed read")
+	}
+
+	// Since, in the copier's "seconds.nanoseconds" form.
+	cctx, cancel := context.WithCancel(ctx)
+	_, out, _, done = follow(cctx, fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond()))
+	waitFor(out, "out2\n")
+	if strings.Contains(out.String(), "first") {
+		t.Errorf("Since did not skip the line before it: %q", out.String())
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("cancelling the context did not end the followed read")
+	}
+
+	// Errors keep their kinds.
+	if _, err := c.ContainerLogs(ctx, "dlteng-no-such-container", engine.LogsOptions{Stdout: true, Follow: true}); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("follow of a missing container: %v, want ErrNotFound", err)
+	}
+	if _, err := c.ContainerLogs(ctx, "a/../b", engine.LogsOptions{Stdout: true, Follow: true}); !errors.Is(err, engine.ErrInvalidArgument) {
+		t.Errorf("follow of a path-like id: %v, want ErrInvalidArgument", err)
+	}
+	dead, cancelDead := context.WithCancel(ctx)
+	cancelDead()
+	if _, err := c.ContainerLogs(dead, id, engine.LogsOptions{Stdout: true, Follow: true}); err == nil || errors.Is(err, engine.ErrUnavailable) {
+		t.Errorf("follow under a cancelled context: %v, want a cancellation that is not ErrUnavailable", err)
+	}
+}
