@@ -134,7 +134,7 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	tuneGC(logger)
-	go trimHeap(ctx, logger)
+	go trimHeap(ctx, logger, trimEvery)
 	// The streaming library logs through klog; send it to the same place.
 	klog.SetSlogLogger(logger)
 	eng, closeEngine, err := open.Engine(f.dockerEndpoint, engine.Options{

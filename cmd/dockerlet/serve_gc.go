@@ -47,10 +47,10 @@ const (
 	trimAbove = 1 << 20
 )
 
-// trimHeap runs until ctx ends.
-func trimHeap(ctx context.Context, logger *slog.Logger) {
+// trimHeap checks every period until ctx ends.
+func trimHeap(ctx context.Context, logger *slog.Logger, every time.Duration) {
 	sample := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
-	t := time.NewTicker(trimEvery)
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedLog collects log output written from another goroutine.
+type lockedLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var sink [][]byte
+
+// After a burst leaves megabytes of free heap, the trimmer hands them back
+// (and says so at debug); it ends with its context.
+func TestTrimHeapReturnsFreeHeap(t *testing.T) {
+	var out lockedLog
+	logger := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		trimHeap(ctx, logger, 10*time.Millisecond)
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "returned free heap") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no trim after a 32 MiB burst; log: %q", out.String())
+		}
+		for range 512 {
+			sink = append(sink, make([]byte, 64<<10))
+		}
+		sink = nil
+		runtime.GC()
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("trimHeap did not return when its context ended")
+	}
+}
