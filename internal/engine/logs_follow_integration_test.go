@@ -45,9 +45,7 @@ func TestIntegrationFollowLogs(t *testing.T) {
 	ctx := testCtx(t)
 	img := busybox(t, c, "follow")
 	id, _ := runContainer(t, c, img, false, nil, "sh", "-c",
-		"echo first; sleep 1.2; i=0; while true; do i=$((i+1)); echo out$i; echo err$i >&2; sleep 0.1; done")
-	time.Sleep(600 * time.Millisecond)
-	since := time.Now()
+		"echo first; i=0; while true; do i=$((i+1)); echo out$i; echo err$i >&2; sleep 0.1; done")
 
 	follow := func(ctx context.Context, since string) (io.ReadCloser, *lockedBuffer, *lockedBuffer, chan error) {
 		rc, err := c.ContainerLogs(ctx, id, engine.LogsOptions{Stdout: true, Stderr: true, Follow: true, Timestamps: true, Since: since})
@@ -64,7 +62,7 @@ func TestIntegrationFollowLogs(t *testing.T) {
 	}
 	waitFor := func(b *lockedBuffer, s string) {
 		t.Helper()
-		for range 100 {
+		for range 300 {
 			if strings.Contains(b.String(), s) {
 				return
 			}
@@ -93,12 +91,19 @@ func TestIntegrationFollowLogs(t *testing.T) {
 		t.Fatal("Close did not end the followed read")
 	}
 
-	// Since, in the copier's "seconds.nanoseconds" form.
+	// Since, in the copier's "seconds.nanoseconds" form: taken after out3
+	// was seen, so "first" and out1 lie before it; lines keep coming.
+	since := time.Now()
 	cctx, cancel := context.WithCancel(ctx)
 	_, out, _, done = follow(cctx, fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond()))
-	waitFor(out, "out2\n")
-	if strings.Contains(out.String(), "first") {
-		t.Errorf("Since did not skip the line before it: %q", out.String())
+	for range 300 {
+		if strings.Count(out.String(), "\n") >= 3 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := out.String(); strings.Count(got, "\n") < 3 || strings.Contains(got, " first\n") || strings.Contains(got, " out1\n") {
+		t.Errorf("followed since %v: %q, want only lines after it", since, got)
 	}
 	cancel()
 	select {
