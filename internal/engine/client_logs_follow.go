@@ -115,8 +115,20 @@ func (f *followedLog) Close() error {
 	return nil
 }
 
-// statusError turns a Docker error answer into the error kinds the moby
-// client would give it, so classify treats both paths alike.
+// statusKinds are the error kinds the moby client gives Docker's status
+// codes, so that classify treats both paths alike.
+var statusKinds = map[int]error{
+	http.StatusBadRequest:         cerrdefs.ErrInvalidArgument,
+	http.StatusUnauthorized:       cerrdefs.ErrUnauthenticated,
+	http.StatusForbidden:          cerrdefs.ErrPermissionDenied,
+	http.StatusNotFound:           cerrdefs.ErrNotFound,
+	http.StatusConflict:           cerrdefs.ErrConflict,
+	http.StatusNotImplemented:     cerrdefs.ErrNotImplemented,
+	http.StatusServiceUnavailable: cerrdefs.ErrUnavailable,
+}
+
+// statusError turns a Docker error answer (JSON {"message": …}) into an
+// error of the kind its status code means.
 func statusError(code int, body []byte) error {
 	var m struct {
 		Message string `json:"message"`
@@ -125,26 +137,10 @@ func statusError(code int, body []byte) error {
 	if json.Unmarshal(body, &m) == nil && m.Message != "" {
 		msg = m.Message
 	}
-	var kind error
-	switch code {
-	case http.StatusBadRequest:
-		kind = cerrdefs.ErrInvalidArgument
-	case http.StatusUnauthorized:
-		kind = cerrdefs.ErrUnauthenticated
-	case http.StatusForbidden:
-		kind = cerrdefs.ErrPermissionDenied
-	case http.StatusNotFound:
-		kind = cerrdefs.ErrNotFound
-	case http.StatusConflict:
-		kind = cerrdefs.ErrConflict
-	case http.StatusNotImplemented:
-		kind = cerrdefs.ErrNotImplemented
-	case http.StatusServiceUnavailable:
-		kind = cerrdefs.ErrUnavailable
-	default:
-		return errors.New("docker answered " + http.StatusText(code) + ": " + msg)
+	if kind, ok := statusKinds[code]; ok {
+		return fmt.Errorf("%w: %s", kind, msg)
 	}
-	return fmt.Errorf("%w: %s", kind, msg)
+	return errors.New("docker answered " + http.StatusText(code) + ": " + msg)
 }
 
 // unixSeconds reports whether s is empty or Docker's "seconds[.nanos]",
