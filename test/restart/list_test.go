@@ -74,21 +74,7 @@ type netMode struct {
 func runListExact(t *testing.T, live bool, busybox, pause string, mode netMode) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	d := privdockerd.Start(t, privdockerd.Options{LiveRestore: live})
-	eng, err := engine.Connect(d.Host, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	if err := eng.PullImage(ctx, busybox, engine.PullOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp("", prefix+"-list-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = os.Chmod(dir, 0o750)
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	d, eng, dir := startDaemon(ctx, t, live, busybox, prefix+"-list-")
 	srv := serveproc.New(t, serveproc.Options{Dir: dir, PauseImage: pause, Args: append([]string{"--docker-endpoint", d.Host}, mode.serveArgs...)})
 	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)

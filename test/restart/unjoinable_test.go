@@ -13,7 +13,6 @@ import (
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/testutil"
 	"github.com/dockerlet/dockerlet/internal/testutil/privdockerd"
 	"github.com/dockerlet/dockerlet/test/serveproc"
@@ -37,21 +36,7 @@ func TestUnjoinableSandboxAfterLiveRestore(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	d := privdockerd.Start(t, privdockerd.Options{LiveRestore: true})
-	eng, err := engine.Connect(d.Host, engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	if err := eng.PullImage(ctx, busybox, engine.PullOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp("", "dlcf-join-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = os.Chmod(dir, 0o750)
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	d, _, dir := startDaemon(ctx, t, true, busybox, "dlcf-join-")
 	srv := serveproc.New(t, serveproc.Options{Dir: dir, PauseImage: pause, Args: []string{"--docker-endpoint", d.Host}})
 	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
