@@ -77,15 +77,26 @@ func execSync(ctx context.Context, eng engine.Engine, containerID string, cmd []
 // killExec kills a running exec's process tree and waits until Docker
 // sees it gone.
 func killExec(ctx context.Context, eng engine.Engine, containerID, execID string, kill killFunc) error {
-	info, err := eng.InspectExec(ctx, execID)
-	if err != nil {
-		return fmt.Errorf("inspect exec: %w", err)
-	}
-	if !info.Running {
-		return nil
-	}
-	if info.Pid <= 0 {
-		return fmt.Errorf("exec %s is running but has no pid", execID)
+	// An exec that has only just started can read as running with no pid
+	// yet (Docker records it a moment later): ask again until it has one.
+	var info *engine.ExecInspect
+	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 200*time.Millisecond) {
+		var err error
+		info, err = eng.InspectExec(ctx, execID)
+		if err != nil {
+			return fmt.Errorf("inspect exec: %w", err)
+		}
+		if !info.Running {
+			return nil
+		}
+		if info.Pid > 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("exec %s is running but has no pid: %w", execID, ctx.Err())
+		case <-time.After(delay):
+		}
 	}
 	if info.ContainerID != "" {
 		containerID = info.ContainerID // the full id
@@ -93,7 +104,7 @@ func killExec(ctx context.Context, eng engine.Engine, containerID, execID string
 	if err := kill(containerID, info.Pid); err != nil {
 		return err
 	}
-	_, err = waitExecExit(ctx, eng, execID, 0)
+	_, err := waitExecExit(ctx, eng, execID, 0)
 	return err
 }
 
