@@ -288,8 +288,8 @@ func (e *env) runPod(ctx context.Context, n int) (sb, ctr string) {
 		e.retry(ctx, "CreateContainer "+name, func(cctx context.Context) error {
 			r, err := e.rt.CreateContainer(cctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sb, Config: cc, SandboxConfig: cfg})
 			if status.Code(err) == codes.AlreadyExists {
-				ctr = e.findContainer(cctx, sb)
-				return nil
+				ctr, err = e.findContainer(cctx, sb) // retried if the restart cuts it
+				return err
 			}
 			if err == nil {
 				ctr = r.ContainerId
@@ -329,24 +329,35 @@ func (e *env) runPod(ctx context.Context, n int) (sb, ctr string) {
 	return sb, ctr
 }
 
+// findSandbox and findContainer look up what an attempt whose answer
+// was lost made; the lookup itself may meet the restart, so it is retried.
 func (e *env) findSandbox(ctx context.Context, name string, attempt uint32) string {
-	list, err := e.rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
-	if err != nil {
-		e.t.Fatalf("find sandbox %s: %v", name, err)
-	}
-	for _, s := range list.Items {
-		if s.Metadata.Name == name && s.Metadata.Attempt == attempt {
-			return s.Id
+	id := ""
+	e.retry(ctx, "find sandbox "+name, func(cctx context.Context) error {
+		list, err := e.rt.ListPodSandbox(cctx, &runtimeapi.ListPodSandboxRequest{})
+		if err != nil {
+			return err
 		}
+		for _, s := range list.Items {
+			if s.Metadata.Name == name && s.Metadata.Attempt == attempt {
+				id = s.Id
+			}
+		}
+		return nil
+	})
+	if id == "" {
+		e.t.Fatalf("sandbox %s attempt %d: AlreadyExists but not listed", name, attempt)
 	}
-	e.t.Fatalf("sandbox %s attempt %d: AlreadyExists but not listed", name, attempt)
-	return ""
+	return id
 }
 
-func (e *env) findContainer(ctx context.Context, sb string) string {
+func (e *env) findContainer(ctx context.Context, sb string) (string, error) {
 	list, err := e.rt.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{PodSandboxId: sb}})
-	if err != nil || len(list.Containers) != 1 {
-		e.t.Fatalf("find container of %s: %v (%d listed)", sb[:12], err, len(list.GetContainers()))
+	if err != nil {
+		return "", err
 	}
-	return list.Containers[0].Id
+	if len(list.Containers) != 1 {
+		e.t.Fatalf("find container of %s: %d listed", sb[:12], len(list.Containers))
+	}
+	return list.Containers[0].Id, nil
 }
