@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/moby/moby/api/types/container"
+	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -48,6 +49,9 @@ func (s *Service) listContainers(ctx context.Context, f *runtimeapi.ContainerFil
 			continue
 		}
 		ctr := d.container
+		if ctr.State == runtimeapi.ContainerState_CONTAINER_CREATED && !sh.Inspected {
+			ctr = s.createdState(ctx, ctr)
+		}
 		if f != nil {
 			if f.State != nil && f.State.State != ctr.State {
 				continue
@@ -62,6 +66,23 @@ func (s *Service) listContainers(ctx context.Context, f *runtimeapi.ContainerFil
 		out = append(out, ctr)
 	}
 	return out, nil
+}
+
+// createdState checks a container listed "created" by the engine itself
+// (no cache, or the cache out of sync): Docker lists a failed start so,
+// and only its inspect record tells. Such listings are few.
+func (s *Service) createdState(ctx context.Context, ctr *runtimeapi.Container) *runtimeapi.Container {
+	in, err := s.eng.InspectContainer(ctx, ctr.Id)
+	if err != nil {
+		return ctr // listed a moment ago; the next relist sees what it became
+	}
+	st := containerState(in.State)
+	if st == ctr.State {
+		return ctr
+	}
+	out := proto.CloneOf(ctr)
+	out.State = st
+	return out
 }
 
 func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }

@@ -72,6 +72,9 @@ func (s *Service) listedOf(sh *cache.Shared, typ string) *listed {
 			}
 		case naming.TypeContainer:
 			d.container = containerFromSummary(sh.Summary)
+			if sh.StartFailed {
+				d.container.State = runtimeapi.ContainerState_CONTAINER_EXITED
+			}
 			if cached {
 				rememberWire(d.container)
 			}

@@ -181,3 +181,41 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// TestFailedStartIsExited: Docker lists a container whose start failed as
+// "created"; List and Status both say exited, as a kubelet expects.
+func TestFailedStartIsExited(t *testing.T) {
+	e := newEnv(t)
+	ctx := testCtx(t)
+	cfg := e.sandboxConfig("nostart")
+	sb := e.runPod(ctx, cfg)
+	if _, err := e.img.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.busybox}}); err != nil {
+		t.Fatal(err)
+	}
+	created, err := e.rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sb, SandboxConfig: cfg,
+		Config: &runtimeapi.ContainerConfig{
+			Metadata: &runtimeapi.ContainerMetadata{Name: "nostart"},
+			Image:    &runtimeapi.ImageSpec{Image: e.busybox},
+			Command:  []string{"/no/such/command"},
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := created.ContainerId
+	_, err = e.rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: id})
+	if err == nil {
+		t.Fatal("a container without its command started")
+	}
+	if c := status.Code(err); c == codes.Unknown || c == codes.OK {
+		t.Errorf("StartContainer: %v", err)
+	}
+	if st := e.containerStatus(id); st.State != runtimeapi.ContainerState_CONTAINER_EXITED {
+		t.Errorf("ContainerStatus: %v, want EXITED", st.State)
+	}
+	list, err := e.rt.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{
+		PodSandboxId: sb, State: &runtimeapi.ContainerStateValue{State: runtimeapi.ContainerState_CONTAINER_EXITED},
+	}})
+	if err != nil || len(list.Containers) != 1 || list.Containers[0].Id != id {
+		t.Errorf("ListContainers(EXITED) = %v, %v; want the container", list.GetContainers(), err)
+	}
+}

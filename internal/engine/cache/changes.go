@@ -152,6 +152,8 @@ func (c *Cache) publishLocked(old, cur *entry) {
 			if !running(cur.inspect.State) {
 				add(ChangeStopped, cur.inspect)
 			}
+		} else if cur.shared.StartFailed {
+			add(ChangeStopped, cur.inspect)
 		}
 	case old != nil && cur == nil:
 		snap := old.inspect
@@ -179,6 +181,11 @@ func (c *Cache) publishLocked(old, cur *entry) {
 				add(ChangeStopped, cur.inspect) // ran and ended between two looks
 			}
 		}
+		if !old.shared.StartFailed && cur.shared.StartFailed {
+			// A failed start ends the container as an exit would (the CRI
+			// reports it exited), but Docker sends no "die" for it.
+			add(ChangeStopped, cur.inspect)
+		}
 	}
 	for _, ch := range changes {
 		for s := range c.subs {
@@ -203,6 +210,12 @@ func startedAt(st *container.State) string {
 		return ""
 	}
 	return st.StartedAt
+}
+
+// startFailed reports a container Docker keeps "created" after a failed
+// start: it has the start's error, or a finish time.
+func startFailed(st *container.State, ts times) bool {
+	return st != nil && st.Status == container.StateCreated && (st.Error != "" || ts.finished.Year() > 1)
 }
 
 // started reports whether the container has ever started.

@@ -310,3 +310,48 @@ func BenchmarkRealInspectContainer(b *testing.B) {
 		})
 	}
 }
+
+// TestRealFailedStart: Docker keeps a container whose start failed
+// "created" in its listing; the cache's record says the start failed and
+// its subscribers see the container stop.
+func TestRealFailedStart(t *testing.T) {
+	n := newRealNode(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := New(ctx, n.eng, Options{LabelFilter: n.filter, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	changes := c.Subscribe(ctx)
+	spec := n.spec("nostart")
+	spec.Config.Cmd = []string{"/no/such/command"}
+	id, err := c.CreateContainer(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StartContainer(ctx, id); err == nil {
+		t.Fatal("a container without its command started")
+	}
+	list, err := c.ListShared(ctx, n.listOpts())
+	if err != nil || len(list) != 1 {
+		t.Fatalf("ListShared: %d listed, %v", len(list), err)
+	}
+	if sh := list[0]; sh.Summary.State != container.StateCreated || !sh.Inspected || !sh.StartFailed {
+		t.Fatalf("listed %s, inspected %v, start failed %v; want created, true, true", sh.Summary.State, sh.Inspected, sh.StartFailed)
+	}
+	var kinds []ChangeKind
+	for len(kinds) < 2 {
+		select {
+		case ch := <-changes:
+			if ch.ID == id {
+				kinds = append(kinds, ch.Kind)
+			}
+		case <-ctx.Done():
+			t.Fatalf("changes seen for the container: %v, want created and stopped", kinds)
+		}
+	}
+	if kinds[0] != ChangeCreated || kinds[1] != ChangeStopped {
+		t.Fatalf("changes %v, want created then stopped", kinds)
+	}
+}

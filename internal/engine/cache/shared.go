@@ -29,7 +29,13 @@ type Shared struct {
 	// Summary is the listing; its Status (clock-dependent text) is empty
 	// for cached containers.
 	Summary *container.Summary
-	derived atomic.Pointer[derivedValue]
+	// Inspected is set on the cache's own records, which are built from
+	// an inspect; StartFailed is known only for those. Docker lists a
+	// container whose start failed as "created" (its inspect record has
+	// the error), which a CRI client must see as exited.
+	Inspected   bool
+	StartFailed bool
+	derived     atomic.Pointer[derivedValue]
 }
 
 type derivedValue struct{ v any }

@@ -59,7 +59,7 @@ func (c *Cache) store(seq uint64, in *container.InspectResponse) {
 	own := *in
 	in = &own
 	ne := &entry{seq: seq, inspect: in, summary: summarize(in), created: created(in), times: parseTimes(in.State)}
-	ne.shared = &Shared{Summary: &ne.summary}
+	ne.shared = &Shared{Summary: &ne.summary, Inspected: true, StartFailed: startFailed(in.State, ne.times)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old := c.entries[in.ID]

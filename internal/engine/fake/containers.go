@@ -31,6 +31,7 @@ type ctr struct {
 	execIDs    []string
 	ip         netip.Addr // bridge address while running
 	restartCnt int
+	failStart  string // the next start fails with this (FailNextStart)
 }
 
 // zeroTime is how Docker reports "never".
@@ -154,6 +155,15 @@ func (f *Fake) StartContainer(ctx context.Context, id string) error {
 		if err := f.checkPeersLocked(c); err != nil {
 			return err
 		}
+		if msg := c.failStart; msg != "" {
+			// Docker records the failure and keeps the container's
+			// state; no event tells of it.
+			c.failStart = ""
+			c.state.Error = msg
+			c.state.ExitCode = 128
+			c.notify()
+			return fmt.Errorf("start container %s: %w: %s", c.id, engine.ErrInvalidArgument, msg)
+		}
 		if c.state.Status == container.StateExited {
 			c.restartCnt++
 		}
@@ -172,6 +182,19 @@ func (f *Fake) StartContainer(ctx context.Context, id string) error {
 		f.emitLocked(c, "start", nil)
 		return nil
 	})
+}
+
+// FailNextStart makes the next start of container id fail as Docker's
+// does when the runtime cannot start its process (a missing command, say).
+func (f *Fake) FailNextStart(id, msg string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := f.lookupLocked(id)
+	if err != nil {
+		return err
+	}
+	c.failStart = msg
+	return nil
 }
 
 // exitLocked moves a running container to exited.
