@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,82 +17,26 @@ import (
 	"github.com/dockerlet/dockerlet/internal/testutil"
 )
 
-const (
-	cniPluginDir    = "/usr/lib/cni" // Debian's containernetworking-plugins
-	cniSubnet       = "10.77.0.0/16"
-	cniSubnetPrefix = "10.77."
-)
-
 // cniEnv is a dltnet bridge network in temp dirs.
 type cniEnv struct {
 	*integrationEnv
-	cfg     network.Config
-	bridge  string
-	netName string
-	ipamDir string
+	*testutil.CNINet
+	cfg network.Config
 }
 
 func newCNIEnv(t *testing.T) *cniEnv {
 	t.Helper()
 	env := newIntegrationEnv(t)
-	unavailable := func(format string, args ...any) {
-		t.Helper()
-		if os.Getenv(testutil.E2EEnv) == "1" {
-			t.Fatalf(format, args...)
-		}
-		t.Skipf(format, args...)
-	}
-	if os.Geteuid() != 0 {
-		unavailable("CNI integration test needs root (CNI plugins create bridges and iptables rules)")
-	}
-	for _, tool := range []string{"ip", "iptables", "iptables-save"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			unavailable("CNI integration test needs %s: %v", tool, err)
-		}
-	}
-	for _, plugin := range []string{"bridge", "host-local", "loopback", "portmap", "firewall"} {
-		if _, err := os.Stat(filepath.Join(cniPluginDir, plugin)); err != nil {
-			unavailable("CNI plugin missing (apt-get install containernetworking-plugins): %v", err)
-		}
-	}
-	removeStaleBridges(t)
-	if out := hostCmd(t, "ip", "-4", "addr"); strings.Contains(out, cniSubnetPrefix) {
-		t.Fatalf("subnet %s is already in use on this host:\n%s", cniSubnet, out)
-	}
-	suffix := randHex(t, 3)
-	e := &cniEnv{
-		integrationEnv: env,
-		bridge:         "dltnet" + suffix,
-		netName:        "dltnet-" + suffix,
-	}
-	tmp := t.TempDir()
-	e.ipamDir = filepath.Join(tmp, "ipam")
-	confDir := filepath.Join(tmp, "conf")
-	if err := os.MkdirAll(confDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	conf := fmt.Sprintf(`{
-  "cniVersion": "1.0.0",
-  "name": %q,
-  "plugins": [
-    {"type": "bridge", "bridge": %q, "isGateway": true, "ipMasq": true, "hairpinMode": true,
-     "ipam": {"type": "host-local", "dataDir": %q, "ranges": [[{"subnet": %q}]], "routes": [{"dst": "0.0.0.0/0"}]}},
-    {"type": "firewall"},
-    {"type": "portmap", "capabilities": {"portMappings": true}}
-  ]
-}`, e.netName, e.bridge, e.ipamDir, cniSubnet)
-	if err := os.WriteFile(filepath.Join(confDir, "10-dltnet.conflist"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	e.cfg = network.Config{
+	testutil.RequireCNI(t, "bridge", "host-local", "loopback", "portmap", "firewall")
+	n := testutil.NewCNINet(t, testutil.CNINetOptions{Prefix: "dltnet", IPMasq: true, Hairpin: true, DefaultRoute: true,
+		Chain: []string{"firewall", "portmap"}})
+	return &cniEnv{integrationEnv: env, CNINet: n, cfg: network.Config{
 		Plugin:      network.PluginCNI,
-		CNIBinDirs:  []string{cniPluginDir},
-		CNIConfDir:  confDir,
-		CNICacheDir: filepath.Join(tmp, "cache"),
-		CNINetNSDir: filepath.Join(tmp, "netns"),
-	}
-	t.Cleanup(func() { cleanupHostState(t, e.bridge, e.netName) })
-	return e
+		CNIBinDirs:  []string{testutil.CNIPluginDir},
+		CNIConfDir:  n.ConfDir,
+		CNICacheDir: n.CacheDir,
+		CNINetNSDir: n.NetNSDir,
+	}}
 }
 
 // plugin returns a fresh plugin, as a (re)started server would build it.
@@ -133,8 +76,8 @@ func (e *cniEnv) sandbox(t *testing.T, p network.Plugin, pod *network.Pod) (netn
 		t.Fatalf("SetUp %s: IPs %v, want one", pod.Name, res.IPs)
 	}
 	ip, err := netip.ParseAddr(res.IPs[0])
-	if err != nil || !netip.MustParsePrefix(cniSubnet).Contains(ip) {
-		t.Fatalf("SetUp %s: IP %q not in %s", pod.Name, res.IPs[0], cniSubnet)
+	if err != nil || !e.Subnet.Contains(ip) {
+		t.Fatalf("SetUp %s: IP %q not in %s", pod.Name, res.IPs[0], e.Subnet)
 	}
 	return netns
 }
@@ -190,10 +133,10 @@ func TestIntegrationCNI(t *testing.T) {
 	})
 
 	// While up: two veths on the bridge, two reservations, rules for both.
-	if n := len(e.bridgePorts(t)); n != 2 {
+	if n := len(e.BridgePorts(t)); n != 2 {
 		t.Fatalf("bridge ports = %d, want 2", n)
 	}
-	if got := e.reservations(t); !slices.Equal(got, sorted(webIPs[0], clientIPs[0])) {
+	if got := e.Reservations(t); !slices.Equal(got, sorted(webIPs[0], clientIPs[0])) {
 		t.Fatalf("IPAM reservations = %v", got)
 	}
 	if !strings.Contains(iptablesSave(t), web.ID) || !strings.Contains(iptablesSave(t), "CNI-DN-") {
@@ -220,10 +163,10 @@ func TestIntegrationCNI(t *testing.T) {
 		}
 	}
 
-	if ports := e.bridgePorts(t); len(ports) != 0 {
-		t.Errorf("veths left on %s: %v", e.bridge, ports)
+	if ports := e.BridgePorts(t); len(ports) != 0 {
+		t.Errorf("veths left on %s: %v", e.Bridge, ports)
 	}
-	if got := e.reservations(t); len(got) != 0 {
+	if got := e.Reservations(t); len(got) != 0 {
 		t.Errorf("IPAM reservations left: %v", got)
 	}
 	save := iptablesSave(t)
@@ -264,63 +207,6 @@ func TestIntegrationCNIStatus(t *testing.T) {
 	if err := p.Status(); err != nil {
 		t.Fatalf("after writing a config: Status = %v", err)
 	}
-}
-
-// removeStaleBridges deletes dltnet bridges without ports that a crashed
-// run left (they would hold the test subnet).
-func removeStaleBridges(t *testing.T) {
-	t.Helper()
-	out := hostCmd(t, "ip", "-o", "link", "show", "type", "bridge")
-	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		name := strings.TrimSuffix(f[1], ":")
-		if !strings.HasPrefix(name, "dltnet") {
-			continue
-		}
-		if ports := (&cniEnv{bridge: name}).bridgePorts(t); len(ports) == 0 {
-			t.Logf("removing stale bridge %s", name)
-			_ = exec.Command("ip", "link", "del", name).Run()
-		}
-	}
-}
-
-// bridgePorts lists the interfaces enslaved to the test bridge.
-func (e *cniEnv) bridgePorts(t *testing.T) []string {
-	t.Helper()
-	out, err := exec.Command("ip", "-o", "link", "show", "master", e.bridge).CombinedOutput()
-	if err != nil {
-		if strings.Contains(string(out), "does not exist") {
-			return nil
-		}
-		t.Fatalf("ip link show master %s: %v: %s", e.bridge, err, out)
-	}
-	var ports []string
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		if f := strings.Fields(line); len(f) > 1 {
-			ports = append(ports, strings.TrimSuffix(f[1], ":"))
-		}
-	}
-	return ports
-}
-
-// reservations lists host-local's reserved IPs (one file per IP).
-func (e *cniEnv) reservations(t *testing.T) []string {
-	t.Helper()
-	entries, err := os.ReadDir(filepath.Join(e.ipamDir, e.netName))
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	var ips []string
-	for _, de := range entries {
-		if _, err := netip.ParseAddr(de.Name()); err == nil {
-			ips = append(ips, de.Name())
-		}
-	}
-	slices.Sort(ips)
-	return ips
 }
 
 func sorted(s ...string) []string { slices.Sort(s); return s }

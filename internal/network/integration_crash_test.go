@@ -39,7 +39,7 @@ func TestIntegrationCNIDelAfterCutShortAdd(t *testing.T) {
 
 	results := filepath.Join(e.cfg.CNICacheDir, "results")
 	cacheOf := func(pod *network.Pod) string {
-		return filepath.Join(results, e.netName+"-"+pod.ID+"-eth0")
+		return filepath.Join(results, e.Name+"-"+pod.ID+"-eth0")
 	}
 	// b's ADD intent is what SetUp wrote before ADD: the cache entry's
 	// format (its result is ignored).
@@ -82,10 +82,10 @@ func TestIntegrationCNIDelAfterCutShortAdd(t *testing.T) {
 			t.Errorf("iptables still mentions %s:\n%s", ip, grepLines(save, ip+"/32"))
 		}
 	}
-	if ports := e.bridgePorts(t); len(ports) != 0 {
-		t.Errorf("veths left on %s: %v", e.bridge, ports)
+	if ports := e.BridgePorts(t); len(ports) != 0 {
+		t.Errorf("veths left on %s: %v", e.Bridge, ports)
 	}
-	if got := e.reservations(t); len(got) != 0 {
+	if got := e.Reservations(t); len(got) != 0 {
 		t.Errorf("IPAM reservations left: %v", got)
 	}
 	for _, dir := range []string{e.cfg.CNINetNSDir, intents} {

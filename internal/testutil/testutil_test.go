@@ -3,6 +3,7 @@ package testutil
 import (
 	"os/exec"
 	"strings"
+	"slices"
 	"testing"
 )
 
@@ -32,5 +33,13 @@ func TestRegistryServesBusyboxToDocker(t *testing.T) {
 	out, err := exec.Command("docker", "run", "--rm", ref, "sh", "-c", "ls /dltlead-marker && echo hello").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "hello") {
 		t.Fatalf("run: %v: %s", err, out)
+	}
+}
+
+func TestShellFields(t *testing.T) {
+	line := `-D POSTROUTING -s 10.70.0.5/32 -m comment --comment "name: \"dlt-abc\" id: \"f00\"" -j CNI-1234`
+	want := []string{"-D", "POSTROUTING", "-s", "10.70.0.5/32", "-m", "comment", "--comment", `name: "dlt-abc" id: "f00"`, "-j", "CNI-1234"}
+	if got := shellFields(line); !slices.Equal(got, want) {
+		t.Fatalf("shellFields:\n got %q\nwant %q", got, want)
 	}
 }

@@ -286,35 +286,46 @@ func (e *env) runPod(ctx context.Context, n int) (sb, ctr string) {
 			Command:  []string{"sh", "-c", cmd},
 			LogPath:  "app.log",
 		}
+		// FailedPrecondition: the restart stopped the sandbox first; a
+		// kubelet then makes the pod's next attempt, and so does this.
 		ctr = ""
+		sandboxStopped := false
 		e.retry(ctx, "CreateContainer "+name, func(cctx context.Context) error {
 			r, err := e.rt.CreateContainer(cctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sb, Config: cc, SandboxConfig: cfg})
-			if status.Code(err) == codes.AlreadyExists {
+			switch status.Code(err) {
+			case codes.AlreadyExists:
 				ctr, err = e.findContainer(cctx, sb) // retried if the restart cuts it
 				return err
-			}
-			if err == nil {
+			case codes.FailedPrecondition:
+				sandboxStopped = true
+				return nil
+			case codes.OK:
 				ctr = r.ContainerId
 			}
 			return err
 		})
-		if ctr == "" {
+		if ctr == "" && !sandboxStopped {
 			return sb, "" // reported above
 		}
 		started := false
-		e.retry(ctx, "StartContainer "+name, func(cctx context.Context) error {
-			_, err := e.rt.StartContainer(cctx, &runtimeapi.StartContainerRequest{ContainerId: ctr})
-			if err == nil {
-				started = true
-				return nil
-			}
-			st, serr := e.rt.ContainerStatus(cctx, &runtimeapi.ContainerStatusRequest{ContainerId: ctr})
-			if serr == nil && st.Status.State != runtimeapi.ContainerState_CONTAINER_CREATED {
-				started = st.Status.State == runtimeapi.ContainerState_CONTAINER_RUNNING
-				return nil // ran already (or was stopped by the restart)
-			}
-			return err
-		})
+		if ctr != "" {
+			e.retry(ctx, "StartContainer "+name, func(cctx context.Context) error {
+				_, err := e.rt.StartContainer(cctx, &runtimeapi.StartContainerRequest{ContainerId: ctr})
+				if err == nil {
+					started = true
+					return nil
+				}
+				if status.Code(err) == codes.FailedPrecondition {
+					return nil // its sandbox was stopped
+				}
+				st, serr := e.rt.ContainerStatus(cctx, &runtimeapi.ContainerStatusRequest{ContainerId: ctr})
+				if serr == nil && st.Status.State != runtimeapi.ContainerState_CONTAINER_CREATED {
+					started = st.Status.State == runtimeapi.ContainerState_CONTAINER_RUNNING
+					return nil // ran already (or was stopped by the restart)
+				}
+				return err
+			})
+		}
 		ps, err := e.rt.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sb})
 		if started && err == nil && ps.Status.State == runtimeapi.PodSandboxState_SANDBOX_READY {
 			return sb, ctr
