@@ -2,8 +2,8 @@ package testutil
 
 import (
 	"os/exec"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 )
 
