@@ -12,12 +12,14 @@ TAGS    := grpcnotrace
 
 all: build
 
+# Without cgo (nothing needs it: users, DNS and the rest are pure Go), so
+# the executable does not map libc: 1.6 MiB less resident.
 build:
-	$(GO) build -tags $(TAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/dockerlet
+	CGO_ENABLED=0 $(GO) build -tags $(TAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/dockerlet
 
 # The CRI server alone (serve, ps, pull, version): without play's
-# Kubernetes API packages and without cgo it maps 7 MiB less of its own
-# executable and libc (docs/performance.md, RSS at 110 pods). Same CLI.
+# Kubernetes API packages it maps 5 MiB less of its own executable
+# (docs/performance.md, RSS at 110 pods). Same CLI.
 build-serve:
 	CGO_ENABLED=0 $(GO) build -tags noplay,$(TAGS) -ldflags "$(LDFLAGS)" -o bin/dockerlet-serve ./cmd/dockerlet
 
