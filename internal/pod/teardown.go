@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -75,7 +74,7 @@ func (w *Worker) Teardown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("remove sandbox %s: %w", shortID(sb.Id), err))
 		}
 	}
-	if err := os.RemoveAll(w.podDir); err != nil {
+	if err := removePodDir(w.podDir); err != nil {
 		errs = append(errs, err)
 	}
 	w.sandboxID = ""

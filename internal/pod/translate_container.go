@@ -16,6 +16,9 @@ type ContainerInput struct {
 	PodIP     string
 	Volumes   map[string]Volume
 	Objects   Objects
+	// SubPathsDir, when set, is where sub path mounts are pinned
+	// (pinSubPath); the worker sets it when it may mount.
+	SubPathsDir string
 }
 
 // ContainerConfig translates one container of p.
@@ -25,7 +28,7 @@ func ContainerConfig(p *corev1.Pod, in ContainerInput) (*runtimeapi.ContainerCon
 	if err != nil {
 		return nil, err
 	}
-	ms, err := mounts(c, in.Volumes)
+	ms, err := mounts(c, in.Volumes, in.SubPathsDir)
 	if err != nil {
 		return nil, err
 	}

@@ -231,8 +231,10 @@ func writeFiles(dir string, data map[string][]byte, items []corev1.KeyToPath, de
 	return nil
 }
 
-// mounts builds a container's CRI mounts from its volumeMounts.
-func mounts(c *corev1.Container, vols map[string]Volume) ([]*runtimeapi.Mount, error) {
+// mounts builds a container's CRI mounts from its volumeMounts. With
+// pinDir, sub paths are pinned there (pinSubPath); without (tests, or a
+// user who may not mount), they are resolved inside the volume only.
+func mounts(c *corev1.Container, vols map[string]Volume, pinDir string) ([]*runtimeapi.Mount, error) {
 	var out []*runtimeapi.Mount
 	for i, vm := range c.VolumeMounts {
 		v, ok := vols[vm.Name]
@@ -264,6 +266,11 @@ func mounts(c *corev1.Container, vols map[string]Volume) ([]*runtimeapi.Mount, e
 				}
 			}
 			host = joined
+			if pinDir != "" {
+				if host, err = pinSubPath(v.HostPath, rel, pinDir, c.Name, i); err != nil {
+					return nil, fmt.Errorf("container %s: volumeMounts[%d].subPath %q: %w", c.Name, i, vm.SubPath, err)
+				}
+			}
 		}
 		out = append(out, &runtimeapi.Mount{
 			ContainerPath: vm.MountPath,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -172,6 +173,7 @@ func (w *Worker) start(ctx context.Context, c *corev1.Container, attempt uint32)
 	}
 	cfg, err := ContainerConfig(w.pod, ContainerInput{
 		Container: c, Attempt: attempt, Image: image, PodIP: w.podIP, Volumes: w.volumes, Objects: w.objs,
+		SubPathsDir: w.subPathsDir(),
 	})
 	if err != nil {
 		w.waiting[c.Name] = waitReason{"CreateContainerConfigError", err.Error()}
@@ -188,6 +190,15 @@ func (w *Worker) start(ctx context.Context, c *corev1.Container, attempt uint32)
 	}
 	w.event("Normal", "Created", "Created container "+c.Name)
 	return w.startID(ctx, c, resp.ContainerId)
+}
+
+// subPathsDir is where sub path mounts are pinned; only root may mount
+// (others get sub paths resolved inside the volume, and a window).
+func (w *Worker) subPathsDir() string {
+	if os.Geteuid() != 0 {
+		return ""
+	}
+	return SubPathsDir(w.podDir)
 }
 
 // startCreated starts an instance left created (a start that failed or
