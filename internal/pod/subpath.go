@@ -6,9 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -88,41 +88,15 @@ func unpinSubPaths(dir string) error {
 // mount namespace): os.RemoveAll would cross into them and delete what a
 // pin shows, a volume's or the host's files.
 func mountsUnder(dir string) ([]string, error) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
+	ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		mp := unescapeMountPath(f[4])
-		if mp == dir || strings.HasPrefix(mp, dir+"/") {
-			out = append(out, mp)
-		}
+	out := make([]string, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, m.Mountpoint)
 	}
 	return out, nil
-}
-
-// unescapeMountPath undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMountPath(s string) string {
-	if !strings.Contains(s, "\\") {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // removePodDir removes a pod's directory once no pin (or other mount) is
@@ -134,6 +108,11 @@ func removePodDir(podDir string) error {
 	abs, err := filepath.Abs(podDir)
 	if err != nil {
 		return err
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real // mountinfo names resolved paths
+	} else if os.IsNotExist(err) {
+		return nil
 	}
 	if left, err := mountsUnder(abs); err != nil {
 		return fmt.Errorf("remove %s: cannot check for mounts: %w", podDir, err)

@@ -1,7 +1,6 @@
 package stats
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/moby/sys/mountinfo"
 )
 
 // Why not a cgroup library on the request path: containerd/cgroups' and
@@ -75,11 +76,11 @@ func limitOrZero(v uint64) uint64 {
 	return v
 }
 
-// detectCgroups finds the hierarchy from /proc/self/mountinfo. A unified
+// detectCgroups finds the hierarchy from path (/proc/self/mountinfo). A unified
 // (v2) mount at the root means v2; otherwise the v1 controllers' mounts are
 // used (a hybrid host's unified mount holds no controllers we need).
-func detectCgroups(mountinfo string) (cgroupFS, error) {
-	f, err := os.Open(mountinfo)
+func detectCgroups(path string) (cgroupFS, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read mounts: %w", err)
 	}
@@ -90,40 +91,26 @@ func detectCgroups(mountinfo string) (cgroupFS, error) {
 func parseMountinfo(r io.Reader) (cgroupFS, error) {
 	v1 := &cgroupV1{mounts: map[string]string{}}
 	var v2root string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		// 32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
-		fields := strings.Fields(sc.Text())
-		sep := -1
-		for i, f := range fields {
-			if f == "-" {
-				sep = i
-				break
-			}
-		}
-		if sep < 5 || len(fields) < sep+4 {
-			continue
-		}
-		mnt, fstype, opts := unescapeMount(fields[4]), fields[sep+1], fields[sep+3]
-		switch fstype {
+	ms, err := mountinfo.GetMountsFromReader(r, mountinfo.FSTypeFilter("cgroup", "cgroup2"))
+	if err != nil {
+		return nil, fmt.Errorf("read mounts: %w", err)
+	}
+	for _, m := range ms {
+		switch m.FSType {
 		case "cgroup2":
-			if v2root == "" || mnt == "/sys/fs/cgroup" {
-				v2root = mnt
+			if v2root == "" || m.Mountpoint == "/sys/fs/cgroup" {
+				v2root = m.Mountpoint
 			}
 		case "cgroup":
-			for _, o := range strings.Split(opts, ",") {
+			for _, o := range strings.Split(m.VFSOptions, ",") {
 				switch o {
 				case "cpu", "cpuacct", "memory", "pids", "blkio":
 					if _, ok := v1.mounts[o]; !ok {
-						v1.mounts[o] = mnt
+						v1.mounts[o] = m.Mountpoint
 					}
 				}
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read mounts: %w", err)
 	}
 	if len(v1.mounts) > 0 {
 		if v1.mounts["memory"] == "" || v1.mounts["cpuacct"] == "" {
@@ -135,25 +122,6 @@ func parseMountinfo(r io.Reader) (cgroupFS, error) {
 		return &cgroupV2{root: v2root}, nil
 	}
 	return nil, errors.New("no cgroup filesystem mounted")
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // containerCgroup is the cgroup Docker puts a container in.
