@@ -5,35 +5,18 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 )
-
-// lockedLog collects log output written from another goroutine.
-type lockedLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 var sink [][]byte
 
 // After a burst leaves megabytes of free heap, the trimmer hands them back
 // (and says so at debug); it ends with its context.
 func TestTrimHeapReturnsFreeHeap(t *testing.T) {
-	var out lockedLog
+	var out enginetest.SyncBuffer
 	logger := slog.New(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

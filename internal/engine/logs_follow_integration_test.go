@@ -1,7 +1,6 @@
 package engine_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -16,26 +15,6 @@ import (
 	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 )
 
-// lockedBuffer is a bytes.Buffer that StdCopy writes while the test reads.
-type lockedBuffer struct {
-	mu  chan struct{}
-	buf bytes.Buffer
-}
-
-func newLockedBuffer() *lockedBuffer { return &lockedBuffer{mu: make(chan struct{}, 1)} }
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu <- struct{}{}
-	defer func() { <-b.mu }()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu <- struct{}{}
-	defer func() { <-b.mu }()
-	return b.buf.String()
-}
-
 // Followed logs run on a connection of their own (client_logs_follow.go):
 // they must carry both streams with timestamps, honour Since, end on
 // Close and on the caller's cancellation, and classify Docker's errors as
@@ -47,12 +26,12 @@ func TestIntegrationFollowLogs(t *testing.T) {
 	id, _ := runContainer(t, c, img, false, nil, "sh", "-c",
 		"echo first; i=0; while true; do i=$((i+1)); echo out$i; echo err$i >&2; sleep 0.1; done")
 
-	follow := func(ctx context.Context, since string) (io.ReadCloser, *lockedBuffer, *lockedBuffer, chan error) {
+	follow := func(ctx context.Context, since string) (io.ReadCloser, *enginetest.SyncBuffer, *enginetest.SyncBuffer, chan error) {
 		rc, err := c.ContainerLogs(ctx, id, engine.LogsOptions{Stdout: true, Stderr: true, Follow: true, Timestamps: true, Since: since})
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, errb := newLockedBuffer(), newLockedBuffer()
+		out, errb := &enginetest.SyncBuffer{}, &enginetest.SyncBuffer{}
 		done := make(chan error, 1)
 		go func() {
 			_, err := stdcopy.StdCopy(out, errb, rc)
@@ -60,7 +39,7 @@ func TestIntegrationFollowLogs(t *testing.T) {
 		}()
 		return rc, out, errb, done
 	}
-	waitFor := func(b *lockedBuffer, s string) {
+	waitFor := func(b *enginetest.SyncBuffer, s string) {
 		t.Helper()
 		for range 300 {
 			if strings.Contains(b.String(), s) {

@@ -1,14 +1,14 @@
 package e2e
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 
 	"github.com/dockerlet/dockerlet/internal/pod"
 	"github.com/dockerlet/dockerlet/internal/testutil"
@@ -30,7 +30,7 @@ spec:
     command: [sh, -c, "trap 'exit 0' TERM; echo hello-from-fg; while :; do sleep 1; done"]
 `)
 	cmd := exec.Command(p.bin, "play", "--state-dir", p.state, "--docker-endpoint", testutil.DockerHost(), "--logs", file)
-	out := &lockedBuffer{}
+	out := &enginetest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -65,23 +65,4 @@ spec:
 	if sts := p.pods(); len(sts) != 0 {
 		t.Fatalf("pods after Ctrl-C: %v", sts)
 	}
-}
-
-// lockedBuffer is written by exec's copying goroutines while the test
-// reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,9 +8,10 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/portforward"
@@ -183,7 +183,7 @@ func forward(t *testing.T, transport, rawURL string, remotePort int) string {
 		d = spdy.NewDialerForStreaming(up, &http.Client{Transport: tr}, http.MethodPost, u)
 	}
 	stop, ready := make(chan struct{}), make(chan struct{})
-	var out, errOut syncBuffer
+	var out, errOut enginetest.SyncBuffer
 	pf, err := portforward.NewOnAddressesForStreaming(d, []string{"127.0.0.1"}, []string{fmt.Sprintf("0:%d", remotePort)}, stop, ready, &out, &errOut)
 	if err != nil {
 		t.Fatal(err)
@@ -217,22 +217,4 @@ func (q sizeQueue) Next() *remotecommand.TerminalSize {
 		return nil
 	}
 	return &s
-}
-
-// syncBuffer is a bytes.Buffer safe to read while a stream writes it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
+
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"k8s.io/client-go/tools/remotecommand"
@@ -40,7 +42,7 @@ func TestExecTTYResize(t *testing.T) {
 			}
 			stdin, typing := io.Pipe()
 			defer typing.Close()
-			var out syncBuffer
+			var out enginetest.SyncBuffer
 			sizes := make(sizeQueue, 2)
 			sizes <- remotecommand.TerminalSize{Width: 100, Height: 30}
 			done := make(chan error, 1)
