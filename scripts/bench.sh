@@ -13,7 +13,7 @@
 #   scripts/bench.sh [docker|cni]...        (default: docker cni)
 #
 # Environment: BENCH_COUNTS (10,50,110), BENCH_FLOOR_N (30), BENCH_ITERS,
-# BENCH_POLL (cribench -poll, default 120s), BENCH_IDLE (60s),
+# BENCH_POLL (cribench -poll, default 120s), BENCH_IDLE (60s), BENCH_SHARED (the shared harness directory, default ../shared beside the checkout),
 # BENCH_SERVE_ARGS (extra `dockerlet serve` flags), BENCH_BIN (the server
 # binary: default bin/dockerlet-serve, `make build-serve`; bin/dockerlet for
 # the full one), BENCH_PPROF=1 (serve --debug-pprof-addr and save
@@ -28,7 +28,7 @@ for m in "${modes[@]}"; do
 	[[ $m == docker || $m == cni ]] || { echo "bench: unknown mode $m (want docker or cni)" >&2; exit 2; }
 done
 HARNESS=
-for d in "$PWD/../shared" /work/shared; do [[ -d $d/cribench ]] && { HARNESS=$(cd "$d" && pwd); break; }; done
+d=${BENCH_SHARED:-$PWD/../shared}; [[ -d $d/cribench ]] && HARNESS=$(cd "$d" && pwd)
 [[ -n $HARNESS ]] || { echo "bench: shared/cribench not found" >&2; exit 2; }
 PAUSE=localhost:5000/pause:3.10
 IMAGE=localhost:5000/e2e-test-images/busybox:1.29-2

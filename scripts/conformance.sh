@@ -6,7 +6,7 @@
 #   scripts/conformance.sh [OUTDIR]
 #
 # Environment:
-#   CRITEST_HARNESS   harness directory (default ../shared/critest, else /work/shared/critest)
+#   CRITEST_HARNESS   harness directory (default: shared/critest beside the checkout)
 #   CONFORMANCE_MODE  prefix (default; images pre-seeded through Docker) or
 #                     mirror (dockerlet pulls registry.k8s.io, gcr.io and
 #                     k8s.gcr.io from 127.0.0.1:5000 via --registry-mirror)
@@ -20,13 +20,9 @@
 # Exit status: the harness's (0 no failures, 1 failures, 2 set-up error).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# CI lays shared/ beside the clone; sessions have it at /work/shared.
-HARNESS=${CRITEST_HARNESS:-}
-if [[ -z $HARNESS ]]; then
-	for d in "$PWD/../shared/critest" /work/shared/critest; do
-		[[ -x $d/run.sh ]] && { HARNESS=$(cd "$d" && pwd); break; }
-	done
-fi
+# The shared harness lives beside the checkout unless CRITEST_HARNESS says.
+HARNESS=${CRITEST_HARNESS:-$PWD/../shared/critest}
+[[ -d $HARNESS ]] && HARNESS=$(cd "$HARNESS" && pwd)
 MODE=${CONFORMANCE_MODE:-prefix}
 NETWORK=${CONFORMANCE_NETWORK:-docker}
 name=$MODE

@@ -16,7 +16,7 @@ import (
 // growth instead of Go's 100 % costs a GC cycle every few seconds — a
 // fraction of a millisecond of CPU each — and keeps the heap, and with it
 // the RSS the runtime's scavenger lets the process hold, near the live
-// size (issue 6: RSS at 110 pods). GOGC in the environment wins.
+// size (RSS at 110 pods). GOGC in the environment wins.
 const serveGCPercent = 25
 
 // tuneGC applies serve's GC default unless the operator set GOGC. No
@@ -38,7 +38,7 @@ func disableHeapProfiling() { runtime.MemProfileRate = 0 }
 // Heap trimming: Go's background scavenger hands free heap back to the
 // kernel only down to about 10 % over the heap goal, and slowly; after a
 // burst (a node starting 110 pods, a resync) the server kept ~3 MiB it no
-// longer used for minutes (issue 6). Every trimEvery, if more than
+// longer used for minutes. Every trimEvery, if more than
 // trimAbove of the heap is free but still resident, trimHeap returns it.
 // The check reads one runtime metric (no stop-the-world); a trim costs
 // one GC cycle, well under a millisecond of CPU at this heap size.

@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// Per-id serialisation (issue 8): RPCs that change one pod or container
+// Per-id serialisation: RPCs that change one pod or container
 // take a lock keyed by its full id, after the id has been resolved, so
 // concurrent Create/Start/Stop/Remove on one object run one at a time while
 // calls on different objects stay concurrent.

@@ -112,7 +112,7 @@ func newCachedNode(tb testing.TB, pods int) *cachedNode {
 
 // The kubelet's polling — PLEG relist, status of what changed, the stats
 // cycle and the runtime status — is answered from memory: not one engine
-// call (issue 6: "the relist must not reach Docker at all").
+// call ("the relist must not reach Docker at all").
 func TestKubeletPollingMakesNoEngineCall(t *testing.T) {
 	ctx := context.Background()
 	n := newCachedNode(t, 5)

@@ -10,7 +10,7 @@ const logWriterSize = 64 << 10
 
 // logBufs holds the write buffers of copiers that have nothing pending. A
 // node runs a copier per container, nearly all idle: a buffer each would be
-// megabytes that are never used (issue 6, RSS at 110 pods).
+// megabytes that are never used (RSS at 110 pods).
 var logBufs = sync.Pool{New: func() any { b := make([]byte, 0, logWriterSize); return &b }}
 
 // logWriter is a bufio.Writer whose buffer is borrowed from logBufs while

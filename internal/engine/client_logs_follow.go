@@ -29,7 +29,7 @@ const followBufSize = 256
 // HTTP transport every followed log would hold that transport's two
 // goroutines and its 8 KiB read and 4 KiB write buffers for the
 // container's whole life: at 110 pods a node's log copiers were ~4 MiB of
-// dockerlet's memory (issue 6). ok is false when the options need the
+// dockerlet's memory. ok is false when the options need the
 // client's own handling (a Since it would translate, Until, Tail).
 func (c *Client) followLogs(ctx context.Context, id string, opts LogsOptions) (rc io.ReadCloser, ok bool, err error) {
 	if !opts.Follow || opts.Until != "" || opts.Tail != "" || !unixSeconds(opts.Since) {

@@ -31,9 +31,12 @@ else
 	staging="v0.${version#v1.}"
 	moddir=$(mktemp -d /tmp/dlnode-kubelet-mod.XXXXXX)
 	trap 'rm -rf "$moddir"' EXIT
-	proxy=$(go env GOPROXY); proxy=${proxy%%,*}
-	[[ "$proxy" == http* ]] || proxy=https://proxy.golang.org
-	upstream=$(curl -fsS "$proxy/k8s.io/kubernetes/@v/$version.mod")
+	# The go command fetches the release's go.mod through whatever module
+	# proxy `go env GOPROXY` names (only the .mod file, not the sources).
+	gomod=$(cd "$moddir" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$version" |
+		sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",*$/\1/p')
+	[[ -n $gomod && -f $gomod ]] || { echo "build-kubelet: no go.mod for k8s.io/kubernetes@$version" >&2; exit 1; }
+	upstream=$(cat "$gomod")
 	goline=$(awk '$1=="go"{print; exit}' <<<"$upstream")
 	{
 		echo "module dockerlet.test/node/kubelet"

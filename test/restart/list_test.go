@@ -32,7 +32,7 @@ const loopCmd = "trap 'exit 0' TERM; while :; do sleep 1; done"
 // the restart complete, each line once.
 const counterCmd = "trap 'exit 0' TERM; i=0; while :; do i=$((i+1)); echo line $i; sleep 0.1; done"
 
-// TestListExactAfterDockerdRestart (issue 6): pods are created, stopped and
+// TestListExactAfterDockerdRestart: pods are created, stopped and
 // removed while dockerd restarts; one container dies while dockerd is down
 // (killed by PID with live-restore; without it dockerd stops them all).
 // Then the first ListPodSandbox / ListContainers and every status equal

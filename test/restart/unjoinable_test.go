@@ -18,7 +18,7 @@ import (
 	"github.com/dockerlet/dockerlet/test/serveproc"
 )
 
-// TestUnjoinableSandboxAfterLiveRestore (issue 8): after a live-restore
+// TestUnjoinableSandboxAfterLiveRestore: after a live-restore
 // restart of dockerd, Docker refuses to start a container in a sandbox
 // whose IPC namespace it no longer shares ("can't join IPC of container
 // …: non-shareable IPC", seen in the chaos runs for a sandbox whose start
