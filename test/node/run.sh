@@ -20,6 +20,11 @@ skip() {
 [[ $(id -u) == 0 ]] || skip "needs root (the kubelet manages cgroups)"
 docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || skip "no Docker daemon answers (./scripts/deps.sh starts one)"
 
+# One kubelet at a time on a machine: each sets node-wide sysctls and
+# creates its own kubepods cgroups; a second suite waits for the first.
+exec 9>/run/lock/dockerlet-kubelet.lock
+flock 9
+
 start=$(date +%s)
 kubelet=$("$here/build-kubelet.sh" "${KUBELET_VERSION:-}")
 echo "node-e2e: kubelet $("$kubelet" --version) ($kubelet, ready after $(( $(date +%s) - start ))s)"
