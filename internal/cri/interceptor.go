@@ -199,14 +199,19 @@ func compactRequest(req any) any {
 	case *runtimeapi.PullImageRequest:
 		return "image=" + r.GetImage().GetImage()
 	case *runtimeapi.CreateContainerRequest:
-		// Environment values come from Secrets: names only.
-		if len(r.GetConfig().GetEnvs()) > 0 {
+		// Environment values come from Secrets, and the kubelet (or play)
+		// has already expanded $(VAR) references to them in the command
+		// and arguments: env names and argument counts only.
+		cfg := r.GetConfig()
+		if len(cfg.GetEnvs()) > 0 || len(cfg.GetCommand()) > 0 || len(cfg.GetArgs()) > 0 {
 			c := proto.Clone(r).(*runtimeapi.CreateContainerRequest)
 			for _, kv := range c.Config.Envs {
 				if kv != nil {
 					kv.Value = []byte("<redacted>")
 				}
 			}
+			c.Config.Command = redactAll(c.Config.Command)
+			c.Config.Args = redactAll(c.Config.Args)
 			r = c
 		}
 		return compactString(r.String())
@@ -214,6 +219,14 @@ func compactRequest(req any) any {
 		return compactString(r.String())
 	}
 	return req
+}
+
+// redactAll replaces every element, keeping the count.
+func redactAll(in []string) []string {
+	for i := range in {
+		in[i] = "<redacted>"
+	}
+	return in
 }
 
 func compactString(s string) string {

@@ -54,6 +54,22 @@ func TestCompactRequestRedactsEnv(t *testing.T) {
 	}
 }
 
+// Command and arguments arrive with $(VAR) references already expanded
+// (by the kubelet, or play), so a Secret's value can be in them: the debug
+// log has neither.
+func TestCompactRequestRedactsCommandAndArgs(t *testing.T) {
+	req := &runtimeapi.CreateContainerRequest{PodSandboxId: "x", Config: containerConfig("c")}
+	req.Config.Command = []string{"sh", "-c", "login --password=hunter2-secret"}
+	req.Config.Args = []string{"--token", "hunter3-secret"}
+	got := fmt.Sprint(compactRequest(req))
+	if strings.Contains(got, "hunter2") || strings.Contains(got, "hunter3") || !strings.Contains(got, "<redacted>") {
+		t.Errorf("logged %s", got)
+	}
+	if req.Config.Command[2] != "login --password=hunter2-secret" || req.Config.Args[1] != "hunter3-secret" {
+		t.Error("compactRequest changed the request itself")
+	}
+}
+
 // The CRI's "auth" field (base64 user:password) reaches Docker as a user
 // and password: Docker's daemon does not decode it.
 func TestAuthConfigDecodesAuth(t *testing.T) {

@@ -420,11 +420,15 @@ func TestNoCredentialInLogs(t *testing.T) {
 	if _, err := e.img.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.busybox}}); err == nil {
 		t.Error("an anonymous pull from an authenticated registry succeeded")
 	}
-	// Env values come from Secrets; the create request is logged at debug.
+	// Env values come from Secrets, and $(VAR) references to them are
+	// expanded into the command and arguments before the CRI sees them;
+	// the create request is logged at debug.
 	_, _ = e.img.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.busybox}, Auth: &runtimeapi.AuthConfig{Auth: auth}})
 	_, _ = e.rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: strings.Repeat("0", 64), Config: &runtimeapi.ContainerConfig{
 		Metadata: &runtimeapi.ContainerMetadata{Name: "c"}, Image: &runtimeapi.ImageSpec{Image: e.busybox},
-		Envs: []*runtimeapi.KeyValue{{Key: "DB_PASSWORD", Value: []byte(password)}},
+		Envs:    []*runtimeapi.KeyValue{{Key: "DB_PASSWORD", Value: []byte(password)}},
+		Command: []string{"sh", "-c", "login --password=" + password},
+		Args:    []string{"--token", password},
 	}})
 	_, _ = e.img.RemoveImage(ctx, &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: e.busybox}})
 	// The metrics listener tells no secret either.
