@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/moby/moby/api/types/image"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -30,7 +31,10 @@ func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRe
 	defer s.imageRefs.forget() // a removed name may be a container's image ref
 	target, opts := spec, engine.ImageRemoveOptions{PruneChildren: true}
 	if isImageID(spec, img.ID) {
-		target, opts.Force = img.ID, len(realRefs(img.RepoTags)) > 1 || len(realRefs(img.RepoDigests)) > 1
+		target = img.ID
+		if err := s.untagForRemoval(ctx, img); err != nil {
+			return nil, err
+		}
 	}
 	_, rerr := s.eng.RemoveImage(ctx, target, opts)
 	if errors.Is(rerr, engine.ErrConflict) {
@@ -51,6 +55,38 @@ func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRe
 		return nil, fmt.Errorf("remove image %s: %w", spec, err)
 	}
 	return &runtimeapi.RemoveImageResponse{}, nil
+}
+
+// untagForRemoval prepares the removal by id of an image with several
+// names. Docker removes such an image by id only when forced, and a forced
+// removal also deletes an image that a stopped container uses — any
+// container, a user's that dockerlet does not manage included (the
+// kubelet's image GC would take users' images). So an image that any
+// container uses is refused, and otherwise its names are removed one by
+// one, unforced; the removal by id that follows is unforced too, so a
+// container made meanwhile still keeps its image (Docker refuses, or keeps
+// it untagged).
+func (s *Service) untagForRemoval(ctx context.Context, img *image.InspectResponse) error {
+	names := append(realRefs(img.RepoTags), realRefs(img.RepoDigests)...)
+	if len(names) <= 1 {
+		return nil
+	}
+	// Not filtered by owner: the engine answers for every container.
+	all, err := s.eng.ListContainers(ctx, engine.ListOptions{All: true})
+	if err != nil {
+		return fmt.Errorf("remove image %s: list containers: %w", img.ID, err)
+	}
+	for _, c := range all {
+		if c.ImageID == img.ID {
+			return fmt.Errorf("remove image %s: in use by container %.12s: %w", img.ID, c.ID, engine.ErrConflict)
+		}
+	}
+	for _, name := range names {
+		if _, err := s.eng.RemoveImage(ctx, name, engine.ImageRemoveOptions{PruneChildren: true}); err != nil && !errors.Is(err, engine.ErrNotFound) {
+			return fmt.Errorf("remove image %s: untag %s: %w", img.ID, name, err)
+		}
+	}
+	return nil
 }
 
 // waitImageGone polls until spec no longer resolves (bounded).

@@ -1,11 +1,16 @@
 package cri
 
 import (
+	"errors"
 	"testing"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/image"
 
 	"google.golang.org/grpc/codes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/keyring"
 	"github.com/moby/moby/api/types/registry"
 )
@@ -101,5 +106,33 @@ func TestImageRPCValidationAndAbsence(t *testing.T) {
 	}
 	if pinned != 1 {
 		t.Errorf("%d pinned images, want the sandbox image only", pinned)
+	}
+}
+
+// An image with two names that a stopped container dockerlet does not
+// manage uses is not removed by id (Docker would remove it only when
+// forced, and forced it deletes it from under that container); without
+// a user it is removed with all its names.
+func TestRemoveImageByIDKeepsForeignContainersImage(t *testing.T) {
+	h := newHarness(t)
+	id := h.fake.AddImage(image.InspectResponse{RepoTags: []string{"dltcri/user:1", "dltcri/user:2"}})
+	if _, err := h.fake.CreateContainer(h.ctx, engine.CreateSpec{Name: "users-own", Config: &container.Config{Image: "dltcri/user:1"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := h.svc.RemoveImage(h.ctx, &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: id}})
+	if code(err) != codes.FailedPrecondition {
+		t.Errorf("remove by id of an image in use: %v, want FailedPrecondition", err)
+	}
+	img, err := h.fake.InspectImageByID(h.ctx, id)
+	if err != nil || len(img.RepoTags) != 2 {
+		t.Fatalf("the user's image after the refused removal: %v %v", img, err)
+	}
+
+	free := h.fake.AddImage(image.InspectResponse{RepoTags: []string{"dltcri/free:1", "dltcri/free:2"}})
+	if _, err := h.svc.RemoveImage(h.ctx, &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: free}}); err != nil {
+		t.Fatalf("remove by id of an unused image with two names: %v", err)
+	}
+	if _, err := h.fake.InspectImageByID(h.ctx, free); code(err) != codes.NotFound && !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("unused image still present: %v", err)
 	}
 }
