@@ -35,6 +35,10 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 	if err != nil {
 		return nil, err
 	}
+	// The sandbox's parent is its containers' too (containerSpec copies it).
+	if spec.HostConfig.CgroupParent, err = s.dockerCgroupParent(ctx, cfg.GetLinux().GetCgroupParent()); err != nil {
+		return nil, err
+	}
 	pod := &PodNetwork{
 		Name: cfg.Metadata.Name, Namespace: cfg.Metadata.Namespace, UID: cfg.Metadata.Uid,
 		HostNetwork:  cfg.GetLinux().GetSecurityContext().GetNamespaceOptions().GetNetwork() == runtimeapi.NamespaceMode_NODE,
@@ -209,7 +213,6 @@ func (s *Service) sandboxSpec(cfg *runtimeapi.PodSandboxConfig, handler string) 
 		Sysctls:     cfg.GetLinux().GetSysctls(),
 		Runtime:     runtimeFor(handler),
 	}
-	hc.CgroupParent = cfg.GetLinux().GetCgroupParent()
 	cc := &container.Config{Image: s.cfg.PodInfraImage, Labels: labels}
 	if ns.GetNetwork() == runtimeapi.NamespaceMode_NODE {
 		hc.UTSMode = "host"
