@@ -110,10 +110,10 @@ func openPlayEnv(ctx context.Context, f *playFlags) (_ *playEnv, retErr error) {
 	if f.rootDir == "" {
 		f.rootDir = f.stateDir + "/cri"
 	}
-	if err := os.MkdirAll(f.stateDir, 0o700); err != nil {
+	env := &playEnv{store: pod.Store{Dir: f.stateDir}, logger: logger}
+	if err := env.store.Prepare(); err != nil {
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
-	env := &playEnv{store: pod.Store{Dir: f.stateDir}, logger: logger}
 	defer func() {
 		if retErr != nil {
 			env.Close()

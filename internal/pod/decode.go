@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -76,6 +78,9 @@ func (m *Manifest) decodeDocument(doc string, data []byte) error {
 		}
 		if err := checkMeta(&c.ObjectMeta); err != nil {
 			return fmt.Errorf("%s: ConfigMap: %w", doc, err)
+		}
+		if err := validateDataKeys(append(slices.Collect(maps.Keys(c.Data)), slices.Collect(maps.Keys(c.BinaryData))...)); err != nil {
+			return fmt.Errorf("%s: ConfigMap %s: %w", doc, c.Name, err)
 		}
 		m.ConfigMaps[key(c.Namespace, c.Name)] = &c
 		return nil
@@ -185,6 +190,9 @@ func (m *Manifest) addSecret(doc string, s *corev1.Secret) error {
 		}
 		s.StringData = nil
 	}
+	if err := validateDataKeys(slices.Collect(maps.Keys(s.Data))); err != nil {
+		return fmt.Errorf("%s: Secret %s: %w", doc, s.Name, err)
+	}
 	m.Secrets[key(s.Namespace, s.Name)] = s
 	return nil
 }
@@ -262,11 +270,11 @@ func validatePodSpec(s *corev1.PodSpec) error {
 	if err := check("containers", s.Containers); err != nil {
 		return err
 	}
+	if err := validateVolumes(s.Volumes); err != nil {
+		return err
+	}
 	vols := map[string]bool{}
-	for i, v := range s.Volumes {
-		if v.Name == "" || vols[v.Name] {
-			return fmt.Errorf("spec.volumes[%d].name %q: missing or duplicate", i, v.Name)
-		}
+	for _, v := range s.Volumes {
 		vols[v.Name] = true
 	}
 	for _, cs := range [][]corev1.Container{s.InitContainers, s.Containers} {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -105,6 +106,33 @@ func newUID() types.UID {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return types.UID(h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:])
+}
+
+// Prepare makes the state directory private to its owner (0700): it holds
+// the applied Secrets and, below pods/, the pods' volumes and logs. An
+// existing directory is tightened; one that is not the caller's to tighten
+// (another user's, or a shared sticky directory such as /tmp) is refused.
+func (s Store) Prepare() error {
+	if err := os.MkdirAll(s.Dir, 0o700); err != nil {
+		return err
+	}
+	st, err := os.Stat(s.Dir)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("state directory %s: not a directory", s.Dir)
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Geteuid() {
+		return fmt.Errorf("state directory %s: owned by uid %d, not by this user: choose a private directory (--state-dir)", s.Dir, sys.Uid)
+	}
+	if st.Mode()&os.ModeSticky != 0 {
+		return fmt.Errorf("state directory %s: a shared (sticky) directory: choose a private directory (--state-dir)", s.Dir)
+	}
+	if st.Mode().Perm() != 0o700 {
+		return os.Chmod(s.Dir, 0o700)
+	}
+	return nil
 }
 
 func (s Store) appliedDir() string { return filepath.Join(s.Dir, "applied") }

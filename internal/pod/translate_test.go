@@ -248,15 +248,20 @@ stringData:
 // supervisor restart) keeps the directory a container has mounted, and
 // updates its files there.
 func TestVolumeFilesUpdatedInPlace(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "v")
-	if err := writeFiles(dir, map[string][]byte{"a": []byte("1"), "b": []byte("2"), "sub/c": []byte("3")}, nil, nil, false); err != nil {
+	root, err := os.OpenRoot(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	dir := filepath.Join(root.Name(), "v")
+	if err := writeFiles(root, "v", map[string][]byte{"a": []byte("1"), "b": []byte("2"), "sub/c": []byte("3")}, nil, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	before, err := os.Stat(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := writeFiles(dir, map[string][]byte{"a": []byte("1"), "b": []byte("two")}, nil, nil, false); err != nil {
+	if err := writeFiles(root, "v", map[string][]byte{"a": []byte("1"), "b": []byte("two")}, nil, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	after, err := os.Stat(dir)

@@ -2,15 +2,19 @@ package pod
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -23,13 +27,64 @@ type Volume struct {
 // VolumesDir is where a pod's emptyDir, configMap and secret volumes live.
 func VolumesDir(podDir string) string { return filepath.Join(podDir, "volumes") }
 
+// privateMode is the mode of every directory that holds a pod's data (the
+// pod directory, its volumes and logs), as the kubelet makes its pod
+// directories: root and root's group only. The volumes themselves are
+// mounted into containers, whose users must read them; they are private
+// through these directories.
+const privateMode os.FileMode = 0o750
+
+// PreparePodDir makes podDir and its volumes and logs directories private:
+// created 0750, or tightened to it when they exist with more.
+func PreparePodDir(podDir string) error {
+	if err := privateDir(filepath.Dir(podDir), 0o700); err != nil {
+		return err
+	}
+	for _, d := range []string{podDir, VolumesDir(podDir), LogDir(podDir)} {
+		if err := privateDir(d, privateMode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// privateDir makes dir (its parent must exist) with mode, or takes away
+// from an existing one every permission beyond mode. A symlink or a file
+// there is an error: the pod's data would go where it points.
+func privateDir(dir string, mode os.FileMode) error {
+	if err := os.Mkdir(dir, mode); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s: not a directory (%s)", dir, st.Mode().Type())
+	}
+	if st.Mode().Perm()&^mode != 0 {
+		return os.Chmod(dir, st.Mode().Perm()&mode)
+	}
+	return nil
+}
+
 // PrepareVolumes makes every volume of p exist on the host: emptyDirs as
 // directories under podDir, configMap and secret contents as files,
-// hostPaths checked (or created) per their type.
+// hostPaths checked (or created) per their type. Everything it writes or
+// removes under podDir goes through an os.Root on the volumes directory:
+// nothing a volume's name or item path says can leave it.
 func PrepareVolumes(p *corev1.Pod, podDir string, objs Objects) (map[string]Volume, error) {
+	if err := PreparePodDir(podDir); err != nil {
+		return nil, fmt.Errorf("pod directory: %w", err)
+	}
+	root, err := os.OpenRoot(VolumesDir(podDir))
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
 	out := map[string]Volume{}
 	for i, v := range p.Spec.Volumes {
-		vol, err := prepareVolume(p.Namespace, v, VolumesDir(podDir), objs)
+		vol, err := prepareVolume(p.Namespace, v, root, objs)
 		if err != nil {
 			return nil, fmt.Errorf("spec.volumes[%d] (%s): %w", i, v.Name, err)
 		}
@@ -38,16 +93,17 @@ func PrepareVolumes(p *corev1.Pod, podDir string, objs Objects) (map[string]Volu
 	return out, nil
 }
 
-func prepareVolume(ns string, v corev1.Volume, dir string, objs Objects) (Volume, error) {
-	path := filepath.Join(dir, v.Name)
+func prepareVolume(ns string, v corev1.Volume, root *os.Root, objs Objects) (Volume, error) {
+	if msgs := validation.IsDNS1123Label(v.Name); len(msgs) > 0 {
+		// Checked when the manifest is read; here too, as it names a path.
+		return Volume{}, fmt.Errorf("name %q: %s", v.Name, strings.Join(msgs, "; "))
+	}
+	path := filepath.Join(root.Name(), v.Name)
 	switch {
 	case v.EmptyDir != nil:
-		if err := os.MkdirAll(path, 0o755); err != nil {
-			return Volume{}, err
-		}
 		// World-writable as the kubelet makes it, so non-root containers
-		// can use it.
-		if err := os.Chmod(path, 0o777); err != nil {
+		// can use it (the pod directory above it is private).
+		if err := volumeDir(root, v.Name, 0o777); err != nil {
 			return Volume{}, err
 		}
 		return Volume{HostPath: path}, nil
@@ -68,7 +124,7 @@ func prepareVolume(ns string, v corev1.Volume, dir string, objs Objects) (Volume
 				data[k] = b
 			}
 		}
-		return Volume{HostPath: path, ReadOnly: true}, writeFiles(path, data, v.ConfigMap.Items, v.ConfigMap.DefaultMode, isOptional(v.ConfigMap.Optional))
+		return Volume{HostPath: path, ReadOnly: true}, writeFiles(root, v.Name, data, v.ConfigMap.Items, v.ConfigMap.DefaultMode, isOptional(v.ConfigMap.Optional))
 	case v.Secret != nil:
 		s, ok := objs.Secret(ns, v.Secret.SecretName)
 		data := map[string][]byte{}
@@ -79,9 +135,28 @@ func prepareVolume(ns string, v corev1.Volume, dir string, objs Objects) (Volume
 		} else {
 			data = s.Data
 		}
-		return Volume{HostPath: path, ReadOnly: true}, writeFiles(path, data, v.Secret.Items, v.Secret.DefaultMode, isOptional(v.Secret.Optional))
+		return Volume{HostPath: path, ReadOnly: true}, writeFiles(root, v.Name, data, v.Secret.Items, v.Secret.DefaultMode, isOptional(v.Secret.Optional))
 	}
 	return Volume{}, fmt.Errorf("volume type not supported by dockerlet (emptyDir, hostPath, configMap, secret)")
+}
+
+// volumeDir makes root's directory name with exactly mode (a directory
+// there with another mode gets it; anything else is an error).
+func volumeDir(root *os.Root, name string, mode os.FileMode) error {
+	if err := root.Mkdir(name, mode); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	st, err := root.Lstat(name)
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s: not a directory (%s)", name, st.Mode().Type())
+	}
+	if st.Mode().Perm() != mode {
+		return root.Chmod(name, mode)
+	}
+	return nil
 }
 
 func hostPathVolume(h *corev1.HostPathVolumeSource) (Volume, error) {
@@ -142,12 +217,14 @@ func hostPathVolume(h *corev1.HostPathVolumeSource) (Volume, error) {
 	return Volume{HostPath: h.Path}, nil
 }
 
-// writeFiles makes dir hold exactly data (or the selected items). It
-// updates in place, each file replaced atomically by a rename: a running
-// container has dir bind-mounted, so dir itself must stay the same
-// directory (a supervisor restart prepares the volumes again).
-func writeFiles(dir string, data map[string][]byte, items []corev1.KeyToPath, defaultMode *int32, optional bool) error {
-	mode := os.FileMode(0o644)
+// writeFiles makes root's directory name hold exactly data (or the
+// selected items), each file with its mode (defaultMode, 0644 when unset,
+// as Kubernetes). It updates in place, each file replaced atomically by a
+// rename: a running container has the directory bind-mounted, so it must
+// stay the same directory (a supervisor restart prepares the volumes
+// again). Every operation goes through an os.Root on that directory.
+func writeFiles(root *os.Root, name string, data map[string][]byte, items []corev1.KeyToPath, defaultMode *int32, optional bool) error {
+	mode := os.FileMode(corev1.SecretVolumeSourceDefaultMode)
 	if defaultMode != nil {
 		mode = os.FileMode(*defaultMode) & 0o777
 	}
@@ -176,57 +253,80 @@ func writeFiles(dir string, data map[string][]byte, items []corev1.KeyToPath, de
 			files[it.Path] = file{b, m}
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// The directory is the container's view: readable by its user, whoever
+	// that is (the pod directory above it is private).
+	if err := volumeDir(root, name, 0o755); err != nil {
 		return err
 	}
+	vol, err := root.OpenRoot(name)
+	if err != nil {
+		return err
+	}
+	defer vol.Close()
 	keep := map[string]bool{}
-	for _, name := range sortedKeys(files) {
-		f := files[name]
-		rel := filepath.Clean(name)
-		if filepath.IsAbs(rel) || rel == ".." || strings.HasPrefix(rel, "../") {
-			return fmt.Errorf("path %q escapes the volume", name)
+	for _, fname := range sortedKeys(files) {
+		f := files[fname]
+		if !filepath.IsLocal(fname) {
+			return fmt.Errorf("path %q escapes the volume", fname)
 		}
-		p := filepath.Join(dir, rel)
-		keep[p] = true
-		for d := filepath.Dir(p); d != dir; d = filepath.Dir(d) {
+		rel := filepath.Clean(fname)
+		keep[rel] = true
+		for d := filepath.Dir(rel); d != "."; d = filepath.Dir(d) {
 			keep[d] = true
 		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return err
-		}
-		if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, f.data) {
-			if err := os.Chmod(p, f.mode); err != nil {
+		if d := filepath.Dir(rel); d != "." {
+			if err := vol.MkdirAll(d, 0o755); err != nil {
 				return err
 			}
-			continue
 		}
-		tmp, err := os.CreateTemp(filepath.Dir(p), ".dockerlet-*")
-		if err != nil {
-			return err
-		}
-		_, werr := tmp.Write(f.data)
-		cerr := tmp.Close()
-		if err := errors.Join(werr, cerr, os.Chmod(tmp.Name(), f.mode)); err != nil {
-			os.Remove(tmp.Name())
-			return err
-		}
-		if err := os.Rename(tmp.Name(), p); err != nil {
-			os.Remove(tmp.Name())
+		if err := writeFileAtomic(vol, rel, f.data, f.mode); err != nil {
 			return err
 		}
 	}
 	// Drop what is no longer in the data, deepest first.
 	var stale []string
-	_ = filepath.WalkDir(dir, func(p string, _ os.DirEntry, err error) error {
-		if err == nil && p != dir && !keep[p] {
+	_ = fs.WalkDir(vol.FS(), ".", func(p string, _ fs.DirEntry, err error) error {
+		if err == nil && p != "." && !keep[p] {
 			stale = append(stale, p)
 		}
 		return nil
 	})
 	for i := len(stale) - 1; i >= 0; i-- {
-		if err := os.RemoveAll(stale[i]); err != nil {
+		if err := vol.RemoveAll(stale[i]); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// writeFileAtomic makes rel in vol hold data with mode: unchanged content
+// gets only the mode, new content a temporary file renamed over it.
+func writeFileAtomic(vol *os.Root, rel string, data []byte, mode os.FileMode) error {
+	if st, err := vol.Lstat(rel); err == nil && st.Mode().IsRegular() {
+		if old, err := vol.ReadFile(rel); err == nil && bytes.Equal(old, data) {
+			if st.Mode().Perm() == mode {
+				return nil
+			}
+			return vol.Chmod(rel, mode)
+		}
+	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := filepath.Join(filepath.Dir(rel), ".dockerlet-"+hex.EncodeToString(rnd[:]))
+	// Born private; the final mode is set before the rename makes it visible.
+	f, err := vol.OpenFile(tmp, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr, vol.Chmod(tmp, mode)); err != nil {
+		_ = vol.Remove(tmp)
+		return err
+	}
+	if err := vol.Rename(tmp, rel); err != nil {
+		_ = vol.Remove(tmp)
+		return err
 	}
 	return nil
 }
