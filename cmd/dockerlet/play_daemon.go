@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/dockerlet/dockerlet/internal/pod"
 )
 
@@ -22,7 +24,7 @@ type supervisorLock struct{ f *os.File }
 // tryLock takes the supervisor lock; ok is false when another process
 // holds it.
 func tryLock(store pod.Store) (*supervisorLock, bool, error) {
-	if err := os.MkdirAll(store.Dir, 0o700); err != nil {
+	if err := store.Prepare(); err != nil {
 		return nil, false, err
 	}
 	f, err := os.OpenFile(store.LockFile(), os.O_CREATE|os.O_RDWR, 0o600)
@@ -101,7 +103,12 @@ func startDaemon(f *playFlags) (started bool, err error) {
 	return false, fmt.Errorf("the background supervisor did not start within 30s; see %s", store.LogFile())
 }
 
-// stopDaemon asks the background supervisor to exit (its pods keep running).
+// stopDaemon asks the background supervisor to exit (its pods keep
+// running). The pid file may be stale — the supervisor gone, its pid
+// reused by an unrelated process, or the lock held by a foreground play —
+// so the process it names is signalled only if it is the one holding the
+// supervisor lock, checked on a pidfd taken first (a pid reused after the
+// check is not signalled either).
 func stopDaemon(store pod.Store) {
 	b, err := os.ReadFile(store.PidFile())
 	if err != nil {
@@ -111,7 +118,38 @@ func stopDaemon(store pod.Store) {
 	if err != nil || pid <= 1 {
 		return
 	}
-	if supervisorRunning(store) {
-		_ = syscall.Kill(pid, syscall.SIGTERM)
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return // gone (or a kernel without pidfds: then not signalled at all)
 	}
+	defer unix.Close(pidfd)
+	if holds, err := holdsLock(pid, store.LockFile()); err != nil || !holds {
+		return
+	}
+	_ = unix.PidfdSendSignal(pidfd, unix.SIGTERM, nil, 0)
+}
+
+// holdsLock reports whether process pid holds the flock on path, from the
+// kernel's table of locks (/proc/locks: "N: FLOCK ADVISORY WRITE PID
+// MAJ:MIN:INODE ..."; waiters are marked "->").
+func holdsLock(pid int, path string) (bool, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return false, err
+	}
+	want := fmt.Sprintf("%02x:%02x:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
+	locks, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return false, err
+	}
+	for _, line := range strings.Split(string(locks), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 6 || f[1] != "FLOCK" {
+			continue // a waiter ("->"), or a POSIX lock
+		}
+		if f[4] == strconv.Itoa(pid) && f[5] == want {
+			return true, nil
+		}
+	}
+	return false, nil
 }

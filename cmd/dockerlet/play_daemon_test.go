@@ -1,0 +1,76 @@
+//go:build !noplay
+
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/dockerlet/dockerlet/internal/pod"
+)
+
+// `down` stops the background supervisor by the pid its file names — but
+// only if that process holds the supervisor lock. A stale pid file (the
+// supervisor gone, the lock held by a foreground play) must not get an
+// unrelated process signalled.
+func TestStopDaemonSignalsOnlyTheLockHolder(t *testing.T) {
+	if _, err := exec.LookPath("flock"); err != nil {
+		t.Skip("needs flock(1)")
+	}
+	store := pod.Store{Dir: filepath.Join(t.TempDir(), "state")}
+	if err := store.Prepare(); err != nil {
+		t.Fatal(err)
+	}
+	start := func(name string, args ...string) (*exec.Cmd, chan error) {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		return cmd, exited
+	}
+	writePid := func(pid int) {
+		t.Helper()
+		if err := os.WriteFile(store.PidFile(), []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The real supervisor: holds the lock, named by the pid file.
+	holder, holderExited := start("flock", store.LockFile(), "sleep", "60")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if ok, _ := holdsLock(holder.Process.Pid, store.LockFile()); ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("flock never took the lock")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// An unrelated process named by a stale pid file, while another
+	// process holds the lock.
+	victim, victimExited := start("sleep", "60")
+	writePid(victim.Process.Pid)
+	stopDaemon(store)
+	select {
+	case err := <-victimExited:
+		t.Fatalf("an unrelated process named by a stale pid file was signalled: %v", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+
+	writePid(holder.Process.Pid)
+	stopDaemon(store)
+	select {
+	case <-holderExited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lock holder named by the pid file was not signalled")
+	}
+}
