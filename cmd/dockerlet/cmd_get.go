@@ -118,7 +118,7 @@ func runGet(ctx context.Context, args []string) error {
 		fmt.Fprintln(os.Stderr, "No resources found.")
 		return nil
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 3, ' ', 0)
+	tw := tabwriter.NewWriter(safeWriter{os.Stdout}, 0, 4, 3, ' ', 0)
 	hdr := "NAME\tREADY\tSTATUS\tRESTARTS\tAGE"
 	if *all {
 		hdr = "NAMESPACE\t" + hdr
@@ -131,7 +131,7 @@ func runGet(ctx context.Context, args []string) error {
 	for _, r := range pods {
 		s := r.status
 		ready, total := s.ReadyCount()
-		row := fmt.Sprintf("%s\t%d/%d\t%s\t%d\t%s", s.Name, ready, total, s.DisplayStatus(), s.Restarts(), age(s.Created, now))
+		row := fmt.Sprintf("%s\t%d/%d\t%s\t%d\t%s", safeText(s.Name), ready, total, safeText(s.DisplayStatus()), s.Restarts(), age(s.Created, now))
 		if *all {
 			row = s.Namespace + "\t" + row
 		}
@@ -140,7 +140,7 @@ func runGet(ctx context.Context, args []string) error {
 			if ip == "" {
 				ip = "<none>"
 			}
-			row += "\t" + ip + "\t" + r.applied.Source
+			row += "\t" + safeText(ip) + "\t" + safeText(r.applied.Source)
 		}
 		fmt.Fprintln(tw, row)
 	}

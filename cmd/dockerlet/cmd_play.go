@@ -98,7 +98,7 @@ func runPlay(ctx context.Context, args []string) error {
 		return err
 	}
 	for _, w := range m.Warnings {
-		fmt.Fprintf(os.Stderr, "warning: %s\n", w)
+		fmt.Fprintf(os.Stderr, "warning: %s\n", safeText(w.String()))
 	}
 	if len(m.Pods) == 0 {
 		return fmt.Errorf("%s: no pods (Pod, Deployment, ReplicaSet or Job)", path)

@@ -43,7 +43,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := c.run(ctx, os.Args[2:]); err != nil {
-		fmt.Fprintf(os.Stderr, "dockerlet %s: %v\n", os.Args[1], err)
+		fmt.Fprintf(os.Stderr, "dockerlet %s: %s\n", safeText(os.Args[1]), safeLines(err.Error()))
 		os.Exit(exitCode(err))
 	}
 }
