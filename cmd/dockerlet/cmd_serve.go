@@ -2,21 +2,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"os"
-	"os/user"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
-	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/coreos/go-systemd/v22/daemon"
 	"google.golang.org/grpc"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -237,76 +230,4 @@ func runServe(ctx context.Context, args []string) error {
 		srv.Stop()
 	}
 	return nil
-}
-
-// listen opens the CRI endpoint: a unix socket created 0660 in a directory
-// that is not world-writable, or the socket systemd passes (fd://).
-func listen(endpoint, group string) (net.Listener, error) {
-	if endpoint == "fd://" || strings.HasPrefix(endpoint, "fd://") {
-		ls, err := activation.Listeners()
-		if err != nil {
-			return nil, fmt.Errorf("socket activation: %w", err)
-		}
-		if len(ls) == 0 || ls[0] == nil {
-			return nil, errors.New("socket activation: systemd passed no socket (fd://)")
-		}
-		return ls[0], nil
-	}
-	path, ok := strings.CutPrefix(endpoint, "unix://")
-	if !ok {
-		if strings.Contains(endpoint, "://") {
-			return nil, fmt.Errorf("endpoint %q: want unix://PATH or fd://", endpoint)
-		}
-		path = endpoint
-	}
-	if path == "" || !filepath.IsAbs(path) {
-		return nil, fmt.Errorf("endpoint %q: want an absolute socket path", endpoint)
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	st, err := os.Stat(dir)
-	if err != nil {
-		return nil, err
-	}
-	if st.Mode().Perm()&0o002 != 0 {
-		return nil, fmt.Errorf("socket directory %s is world-writable: anyone could replace the socket; use a private directory", dir)
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("removing stale socket: %w", err)
-	}
-	old := syscall.Umask(0o117) // the socket is born 0660, no window
-	lis, err := net.Listen("unix", path)
-	syscall.Umask(old)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(path, 0o660); err != nil {
-		lis.Close()
-		return nil, err
-	}
-	if group != "" {
-		gid, err := lookupGID(group)
-		if err == nil {
-			err = os.Chown(path, -1, gid)
-		}
-		if err != nil {
-			lis.Close()
-			return nil, fmt.Errorf("--socket-group %q: %w", group, err)
-		}
-	}
-	return lis, nil
-}
-
-// lookupGID resolves a group name or numeric gid.
-func lookupGID(group string) (int, error) {
-	if gid, err := strconv.Atoi(group); err == nil {
-		return gid, nil
-	}
-	g, err := user.LookupGroup(group)
-	if err != nil {
-		return 0, err
-	}
-	return strconv.Atoi(g.Gid)
 }
