@@ -48,6 +48,8 @@ type serveFlags struct {
 	streamingAddr     string
 	logLevel          string
 	mirrors           map[string]string
+	mirrorCredentials bool
+	plainMirrors      []string // mirrors named by an http:// URL
 	gracefulStopBound time.Duration
 	metricsAddr       string
 	socketGroup       string
@@ -85,13 +87,20 @@ func parseServeFlags(args []string) (*serveFlags, error) {
 			return err
 		}
 		f.mirrors[host] = m
+		if strings.HasPrefix(strings.ToLower(mirror), "http://") {
+			f.plainMirrors = append(f.plainMirrors, mirror)
+		}
 		return nil
 	})
+	fs.BoolVar(&f.mirrorCredentials, "registry-mirror-credentials", false, "send a pull request's credentials, which are for the mirrored registry, on to its mirror (default: the mirror gets only the node's credentials for the mirror's own host)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if f.mirrorCredentials && len(f.plainMirrors) > 0 {
+		return nil, fmt.Errorf("--registry-mirror-credentials with the plain-HTTP mirror %s: the registry's credentials would cross the network in clear text", f.plainMirrors[0])
 	}
 	return f, nil
 }
@@ -183,7 +192,7 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	defer collector.Close()
 	rt, err := newRuntime(runtimeOptions{
-		engine: eng, logger: logger, podInfraImage: f.podInfraImage, rootDir: f.rootDir, mirrors: f.mirrors,
+		engine: eng, logger: logger, podInfraImage: f.podInfraImage, rootDir: f.rootDir, mirrors: f.mirrors, mirrorCredentials: f.mirrorCredentials,
 		network: network.Config{
 			Plugin: f.networkPlugin, DockerNetwork: f.dockerNetwork,
 			CNIConfDir: f.cniConfDir, CNICacheDir: f.cniCacheDir, CNINetNSDir: f.cniNetNSDir,

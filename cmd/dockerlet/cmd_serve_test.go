@@ -24,7 +24,11 @@ func TestParseServeFlags(t *testing.T) {
 	if f.mirrors["registry.k8s.io"] != "127.0.0.1:5000" || f.mirrors["gcr.io"] != "mirror.example:443/gcr" {
 		t.Errorf("mirrors: %v", f.mirrors)
 	}
-	for _, bad := range [][]string{{"--registry-mirror", "nohost"}, {"--registry-mirror", "x=http://"}, {"extra"}} {
+	for _, bad := range [][]string{
+		{"--registry-mirror", "nohost"}, {"--registry-mirror", "x=http://"}, {"extra"},
+		// The registry's credentials would go to the mirror in clear text.
+		{"--registry-mirror", "registry.k8s.io=http://127.0.0.1:5000", "--registry-mirror-credentials"},
+	} {
 		if _, err := parseServeFlags(bad); err == nil {
 			t.Errorf("%v: accepted", bad)
 		}

@@ -25,9 +25,11 @@ type runtimeOptions struct {
 	podInfraImage string
 	rootDir       string
 	mirrors       map[string]string
-	network       network.Config
-	cniBinDir     string // comma-separated; "" means the plugin's defaults
-	stats         cri.StatsCollector
+	// mirrorCredentials: see cri.Config.MirrorCredentials.
+	mirrorCredentials bool
+	network           network.Config
+	cniBinDir         string // comma-separated; "" means the plugin's defaults
+	stats             cri.StatsCollector
 	// streaming starts the exec/attach/port-forward server on streamingAddr.
 	streaming     bool
 	streamingAddr string
@@ -77,7 +79,7 @@ func newRuntime(o runtimeOptions) (_ *runtimeParts, retErr error) {
 	}
 	cfg := cri.Config{
 		Engine: o.engine, Logger: o.logger, PodInfraImage: o.podInfraImage, RootDir: o.rootDir,
-		Mirrors: o.mirrors, Version: version, Network: netPlugin, Logs: p.logs, Stats: o.stats, Keyring: p.keyring,
+		Mirrors: o.mirrors, MirrorCredentials: o.mirrorCredentials, Version: version, Network: netPlugin, Logs: p.logs, Stats: o.stats, Keyring: p.keyring,
 		Puller: image.NewPuller(o.engine, o.logger), ExecSync: streaming.ExecSync,
 	}
 	// The streaming server resolves sandboxes through the CRI service,

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -66,6 +67,13 @@ func (s *Service) pull(ctx context.Context, ref reference.Named, auth *runtimeap
 		_, err := s.eng.InspectImageByRef(ctx, src)
 		hadSrc = err == nil
 	}
+	if mirrored && authConfig(auth) != nil && !s.cfg.MirrorCredentials && !authFor(auth, src) {
+		// The request's credentials are the registry's (the kubelet picked
+		// them by the image's registry), not the mirror's: another party's
+		// server, perhaps reached over plain HTTP, must not get them.
+		s.log(ctx).Info("not sending the pull request's credentials to the registry's mirror", "image", ref.String(), "mirror", reference.Domain(ref))
+		auth = nil
+	}
 	if err := s.pullOne(ctx, src, auth); err != nil {
 		return err
 	}
@@ -86,6 +94,20 @@ func (s *Service) pull(ctx context.Context, ref reference.Named, auth *runtimeap
 		}
 	}
 	return nil
+}
+
+// authFor reports whether the credential names ref's registry as its
+// server (a credential the client chose for the mirror itself).
+func authFor(a *runtimeapi.AuthConfig, ref string) bool {
+	server := a.GetServerAddress()
+	if server == "" {
+		return false
+	}
+	if u, err := url.Parse(server); err == nil && u.Host != "" {
+		server = u.Host
+	}
+	named, err := reference.ParseNormalizedNamed(ref)
+	return err == nil && reference.Domain(named) == strings.TrimSuffix(server, "/")
 }
 
 // pullOne pulls with the request's credential first, then the node's.

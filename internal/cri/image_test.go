@@ -136,3 +136,36 @@ func TestRemoveImageByIDKeepsForeignContainersImage(t *testing.T) {
 		t.Errorf("unused image still present: %v", err)
 	}
 }
+
+// A pull request's credentials are the mirrored registry's: they go to
+// its mirror only when the operator says so, or when the client named the
+// mirror itself as their server.
+func TestMirrorGetsNoRegistryCredentials(t *testing.T) {
+	const mirror, ref = "127.0.0.1:5000", "registry.k8s.io/e2e/private:1"
+	spec := &runtimeapi.ImageSpec{Image: ref}
+	for _, tc := range []struct {
+		name     string
+		forward  bool
+		server   string
+		wantCode codes.Code
+	}{
+		{"by default", false, "registry.k8s.io", codes.Unauthenticated},
+		{"no server named", false, "", codes.Unauthenticated},
+		{"credential for the mirror", false, "http://" + mirror, codes.OK},
+		{"--registry-mirror-credentials", true, "registry.k8s.io", codes.OK},
+	} {
+		h := newHarness(t)
+		h.svc.cfg.Mirrors = map[string]string{"registry.k8s.io": mirror}
+		h.svc.cfg.MirrorCredentials = tc.forward
+		if err := h.fake.AllowPull(mirror+"/e2e/private:1", nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.fake.RequirePullAuth(mirror+"/e2e/private:1", "u", "p"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := h.svc.PullImage(h.ctx, &runtimeapi.PullImageRequest{Image: spec, Auth: &runtimeapi.AuthConfig{Username: "u", Password: "p", ServerAddress: tc.server}})
+		if code(err) != tc.wantCode {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.wantCode)
+		}
+	}
+}

@@ -38,6 +38,10 @@ type Config struct {
 	// Mirrors maps a registry host (registry.k8s.io) to a mirror host
 	// (127.0.0.1:5000) that pulls of that host go to.
 	Mirrors map[string]string
+	// MirrorCredentials sends a pull request's credentials, which are the
+	// mirrored registry's, on to its mirror. Off, the mirror gets only the
+	// node's credentials for the mirror's own host.
+	MirrorCredentials bool
 	// Version is dockerlet's own version, reported by Version.
 	Version string
 
