@@ -20,6 +20,7 @@ import (
 	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/engine/open"
 	"github.com/dockerlet/dockerlet/internal/metrics"
+	"github.com/dockerlet/dockerlet/internal/netlimit"
 	"github.com/dockerlet/dockerlet/internal/network"
 	"github.com/dockerlet/dockerlet/internal/stats"
 )
@@ -54,6 +55,7 @@ type serveFlags struct {
 	metricsAddr       string
 	socketGroup       string
 	pprofAddr         string
+	limits            listenerLimits
 }
 
 func parseServeFlags(args []string) (*serveFlags, error) {
@@ -75,6 +77,7 @@ func parseServeFlags(args []string) (*serveFlags, error) {
 	fs.StringVar(&f.socketGroup, "socket-group", "", "group (name or gid) that owns the CRI socket; its members may use it (default: root's)")
 	fs.StringVar(&f.metricsAddr, "metrics-bind-addr", "", "PORT or HOST:PORT of the Prometheus /metrics listener (a bare port binds 127.0.0.1; default off)")
 	fs.StringVar(&f.pprofAddr, "debug-pprof-addr", "", "PORT or HOST:PORT of a net/http/pprof listener for profiling (a bare port binds 127.0.0.1; default off)")
+	f.limits.addFlags(fs)
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&f.gracefulStopBound, "shutdown-timeout", 10*time.Second, "how long a SIGTERM waits for running calls")
 	fs.Func("registry-mirror", "HOST=URL: pull HOST/... from the mirror at URL and tag it under the requested name (repeatable)", func(v string) error {
@@ -135,6 +138,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	f.limits.fit(logger, f.metricsAddr != "", f.pprofAddr != "")
 	tuneGC(logger)
 	go trimHeap(ctx, logger, trimEvery)
 	// The streaming library logs through klog; send it to the same place.
@@ -157,12 +161,12 @@ func runServe(ctx context.Context, args []string) error {
 	// Inspect from memory, so every collaborator shares it.
 	mtr := metrics.New()
 	if f.metricsAddr != "" {
-		if _, err := mtr.Serve(ctx, f.metricsAddr, logger); err != nil {
+		if _, err := mtr.Serve(ctx, f.metricsAddr, f.limits.http(f.limits.metricsMaxConns), logger); err != nil {
 			return err
 		}
 	}
 	if f.pprofAddr != "" {
-		if _, err := servePprof(ctx, f.pprofAddr, logger); err != nil {
+		if _, err := servePprof(ctx, f.pprofAddr, f.limits.http(f.limits.pprofMaxConns), logger); err != nil {
 			return err
 		}
 	} else {
@@ -198,6 +202,7 @@ func runServe(ctx context.Context, args []string) error {
 			CNIConfDir: f.cniConfDir, CNICacheDir: f.cniCacheDir, CNINetNSDir: f.cniNetNSDir,
 		},
 		cniBinDir: f.cniBinDir, stats: collector, streaming: true, streamingAddr: f.streamingAddr,
+		streamingLimits: f.limits.http(f.limits.streamingMaxConns),
 	})
 	if err != nil {
 		return err
@@ -209,7 +214,9 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	lis = netlimit.Limit(lis, f.limits.criMaxConns, "cri", logger)
 	opts := append(mtr.ServerOptions(), cri.Interceptors(logger)...) // metrics outermost: they see the final code
+	opts = append(opts, f.limits.grpcOptions()...)
 	srv := grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(16<<20), grpc.MaxSendMsgSize(16<<20))...)
 	runtimeapi.RegisterRuntimeServiceServer(srv, svc)
 	runtimeapi.RegisterImageServiceServer(srv, svc)

@@ -12,6 +12,7 @@ import (
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/image"
 	"github.com/dockerlet/dockerlet/internal/keyring"
+	"github.com/dockerlet/dockerlet/internal/netlimit"
 	"github.com/dockerlet/dockerlet/internal/network"
 	"github.com/dockerlet/dockerlet/internal/streaming"
 )
@@ -31,8 +32,9 @@ type runtimeOptions struct {
 	cniBinDir         string // comma-separated; "" means the plugin's defaults
 	stats             cri.StatsCollector
 	// streaming starts the exec/attach/port-forward server on streamingAddr.
-	streaming     bool
-	streamingAddr string
+	streaming       bool
+	streamingAddr   string
+	streamingLimits netlimit.HTTP
 }
 
 // runtimeParts is the wired CRI service and the collaborators a front end
@@ -86,7 +88,7 @@ func newRuntime(o runtimeOptions) (_ *runtimeParts, retErr error) {
 	// which in turn hands it exec/attach/port-forward requests.
 	resolver := &sandboxResolver{}
 	if o.streaming {
-		srv, err := streaming.New(o.engine, resolver, streaming.Config{Addr: o.streamingAddr, Logger: o.logger})
+		srv, err := streaming.New(o.engine, resolver, streaming.Config{Addr: o.streamingAddr, Logger: o.logger, Limits: o.streamingLimits})
 		if err != nil {
 			return nil, fmt.Errorf("streaming server: %w", err)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
 	"github.com/dockerlet/dockerlet/internal/naming"
+	"github.com/dockerlet/dockerlet/internal/netlimit"
 )
 
 func TestListenAddr(t *testing.T) {
@@ -197,7 +198,7 @@ func TestServe(t *testing.T) {
 	m.EventStreamReconnect()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	addr, err := m.Serve(ctx, "127.0.0.1:0", nil)
+	addr, err := m.Serve(ctx, "127.0.0.1:0", netlimit.HTTP{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +224,7 @@ func TestServe(t *testing.T) {
 			t.Errorf("GET %s: %d, want 404", path, resp.StatusCode)
 		}
 	}
-	if _, err := m.Serve(ctx, addr, nil); err == nil {
+	if _, err := m.Serve(ctx, addr, netlimit.HTTP{}, nil); err == nil {
 		t.Error("second bind of the same address succeeded")
 	}
 	cancel()

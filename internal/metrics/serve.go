@@ -8,9 +8,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/dockerlet/dockerlet/internal/netlimit"
 )
 
 // Handler serves the registry in the Prometheus exposition format.
@@ -40,10 +41,15 @@ func ListenAddr(addr string) (string, error) {
 	return net.JoinHostPort(host, port), nil
 }
 
+// DefaultMaxConns caps the metrics listener's connections (a scraper
+// holds one).
+const DefaultMaxConns = 16
+
 // Serve binds addr (see ListenAddr) and serves /metrics in the background
-// until ctx ends. It returns the bound address, or the bind error at once.
-// Only metrics are exposed: no configuration, credentials or pprof.
-func (m *Metrics) Serve(ctx context.Context, addr string, logger *slog.Logger) (string, error) {
+// until ctx ends, bounded by lim (a zero MaxConns is DefaultMaxConns). It
+// returns the bound address, or the bind error at once. Only metrics are
+// exposed: no configuration, credentials or pprof.
+func (m *Metrics) Serve(ctx context.Context, addr string, lim netlimit.HTTP, logger *slog.Logger) (string, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -51,32 +57,15 @@ func (m *Metrics) Serve(ctx context.Context, addr string, logger *slog.Logger) (
 	if err != nil {
 		return "", err
 	}
-	lis, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
-	if err != nil {
-		return "", fmt.Errorf("metrics listener: %w", err)
+	if lim.MaxConns <= 0 {
+		lim.MaxConns = DefaultMaxConns
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", m.Handler())
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	bound, err := netlimit.Serve(ctx, addr, lim, mux, "metrics", logger)
+	if err != nil {
+		return "", err
 	}
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
-	go func() {
-		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("metrics server stopped", "err", err)
-		}
-	}()
-	bound := lis.Addr().String()
-	logger.Info("serving metrics", "addr", "http://"+bound+"/metrics")
+	logger.Info("serving metrics", "addr", "http://"+bound+"/metrics", "max_connections", lim.MaxConns)
 	return bound, nil
 }

@@ -19,6 +19,7 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc(m+" /attach/{token}", s.serveAttach)
 		mux.HandleFunc(m+" /portforward/{token}", s.servePortForward)
 	}
+	mux.HandleFunc("/", notFound)
 	return mux
 }
 
@@ -28,15 +29,22 @@ func consume[T any](s *Server, w http.ResponseWriter, r *http.Request) (T, bool)
 	var zero T
 	req, ok := s.tokens.consume(r.PathValue("token"))
 	if !ok {
-		http.NotFound(w, r)
+		notFound(w, r)
 		return zero, false
 	}
 	typed, ok := req.(T)
 	if !ok {
-		http.NotFound(w, r)
+		notFound(w, r)
 		return zero, false
 	}
 	return typed, true
+}
+
+// notFound answers 404 and closes the connection: a client without a
+// valid URL has no business keeping one open.
+func notFound(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Connection", "close")
+	http.NotFound(w, r)
 }
 
 func (s *Server) serveExec(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/netlimit"
 )
 
 // Config for the streaming server.
@@ -33,7 +34,16 @@ type Config struct {
 	IdleTimeout time.Duration
 	// StreamCreationTimeout bounds how long a SPDY client may take to open its streams; 0 means 30s.
 	StreamCreationTimeout time.Duration
+	// Limits bound the listener: connections open at once (0 means
+	// DefaultMaxConns), the wait for a request and between requests, and
+	// reading and answering one. A session, once its URL is redeemed, is
+	// bounded by IdleTimeout instead.
+	Limits netlimit.HTTP
 }
+
+// DefaultMaxConns caps the streaming listener's connections: each
+// exec/attach/port-forward session holds one (and one to Docker).
+const DefaultMaxConns = 256
 
 // SandboxResolver resolves a CRI sandbox id to the path of its network
 // namespace (e.g. /proc/<pid>/ns/net), or "" for a host-network pod.
@@ -103,19 +113,21 @@ func New(eng engine.Engine, sandboxes SandboxResolver, cfg Config) (*Server, err
 		cancel:   cancel,
 		done:     make(chan struct{}),
 	}
-	s.http = &http.Server{
-		Handler:           s.routes(),
-		ReadHeaderTimeout: 30 * time.Second,
-		BaseContext:       func(net.Listener) context.Context { return ctx },
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	if cfg.Limits.MaxConns <= 0 {
+		cfg.Limits.MaxConns = DefaultMaxConns
 	}
+	s.cfg.Limits = cfg.Limits.WithDefaults()
+	s.http = s.cfg.Limits.Server(s.routes(), log)
+	s.http.BaseContext = func(net.Listener) context.Context { return ctx }
+	limited := netlimit.Limit(ln, s.cfg.Limits.MaxConns, "streaming", log)
 	go func() {
 		defer close(s.done)
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.http.Serve(limited); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("streaming server stopped", "err", err)
 		}
 	}()
-	log.Info("streaming server listening", "addr", ln.Addr().String(), "url", base.String())
+	log.Info("streaming server listening", "addr", ln.Addr().String(), "url", base.String(),
+		"max_connections", s.cfg.Limits.MaxConns, "idle_timeout", s.cfg.Limits.IdleTimeout)
 	return s, nil
 }
 

@@ -66,6 +66,12 @@ func workDir(t *testing.T, name string) string {
 // logging at logLevel.
 func newEnv(t *testing.T, user, password, logLevel string, args ...string) *env {
 	t.Helper()
+	return newEnvWith(t, user, password, func(o *serveproc.Options) { o.LogLevel, o.Args = logLevel, args })
+}
+
+// newEnvWith is newEnv with the server's options set by configure.
+func newEnvWith(t *testing.T, user, password string, configure func(*serveproc.Options)) *env {
+	t.Helper()
 	testutil.RequireDocker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
@@ -88,7 +94,9 @@ func newEnv(t *testing.T, user, password, logLevel string, args ...string) *env 
 			_, _ = eng.RemoveImage(context.Background(), ref, engine.ImageRemoveOptions{Force: true})
 		}
 	})
-	e.srv = serveproc.New(t, serveproc.Options{Dir: workDir(t, "sec"), PauseImage: e.pause, LogLevel: logLevel, Args: args})
+	sopts := serveproc.Options{Dir: workDir(t, "sec"), PauseImage: e.pause}
+	configure(&sopts)
+	e.srv = serveproc.New(t, sopts)
 	if err := e.srv.Start(ctx); err != nil {
 		t.Fatal(err)
 	}

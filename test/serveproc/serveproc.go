@@ -72,6 +72,9 @@ type Options struct {
 	PauseImage string
 	LogLevel   string // default "info"
 	Args       []string
+	// OpenFiles, when set, is the server's open-file limit (soft and hard),
+	// set by prlimit(1) before it starts.
+	OpenFiles uint64
 }
 
 // Server is one `dockerlet serve` process, restartable.
@@ -136,6 +139,9 @@ func (s *Server) Start(ctx context.Context) error {
 		"--shutdown-timeout", "5s",
 	}, s.Opts.Args...)
 	cmd := exec.Command(s.Bin, args...)
+	if s.Opts.OpenFiles > 0 {
+		cmd = exec.Command("prlimit", append([]string{fmt.Sprintf("--nofile=%d:%d", s.Opts.OpenFiles, s.Opts.OpenFiles), "--", s.Bin}, args...)...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"flag"
+	"log/slog"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/dockerlet/dockerlet/internal/metrics"
+	"github.com/dockerlet/dockerlet/internal/netlimit"
+	"github.com/dockerlet/dockerlet/internal/streaming"
+)
+
+// listenerLimits bound serve's listeners (internal/netlimit): a flood of
+// connections on one of them must not take the memory or the open files
+// the others — the CRI socket first — need.
+type listenerLimits struct {
+	criMaxConns       int
+	criMaxStreams     int
+	criIdle           time.Duration
+	streamingMaxConns int
+	metricsMaxConns   int
+	pprofMaxConns     int
+	httpIdle          time.Duration
+	httpRequest       time.Duration
+}
+
+func (l *listenerLimits) addFlags(fs *flag.FlagSet) {
+	fs.IntVar(&l.criMaxConns, "cri-max-connections", 128, "connections the CRI socket keeps open at once; more are closed at once")
+	fs.IntVar(&l.criMaxStreams, "cri-max-concurrent-streams", 1000, "calls in flight at once on one CRI connection; more wait")
+	fs.DurationVar(&l.criIdle, "cri-connection-idle-timeout", 5*time.Minute, "close a CRI connection with no call in flight for this long (clients reconnect)")
+	fs.IntVar(&l.streamingMaxConns, "streaming-max-connections", streaming.DefaultMaxConns, "connections the exec/attach/port-forward listener keeps open at once (one per session); more are closed at once")
+	fs.IntVar(&l.metricsMaxConns, "metrics-max-connections", metrics.DefaultMaxConns, "connections the metrics listener keeps open at once")
+	fs.IntVar(&l.pprofMaxConns, "debug-pprof-max-connections", pprofMaxConns, "connections the pprof listener keeps open at once")
+	fs.DurationVar(&l.httpIdle, "http-idle-timeout", netlimit.DefaultIdleTimeout, "streaming, metrics and pprof listeners: close a connection that sends no request for this long (its first, or its next)")
+	fs.DurationVar(&l.httpRequest, "http-request-timeout", netlimit.DefaultReadTimeout, "streaming, metrics and pprof listeners: bound on reading a request and on writing its answer (a streaming session, once started, has its own idle timeout)")
+}
+
+// fit raises the open-file limit to its hard limit and fits the caps of
+// the listeners that are on within half of it: the other half is for
+// Docker's connections, the log copiers' files, checkpoints and CNI.
+func (l *listenerLimits) fit(logger *slog.Logger, metricsOn, pprofOn bool) {
+	nofile, err := netlimit.OpenFiles()
+	if err != nil {
+		logger.Warn("cannot read the open-file limit; listener caps as given", "err", err)
+		return
+	}
+	metricsWant, pprofWant := 0, 0
+	if metricsOn {
+		metricsWant = l.metricsMaxConns
+	}
+	if pprofOn {
+		pprofWant = l.pprofMaxConns
+	}
+	caps := netlimit.Share(nofile/netlimit.ListenerShare, l.criMaxConns, l.streamingMaxConns, metricsWant, pprofWant)
+	if caps[0] != l.criMaxConns || caps[1] != l.streamingMaxConns || caps[2] != metricsWant || caps[3] != pprofWant {
+		logger.Warn("open-file limit is low: listener caps lowered to half of it", "open_files", nofile,
+			"cri", caps[0], "streaming", caps[1], "metrics", caps[2], "pprof", caps[3])
+	}
+	l.criMaxConns, l.streamingMaxConns = caps[0], caps[1]
+	if metricsOn {
+		l.metricsMaxConns = caps[2]
+	}
+	if pprofOn {
+		l.pprofMaxConns = caps[3]
+	}
+	logger.Debug("listener limits", "open_files", nofile, "cri", l.criMaxConns, "streaming", l.streamingMaxConns,
+		"metrics", l.metricsMaxConns, "pprof", l.pprofMaxConns)
+}
+
+// http bounds an HTTP listener with the given cap.
+func (l *listenerLimits) http(maxConns int) netlimit.HTTP {
+	return netlimit.HTTP{MaxConns: maxConns, IdleTimeout: l.httpIdle, ReadTimeout: l.httpRequest, WriteTimeout: l.httpRequest}
+}
+
+// grpcOptions bound the CRI server: calls in flight per connection, the
+// HTTP/2 handshake, idle connections, and clients' keepalive pings (a
+// client pinging more often than every 10 s is sent away, as gRPC's own
+// enforcement does with its 5-minute default).
+func (l *listenerLimits) grpcOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.MaxConcurrentStreams(uint32(max(l.criMaxStreams, 1))),
+		grpc.ConnectionTimeout(10 * time.Second),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: l.criIdle}),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+	}
+}
