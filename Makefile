@@ -7,6 +7,11 @@ LDFLAGS := -X main.version=$(VERSION)
 # the linker keep every exported method of every reachable type: 3.6 MiB
 # more executable, all of it resident (docs/performance.md, RSS at 110 pods).
 TAGS    := grpcnotrace
+# DOCKERLET_ENGINE=29 runs the suites and conformance against a private
+# Docker 29 daemon built from the Go module proxy (test/engine/run.sh;
+# DOCKERLET_IMAGE_STORE=containerd for its containerd image store); unset,
+# against the machine's dockerd.
+ENGINE  := test/engine/run.sh
 
 .PHONY: all build build-serve test unit e2e vet clean bench bench-go bench-cri conformance conformance-mirror conformance-websocket conformance-cni
 
@@ -26,7 +31,7 @@ build-serve:
 # Every test: unit tests, the integration tests against the real dockerd,
 # then the node e2e suite (a real kubelet against dockerlet serve).
 test: vet
-	$(GO) test -count=1 -timeout 30m ./...
+	$(ENGINE) $(GO) test -count=1 -timeout 30m ./...
 	$(MAKE) node-e2e
 
 unit:
@@ -39,18 +44,18 @@ vet:
 # CRI conformance: critest v1.37.0 (shared offline harness) against a fresh
 # `dockerlet serve`; ends with "critest: N passed, N failed, N skipped".
 conformance:
-	scripts/conformance.sh
+	$(ENGINE) scripts/conformance.sh
 
 conformance-mirror:
-	CONFORMANCE_MODE=mirror scripts/conformance.sh
+	CONFORMANCE_MODE=mirror $(ENGINE) scripts/conformance.sh
 
 # The same over WebSocket (exec, attach, port-forward), and that on a CNI
 # bridge (root, containernetworking-plugins).
 conformance-websocket:
-	CONFORMANCE_WEBSOCKET=1 scripts/conformance.sh
+	CONFORMANCE_WEBSOCKET=1 $(ENGINE) scripts/conformance.sh
 
 conformance-cni:
-	CONFORMANCE_NETWORK=cni CONFORMANCE_WEBSOCKET=1 scripts/conformance.sh
+	CONFORMANCE_NETWORK=cni CONFORMANCE_WEBSOCKET=1 $(ENGINE) scripts/conformance.sh
 
 # Pod start-up, List/Status/stats latency and CPU/RSS at 10/50/110 pods, with
 # the floor measured in the same run (docs/performance.md).
@@ -72,7 +77,7 @@ clean:
 # Docker, unless DOCKERLET_E2E=1. docs/node-setup.md.
 .PHONY: node-e2e
 node-e2e:
-	test/node/run.sh
+	$(ENGINE) test/node/run.sh
 
 # The race detector over the CRI, log and network packages, play's command
 # and the e2e suite (needs Docker), and a short kill -9 chaos run (Docker
@@ -82,5 +87,5 @@ node-e2e:
 # it on its own).
 .PHONY: race
 race:
-	$(GO) test -race -count=1 ./internal/cri/... ./internal/crilog/... ./internal/network/... ./cmd/dockerlet/... ./test/e2e/...
-	DOCKERLET_SERVE_RACE=1 CHAOS_LIFECYCLES=24 CHAOS_KILLS=4 $(GO) test -count=1 -timeout 20m -run 'TestKill9Chaos$$|TestKill9ChaosCNI$$' ./test/chaos/
+	$(ENGINE) $(GO) test -race -count=1 ./internal/cri/... ./internal/crilog/... ./internal/network/... ./cmd/dockerlet/... ./test/e2e/...
+	DOCKERLET_SERVE_RACE=1 CHAOS_LIFECYCLES=24 CHAOS_KILLS=4 $(ENGINE) $(GO) test -count=1 -timeout 20m -run 'TestKill9Chaos$$|TestKill9ChaosCNI$$' ./test/chaos/

@@ -17,6 +17,11 @@
 #                     and the plugins in /usr/lib/cni or /opt/cni/bin) instead of
 #                     Docker's bridge; the bridge is deleted afterwards
 #   DOCKERLET_BIN     binary to run (default bin/dockerlet, built first)
+#   DOCKER_HOST       the engine dockerlet runs on (default: the local socket);
+#                     test/engine/run.sh (make conformance DOCKERLET_ENGINE=29)
+#                     sets it to a private daemon and DOCKERLET_MACHINE_DOCKER_HOST
+#                     to the machine's, which the harness keeps using to build
+#                     and push its images
 # Exit status: the harness's (0 no failures, 1 failures, 2 set-up error).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,16 +46,21 @@ fi
 # The harness builds the tools and images itself when they are missing.
 [[ -x ${CRITEST_TOOLS_BIN:-/tmp/gobin}/critest ]] || "$HARNESS/tools.sh"
 
+ENGINE_HOST=${DOCKER_HOST:-unix:///var/run/docker.sock}
 args=(serve --container-runtime-endpoint "unix://$SOCK" --root-directory "$WORK/root"
-	--pod-infra-container-image localhost:5000/pause:3.10)
+	--pod-infra-container-image localhost:5000/pause:3.10 --docker-endpoint "$ENGINE_HOST")
 env=()
+if [[ -n ${DOCKERLET_MACHINE_DOCKER_HOST:-} ]]; then
+	env+=(DOCKER_HOST="$DOCKERLET_MACHINE_DOCKER_HOST")
+fi
 if [[ $MODE == mirror ]]; then
 	for h in registry.k8s.io gcr.io k8s.gcr.io; do
 		args+=(--registry-mirror "$h=http://127.0.0.1:5000")
 	done
 	env+=(CRITEST_MODE=mirror)
 else
-	env+=(CRITEST_PRESEED=docker)
+	# Tag the pre-seeded images in the engine dockerlet runs on.
+	env+=("CRITEST_PRESEED=docker -H $ENGINE_HOST tag {src} {dst}")
 fi
 critest_args=()
 if [[ ${CONFORMANCE_WEBSOCKET:-} == 1 ]]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what dockerlet's tests need on a fresh Debian 12
 # machine: Docker Engine (Debian's docker.io, API 1.41), busybox-static for
-# test images, CNI plugins, iproute2/iptables, htpasswd. Idempotent: skips
+# test images, CNI plugins, iproute2/iptables, htpasswd, libseccomp-dev
+# (the Docker 29 test engine's runc). Idempotent: skips
 # what is already there, starts dockerd only when `docker info` fails.
 set -euo pipefail
 
@@ -15,6 +16,10 @@ command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# runc for the Docker 29 test engine (test/engine/build-engine.sh) is built
+# with cgo against libseccomp.
+[ -f /usr/include/seccomp.h ] || need+=(libseccomp-dev)
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "deps: installing ${need[*]}"
 	export DEBIAN_FRONTEND=noninteractive

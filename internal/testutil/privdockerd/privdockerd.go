@@ -33,6 +33,12 @@ type Options struct {
 	Subnet string
 	// Args are extra dockerd flags.
 	Args []string
+	// Engine is "20.10" (the machine's dockerd) or "29" (the engine built
+	// by test/engine/build-engine.sh); "" means DOCKERLET_ENGINE.
+	Engine string
+	// ImageStore is "graphdriver" or "containerd" (Docker 29 only); ""
+	// means DOCKERLET_IMAGE_STORE.
+	ImageStore string
 }
 
 // Daemon is one private dockerd, restartable.
@@ -45,8 +51,12 @@ type Daemon struct {
 	RunDir   string // holds the socket, pid file, config and log
 	LogPath  string
 	Bridge   string
+	// Engine and ImageStore are what the daemon runs (resolved Options).
+	Engine     string
+	ImageStore string
 
 	args []string
+	env  []string // dockerd's environment (PATH finds the engine's binaries)
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -54,6 +64,7 @@ type Daemon struct {
 	starts int
 
 	logf      func(format string, args ...any)
+	dockerd   string // the dockerd binary
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -76,7 +87,16 @@ func Require(t testing.TB) {
 	case os.Geteuid() != 0:
 		why = "needs root"
 	default:
-		for _, bin := range []string{"dockerd", "containerd", "ip"} {
+		bins := []string{"dockerd", "containerd", "ip"}
+		if eng, _, err := engineOf(Options{}); err != nil {
+			why = err.Error()
+		} else if eng == Engine29 {
+			bins = []string{"ip"}
+			if _, err := EngineDir(); err != nil {
+				why = "needs the Docker 29 build: " + err.Error()
+			}
+		}
+		for _, bin := range bins {
 			if _, err := exec.LookPath(bin); err != nil {
 				why = "needs " + bin
 			}
@@ -94,40 +114,73 @@ func Require(t testing.TB) {
 // Start runs a private dockerd and registers its clean-up with t.
 func Start(t testing.TB, opts Options) *Daemon {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	d, err := Launch(ctx, opts, t.Logf)
+	if d != nil {
+		t.Cleanup(func() {
+			if err := d.Close(); err != nil {
+				t.Errorf("privdockerd clean-up: %v", err)
+			}
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// Launch runs a private dockerd (for programs; tests use Start). On error
+// the returned daemon, if not nil, still needs its Close.
+func Launch(ctx context.Context, opts Options, logf func(format string, args ...any)) (*Daemon, error) {
 	sweep()
+	eng, store, err := engineOf(opts)
+	if err != nil {
+		return nil, err
+	}
+	dockerd := "dockerd"
+	env := os.Environ()
+	if eng == Engine29 {
+		dir, err := EngineDir()
+		if err != nil {
+			return nil, err
+		}
+		// dockerd starts containerd, containerd its shim, and the shim
+		// runc, each found on PATH: the build's own first.
+		dockerd = filepath.Join(dir, "dockerd")
+		env = append(env, "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	name := "dlrs" + hex.EncodeToString(b[:])
 	subnet := opts.Subnet
 	if subnet == "" {
-		var err error
 		if subnet, err = freeSubnet(); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
 	d := &Daemon{
-		Name:     name,
-		RunDir:   filepath.Join("/run", name),
-		DataRoot: filepath.Join("/var/lib", name),
-		Bridge:   name,
-		logf:     t.Logf,
+		Name:       name,
+		RunDir:     filepath.Join("/run", name),
+		DataRoot:   filepath.Join("/var/lib", name),
+		Bridge:     name,
+		Engine:     eng,
+		ImageStore: store,
+		logf:       logf,
+		dockerd:    dockerd,
+		env:        env,
 	}
 	d.ExecRoot = filepath.Join(d.RunDir, "exec")
 	d.LogPath = filepath.Join(d.RunDir, "dockerd.log")
 	d.Host = "unix://" + filepath.Join(d.RunDir, "docker.sock")
-	t.Cleanup(func() {
-		if err := d.Close(); err != nil {
-			t.Errorf("privdockerd clean-up: %v", err)
-		}
-	})
 	for _, dir := range []string{d.RunDir, d.DataRoot, d.ExecRoot} {
 		if err := os.MkdirAll(dir, 0o710); err != nil {
-			t.Fatal(err)
+			return d, err
 		}
 	}
 	cfg := filepath.Join(d.RunDir, "daemon.json")
-	if err := os.WriteFile(cfg, []byte("{}\n"), 0o600); err != nil {
-		t.Fatal(err)
+	if err := os.WriteFile(cfg, []byte(daemonConfig(eng, store)), 0o600); err != nil {
+		return d, err
 	}
 	for _, args := range [][]string{
 		{"link", "add", d.Bridge, "type", "bridge"},
@@ -135,8 +188,14 @@ func Start(t testing.TB, opts Options) *Daemon {
 		{"link", "set", d.Bridge, "up"},
 	} {
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+			return d, fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out)
 		}
+	}
+	// overlay2 is a graph driver; the containerd store names its
+	// snapshotter instead.
+	storage := "overlay2"
+	if store == StoreContainerd {
+		storage = "overlayfs"
 	}
 	d.args = append([]string{
 		"--config-file", cfg,
@@ -146,19 +205,17 @@ func Start(t testing.TB, opts Options) *Daemon {
 		"-H", d.Host,
 		"--bridge", d.Bridge,
 		"--iptables=false", "--ip-masq=false", "--ip-forward=false",
-		"--storage-driver", "overlay2",
+		"--storage-driver", storage,
 		"--exec-opt", "native.cgroupdriver=cgroupfs",
 		"--cgroup-parent", "/" + name,
 	}, opts.Args...)
 	if opts.LiveRestore {
 		d.args = append(d.args, "--live-restore")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
 	if err := d.start(ctx); err != nil {
-		t.Fatal(err)
+		return d, err
 	}
-	return d
+	return d, nil
 }
 
 // freeSubnet picks a 10.213.x.0/24 no interface of the host uses.
@@ -199,7 +256,8 @@ func (d *Daemon) start(ctx context.Context) error {
 	}
 	d.starts++
 	fmt.Fprintf(logf, "=== privdockerd start %d\n", d.starts)
-	cmd := exec.Command("dockerd", d.args...)
+	cmd := exec.Command(d.dockerd, d.args...)
+	cmd.Env = d.env
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own process group: a ^C to the test does not reach it before the
 	// clean-up does; and it dies with the test binary (its containerd is

@@ -3,6 +3,7 @@ package privdockerd_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,5 +69,41 @@ func TestRestartAndCleanup(t *testing.T) {
 				t.Errorf("bridge %s left", d.Bridge)
 			}
 		})
+	}
+}
+
+// TestEngineAndImageStore: the daemon runs the engine and image store that
+// DOCKERLET_ENGINE and DOCKERLET_IMAGE_STORE ask for (the system's 20.10 by
+// default; the Docker 29 build, with the graph driver or containerd's
+// snapshotter, when asked).
+func TestEngineAndImageStore(t *testing.T) {
+	privdockerd.Require(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	d := privdockerd.Start(t, privdockerd.Options{})
+	eng, err := engine.Connect(d.Host, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	v, err := eng.Version(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := eng.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapshotter := false
+	for _, kv := range info.DriverStatus {
+		snapshotter = snapshotter || kv[0] == "driver-type" && strings.HasPrefix(kv[1], "io.containerd.snapshotter")
+	}
+	t.Logf("engine %s: Docker %s, API %s, storage %s (snapshotter %v)", d.Engine, v.Version, v.APIVersion, info.Driver, snapshotter)
+	wantPrefix := map[string]string{privdockerd.EngineSystem: "20.10.", privdockerd.Engine29: "29."}[d.Engine]
+	if !strings.HasPrefix(v.Version, wantPrefix) {
+		t.Errorf("engine %s runs Docker %s", d.Engine, v.Version)
+	}
+	if snapshotter != (d.ImageStore == privdockerd.StoreContainerd) {
+		t.Errorf("image store %s, but docker info says driver %s with status %v", d.ImageStore, info.Driver, info.DriverStatus)
 	}
 }
