@@ -37,17 +37,18 @@ func TestLogPathRootAndLength(t *testing.T) {
 }
 
 // Image volumes (Mount.image, image_sub_path) are not something Docker
-// 20.10 can mount: a clear Unimplemented, whatever the sub path says, and
-// nothing is created.
+// 20.10 can mount: a clear Unimplemented naming the Docker version that
+// can, an escaping sub path InvalidArgument, and nothing is created.
 func TestImageVolumeUnsupported(t *testing.T) {
 	h := newHarness(t)
 	sb := h.runSandbox("imgvol")
-	for _, sub := range []string{"", "data", "../../etc"} {
+	for sub, want := range map[string]codes.Code{"": codes.Unimplemented, "data": codes.Unimplemented, "../../etc": codes.InvalidArgument} {
 		cfg := containerConfig("iv")
-		cfg.Mounts = []*runtimeapi.Mount{{ContainerPath: "/data", Image: &runtimeapi.ImageSpec{Image: testImage}, ImageSubPath: sub}}
+		cfg.Mounts = []*runtimeapi.Mount{{ContainerPath: "/data", Readonly: true, Image: &runtimeapi.ImageSpec{Image: testImage}, ImageSubPath: sub}}
 		_, err := h.svc.CreateContainer(h.ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sb, Config: cfg})
-		if code(err) != codes.Unimplemented || !strings.Contains(err.Error(), "image volumes") {
-			t.Errorf("sub path %q: %v, want Unimplemented naming image volumes", sub, err)
+		if code(err) != want || !strings.Contains(err.Error(), "image volume") ||
+			want == codes.Unimplemented && !strings.Contains(err.Error(), "Docker Engine 28.0") {
+			t.Errorf("sub path %q: %v, want %s naming image volumes (and Docker 28.0)", sub, err, want)
 		}
 	}
 	if ids := h.fake.ContainerIDs(); len(ids) != 1 {

@@ -22,8 +22,8 @@ type containerInput struct {
 	// pidTarget is the Docker id of the container whose PID namespace a
 	// TARGET namespace option joins (already resolved).
 	pidTarget string
-	// dockerRoot is Docker's data root (see bindsFor).
-	dockerRoot string
+	// env is what the translation needs to know of the engine.
+	env engineEnv
 }
 
 // containerSpec translates a CRI container config into Docker's create
@@ -33,9 +33,6 @@ func (s *Service) containerSpec(in containerInput) (engine.CreateSpec, error) {
 	cfg, sb := in.cfg, in.sandbox
 	sbLabels := sb.Config.Labels
 	md := cfg.Metadata
-	if len(cfg.CDIDevices) > 0 {
-		return engine.CreateSpec{}, unimplementedf("CDI devices are not supported on Docker Engine")
-	}
 	labels := map[string]string{
 		naming.LabelManaged:   "true",
 		naming.LabelType:      naming.TypeContainer,
@@ -79,17 +76,20 @@ func (s *Service) containerSpec(in containerInput) (engine.CreateSpec, error) {
 	if sb.HostConfig.IpcMode.IsHost() {
 		hc.IpcMode = "host"
 	}
-	binds, err := bindsFor(cfg.Mounts, in.dockerRoot)
+	binds, mounts, err := mountsFor(cfg.Mounts, in.env)
 	if err != nil {
 		return engine.CreateSpec{}, err
 	}
-	hc.Binds = binds
+	hc.Binds, hc.Mounts = binds, mounts
 	for _, d := range cfg.Devices {
 		perms := d.Permissions
 		if perms == "" {
 			perms = "rwm"
 		}
 		hc.Devices = append(hc.Devices, container.DeviceMapping{PathOnHost: d.HostPath, PathInContainer: d.ContainerPath, CgroupPermissions: perms})
+	}
+	if hc.DeviceRequests, err = cdiRequests(cfg.CDIDevices, in.env.features); err != nil {
+		return engine.CreateSpec{}, err
 	}
 	if err := s.applyResources(&hc.Resources, &hc.OomScoreAdj, cfg.GetLinux().GetResources()); err != nil {
 		return engine.CreateSpec{}, err
@@ -208,47 +208,4 @@ func (s *Service) applyResources(r *container.Resources, oom *int, res *runtimea
 		*oom = s.oomAdj.adjust(int(res.OomScoreAdj))
 	}
 	return nil
-}
-
-// bindsFor turns CRI mounts into Docker binds (Docker creates a missing
-// host directory, as the kubelet expects).
-//
-// Docker refuses a private bind whose source merely starts with its data
-// root as a string ("/var/lib/dockerlet/…" under "/var/lib/docker"); such
-// mounts are made rslave, which differs from rprivate only in letting host
-// mounts propagate in.
-func bindsFor(mounts []*runtimeapi.Mount, dockerRoot string) ([]string, error) {
-	var binds []string
-	for _, m := range mounts {
-		if m.Image != nil && m.Image.Image != "" {
-			return nil, unimplementedf("image volumes are not supported on Docker Engine")
-		}
-		if len(m.UidMappings) > 0 || len(m.GidMappings) > 0 {
-			return nil, unimplementedf("id-mapped mounts are not supported on Docker Engine")
-		}
-		if m.RecursiveReadOnly {
-			return nil, unimplementedf("recursive read-only mounts are not supported on this Docker Engine API")
-		}
-		if strings.Contains(m.HostPath, ":") || strings.Contains(m.ContainerPath, ":") {
-			return nil, invalidf("mount %q→%q: a path with ':' cannot be bound on Docker", m.HostPath, m.ContainerPath)
-		}
-		var opts []string
-		if m.Readonly {
-			opts = append(opts, "ro")
-		}
-		switch m.Propagation {
-		case runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER:
-			opts = append(opts, "rslave")
-		case runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL:
-			opts = append(opts, "rshared")
-		default:
-			if dockerRoot != "" && strings.HasPrefix(m.HostPath, dockerRoot) {
-				opts = append(opts, "rslave")
-			} else {
-				opts = append(opts, "rprivate")
-			}
-		}
-		binds = append(binds, m.HostPath+":"+m.ContainerPath+":"+strings.Join(opts, ","))
-	}
-	return binds, nil
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/moby/moby/api/types/mount"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -59,7 +62,11 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 	if err != nil {
 		return nil, err
 	}
-	in := containerInput{cfg: cfg, sandbox: sb, image: img, dockerRoot: facts.rootDir}
+	env := engineEnv{dockerRoot: facts.rootDir, features: facts.features, handler: sb.Config.Labels[labelRuntimeHandler]}
+	if env.images, err = s.imageVolumes(ctx, cfg.Mounts); err != nil {
+		return nil, err
+	}
+	in := containerInput{cfg: cfg, sandbox: sb, image: img, env: env}
 	logDir := sb.Config.Labels[labelLogDir]
 	if logDir == "" {
 		logDir = req.GetSandboxConfig().GetLogDirectory()
@@ -95,6 +102,78 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 	if err != nil {
 		return nil, fmt.Errorf("create container %s: %w", spec.Name, err)
 	}
+	if err := s.checkImageSubPaths(ctx, id, spec); err != nil {
+		return nil, err
+	}
 	s.log(ctx).Info("container created", "container", id, "name", spec.Name)
 	return &runtimeapi.CreateContainerResponse{ContainerId: id}, nil
+}
+
+// imageVolumes resolves the images of the container's image volumes to
+// their ids: present images only, as for the container's own image.
+func (s *Service) imageVolumes(ctx context.Context, mounts []*runtimeapi.Mount) (map[string]string, error) {
+	var ids map[string]string
+	for _, m := range mounts {
+		ref := m.GetImage().GetImage()
+		if ref == "" {
+			continue
+		}
+		img, err := imgref.Resolve(ctx, s.eng, ref)
+		if errors.Is(err, engine.ErrNotFound) {
+			return nil, notFoundf("image volume %q: the image is not present (pull it first)", ref)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("inspect image volume %q: %w", ref, err)
+		}
+		if ids == nil {
+			ids = map[string]string{}
+		}
+		ids[ref] = img.ID
+	}
+	return ids, nil
+}
+
+// checkImageSubPaths refuses an image volume whose sub path the image does
+// not have, at create as the CRI asks (Docker finds out only at start).
+// Docker mounts an image volume's filesystem when it creates the container
+// and reports where: the sub path is looked up there, resolved inside it.
+// Where that directory cannot be read (a daemon on another host), start
+// says it instead.
+func (s *Service) checkImageSubPaths(ctx context.Context, id string, spec engine.CreateSpec) error {
+	want := map[string]string{} // container path → sub path
+	for _, m := range spec.HostConfig.Mounts {
+		if m.Type == mount.TypeImage && m.ImageOptions != nil && m.ImageOptions.Subpath != "" {
+			want[m.Target] = m.ImageOptions.Subpath
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	in, err := s.eng.InspectContainer(ctx, id)
+	if err != nil {
+		return fmt.Errorf("inspect created container %s: %w", id, err)
+	}
+	for _, mp := range in.Mounts {
+		sub, ok := want[mp.Destination]
+		if !ok || mp.Type != mount.TypeImage {
+			continue
+		}
+		if _, err := os.Stat(mp.Source); err != nil {
+			continue
+		}
+		p, err := securejoin.SecureJoin(mp.Source, sub)
+		if err == nil {
+			_, err = os.Stat(p)
+		}
+		if err == nil {
+			continue
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		if rerr := s.eng.RemoveContainer(rctx, id, engine.RemoveOptions{Force: true}); rerr != nil && !errors.Is(rerr, engine.ErrNotFound) {
+			s.log(ctx).Warn("remove container after a missing image sub path", "container", id, "err", rerr)
+		}
+		cancel()
+		return invalidf("image volume at %q: sub path %q is not in the image (%v)", mp.Destination, sub, err)
+	}
+	return nil
 }

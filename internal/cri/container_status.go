@@ -95,7 +95,7 @@ func (s *Service) containerStatus(ctx context.Context, c *container.InspectRespo
 		Labels:      labels,
 		Annotations: ann,
 		LogPath:     l[labelLogPath],
-		Mounts:      statusMounts(c.Mounts),
+		Mounts:      statusMounts(c),
 		Resources:   statusResources(c.HostConfig),
 	}
 	if ref := s.imageRef(ctx, c.Image); ref != "" {
@@ -154,22 +154,53 @@ func (s *Service) imageRef(ctx context.Context, imageID string) string {
 	return ref
 }
 
-func statusMounts(mps []container.MountPoint) []*runtimeapi.Mount {
+func statusMounts(c *container.InspectResponse) []*runtimeapi.Mount {
 	var out []*runtimeapi.Mount
-	for _, m := range mps {
-		if m.Type != mount.TypeBind {
-			continue
+	for _, m := range c.Mounts {
+		switch m.Type {
+		case mount.TypeBind:
+			cm := &runtimeapi.Mount{ContainerPath: m.Destination, HostPath: m.Source, Readonly: !m.RW}
+			switch m.Propagation {
+			case mount.PropagationRSlave, mount.PropagationSlave:
+				cm.Propagation = runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER
+			case mount.PropagationRShared, mount.PropagationShared:
+				cm.Propagation = runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL
+			}
+			if spec := specMount(c, m.Destination); spec != nil && spec.BindOptions != nil {
+				cm.RecursiveReadOnly = spec.BindOptions.ReadOnlyForceRecursive
+			}
+			out = append(out, cm)
+		case mount.TypeImage:
+			// The image id is what was asked for (CreateContainer resolves
+			// it); Docker's own record names the image's mounted layer.
+			spec := specMount(c, m.Destination)
+			if spec == nil {
+				continue
+			}
+			cm := &runtimeapi.Mount{
+				ContainerPath: m.Destination, Readonly: true,
+				Image: &runtimeapi.ImageSpec{Image: spec.Source, ImageRef: spec.Source},
+			}
+			if spec.ImageOptions != nil {
+				cm.ImageSubPath = spec.ImageOptions.Subpath
+			}
+			out = append(out, cm)
 		}
-		cm := &runtimeapi.Mount{ContainerPath: m.Destination, HostPath: m.Source, Readonly: !m.RW}
-		switch m.Propagation {
-		case mount.PropagationRSlave, mount.PropagationSlave:
-			cm.Propagation = runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER
-		case mount.PropagationRShared, mount.PropagationShared:
-			cm.Propagation = runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL
-		}
-		out = append(out, cm)
 	}
 	return out
+}
+
+// specMount is the Mounts entry the container was created with for target.
+func specMount(c *container.InspectResponse, target string) *mount.Mount {
+	if c.HostConfig == nil {
+		return nil
+	}
+	for i := range c.HostConfig.Mounts {
+		if c.HostConfig.Mounts[i].Target == target {
+			return &c.HostConfig.Mounts[i]
+		}
+	}
+	return nil
 }
 
 func statusResources(hc *container.HostConfig) *runtimeapi.ContainerResources {

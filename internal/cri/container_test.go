@@ -269,7 +269,7 @@ func TestBindsForDockerRootPrefix(t *testing.T) {
 		{HostPath: "/srv/data", ContainerPath: "/srv", Readonly: true},
 		{HostPath: "/var/lib/docker-x", ContainerPath: "/x", Propagation: runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL},
 	}
-	got, err := bindsFor(mounts, "/var/lib/docker")
+	got, _, err := mountsFor(mounts, engineEnv{dockerRoot: "/var/lib/docker", features: engineFeatures{api: "1.41"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,7 @@ func (s *Service) CgroupDriver(ctx context.Context) (string, error) {
 type daemonFacts struct {
 	cgroupDriver string // "cgroupfs" or "systemd"
 	rootDir      string // Docker's data root, e.g. /var/lib/docker
+	features     engineFeatures
 }
 
 func (s *Service) daemonFacts(ctx context.Context) (daemonFacts, error) {
@@ -46,7 +47,17 @@ func (s *Service) daemonFacts(ctx context.Context) (daemonFacts, error) {
 	if err != nil {
 		return daemonFacts{}, fmt.Errorf("engine info: %w", err)
 	}
-	f = daemonFacts{cgroupDriver: strings.ToLower(info.CgroupDriver), rootDir: info.DockerRootDir}
+	// After Info the client has negotiated: Version's APIVersion is what
+	// every later call speaks.
+	v, err := s.eng.Version(ctx)
+	if err != nil {
+		return daemonFacts{}, fmt.Errorf("engine version: %w", err)
+	}
+	f = daemonFacts{
+		cgroupDriver: strings.ToLower(info.CgroupDriver),
+		rootDir:      info.DockerRootDir,
+		features:     newEngineFeatures(v.Version, v.APIVersion, info),
+	}
 	if f.cgroupDriver == "" {
 		f.cgroupDriver = "cgroupfs"
 	}

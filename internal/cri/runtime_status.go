@@ -30,12 +30,16 @@ func (s *Service) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*r
 		}
 	}
 	resp := &runtimeapi.StatusResponse{
-		Status: &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{runtimeReady, networkReady}},
-		RuntimeHandlers: []*runtimeapi.RuntimeHandler{{
-			Name:     "",
-			Features: &runtimeapi.RuntimeHandlerFeatures{},
-		}},
+		Status:          &runtimeapi.RuntimeStatus{Conditions: []*runtimeapi.RuntimeCondition{runtimeReady, networkReady}},
+		RuntimeHandlers: []*runtimeapi.RuntimeHandler{{Name: "", Features: &runtimeapi.RuntimeHandlerFeatures{}}},
+		// Supplemental groups policy Strict and user namespaces are not
+		// something Docker can do (Unimplemented), on any version.
 		Features: &runtimeapi.RuntimeFeatures{},
+	}
+	if runtimeReady.Status {
+		if f, err := s.daemonFacts(ctx); err == nil {
+			resp.RuntimeHandlers = runtimeHandlers(f.features)
+		}
 	}
 	if req.Verbose {
 		s.mu.Lock()
@@ -68,4 +72,20 @@ func (s *Service) engineAlive(ctx context.Context) error {
 	}
 	_, err := s.eng.Version(ctx)
 	return err
+}
+
+// runtimeHandlers lists Docker's runtimes as CRI handlers ("" is Docker's
+// default runtime) with what each can carry on this engine.
+func runtimeHandlers(f engineFeatures) []*runtimeapi.RuntimeHandler {
+	var out []*runtimeapi.RuntimeHandler
+	for _, name := range f.handlerNames() {
+		out = append(out, &runtimeapi.RuntimeHandler{
+			Name: name,
+			Features: &runtimeapi.RuntimeHandlerFeatures{
+				RecursiveReadOnlyMounts: f.recursiveReadOnly(name),
+				UserNamespaces:          false,
+			},
+		})
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/moby/moby/api/types/container"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -21,6 +22,9 @@ import (
 func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandboxRequest) (_ *runtimeapi.RunPodSandboxResponse, retErr error) {
 	cfg := req.GetConfig()
 	if err := validateSandboxConfig(cfg); err != nil {
+		return nil, err
+	}
+	if err := s.checkRuntimeHandler(ctx, req.RuntimeHandler); err != nil {
 		return nil, err
 	}
 	if err := s.ensureImage(ctx, s.cfg.PodInfraImage); err != nil {
@@ -263,6 +267,23 @@ func (s *Service) sandboxSpec(cfg *runtimeapi.PodSandboxConfig, handler string) 
 
 // runtimeFor maps a CRI runtime handler to a Docker runtime name; "" and
 // "runc" mean Docker's default.
+// checkRuntimeHandler refuses a handler Docker has no runtime for, naming
+// the ones it has (Status lists them too).
+func (s *Service) checkRuntimeHandler(ctx context.Context, handler string) error {
+	if handler == "" || handler == "runc" {
+		return nil
+	}
+	f, err := s.daemonFacts(ctx)
+	if err != nil {
+		return err
+	}
+	if !f.features.knowsHandler(handler) {
+		return notFoundf("runtime handler %q: Docker has no runtime of that name (configured: %s)",
+			handler, strings.Join(f.features.handlerNames()[1:], ", "))
+	}
+	return nil
+}
+
 func runtimeFor(handler string) string {
 	if handler == "runc" {
 		return ""

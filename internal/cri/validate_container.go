@@ -57,11 +57,16 @@ func validateContainerConfig(c *runtimeapi.ContainerConfig) error {
 		if err := validateAbsPath("mount container path", mnt.ContainerPath, false); err != nil {
 			return err
 		}
-		// A relative host path would make Docker create a named volume.
-		if mnt.GetImage().GetImage() == "" {
-			if err := validateAbsPath("mount host path", mnt.HostPath, false); err != nil {
-				return err
-			}
+		if err := validateMount(mnt); err != nil {
+			return err
+		}
+	}
+	if len(c.CDIDevices) > maxMounts {
+		return invalidf("container config: %d CDI devices (at most %d)", len(c.CDIDevices), maxMounts)
+	}
+	for _, d := range c.CDIDevices {
+		if err := validateCDIDevice(d); err != nil {
+			return err
 		}
 	}
 	for _, d := range c.Devices {
@@ -105,6 +110,55 @@ func validateContainerConfig(c *runtimeapi.ContainerConfig) error {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// validateMount checks what the CRI asks of a mount, whatever the engine
+// can carry.
+func validateMount(mnt *runtimeapi.Mount) error {
+	if img := mnt.GetImage(); img.GetImage() != "" {
+		// An image volume is the image's filesystem, never writable.
+		if !mnt.Readonly {
+			return invalidf("image volume %.80q at %q: image volumes are read-only (set readonly)", img.GetImage(), mnt.ContainerPath)
+		}
+		if mnt.ImageSubPath != "" && !filepath.IsLocal(mnt.ImageSubPath) {
+			return invalidf("image volume %.80q: sub path %.80q must be relative and stay inside the image", img.GetImage(), mnt.ImageSubPath)
+		}
+		if len(img.GetImage()) > maxImageRef {
+			return invalidf("image volume: image reference of %d bytes (at most %d)", len(img.GetImage()), maxImageRef)
+		}
+		return nil
+	}
+	if mnt.ImageSubPath != "" {
+		return invalidf("mount of %q: image_sub_path without an image", mnt.HostPath)
+	}
+	// A relative host path would make Docker create a named volume.
+	if err := validateAbsPath("mount host path", mnt.HostPath, false); err != nil {
+		return err
+	}
+	if mnt.RecursiveReadOnly {
+		if !mnt.Readonly {
+			return invalidf("mount %q: recursive_read_only needs readonly", mnt.ContainerPath)
+		}
+		if mnt.Propagation != runtimeapi.MountPropagation_PROPAGATION_PRIVATE {
+			return invalidf("mount %q: recursive_read_only needs private propagation, not %s", mnt.ContainerPath, mnt.Propagation)
+		}
+	}
+	return nil
+}
+
+// validateCDIDevice checks a fully qualified CDI device name,
+// "vendor.com/class=name".
+func validateCDIDevice(d *runtimeapi.CDIDevice) error {
+	if d == nil {
+		return invalidf("container config: nil CDI device")
+	}
+	kind, name, ok := strings.Cut(d.Name, "=")
+	vendor, class, ok2 := strings.Cut(kind, "/")
+	if !ok || !ok2 || vendor == "" || class == "" || name == "" || len(d.Name) > maxPath ||
+		strings.ContainsAny(d.Name, " \t\n\x00") {
+		return invalidf("CDI device %.80q: want a fully qualified name like vendor.com/class=name", d.Name)
 	}
 	return nil
 }

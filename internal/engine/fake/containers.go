@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/storage"
 
@@ -341,8 +342,45 @@ func (f *Fake) inspectLocked(c *ctr) container.InspectResponse {
 		// Docker always reports the storage driver; code reading it must
 		// not meet a nil here that it would never meet on Docker.
 		GraphDriver: &storage.DriverData{Name: "fake", Data: map[string]string{}},
+		Mounts:      mountPoints(c.spec.HostConfig),
 	}
 	return clone(r)
+}
+
+// mountPoints mimics the Mounts of Docker's inspect: one per bind string
+// ("src:dst[:opts]") and per Mounts entry, read-only as asked.
+func mountPoints(hc *container.HostConfig) []container.MountPoint {
+	var out []container.MountPoint
+	for _, b := range hc.Binds {
+		parts := strings.SplitN(b, ":", 3)
+		if len(parts) < 2 {
+			continue
+		}
+		mp := container.MountPoint{Type: mount.TypeBind, Source: parts[0], Destination: parts[1], RW: true, Propagation: mount.PropagationRPrivate}
+		if len(parts) == 3 {
+			for _, o := range strings.Split(parts[2], ",") {
+				switch o {
+				case "ro":
+					mp.RW = false
+				case string(mount.PropagationRSlave), string(mount.PropagationRShared), string(mount.PropagationRPrivate):
+					mp.Propagation = mount.Propagation(o)
+				}
+			}
+		}
+		out = append(out, mp)
+	}
+	for _, m := range hc.Mounts {
+		mp := container.MountPoint{Type: m.Type, Source: m.Source, Destination: m.Target, RW: !m.ReadOnly}
+		if m.BindOptions != nil {
+			mp.Propagation = m.BindOptions.Propagation
+		}
+		if m.Type == mount.TypeImage {
+			// Docker reports where it mounted the image's layer.
+			mp.Source = "/var/lib/docker/rootfs/image/" + strings.TrimPrefix(m.Source, "sha256:")
+		}
+		out = append(out, mp)
+	}
+	return out
 }
 
 // networks mimics Docker's view of a container's endpoints: host and none
