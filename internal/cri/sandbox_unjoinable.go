@@ -25,7 +25,7 @@ const unjoinableStopTimeout = 30 * time.Second
 // FailedPrecondition either way.
 func (s *Service) sandboxUnjoinable(ctx context.Context, sandboxID, ctrID string, err error) error {
 	peer := engine.JoinPeer(err)
-	if sandboxID == "" || peer != "" && !strings.HasPrefix(sandboxID, peer) {
+	if sandboxID == "" || peer != "" && !s.isSandbox(ctx, peer, sandboxID) {
 		return fmt.Errorf("container %s: %w: %w", ctrID, errFailedPrecondition, err)
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unjoinableStopTimeout)
@@ -39,4 +39,15 @@ func (s *Service) sandboxUnjoinable(ctx context.Context, sandboxID, ctrID string
 		"sandbox", sandboxID, "container", ctrID, "err", err)
 	return fmt.Errorf("container %s: pod sandbox %s can no longer be joined and was stopped: %w: %w",
 		ctrID, sandboxID, errFailedPrecondition, err)
+}
+
+// isSandbox reports whether peer, an id, id prefix or container name from
+// Docker's refusal (Docker 29 names a network peer by its name), is the
+// sandbox.
+func (s *Service) isSandbox(ctx context.Context, peer, sandboxID string) bool {
+	if strings.HasPrefix(sandboxID, peer) {
+		return true
+	}
+	in, err := s.eng.InspectContainer(ctx, peer)
+	return err == nil && in.ID == sandboxID
 }

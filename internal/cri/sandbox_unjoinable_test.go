@@ -46,6 +46,28 @@ func TestStartInUnjoinableSandboxStopsIt(t *testing.T) {
 	}
 }
 
+// TestStartRefusedByPeerNameStopsSandbox: Docker 29 names the network peer
+// it cannot join by its container name, not its id; that is still the
+// sandbox, which is stopped.
+func TestStartRefusedByPeerNameStopsSandbox(t *testing.T) {
+	h := newHarness(t)
+	sb := h.runSandbox("dlcf-name")
+	ctr := h.createContainer(sb, "app")
+	in, err := h.fake.InspectContainer(h.ctx, sb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.fake.InjectError("StartContainer", fmt.Errorf(
+		"cannot join network namespace of a non running container: container %s is exited: %w", in.Name[1:], engine.ErrCannotJoin))
+	_, err = h.svc.StartContainer(h.ctx, &runtimeapi.StartContainerRequest{ContainerId: ctr})
+	if code(err) != codes.FailedPrecondition {
+		t.Fatalf("StartContainer: %v (code %v), want FailedPrecondition", err, code(err))
+	}
+	if st := h.sandboxState(sb); st != runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
+		t.Fatalf("sandbox %v after Docker refused to join it by name, want NOTREADY", st)
+	}
+}
+
 // TestStartInStoppedSandboxStopsItsStaleView: the engine's view (a stale
 // cache) still has the sandbox running while Docker has stopped it and
 // refuses to join its network. The sandbox is stopped through the engine,

@@ -80,7 +80,8 @@ func (e streamError) Error() string { return e.msg }
 var (
 	gatewayStatus = regexp.MustCompile(`\b(50[234])\b|Bad Gateway|Service Unavailable|Gateway Time-?out`)
 	unauthText    = regexp.MustCompile(`(?i)unauthorized|authentication required|no basic auth credentials|access denied|denied:`)
-	notFoundText  = regexp.MustCompile(`(?i)manifest unknown|not found|name unknown|does not exist`)
+	// Docker 29 passes the registry's error codes through (NAME_UNKNOWN).
+	notFoundText = regexp.MustCompile(`(?i)manifest[ _]unknown|not found|name[ _]unknown|does not exist`)
 )
 
 // pullError classifies a failed pull: a stall (our own cancellation), a

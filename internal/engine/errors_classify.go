@@ -103,13 +103,20 @@ func isDialError(err error) bool {
 	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, os.ErrNotExist) && errors.As(err, &op)
 }
 
-// joinRefusals are Docker's (20.10 to 28) messages for a container that
-// cannot join a peer's namespaces; the peer's id follows the prefix.
+// joinRefusals are Docker's messages for a container that cannot join a
+// peer's namespaces; the peer's id or name follows the prefix (Docker 29
+// puts "container " before it, and names the network peer by its name).
 var joinRefusals = []string{
+	// Docker 20.10 to 28.
 	"cannot join network of a non running container: ",
-	"cannot join network namespace of a non running container: ",
 	"cannot join PID of a non running container: ",
 	"can't join IPC of container ",
+	// Docker 20.10 to 29 (29: "...: container <name> is <state>").
+	"cannot join network namespace of a non running container: ",
+	// Docker 29: "...: container <id> is not running" or "...: container
+	// <id>: non-shareable IPC".
+	"failed to join IPC namespace: container ",
+	"failed to join PID namespace: container ",
 }
 
 // JoinPeer returns the container whose namespaces Docker refused to join
@@ -124,7 +131,7 @@ func JoinPeer(err error) string {
 		if i < 0 {
 			continue
 		}
-		rest := msg[i+len(p):]
+		rest := strings.TrimPrefix(msg[i+len(p):], "container ")
 		end := strings.IndexFunc(rest, func(r rune) bool {
 			return !('0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || r == '_' || r == '-' || r == '.')
 		})

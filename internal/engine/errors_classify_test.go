@@ -33,6 +33,10 @@ func TestClassify(t *testing.T) {
 		{"20.10 ipc not shareable", errors.New("Error response from daemon: can't join IPC of container 4f2a9c: non-shareable IPC (hint: use IpcMode:shareable for the donor container)"), ErrCannotJoin},
 		{"ipc peer stopped", cerrdefs.ErrConflict.WithMessage("can't join IPC of container 4f2a9c: Container 4f2a9c is not running"), ErrCannotJoin},
 		{"pid peer stopped", errors.New("cannot join PID of a non running container: 4f2a9c"), ErrCannotJoin},
+		{"29 network peer stopped", cerrdefs.ErrConflict.WithMessage("cannot join network namespace of a non running container: container k8s_POD_p is exited"), ErrCannotJoin},
+		{"29 ipc peer stopped", errors.New("Error response from daemon: failed to join IPC namespace: container 4f2a9c is not running"), ErrCannotJoin},
+		{"29 ipc not shareable", cerrdefs.ErrInvalidArgument.WithMessage("failed to join IPC namespace: container 4f2a9c: non-shareable IPC (hint: use IpcMode:shareable for the donor container)"), ErrCannotJoin},
+		{"29 pid peer stopped", errors.New("failed to join PID namespace: container 4f2a9c is not running"), ErrCannotJoin},
 		{"20.10 bad reference", errors.New("Error response from daemon: invalid reference format: repository name must be lowercase"), ErrInvalidArgument},
 	}
 	for _, tc := range cases {
@@ -71,6 +75,9 @@ func TestPullErrorClassification(t *testing.T) {
 		{"unauthorized status", cerrdefs.ErrUnauthenticated.WithMessage("denied"), ErrUnauthorized, "denied"},
 		{"manifest unknown", streamError{msg: "manifest for r/x:1 not found: manifest unknown: manifest unknown"}, ErrNotFound, "manifest unknown"},
 		{"not found status", cerrdefs.ErrNotFound.WithMessage("repository does not exist"), ErrNotFound, "does not exist"},
+		// Docker 29 answers 500 with the registry's error document.
+		{"29 name unknown", errors.New(`Error response from daemon: unknown: {"errors":[{"code":"NAME_UNKNOWN","message":"Unknown name"}]}`), ErrNotFound, "NAME_UNKNOWN"},
+		{"29 manifest unknown", errors.New(`unknown: {"errors":[{"code":"MANIFEST_UNKNOWN","message":"Unknown manifest"}]}`), ErrNotFound, "MANIFEST_UNKNOWN"},
 		{"other", errors.New("disk full"), nil, "disk full"},
 	}
 	named, _ := reference.ParseNormalizedNamed("127.0.0.1:5999/busybox:1")
@@ -139,6 +146,9 @@ func TestJoinPeer(t *testing.T) {
 		{"can't join IPC of container 4f2a9c: non-shareable IPC (hint: use IpcMode:shareable for the donor container)", "4f2a9c"},
 		{"start container x: cannot join PID of a non running container: k8s_pause_p", "k8s_pause_p"},
 		{"cannot join network of a non running container: ", ""},
+		{"Error response from daemon: cannot join network namespace of a non running container: container k8s_POD_p_ns_uid_1 is created", "k8s_POD_p_ns_uid_1"},
+		{"failed to join IPC namespace: container 4f2a9c: non-shareable IPC (hint: use IpcMode:shareable for the donor container)", "4f2a9c"},
+		{"failed to join PID namespace: container 4f2a9c0d is not running", "4f2a9c0d"},
 		{"No such container: 4f2a9c", ""},
 	}
 	for _, tc := range cases {

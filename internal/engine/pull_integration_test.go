@@ -33,7 +33,7 @@ func TestIntegrationPullBasicAuth(t *testing.T) {
 		if !errors.Is(err, engine.ErrUnauthorized) {
 			t.Errorf("%s pull: %v, want ErrUnauthorized", name, err)
 		}
-		t.Logf("%s: %v", name, err)
+		t.Logf("%s: %v (kind %v)", name, err, engine.Kind(err))
 		if err != nil && strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("%s pull error leaks the password: %v", name, err)
 		}
