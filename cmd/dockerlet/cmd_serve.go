@@ -190,7 +190,13 @@ func runServe(ctx context.Context, args []string) error {
 	defer engCache.Close()
 	eng = engCache
 
-	collector, err := stats.NewCollector(info.CgroupDriver, info.DockerRootDir, logger)
+	var statsOpts []stats.Option
+	if snap := engine.Snapshotter(info); snap != "" {
+		// Docker's containerd image store: images and layers are the
+		// snapshotter's.
+		statsOpts = append(statsOpts, stats.WithImageDir(engine.SnapshotterDir(info.DockerRootDir, snap)))
+	}
+	collector, err := stats.NewCollector(info.CgroupDriver, info.DockerRootDir, logger, statsOpts...)
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/moby/moby/api/types/system"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
 // The Docker API versions that carry what the CRI asks beyond Docker
@@ -46,9 +48,9 @@ type engineFeatures struct {
 	defaultRuntime string
 	// cdi: the daemon resolves CDI devices (it lists CDI spec directories).
 	cdi bool
-	// containerdStore: images live in containerd's content store and
-	// snapshotter (Docker's containerd image store), not in a graph driver.
-	containerdStore bool
+	// snapshotter is the containerd snapshotter that holds images when
+	// Docker runs its containerd image store, "" with a graph driver.
+	snapshotter string
 	// storageDriver is the graph driver or the snapshotter ("overlay2",
 	// "overlayfs").
 	storageDriver string
@@ -70,11 +72,7 @@ func newEngineFeatures(version, api string, info *system.Info) engineFeatures {
 		defaultRuntime: info.DefaultRuntime,
 		cdi:            len(info.CDISpecDirs) > 0 && apiAtLeast(api, apiBindOptionsRRO),
 		storageDriver:  info.Driver,
-	}
-	for _, kv := range info.DriverStatus {
-		if kv[0] == "driver-type" && strings.HasPrefix(kv[1], "io.containerd.snapshotter") {
-			f.containerdStore = true
-		}
+		snapshotter:    engine.Snapshotter(info),
 	}
 	for name, rt := range info.Runtimes {
 		rf := runtimeFacts{path: rt.Path}

@@ -10,7 +10,9 @@ import (
 	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
-// ImageFsInfo reports the image filesystem: Docker's root directory.
+// ImageFsInfo reports the image filesystem: the stats collector's view, or
+// without one Docker's root directory (the containerd snapshotter's
+// directory under it with Docker's containerd image store).
 func (s *Service) ImageFsInfo(ctx context.Context, _ *runtimeapi.ImageFsInfoRequest) (*runtimeapi.ImageFsInfoResponse, error) {
 	if s.cfg.Stats != nil {
 		return s.cfg.Stats.ImageFsInfo(ctx)
@@ -20,6 +22,11 @@ func (s *Service) ImageFsInfo(ctx context.Context, _ *runtimeapi.ImageFsInfoRequ
 		return nil, fmt.Errorf("engine info: %w", err)
 	}
 	root := info.DockerRootDir
+	if snap := engine.Snapshotter(info); snap != "" {
+		if dir := engine.SnapshotterDir(root, snap); dir != "" {
+			root = dir
+		}
+	}
 	imgs, err := s.eng.ListImages(ctx, engine.ImageListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("list images: %w", err)

@@ -48,19 +48,35 @@ type Collector struct {
 	log        *slog.Logger
 	now        func() time.Time
 
-	mu    sync.Mutex
-	paths map[string]string  // container id → resolved cgroup (relative)
-	cpu   map[string]cpuPrev // container id, or "pod:"+sandbox id → last CPU reading
+	mu     sync.Mutex
+	paths  map[string]string  // container id → resolved cgroup (relative)
+	uppers map[string]string  // container id → writable layer read from its rootfs mount (snapshot.go)
+	cpu    map[string]cpuPrev // container id, or "pod:"+sandbox id → last CPU reading
 
 	layers *layerCache
 	fs     *fsInfo
 	files  *fileCache // kept cgroup files (shared with cg), nil in tests
 }
 
+// Option varies a Collector.
+type Option func(*Collector)
+
+// WithImageDir says where images and writable layers live when that is not
+// a graph driver's directory under Docker's root: the containerd
+// snapshotter's directory of Docker's containerd image store
+// (engine.SnapshotterDir). "" changes nothing.
+func WithImageDir(dir string) Option {
+	return func(c *Collector) {
+		if dir != "" {
+			c.fs.dir = dir
+		}
+	}
+}
+
 // NewCollector detects the cgroup hierarchy (v1 or v2) and starts the
 // writable-layer walker. cgroupDriver is Docker's ("cgroupfs" or "systemd",
 // from docker info); dockerRoot is Docker's root directory (DockerRootDir).
-func NewCollector(cgroupDriver, dockerRoot string, logger *slog.Logger) (*Collector, error) {
+func NewCollector(cgroupDriver, dockerRoot string, logger *slog.Logger, opts ...Option) (*Collector, error) {
 	cg, err := detectCgroups("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
@@ -74,6 +90,9 @@ func NewCollector(cgroupDriver, dockerRoot string, logger *slog.Logger) (*Collec
 	}
 	c := newCollector(cgroupDriver, dockerRoot, "/proc", cg, logger)
 	c.files = files
+	for _, o := range opts {
+		o(c)
+	}
 	return c, nil
 }
 
@@ -92,6 +111,7 @@ func newCollector(driver, dockerRoot, procRoot string, cg cgroupFS, logger *slog
 		log:        logger,
 		now:        time.Now,
 		paths:      make(map[string]string),
+		uppers:     make(map[string]string),
 		cpu:        make(map[string]cpuPrev),
 		layers:     newLayerCache(logger),
 		fs:         newFSInfo(dockerRoot),
@@ -113,6 +133,7 @@ func (c *Collector) Forget(containerID string) {
 		c.cg.forget(rel)
 	}
 	delete(c.paths, containerID)
+	delete(c.uppers, containerID)
 	delete(c.cpu, containerID)
 	delete(c.cpu, "pod:"+containerID)
 	c.mu.Unlock()
@@ -208,13 +229,14 @@ func (c *Collector) containerStats(ref ContainerRef, now time.Time) (*runtimeapi
 }
 
 func (c *Collector) writableLayer(ref ContainerRef, now time.Time) *runtimeapi.FilesystemUsage {
-	if ref.UpperDir == "" {
+	upper := c.upperDir(ref)
+	if upper == "" {
 		return nil
 	}
-	bytes, inodes := c.layers.get(ref.UpperDir)
+	bytes, inodes := c.layers.get(upper)
 	return &runtimeapi.FilesystemUsage{
 		Timestamp:  now.UnixNano(),
-		FsId:       &runtimeapi.FilesystemIdentifier{Mountpoint: c.fs.storageDir(ref.UpperDir)},
+		FsId:       &runtimeapi.FilesystemIdentifier{Mountpoint: c.fs.storageDir(upper)},
 		UsedBytes:  &runtimeapi.UInt64Value{Value: bytes},
 		InodesUsed: &runtimeapi.UInt64Value{Value: inodes},
 	}

@@ -23,6 +23,9 @@ var storageDrivers = []string{"overlay2", "fuse-overlayfs", "btrfs", "zfs", "auf
 // fsInfo answers filesystem questions about Docker's root.
 type fsInfo struct {
 	root string
+	// dir, when set, is where images and writable layers live (a containerd
+	// snapshotter's directory); else a graph driver's under root.
+	dir string
 
 	once   sync.Once
 	driver string // storage directory found under root, "" if none
@@ -33,6 +36,9 @@ func newFSInfo(root string) *fsInfo { return &fsInfo{root: root} }
 // imageDir is the directory images and writable layers live in: the storage
 // driver's directory under Docker's root, or the root itself.
 func (f *fsInfo) imageDir() string {
+	if f.dir != "" {
+		return f.dir
+	}
 	f.once.Do(func() {
 		for _, d := range storageDrivers {
 			if fi, err := os.Stat(filepath.Join(f.root, d)); err == nil && fi.IsDir() {
@@ -50,6 +56,9 @@ func (f *fsInfo) imageDir() string {
 // storageDir is the filesystem identifier of a writable layer: the storage
 // directory that holds it (…/overlay2/<id>/diff → …/overlay2).
 func (f *fsInfo) storageDir(upper string) string {
+	if f.dir != "" {
+		return f.dir
+	}
 	if rel, err := filepath.Rel(f.root, upper); err == nil && !strings.HasPrefix(rel, "..") {
 		if first, _, ok := strings.Cut(rel, string(filepath.Separator)); ok {
 			return filepath.Join(f.root, first)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/sys/mountinfo"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -77,7 +78,11 @@ func collector(t testing.TB, c *engine.Client) *stats.Collector {
 	if err != nil {
 		t.Fatal(err)
 	}
-	col, err := stats.NewCollector(info.CgroupDriver, info.DockerRootDir, nil)
+	var opts []stats.Option
+	if snap := engine.Snapshotter(info); snap != "" {
+		opts = append(opts, stats.WithImageDir(engine.SnapshotterDir(info.DockerRootDir, snap)))
+	}
+	col, err := stats.NewCollector(info.CgroupDriver, info.DockerRootDir, nil, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,12 +97,22 @@ func TestRealContainerStats(t *testing.T) {
 	ctx := context.Background()
 	// Burns CPU and writes 512 KiB into its writable layer.
 	ref := start(t, eng, img, "sh", "-c", "dd if=/dev/zero of=/big.tmp bs=1024 count=512 2>/dev/null; mv /big.tmp /big; while :; do :; done")
-	if ref.UpperDir == "" {
-		t.Fatal("no UpperDir: not overlay2?")
+	upper := ref.UpperDir
+	if upper == "" {
+		// Docker's containerd image store names no writable layer: the
+		// collector finds it from the container's root filesystem mount.
+		info, err := eng.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if engine.Snapshotter(info) == "" {
+			t.Fatal("no UpperDir: not overlay2?")
+		}
+		upper = snapshotUpper(t, info.DockerRootDir, ref.ID)
 	}
 	// The first stats call queues the layer walk: let the file exist first.
 	for deadline := time.Now().Add(20 * time.Second); ; {
-		if fi, err := os.Stat(filepath.Join(ref.UpperDir, "big")); err == nil && fi.Size() == 512*1024 {
+		if fi, err := os.Stat(filepath.Join(upper, "big")); err == nil && fi.Size() == 512*1024 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -188,6 +203,19 @@ func TestRealContainerStats(t *testing.T) {
 	if u := fsi.ImageFilesystems[0]; u.GetUsedBytes().GetValue() == 0 || u.GetInodesUsed().GetValue() == 0 {
 		t.Errorf("image fs %v", u)
 	}
+	// The image filesystem is where the images are: the graph driver's
+	// directory, or with Docker's containerd image store the snapshotter's.
+	info, err := eng.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(info.DockerRootDir, info.Driver)
+	if snap := engine.Snapshotter(info); snap != "" {
+		want = filepath.Join(info.DockerRootDir, "containerd", "daemon", "io.containerd.snapshotter.v1."+snap)
+	}
+	if got := fsi.ImageFilesystems[0].GetFsId().GetMountpoint(); got != want {
+		t.Errorf("image filesystem %s, want %s (Docker's storage: %s %v)", got, want, info.Driver, info.DriverStatus)
+	}
 }
 
 // BenchmarkContainerStats is one ContainerStats call on a real container's
@@ -244,4 +272,21 @@ func BenchmarkPodSandboxMetrics(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// snapshotUpper reads the upper directory of the overlay Docker's
+// containerd image store mounts as container id's root filesystem.
+func snapshotUpper(t *testing.T, dockerRoot, id string) string {
+	t.Helper()
+	ms, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(filepath.Join(dockerRoot, "rootfs", "overlayfs", id)))
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("root filesystem mount of %s: %v %v", id, ms, err)
+	}
+	for _, o := range strings.Split(ms[0].VFSOptions, ",") {
+		if v, ok := strings.CutPrefix(o, "upperdir="); ok {
+			return v
+		}
+	}
+	t.Fatalf("no upperdir in %s", ms[0].VFSOptions)
+	return ""
 }

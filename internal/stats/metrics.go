@@ -239,8 +239,8 @@ func (c *Collector) PodSandboxMetrics(ctx context.Context, ref SandboxRef) (*run
 			continue // exited meanwhile
 		}
 		in := metricInput{s: &s, fs: fsu, now: now, blkioDevNames: devs}
-		if cr.UpperDir != "" {
-			in.layerBytes, in.layerInodes = c.layers.get(cr.UpperDir)
+		if up := c.upperDir(cr); up != "" {
+			in.layerBytes, in.layerInodes = c.layers.get(up)
 		}
 		if rel, err := c.containerPath(cr); err == nil {
 			in.fds, in.sockets = countFDs(c.procRoot, c.cg.procsFile(rel))
