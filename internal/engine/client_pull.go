@@ -78,8 +78,9 @@ type streamError struct {
 func (e streamError) Error() string { return e.msg }
 
 var (
-	gatewayStatus = regexp.MustCompile(`\b(50[234])\b|Bad Gateway|Service Unavailable|Gateway Time-?out`)
-	unauthText    = regexp.MustCompile(`(?i)unauthorized|authentication required|no basic auth credentials|access denied|denied:`)
+	gatewayStatus  = regexp.MustCompile(`\b(50[234])\b|Bad Gateway|Service Unavailable|Gateway Time-?out`)
+	unauthText     = regexp.MustCompile(`(?i)unauthorized|authentication required|no basic auth credentials|access denied|denied:`)
+	registryDenied = regexp.MustCompile(`\b(401 Unauthorized|403 Forbidden)\b`)
 	// Docker 29 passes the registry's error codes through (NAME_UNKNOWN).
 	notFoundText = regexp.MustCompile(`(?i)manifest[ _]unknown|not found|name[ _]unknown|does not exist`)
 )
@@ -99,6 +100,11 @@ func (c *Client) pullError(ctx context.Context, op string, named reference.Named
 		c.log.Debug("registry unavailable", "op", op, "detail", truncate(msg, 300))
 		return &Error{Op: op, Kind: ErrRegistryUnavailable,
 			Err: fmt.Errorf("registry %s answered HTTP %d %s", reference.Domain(named), code, statusText(code))}
+	}
+	// The registry's own 401/403, quoted by Docker 29's containerd image
+	// store inside an error of another status.
+	if registryDenied.MatchString(msg) {
+		return &Error{Op: op, Kind: ErrUnauthorized, Err: shortError(msg)}
 	}
 	if k := kindOf(err); k != nil {
 		return &Error{Op: op, Kind: k, Err: shortError(msg)}

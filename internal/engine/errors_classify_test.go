@@ -77,6 +77,7 @@ func TestPullErrorClassification(t *testing.T) {
 		{"not found status", cerrdefs.ErrNotFound.WithMessage("repository does not exist"), ErrNotFound, "does not exist"},
 		// Docker 29 answers 500 with the registry's error document.
 		{"29 name unknown", errors.New(`Error response from daemon: unknown: {"errors":[{"code":"NAME_UNKNOWN","message":"Unknown name"}]}`), ErrNotFound, "NAME_UNKNOWN"},
+		{"29 containerd store 401", cerrdefs.ErrNotFound.WithMessage(`unknown: failed to resolve reference "r/x:1": unexpected status from HEAD request to http://r/v2/x/manifests/1: 401 Unauthorized`), ErrUnauthorized, "401 Unauthorized"},
 		{"29 manifest unknown", errors.New(`unknown: {"errors":[{"code":"MANIFEST_UNKNOWN","message":"Unknown manifest"}]}`), ErrNotFound, "MANIFEST_UNKNOWN"},
 		{"other", errors.New("disk full"), nil, "disk full"},
 	}

@@ -114,7 +114,7 @@ func TestIntegrationPullWrongPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := pullWith(t, c, kr, ref)
-	if !errors.Is(err, engine.ErrUnauthorized) || !strings.Contains(err.Error(), "unauthorized") {
+	if !errors.Is(err, engine.ErrUnauthorized) || !strings.Contains(strings.ToLower(err.Error()), "unauthorized") {
 		t.Fatalf("wrong password: err = %v, want an unauthorized error", err)
 	}
 	t.Logf("wrong password: %v", err)

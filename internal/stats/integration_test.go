@@ -66,7 +66,7 @@ func start(t testing.TB, c *engine.Client, image string, cmd ...string) stats.Co
 		Pid:          insp.State.Pid,
 		Image:        image,
 	}
-	if insp.GraphDriver.Data != nil {
+	if insp.GraphDriver != nil { // Docker 29 leaves it out with its containerd image store
 		ref.UpperDir = insp.GraphDriver.Data["UpperDir"]
 	}
 	return ref
