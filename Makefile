@@ -37,6 +37,12 @@ test: vet
 unit:
 	$(GO) test -count=1 -short ./...
 
+# What proves an engine: the e2e suite and the integration tests of the
+# engine seam, its stats and the private daemons, against the engine
+# DOCKERLET_ENGINE selects (CI runs it on Docker 29; docs/engines.md).
+e2e:
+	$(ENGINE) $(GO) test -count=1 -timeout 25m ./test/e2e/... ./internal/engine/... ./internal/stats/... ./internal/testutil/...
+
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags noplay,$(TAGS) ./cmd/dockerlet
