@@ -198,3 +198,51 @@ func Digest(t testing.TB, img v1.Image) string {
 	}
 	return d.String()
 }
+
+// PushMultiPlatform pushes an image index as repoTag: the busybox image
+// with opts for linux/amd64, and a variant with another marker labelled
+// linux/arm64 (never run; it only has to be a different manifest). It
+// returns the reference and the index's digest.
+func (r *Registry) PushMultiPlatform(t testing.TB, repoTag string, opts ImageOptions) (string, string) {
+	t.Helper()
+	amd, err := BusyboxImage(opts)
+	if err != nil {
+		t.Fatalf("build busybox image: %v", err)
+	}
+	armOpts := opts
+	armOpts.Marker = opts.Marker + "-arm64"
+	arm, err := BusyboxImage(armOpts)
+	if err != nil {
+		t.Fatalf("build busybox image: %v", err)
+	}
+	cf, err := arm.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.Architecture = "arm64"
+	if arm, err = mutate.ConfigFile(arm, cf); err != nil {
+		t.Fatal(err)
+	}
+	idx := mutate.AppendManifests(empty.Index,
+		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
+		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
+	)
+	ref := r.Ref(repoTag)
+	tag, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatalf("parse %q: %v", ref, err)
+	}
+	auth := authn.Anonymous
+	if r.User != "" {
+		auth = &authn.Basic{Username: r.User, Password: r.Password}
+	}
+	if err := remote.WriteIndex(tag, idx, remote.WithAuth(auth)); err != nil {
+		t.Fatalf("push index %s: %v", ref, err)
+	}
+	d, err := idx.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref, d.String()
+}

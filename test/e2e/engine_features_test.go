@@ -12,6 +12,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/testutil/privdockerd"
 )
 
 // apiAtLeast reports whether the engine under test speaks api (negotiated).
@@ -240,5 +243,59 @@ func TestRuntimeHandlersOnEngine(t *testing.T) {
 	_, err = e.rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: e.wirePod("nohandler"), RuntimeHandler: "dltwire-none"})
 	if status.Code(err) != codes.NotFound {
 		t.Errorf("unknown handler: %v, want NotFound", err)
+	}
+}
+
+// CDI devices on the engine at hand: Docker 25+ with CDI enabled runs the
+// container with the device's edits (here an environment variable from a
+// spec in the private daemon's own CDI directory); before API 1.44
+// Unimplemented naming Docker 25.
+func TestCDIDevicesOnEngine(t *testing.T) {
+	cdi := []*runtimeapi.CDIDevice{{Name: "dockerlet.test/dev=one"}}
+	var dir string
+	e := newEnvWith(t, func(e *env) {
+		if !e.apiAtLeast(context.Background(), "1.44") {
+			return
+		}
+		// A private daemon of the same engine that reads CDI specs from a
+		// directory of this test's (the machine's /etc/cdi is left alone).
+		privdockerd.Require(t)
+		dir = t.TempDir()
+		spec := `{"cdiVersion": "0.6.0", "kind": "dockerlet.test/dev", "devices": [{"name": "one", "containerEdits": {"env": ["DLCDI=one"]}}]}`
+		if err := os.WriteFile(filepath.Join(dir, "dockerlet-test.json"), []byte(spec), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		d := privdockerd.Start(t, privdockerd.Options{Args: []string{"--cdi-spec-dir", dir}})
+		eng, err := engine.Connect(d.Host, engine.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { eng.Close() })
+		e.eng = eng
+	})
+	ctx := testCtx(t)
+	cfg := e.wirePod("cdi")
+	sb := e.runPod(ctx, cfg)
+	if _, err := e.img.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: e.busybox}}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sb, SandboxConfig: cfg,
+		Config: &runtimeapi.ContainerConfig{Metadata: &runtimeapi.ContainerMetadata{Name: "cdi"},
+			Image: &runtimeapi.ImageSpec{Image: e.busybox}, CDIDevices: cdi,
+			// The edits apply to the container's own process (an exec gets
+			// Docker's configured environment only; /proc/1 is the pod's).
+			Command: []string{"sh", "-c", `echo "$DLCDI" >/cdi-env; exec sleep 3600`}}})
+	if dir == "" {
+		if status.Code(err) != codes.Unimplemented || !strings.Contains(err.Error(), "Docker Engine 25.0") {
+			t.Fatalf("CDI devices before API 1.44: %v, want Unimplemented naming Docker Engine 25.0", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.start1(ctx, r.ContainerId)
+	if out, code := e.sh(ctx, r.ContainerId, `for i in 1 2 3 4 5 6 7 8 9 10; do [ -s /cdi-env ] && break; sleep 0.2; done; grep -x one /cdi-env`); code != 0 {
+		t.Errorf("the CDI device's edits are not in the container's process (%d: %s)", code, out)
 	}
 }

@@ -3,7 +3,7 @@
 // suite with DOCKER_HOST pointing at the daemon, then stops it with SIGTERM,
 // which removes everything the daemon made.
 //
-//	privd -env FILE [-live-restore]
+//	privd -env FILE [-live-restore] [-arg DOCKERD-FLAG]...
 //
 // The engine and image store come from DOCKERLET_ENGINE and
 // DOCKERLET_IMAGE_STORE. FILE gets DOCKER_HOST=... and DOCKERLET_DOCKERD_LOG=...
@@ -26,19 +26,26 @@ import (
 func main() {
 	envFile := flag.String("env", "", "file to write DOCKER_HOST=... to when the daemon answers")
 	live := flag.Bool("live-restore", false, "run the daemon with --live-restore")
+	var args argList
+	flag.Var(&args, "arg", "an extra dockerd flag (repeatable)")
 	flag.Parse()
 	if *envFile == "" {
 		fmt.Fprintln(os.Stderr, "privd: -env FILE is required")
 		os.Exit(2)
 	}
-	os.Exit(run(*envFile, *live))
+	os.Exit(run(*envFile, *live, args))
 }
 
-func run(envFile string, live bool) int {
+type argList []string
+
+func (a *argList) String() string     { return fmt.Sprint(*a) }
+func (a *argList) Set(v string) error { *a = append(*a, v); return nil }
+
+func run(envFile string, live bool, args []string) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	d, err := privdockerd.Launch(ctx, privdockerd.Options{LiveRestore: live}, func(f string, a ...any) {
+	d, err := privdockerd.Launch(ctx, privdockerd.Options{LiveRestore: live, Args: args}, func(f string, a ...any) {
 		slog.Info(fmt.Sprintf(f, a...))
 	})
 	cancel()
