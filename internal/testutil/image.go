@@ -164,6 +164,16 @@ func BusyboxImage(opts ImageOptions) (v1.Image, error) {
 // full reference "<host>/<repoTag>".
 func (r *Registry) Push(t testing.TB, repoTag string, img v1.Image) string {
 	t.Helper()
+	ref, tag, auth := r.target(t, repoTag)
+	if err := remote.Write(tag, img, auth); err != nil {
+		t.Fatalf("push %s: %v", ref, err)
+	}
+	return ref
+}
+
+// target is where a push of repoTag goes, with the registry's credential.
+func (r *Registry) target(t testing.TB, repoTag string) (string, name.Reference, remote.Option) {
+	t.Helper()
 	ref := r.Ref(repoTag)
 	tag, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
@@ -173,10 +183,7 @@ func (r *Registry) Push(t testing.TB, repoTag string, img v1.Image) string {
 	if r.User != "" {
 		auth = &authn.Basic{Username: r.User, Password: r.Password}
 	}
-	if err := remote.Write(tag, img, remote.WithAuth(auth)); err != nil {
-		t.Fatalf("push %s: %v", ref, err)
-	}
-	return ref
+	return ref, tag, remote.WithAuth(auth)
 }
 
 // PushBusybox builds the busybox image with opts and pushes it as repoTag.
@@ -228,16 +235,8 @@ func (r *Registry) PushMultiPlatform(t testing.TB, repoTag string, opts ImageOpt
 		mutate.IndexAddendum{Add: amd, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
 		mutate.IndexAddendum{Add: arm, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}},
 	)
-	ref := r.Ref(repoTag)
-	tag, err := name.ParseReference(ref, name.Insecure)
-	if err != nil {
-		t.Fatalf("parse %q: %v", ref, err)
-	}
-	auth := authn.Anonymous
-	if r.User != "" {
-		auth = &authn.Basic{Username: r.User, Password: r.Password}
-	}
-	if err := remote.WriteIndex(tag, idx, remote.WithAuth(auth)); err != nil {
+	ref, tag, auth := r.target(t, repoTag)
+	if err := remote.WriteIndex(tag, idx, auth); err != nil {
 		t.Fatalf("push index %s: %v", ref, err)
 	}
 	d, err := idx.Digest()
