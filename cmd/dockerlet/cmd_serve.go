@@ -223,6 +223,7 @@ func runServe(ctx context.Context, args []string) error {
 	lis = netlimit.Limit(lis, f.limits.criMaxConns, "cri", logger)
 	opts := append(mtr.ServerOptions(), cri.Interceptors(logger)...) // metrics outermost: they see the final code
 	opts = append(opts, f.limits.grpcOptions()...)
+	opts = append(opts, grpc.ChainUnaryInterceptor(callDeadline(f.requestTimeout)))
 	srv := grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(16<<20), grpc.MaxSendMsgSize(16<<20))...)
 	runtimeapi.RegisterRuntimeServiceServer(srv, svc)
 	runtimeapi.RegisterImageServiceServer(srv, svc)

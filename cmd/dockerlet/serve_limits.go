@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"log/slog"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/metrics"
 	"github.com/dockerlet/dockerlet/internal/netlimit"
@@ -86,4 +88,42 @@ func (l *listenerLimits) grpcOptions() []grpc.ServerOption {
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: l.criIdle}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	}
+}
+
+// callDeadline bounds every unary CRI call on the server's side as the
+// kubelet bounds it on its own: the request timeout, plus what the call
+// itself asks for (a stop's grace period, an exec's or checkpoint's
+// timeout). Waits inside a call — for another call on the same container,
+// for Docker — end with it, DeadlineExceeded, rather than pile up behind a
+// hung daemon. Pulls have no such bound (the kubelet sets none; the
+// progress deadline bounds them), nor does an ExecSync without a timeout.
+func callDeadline(requestTimeout time.Duration) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if d, ok := callBudget(req, requestTimeout); ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, d)
+			defer cancel()
+		}
+		return handler(ctx, req)
+	}
+}
+
+func callBudget(req any, requestTimeout time.Duration) (time.Duration, bool) {
+	seconds := func(s int64) time.Duration {
+		return time.Duration(min(max(s, 0), 1<<31-1)) * time.Second
+	}
+	switch r := req.(type) {
+	case *runtimeapi.PullImageRequest:
+		return 0, false
+	case *runtimeapi.StopContainerRequest:
+		return requestTimeout + seconds(r.GetTimeout()), true
+	case *runtimeapi.ExecSyncRequest:
+		if r.GetTimeout() <= 0 {
+			return 0, false
+		}
+		return requestTimeout + seconds(r.GetTimeout()), true
+	case *runtimeapi.CheckpointContainerRequest:
+		return requestTimeout + seconds(r.GetTimeout()), true
+	}
+	return requestTimeout, true
 }

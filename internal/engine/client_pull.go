@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/distribution/reference"
@@ -38,13 +39,28 @@ func (c *Client) PullImage(ctx context.Context, ref string, opts PullOptions) er
 	stalled := &Error{Op: op, Kind: ErrPullStalled, Err: fmt.Errorf("no progress for %s, cancelled", deadline)}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	watchdog := time.AfterFunc(deadline, func() { cancel(stalled) })
+	// Docker answers with its first progress line as soon as it has looked
+	// the image up: a daemon that does not answer within the request
+	// timeout is hung (or overloaded), and the pull fails as any other
+	// call to it would, rather than after the progress deadline.
+	first := min(deadline, c.opts.RequestTimeout)
+	unanswered := &Error{Op: op, Kind: ErrTimeout, Err: fmt.Errorf("dockerd did not answer within %s", first)}
+	var answered atomic.Bool
+	watchdog := time.AfterFunc(first, func() {
+		if answered.Load() || first == deadline {
+			cancel(stalled)
+		} else {
+			cancel(unanswered)
+		}
+	})
 	defer watchdog.Stop()
 
 	resp, err := c.api.ImagePull(ctx, ref, client.ImagePullOptions{RegistryAuth: encAuth})
 	if err != nil {
 		return c.pullError(ctx, op, named, err)
 	}
+	answered.Store(true)
+	watchdog.Reset(deadline)
 	defer resp.Close()
 	dec := json.NewDecoder(resp)
 	for {
@@ -90,7 +106,7 @@ var (
 // the registry's HTML page), unauthorized, not found, then the general
 // classification.
 func (c *Client) pullError(ctx context.Context, op string, named reference.Named, err error) error {
-	if cause := context.Cause(ctx); errors.Is(cause, ErrPullStalled) {
+	if cause := context.Cause(ctx); errors.Is(cause, ErrPullStalled) || errors.Is(cause, ErrTimeout) {
 		return cause
 	}
 	msg := err.Error()

@@ -183,3 +183,20 @@ func TestEventsMapping(t *testing.T) {
 		t.Fatal("no error at stream end")
 	}
 }
+
+// A daemon that does not answer a pull at all (hung) fails it after the
+// request timeout when that is shorter than the progress deadline, as any
+// other call to it fails.
+func TestPullUnansweredAfterRequestTimeout(t *testing.T) {
+	c := stubDaemon(t, map[string]http.HandlerFunc{
+		"/images/create": func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() },
+	}, Options{PullProgressDeadline: time.Hour, RequestTimeout: 200 * time.Millisecond})
+	start := time.Now()
+	err := c.PullImage(context.Background(), "busybox", PullOptions{})
+	if !errors.Is(err, ErrTimeout) || errors.Is(err, ErrPullStalled) || !strings.Contains(err.Error(), "did not answer") {
+		t.Fatalf("got %v, want ErrTimeout saying dockerd did not answer", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+}

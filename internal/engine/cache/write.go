@@ -107,6 +107,13 @@ func (c *Cache) refresh(ctx context.Context, ref string, opErr error) {
 	if errors.Is(opErr, engine.ErrNotFound) && !known {
 		return // nothing happened to anything we hold
 	}
+	if errors.Is(opErr, engine.ErrTimeout) || errors.Is(opErr, engine.ErrUnavailable) {
+		// The daemon did not answer (hung, down, or the caller gave up): the
+		// change may or may not have happened, and an inspect now would only
+		// keep the caller waiting another request timeout.
+		c.markStale("no answer to a change of " + ref)
+		return
+	}
 	target := ref
 	if known && e.live() {
 		target = e.inspect.ID // a name may since belong to another container

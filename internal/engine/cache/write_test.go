@@ -143,3 +143,25 @@ func TestRemoveByShortPrefix(t *testing.T) {
 		t.Fatalf("after removal by short prefix: %v, want [%s]", got, keep)
 	}
 }
+
+// A change the daemon did not answer (hung: the call timed out) is not
+// followed by an inspect, which would keep the caller waiting another
+// request timeout: the cache marks itself stale and reads pass through.
+func TestUnansweredChangeMarksStaleWithoutInspect(t *testing.T) {
+	e := newEnv(t, Options{})
+	e.wrap.Hold()
+	defer e.wrap.Release()
+	id := e.create(e.cache, "k8s_a_p_ns_uid_0", managedLabels())
+	must(t, e.cache.StartContainer(e.ctx, id))
+	inspects := e.fake.CallCount("InspectContainer")
+	e.fake.InjectError("StopContainer", fmt.Errorf("no answer: %w", engine.ErrTimeout))
+	if err := e.cache.StopContainer(e.ctx, id, 0); !errors.Is(err, engine.ErrTimeout) {
+		t.Fatalf("stop: %v", err)
+	}
+	if n := e.fake.CallCount("InspectContainer") - inspects; n != 0 {
+		t.Errorf("%d inspects after an unanswered change, want 0", n)
+	}
+	if e.cache.Synced() {
+		t.Error("the cache still answers from memory after an unanswered change")
+	}
+}

@@ -23,6 +23,7 @@ import (
 // the data root impossible to remove), the directories and the bridge.
 func (d *Daemon) cleanup() error {
 	var errs []error
+	_ = d.Thaw() // a test that froze it may have failed before thawing
 	if d.Running() {
 		// Not fatal: what Docker cannot remove (a root filesystem it left
 		// mounted) goes with the unmount and the directories below.

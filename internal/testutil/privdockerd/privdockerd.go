@@ -328,6 +328,7 @@ func (d *Daemon) signal(sig syscall.Signal, grace time.Duration) {
 	if cmd == nil {
 		return
 	}
+	_ = cmd.Process.Signal(syscall.SIGCONT) // a frozen daemon cannot act on SIGTERM
 	_ = cmd.Process.Signal(sig)
 	if grace > 0 {
 		select {
@@ -338,6 +339,24 @@ func (d *Daemon) signal(sig syscall.Signal, grace time.Duration) {
 		}
 	}
 	<-exited
+}
+
+// Freeze stops dockerd's process (SIGSTOP): it keeps its socket and its
+// connections but answers nothing, as a hung daemon does. Its containerd
+// and containers go on. Thaw continues it; Stop, Kill and the clean-up
+// thaw it first.
+func (d *Daemon) Freeze() error { return d.sendSignal(syscall.SIGSTOP) }
+
+// Thaw continues a frozen dockerd (SIGCONT).
+func (d *Daemon) Thaw() error { return d.sendSignal(syscall.SIGCONT) }
+
+func (d *Daemon) sendSignal(sig syscall.Signal) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cmd == nil {
+		return fmt.Errorf("privdockerd: not running")
+	}
+	return d.cmd.Process.Signal(sig)
 }
 
 // Running reports whether dockerd runs.
