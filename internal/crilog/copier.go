@@ -8,7 +8,10 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
 )
@@ -31,11 +34,20 @@ type copier struct {
 	w  *logWriter
 	rc io.Closer // the stream being copied, closed by stop to unblock a read
 
+	// writeErr is the first write of the file that failed (disk full, the
+	// filesystem read-only): copying pauses until the file takes writes
+	// again, then resumes from Docker's log where the file ends, so that
+	// nothing is lost while Docker still holds it. Guarded by mu.
+	writeErr error
+
 	// Owned by the copying goroutine.
-	resume  resumeState
-	buf     []byte
-	dropped int // records lost because the file could not be written
+	resume resumeState
+	buf    []byte
+	outage time.Time // when writes began to fail; zero while they work
 }
+
+// errNotWritable stops a copy pass whose file took no more writes.
+var errNotWritable = errors.New("container log not writable")
 
 // since formats a resume point as Docker's "seconds.nanoseconds".
 func since(t time.Time) string {
@@ -78,6 +90,7 @@ func (c *copier) run(ctx context.Context, rc io.ReadCloser) {
 	const firstRetry, maxRetry = 20 * time.Millisecond, time.Second
 	backoff := firstRetry
 	final := false
+	defer c.reportLoss()
 	for {
 		if rc != nil {
 			began := time.Now()
@@ -86,7 +99,19 @@ func (c *copier) run(ctx context.Context, rc io.ReadCloser) {
 			c.setStream(nil)
 			rc.Close()
 			c.flush()
-			if err != nil && ctx.Err() == nil {
+			if werr := c.takeWriteErr(); werr != nil {
+				// Not a broken stream: the file. Wait until it takes writes,
+				// then copy again from where it ends.
+				if c.outage.IsZero() {
+					c.outage = time.Now()
+					c.log.Warn("container log not writable: copying paused until it is; nothing is lost while Docker keeps the container's log",
+						"container", c.id, "path", c.path, "err", werr)
+				}
+				final = false
+				if !c.waitWritable(ctx, werr) {
+					return
+				}
+			} else if err != nil && ctx.Err() == nil {
 				c.log.Warn("container log stream broke", "container", c.id, "err", err)
 			}
 			if time.Since(began) > 10*time.Second {
@@ -136,7 +161,9 @@ type flushingReader struct {
 }
 
 func (fr flushingReader) Read(p []byte) (int, error) {
-	fr.c.flush()
+	if err := fr.c.flush(); err != nil {
+		return 0, err
+	}
 	return fr.r.Read(p)
 }
 
@@ -173,46 +200,128 @@ func (c *copier) emit(ts []byte, stream string, partial bool, content []byte) er
 		}
 		content = content[MaxRecordContent:]
 	}
+	var werr error
 	if len(c.buf) > 0 {
-		c.write(c.buf)
+		werr = c.write(c.buf)
 	}
 	if cap(c.buf) > 1<<20 {
 		c.buf = nil
 	}
-	return nil
+	return werr
 }
 
-func (c *copier) write(b []byte) {
+// write appends b to the file (through the buffer). After a failure it
+// writes nothing more until the copier has resumed (errNotWritable): a
+// record written after a lost one would leave a hole in the file.
+func (c *copier) write(b []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.writeErr != nil {
+		return errNotWritable
+	}
 	if c.f == nil {
 		// A failed Reopen left no file: try again, the disk may be back.
 		f, err := c.file.open()
 		if err != nil {
-			c.dropped++
-			if c.dropped == 1 || c.dropped%10000 == 0 {
-				c.log.Error("container log not writable, dropping output", "container", c.id, "path", c.path, "dropped", c.dropped, "err", err)
-			}
-			return
+			c.writeErr = err
+			return errNotWritable
 		}
 		c.f = f
 		c.w.Reset(f)
 	}
 	if _, err := c.w.Write(b); err != nil {
-		c.log.Error("write container log", "container", c.id, "path", c.path, "err", err)
-		c.w.Reset(c.f) // drop the sticky error; the next write tries again
+		c.writeErr = err
+		c.w.Reset(c.f) // what was pending is copied again on resume
+		return errNotWritable
+	}
+	if !c.outage.IsZero() && c.w.Buffered() == 0 {
+		c.recovered()
+	}
+	return nil
+}
+
+func (c *copier) flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.writeErr != nil {
+		return errNotWritable
+	}
+	if c.f != nil && c.w.Buffered() > 0 {
+		if err := c.w.Flush(); err != nil {
+			c.writeErr = err
+			c.w.Reset(c.f)
+			return errNotWritable
+		}
+		if !c.outage.IsZero() {
+			c.recovered()
+		}
+	}
+	return nil
+}
+
+// takeWriteErr returns and clears the failure that paused copying.
+func (c *copier) takeWriteErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	err := c.writeErr
+	c.writeErr = nil
+	return err
+}
+
+// recovered reports the end of an outage (mu held; the copying goroutine's).
+func (c *copier) recovered() {
+	c.log.Info("container log writable again: copying resumed where the file ended, nothing lost",
+		"container", c.id, "path", c.path, "paused", time.Since(c.outage).Round(time.Millisecond))
+	c.outage = time.Time{}
+}
+
+// waitWritable waits, backing off to 30 s, until the file can take writes
+// again — for a full filesystem, until it has room (the copy that follows
+// re-reads Docker's log from the file's end: not to be done in a loop) —
+// or ctx ends (false).
+func (c *copier) waitWritable(ctx context.Context, werr error) bool {
+	wait := time.Second
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(wait):
+		}
+		if !errors.Is(werr, syscall.ENOSPC) || c.hasRoom() {
+			return true
+		}
+		wait = min(wait*2, 30*time.Second)
 	}
 }
 
-func (c *copier) flush() {
+// hasRoom reports whether the log's filesystem has room for a full write
+// buffer (root may use the blocks reserved for it).
+func (c *copier) hasRoom() bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.f != nil && c.w.Buffered() > 0 {
-		if err := c.w.Flush(); err != nil {
-			c.log.Error("flush container log", "container", c.id, "path", c.path, "err", err)
-			c.w.Reset(c.f)
-		}
+	f := c.f
+	c.mu.Unlock()
+	if f == nil {
+		return true // the reopen will tell
 	}
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
+		return true
+	}
+	return st.Bfree*uint64(st.Bsize) >= logWriterSize
+}
+
+// reportLoss says what a copier that ends while its file takes no writes
+// leaves out: everything Docker logged after the file's last record.
+func (c *copier) reportLoss() {
+	if c.outage.IsZero() {
+		return
+	}
+	last := "the start"
+	if st, err := loadResume(c.file); err == nil && !st.since.IsZero() {
+		last = st.since.Add(resumeMargin).Format(time.RFC3339Nano)
+	}
+	c.log.Error("container log incomplete: the copier stopped while the file took no writes; Docker's output after the file's last record is not in it",
+		"container", c.id, "path", c.path, "missing_after", last, "paused", time.Since(c.outage).Round(time.Millisecond))
 }
 
 // reopen closes the file and opens path anew (the kubelet renamed it).
