@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"syscall"
 )
 
 // sandboxCheckpoint is what a sandbox needs beyond its Docker labels: the
@@ -59,17 +60,32 @@ func (c *checkpointStore) Save(cp *sandboxCheckpoint) error {
 	}
 	tmp, err := os.CreateTemp(c.dir, ".tmp-*")
 	if err != nil {
-		return fmt.Errorf("checkpoint %s: %w", cp.ID, err)
+		return c.writeErr(cp.ID, err)
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(b); err != nil {
 		tmp.Close()
-		return fmt.Errorf("checkpoint %s: %w", cp.ID, err)
+		return c.writeErr(cp.ID, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("checkpoint %s: %w", cp.ID, err)
+		return c.writeErr(cp.ID, err)
 	}
-	return os.Rename(tmp.Name(), p)
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		return c.writeErr(cp.ID, err)
+	}
+	return nil
+}
+
+// writeErr says why a checkpoint could not be written or removed: a root
+// directory that takes no writes (read-only, full, not ours) is the
+// node's state, FailedPrecondition, not an internal error.
+func (c *checkpointStore) writeErr(id string, err error) error {
+	for _, e := range []error{syscall.EROFS, syscall.ENOSPC, syscall.EDQUOT, syscall.EACCES, syscall.EPERM} {
+		if errors.Is(err, e) {
+			return fmt.Errorf("checkpoint %s: the root directory %s takes no writes: %w: %w", id, filepath.Dir(c.dir), err, errFailedPrecondition)
+		}
+	}
+	return fmt.Errorf("checkpoint %s: %w", id, err)
 }
 
 // Load returns the checkpoint, or (nil, nil) when there is none.
@@ -98,7 +114,7 @@ func (c *checkpointStore) Delete(id string) error {
 		return err
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("checkpoint %s: %w", id, err)
+		return c.writeErr(id, err)
 	}
 	return nil
 }

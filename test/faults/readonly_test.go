@@ -1,0 +1,112 @@
+package faults
+
+import (
+	"context"
+	"os/exec"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/testutil"
+	"github.com/dockerlet/dockerlet/test/serveproc"
+)
+
+// TestReadOnlyRootDirectory: the server's root directory (checkpoints)
+// turns read-only under running pods. What needs no write goes on — lists,
+// statuses, exec, stopping and removing containers; what must write a
+// checkpoint fails with FailedPrecondition saying so, and leaves nothing
+// behind; once the directory is writable again everything works.
+func TestReadOnlyRootDirectory(t *testing.T) {
+	testutil.RequireDocker(t)
+	root := smallFS(t, "16m")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	reg := testutil.StartRegistry(t)
+	busybox := reg.PushBusybox(t, prefix+"/busybox:ro", testutil.ImageOptions{Marker: prefix + "-ro"})
+	pause := reg.PushBusybox(t, prefix+"/pause:ro", testutil.ImageOptions{Marker: prefix + "-ro-pause", Cmd: []string{"sh", "-c", loopCmd}})
+	eng, err := engine.Connect(testutil.DockerHost(), engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { eng.Close() })
+	t.Cleanup(func() {
+		for _, ref := range []string{busybox, pause} {
+			_, _ = eng.RemoveImage(context.Background(), ref, engine.ImageRemoveOptions{Force: true})
+		}
+	})
+	srv := serveproc.New(t, serveproc.Options{Dir: workDir(t, "ro"), PauseImage: pause, Args: []string{"--root-directory", root}})
+	srv.Root = root
+	if err := srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	t.Cleanup(func() { removeOwn(eng, root) })
+	conn, err := srv.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rt, img := runtimeapi.NewRuntimeServiceClient(conn), runtimeapi.NewImageServiceClient(conn)
+	if _, err := img.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: busybox}}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := runPod(ctx, rt, "ro-before", busybox, workDir(t, "ro-logs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	remount := func(mode string) {
+		t.Helper()
+		if out, err := exec.Command("mount", "-o", "remount,"+mode, root).CombinedOutput(); err != nil {
+			t.Fatalf("remount %s: %v: %s", mode, err, out)
+		}
+	}
+	remount("ro")
+	t.Cleanup(func() { _ = exec.Command("mount", "-o", "remount,rw", root).Run() })
+
+	if _, err := rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{}); err != nil {
+		t.Errorf("ListPodSandbox with the root read-only: %v", err)
+	}
+	if st, err := rt.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: p.sandbox}); err != nil || st.Status.State != runtimeapi.PodSandboxState_SANDBOX_READY {
+		t.Errorf("PodSandboxStatus with the root read-only: %v %v", st.GetStatus().GetState(), err)
+	}
+	if r, err := rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: p.container, Cmd: []string{"true"}, Timeout: 10}); err != nil || r.ExitCode != 0 {
+		t.Errorf("ExecSync with the root read-only: %v", err)
+	}
+	_, err = rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: &runtimeapi.PodSandboxConfig{
+		Metadata: &runtimeapi.PodSandboxMetadata{Name: prefix + "-ro-new", Namespace: prefix, Uid: prefix + "-ro-new-uid"}}})
+	if status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("RunPodSandbox with the root read-only: %v, want FailedPrecondition", err)
+	} else {
+		t.Logf("RunPodSandbox with the root read-only: %v", err)
+	}
+	list, err := rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{LabelSelector: map[string]string{}}})
+	if err == nil {
+		for _, s := range list.Items {
+			if s.Metadata.Name == prefix+"-ro-new" {
+				t.Errorf("the failed RunPodSandbox left a sandbox: %s %v", s.Id[:12], s.State)
+			}
+		}
+	}
+	if _, err := rt.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: p.container, Timeout: 2}); err != nil {
+		t.Errorf("StopContainer with the root read-only: %v", err)
+	}
+
+	remount("rw")
+	if err := removePod(ctx, rt, p.sandbox); err != nil {
+		t.Errorf("after the root is writable again: %v", err)
+	}
+	q, err := runPod(ctx, rt, "ro-after", busybox, workDir(t, "ro-logs"))
+	if err != nil {
+		t.Fatalf("a pod after the root is writable again: %v", err)
+	}
+	if err := removePod(ctx, rt, q.sandbox); err != nil {
+		t.Error(err)
+	}
+	if n, _ := eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: []string{"io.dockerlet.root-dir=" + root}}); len(n) != 0 {
+		t.Errorf("%d containers of the server left", len(n))
+	}
+}
