@@ -30,7 +30,11 @@ func (s *Service) StopContainer(ctx context.Context, req *runtimeapi.StopContain
 		return nil, err
 	}
 	defer unlock()
-	if err := s.eng.StopContainer(ctx, id, time.Duration(req.Timeout)*time.Second); err != nil && !errors.Is(err, engine.ErrNotFound) {
+	stop := func() error { return s.eng.StopContainer(ctx, id, time.Duration(req.Timeout)*time.Second) }
+	if req.Timeout == 0 {
+		stop = func() error { return s.killNow(ctx, id) }
+	}
+	if err := stop(); err != nil && !errors.Is(err, engine.ErrNotFound) {
 		return nil, fmt.Errorf("stop container %s: %w", id, err)
 	}
 	if s.cfg.Logs != nil {
@@ -39,4 +43,17 @@ func (s *Service) StopContainer(ctx context.Context, req *runtimeapi.StopContain
 		}
 	}
 	return &runtimeapi.StopContainerResponse{}, nil
+}
+
+// killNow stops a container with no grace period: SIGKILL at once. Docker's
+// stop with a zero timeout sends the stop signal first and waits on it
+// before it kills; its kill answers once the container has exited. A
+// container that is not running (created, or exited meanwhile: a
+// conflict for kill) is left to Docker's stop, which is a no-op for it.
+func (s *Service) killNow(ctx context.Context, id string) error {
+	err := s.eng.KillContainer(ctx, id, "KILL")
+	if errors.Is(err, engine.ErrConflict) {
+		return s.eng.StopContainer(ctx, id, 0)
+	}
+	return err
 }

@@ -58,7 +58,7 @@ func (s *Service) stopSandbox(ctx context.Context, id string) error {
 		if c.State == container.StateExited || c.State == container.StateCreated || c.State == container.StateDead {
 			continue
 		}
-		if err := s.eng.StopContainer(ctx, c.ID, 0); err != nil && !errors.Is(err, engine.ErrNotFound) {
+		if err := s.killNow(ctx, c.ID); err != nil && !errors.Is(err, engine.ErrNotFound) {
 			return fmt.Errorf("stop container %s of sandbox %s: %w", c.ID, id, err)
 		}
 	}

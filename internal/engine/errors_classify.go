@@ -75,6 +75,11 @@ func kindOf(err error) error {
 		// Before the status codes: Docker answers some of these 409, some
 		// 500; either way it is about the peer, not this container.
 		return ErrCannotJoin
+	case strings.Contains(err.Error(), "unable to set memory limit"):
+		// runc could not lower a running container's memory limit: the
+		// kernel could not reclaim enough (Docker answers 500). The
+		// container's state refuses it, not the request's form.
+		return ErrConflict
 	case cerrdefs.IsNotFound(err):
 		return ErrNotFound
 	case cerrdefs.IsConflict(err), cerrdefs.IsAlreadyExists(err):

@@ -37,6 +37,7 @@ func TestClassify(t *testing.T) {
 		{"29 ipc peer stopped", errors.New("Error response from daemon: failed to join IPC namespace: container 4f2a9c is not running"), ErrCannotJoin},
 		{"29 ipc not shareable", cerrdefs.ErrInvalidArgument.WithMessage("failed to join IPC namespace: container 4f2a9c: non-shareable IPC (hint: use IpcMode:shareable for the donor container)"), ErrCannotJoin},
 		{"29 pid peer stopped", errors.New("failed to join PID namespace: container 4f2a9c is not running"), ErrCannotJoin},
+		{"20.10 memory limit below usage", errors.New("Error response from daemon: Cannot update container 4f2a9c: runc did not terminate successfully: exit status 1: unable to set memory limit to 8388608 (current usage: 30633984, peak usage: 60862464)\n: unknown"), ErrConflict},
 		{"20.10 bad reference", errors.New("Error response from daemon: invalid reference format: repository name must be lowercase"), ErrInvalidArgument},
 	}
 	for _, tc := range cases {

@@ -35,7 +35,8 @@ func envInt(t *testing.T, name string, def int64) int64 {
 
 // TestCRIFuzz runs the fuzzer against `dockerlet serve` on the real
 // engine. CRIFUZZ_REQUESTS (default 3000) and CRIFUZZ_SEED (default 1) set
-// the run; CRIFUZZ_REPORT names a file for the counts.
+// the run; CRIFUZZ_REPORT names a file for the counts (the server's log is
+// kept beside it, as FILE.serve.log).
 func TestCRIFuzz(t *testing.T) {
 	testutil.RequireDocker(t)
 	requests := envInt(t, "CRIFUZZ_REQUESTS", 3000)
@@ -157,6 +158,10 @@ func TestCRIFuzz(t *testing.T) {
 			rep.Markdown(), len(leaks), err == nil, srv.Alive(), rep.RPCTable())
 		if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 			t.Error(err)
+		}
+		// The server's log beside it (its directory goes with the test).
+		if log, err := os.ReadFile(srv.LogPath); err == nil {
+			_ = os.WriteFile(path+".serve.log", log, 0o600)
 		}
 	}
 }

@@ -40,6 +40,9 @@ type Config struct {
 	Requests int
 	// CallTimeout is the hang threshold (10 s).
 	CallTimeout time.Duration
+	// SlowThreshold: calls that take longer are listed in the report
+	// (default 5 s), to see where time goes before it becomes a hang.
+	SlowThreshold time.Duration
 	// Prefix names the pods (and their label "fuzz").
 	Prefix string
 	// WorkDir is where pod log directories and host paths go.
@@ -61,6 +64,14 @@ type Failure struct {
 	Err     string
 }
 
+// SlowCall is a call that took longer than Config.SlowThreshold.
+type SlowCall struct {
+	RPC     string
+	Took    time.Duration
+	Code    string
+	Request string
+}
+
 // Report counts the answers of a run.
 type Report struct {
 	Seed              int64
@@ -69,6 +80,7 @@ type Report struct {
 	ByRPC             map[string]map[string]int
 	Failures          []Failure
 	InternalSamples   []Failure
+	Slow              []SlowCall
 	SandboxesCreated  int
 	ContainersCreated int
 	ContainersStarted int
@@ -94,6 +106,9 @@ type Fuzzer struct {
 func New(target Target, cfg Config) *Fuzzer {
 	if cfg.CallTimeout == 0 {
 		cfg.CallTimeout = 10 * time.Second
+	}
+	if cfg.SlowThreshold == 0 {
+		cfg.SlowThreshold = 5 * time.Second
 	}
 	if cfg.MaxSandboxes == 0 {
 		cfg.MaxSandboxes = 4
@@ -157,9 +172,14 @@ var slow = map[string]bool{
 // send makes one call and books its answer.
 func (f *Fuzzer) send(ctx context.Context, r rpc, req proto.Message, mutated bool) (proto.Message, error) {
 	cctx, cancel := context.WithTimeout(ctx, f.cfg.CallTimeout)
+	began := time.Now()
 	resp, err := r.call(cctx, f, req)
+	took := time.Since(began)
 	hung := cctx.Err() == context.DeadlineExceeded
 	cancel()
+	if took > f.cfg.SlowThreshold && len(f.report.Slow) < 100 {
+		f.report.Slow = append(f.report.Slow, SlowCall{RPC: r.name, Took: took, Code: status.Code(err).String(), Request: describe(req)})
+	}
 	f.report.Requests++
 	if mutated {
 		f.report.Mutated++
@@ -410,6 +430,10 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "\nfailures (crash/hang/Unknown): %d\n", len(r.Failures))
 	for _, fl := range r.Failures {
 		fmt.Fprintf(&b, "- %s in %s: %s\n", fl.Kind, fl.RPC, fl.Err)
+	}
+	fmt.Fprintf(&b, "\nslow calls: %d\n", len(r.Slow))
+	for _, sc := range r.Slow {
+		fmt.Fprintf(&b, "- %s %s (%s): %.300s\n", sc.RPC, sc.Took.Round(time.Millisecond), sc.Code, sc.Request)
 	}
 	return b.String()
 }
