@@ -30,9 +30,11 @@ type listenerLimits struct {
 }
 
 func (l *listenerLimits) addFlags(fs *flag.FlagSet) {
-	fs.IntVar(&l.criMaxConns, "cri-max-connections", 128, "connections the CRI socket keeps open at once; more are closed at once")
+	// High: clients such as critest open a connection per test and never
+	// close it; the idle timeout closes those.
+	fs.IntVar(&l.criMaxConns, "cri-max-connections", 1024, "connections the CRI socket keeps open at once; more are closed at once")
 	fs.IntVar(&l.criMaxStreams, "cri-max-concurrent-streams", 1000, "calls in flight at once on one CRI connection; more wait")
-	fs.DurationVar(&l.criIdle, "cri-connection-idle-timeout", 5*time.Minute, "close a CRI connection with no call in flight for this long (clients reconnect)")
+	fs.DurationVar(&l.criIdle, "cri-connection-idle-timeout", 2*time.Minute, "close a CRI connection with no call in flight for this long (clients reconnect)")
 	fs.IntVar(&l.streamingMaxConns, "streaming-max-connections", streaming.DefaultMaxConns, "connections the exec/attach/port-forward listener keeps open at once (one per session); more are closed at once")
 	fs.IntVar(&l.metricsMaxConns, "metrics-max-connections", metrics.DefaultMaxConns, "connections the metrics listener keeps open at once")
 	fs.IntVar(&l.pprofMaxConns, "debug-pprof-max-connections", pprofMaxConns, "connections the pprof listener keeps open at once")
