@@ -86,7 +86,7 @@ func (l *listenerLimits) http(maxConns int) netlimit.HTTP {
 func (l *listenerLimits) grpcOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{
 		grpc.MaxConcurrentStreams(uint32(max(l.criMaxStreams, 1))),
-		grpc.ConnectionTimeout(10 * time.Second),
+		grpc.ConnectionTimeout(30 * time.Second),
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: l.criIdle}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	}

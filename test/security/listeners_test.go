@@ -207,8 +207,8 @@ func TestCRISocketBounded(t *testing.T) {
 	if _, err := e.rt.Version(ctx, &runtimeapi.VersionRequest{}); err != nil {
 		t.Errorf("Version with the cap reached: %v", err)
 	}
-	if n := stillOpen(raw, start.Add(30*time.Second)); n > 0 {
-		t.Errorf("%d raw connections without an HTTP/2 handshake still open after 30 s", n)
+	if n := stillOpen(raw, start.Add(60*time.Second)); n > 0 {
+		t.Errorf("%d raw connections without an HTTP/2 handshake still open after 60 s", n)
 	}
 	if _, err := e.rt.Version(ctx, &runtimeapi.VersionRequest{}); err != nil {
 		t.Errorf("Version after: %v", err)

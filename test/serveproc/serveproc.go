@@ -4,7 +4,10 @@
 package serveproc
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"os/exec"
@@ -28,9 +31,10 @@ var (
 
 // Build compiles cmd/dockerlet once per test binary (with the race detector
 // when DOCKERLET_SERVE_RACE=1) and returns the binary's path. Every test
-// binary writes the same path (built beside it, then renamed over it:
-// atomic, and a server already running keeps its old file), so runs do not
-// leave a 40 MB copy each in the temporary directory.
+// binary of one checkout writes the same path (built beside it, then
+// renamed over it: atomic, and a server already running keeps its old
+// file), so runs do not leave a 40 MB copy each in the temporary
+// directory; another checkout has its own.
 func Build(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -39,7 +43,9 @@ func Build(t testing.TB) string {
 		if os.Getenv("DOCKERLET_SERVE_RACE") == "1" {
 			name, args = "dockerlet-race", append(args, "-race")
 		}
-		dir := filepath.Join(os.TempDir(), fmt.Sprintf("dockerlet-serveproc-%d", os.Getuid()))
+		// Keyed by the checkout too: test binaries of several checkouts on
+		// one machine must not run (or restart into) each other's build.
+		dir := filepath.Join(os.TempDir(), fmt.Sprintf("dockerlet-serveproc-%d-%s", os.Getuid(), checkoutKey()))
 		if buildErr = os.MkdirAll(dir, 0o700); buildErr != nil {
 			return
 		}
@@ -62,6 +68,17 @@ func Build(t testing.TB) string {
 		t.Fatal(buildErr)
 	}
 	return buildBin
+}
+
+// checkoutKey names the source tree the server is built from: a short
+// hash of the module's directory.
+func checkoutKey() string {
+	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		return "default"
+	}
+	sum := sha256.Sum256(bytes.TrimSpace(dir))
+	return hex.EncodeToString(sum[:4])
 }
 
 // Options configure a server.
