@@ -155,7 +155,7 @@ func runChaos(t *testing.T, mode chaosMode) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
-	t.Cleanup(func() { removeOwn(eng, srv.Root) })
+	t.Cleanup(func() { serveproc.RemoveOwn(eng, srv.Root) })
 
 	conn, err := grpc.NewClient("unix://"+srv.Socket,
 		grpc.WithTransportCredentials(insecure.NewCredentials()),

@@ -246,18 +246,6 @@ type containerSummary struct {
 	State string
 }
 
-func removeOwn(eng engine.Engine, root string) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	list, err := eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: []string{naming.LabelPrefix + "root-dir=" + root}})
-	if err != nil {
-		return
-	}
-	for _, c := range list {
-		_ = eng.RemoveContainer(ctx, c.ID, engine.RemoveOptions{Force: true, RemoveVolumes: true})
-	}
-}
-
 // dockerOwn reports an error in which dockerlet passes on an inconsistency
 // of Docker 20.10 itself after a restart cut an operation short, not an
 // outage it failed to classify: a root filesystem it left mounted and

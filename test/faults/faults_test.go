@@ -6,36 +6,22 @@
 package faults
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
-	"github.com/dockerlet/dockerlet/internal/naming"
+	"github.com/dockerlet/dockerlet/internal/testutil"
+	"github.com/dockerlet/dockerlet/test/serveproc"
 )
 
 const prefix = "dlhd"
 
 const loopCmd = "trap 'exit 0' TERM; while :; do sleep 1; done"
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 func workDir(t *testing.T, name string) string {
 	t.Helper()
@@ -46,32 +32,6 @@ func workDir(t *testing.T, name string) string {
 	_ = os.Chmod(dir, 0o750)
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	return dir
-}
-
-// processGauges reads the server's own gauges from its /metrics.
-func processGauges(addr string) (goroutines, fds, rss float64, err error) {
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 2 {
-			continue
-		}
-		v, _ := strconv.ParseFloat(f[1], 64)
-		switch f[0] {
-		case "go_goroutines":
-			goroutines = v
-		case "process_open_fds":
-			fds = v
-		case "process_resident_memory_bytes":
-			rss = v
-		}
-	}
-	return goroutines, fds, rss, sc.Err()
 }
 
 type pod struct {
@@ -114,15 +74,57 @@ func removePod(ctx context.Context, rt runtimeapi.RuntimeServiceClient, sb strin
 	return nil
 }
 
-// removeOwn removes whatever the server with root directory root left.
-func removeOwn(eng engine.Engine, root string) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	list, err := eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: []string{naming.LabelPrefix + "root-dir=" + root}})
+// fixture is a server on the shared dockerd with its own test images.
+type fixture struct {
+	eng     *engine.Client
+	srv     *serveproc.Server
+	rt      runtimeapi.RuntimeServiceClient
+	img     runtimeapi.ImageServiceClient
+	busybox string
+	pause   string
+	ctx     context.Context
+}
+
+// newFixture starts a server named name with extra flags (after the
+// server's root directory is set, so --root-directory may override it:
+// then pass root too) and pulls the busybox image through it.
+func newFixture(t *testing.T, name, root string, args ...string) *fixture {
+	t.Helper()
+	testutil.RequireDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	reg := testutil.StartRegistry(t)
+	f := &fixture{ctx: ctx}
+	f.busybox = reg.PushBusybox(t, prefix+"/busybox:"+name, testutil.ImageOptions{Marker: prefix + "-" + name})
+	f.pause = reg.PushBusybox(t, prefix+"/pause:"+name, testutil.ImageOptions{Marker: prefix + "-" + name + "-pause", Cmd: []string{"sh", "-c", loopCmd}})
+	eng, err := engine.Connect(testutil.DockerHost(), engine.Options{})
 	if err != nil {
-		return
+		t.Fatal(err)
 	}
-	for _, c := range list {
-		_ = eng.RemoveContainer(ctx, c.ID, engine.RemoveOptions{Force: true})
+	f.eng = eng
+	t.Cleanup(func() { eng.Close() })
+	t.Cleanup(func() {
+		for _, ref := range []string{f.busybox, f.pause} {
+			_, _ = eng.RemoveImage(context.Background(), ref, engine.ImageRemoveOptions{Force: true})
+		}
+	})
+	f.srv = serveproc.New(t, serveproc.Options{Dir: workDir(t, name), PauseImage: f.pause, Args: args})
+	if root != "" {
+		f.srv.Root = root
 	}
+	if err := f.srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(f.srv.Stop)
+	t.Cleanup(func() { serveproc.RemoveOwn(eng, f.srv.Root) })
+	conn, err := f.srv.Dial()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	f.rt, f.img = runtimeapi.NewRuntimeServiceClient(conn), runtimeapi.NewImageServiceClient(conn)
+	if _, err := f.img.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: f.busybox}}); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -99,7 +99,7 @@ func TestDockerdHung(t *testing.T) {
 		}
 	}
 	dir := workDir(t, "hung")
-	metricsAddr := freeAddr(t)
+	metricsAddr := serveproc.FreeAddr(t)
 	srv := serveproc.New(t, serveproc.Options{Dir: dir, PauseImage: pause, Args: []string{
 		"--docker-endpoint", d.Host, "--runtime-request-timeout", requestTimeout.String(), "--metrics-bind-addr", metricsAddr,
 	}})
@@ -107,7 +107,7 @@ func TestDockerdHung(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
-	t.Cleanup(func() { removeOwn(eng, srv.Root) })
+	t.Cleanup(func() { serveproc.RemoveOwn(eng, srv.Root) })
 	conn, err := srv.Dial()
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +123,7 @@ func TestDockerdHung(t *testing.T) {
 		}
 		pods = append(pods, p)
 	}
-	g0, fd0, _, err := processGauges(metricsAddr)
+	g0, fd0, _, err := readGauges(metricsAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,13 +237,13 @@ func TestDockerdHung(t *testing.T) {
 			go func() { defer wg.Done(); do(ch.rpc, ch.fn) }()
 		}
 		time.Sleep(5 * time.Second)
-		if g, fd, _, err := processGauges(metricsAddr); err == nil {
+		if g, fd, _, err := readGauges(metricsAddr); err == nil {
 			peakG, peakFD = max(peakG, g), max(peakFD, fd)
 		} else {
 			t.Errorf("metrics during the freeze: %v", err)
 		}
 	}
-	gFrozen, fdFrozen, _, _ := processGauges(metricsAddr)
+	gFrozen, fdFrozen, _, _ := readGauges(metricsAddr)
 	log.setPhase("thawed")
 	if err := d.Thaw(); err != nil {
 		t.Fatal(err)
@@ -278,7 +278,7 @@ func TestDockerdHung(t *testing.T) {
 	}
 	close(pollDone)
 	wg.Wait()
-	g1, fd1, _, _ := processGauges(metricsAddr)
+	g1, fd1, _, _ := readGauges(metricsAddr)
 
 	for _, ph := range []string{"before", "frozen", "thawed", "after"} {
 		t.Log(log.summary(ph))
@@ -336,4 +336,9 @@ func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return d
+}
+
+func readGauges(addr string) (goroutines, fds, rss float64, err error) {
+	g, err := serveproc.ReadGauges(addr)
+	return g.Goroutines, g.OpenFiles, g.RSS, err
 }

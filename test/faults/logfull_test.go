@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -13,10 +12,6 @@ import (
 	"time"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
-	"github.com/dockerlet/dockerlet/internal/engine"
-	"github.com/dockerlet/dockerlet/internal/testutil"
-	"github.com/dockerlet/dockerlet/test/serveproc"
 )
 
 // counterCmd writes a numbered line every 20 ms.
@@ -82,39 +77,9 @@ func logLines(t *testing.T, path string) []string {
 // catches up from Docker's log: the CRI log file ends up with every line
 // Docker has, once, in order.
 func TestLogFilesystemFull(t *testing.T) {
-	testutil.RequireDocker(t)
 	logDir := smallFS(t, "256k")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	reg := testutil.StartRegistry(t)
-	busybox := reg.PushBusybox(t, prefix+"/busybox:logfull", testutil.ImageOptions{Marker: prefix + "-logfull"})
-	pause := reg.PushBusybox(t, prefix+"/pause:logfull", testutil.ImageOptions{Marker: prefix + "-logfull-pause", Cmd: []string{"sh", "-c", loopCmd}})
-	eng, err := engine.Connect(testutil.DockerHost(), engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	t.Cleanup(func() {
-		for _, ref := range []string{busybox, pause} {
-			_, _ = eng.RemoveImage(context.Background(), ref, engine.ImageRemoveOptions{Force: true})
-		}
-	})
-	srv := serveproc.New(t, serveproc.Options{Dir: workDir(t, "logfull"), PauseImage: pause})
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	t.Cleanup(func() { removeOwn(eng, srv.Root) })
-	conn, err := srv.Dial()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	rt, img := runtimeapi.NewRuntimeServiceClient(conn), runtimeapi.NewImageServiceClient(conn)
-	if _, err := img.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: busybox}}); err != nil {
-		t.Fatal(err)
-	}
-
+	f := newFixture(t, "logfull", "")
+	ctx, rt, srv, busybox := f.ctx, f.rt, f.srv, f.busybox
 	cfg := &runtimeapi.PodSandboxConfig{
 		Metadata:     &runtimeapi.PodSandboxMetadata{Name: prefix + "-logfull", Namespace: prefix, Uid: prefix + "-logfull-uid"},
 		LogDirectory: logDir,

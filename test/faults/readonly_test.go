@@ -1,18 +1,14 @@
 package faults
 
 import (
-	"context"
 	"os/exec"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
-	"github.com/dockerlet/dockerlet/internal/testutil"
-	"github.com/dockerlet/dockerlet/test/serveproc"
 )
 
 // TestReadOnlyRootDirectory: the server's root directory (checkpoints)
@@ -21,39 +17,9 @@ import (
 // checkpoint fails with FailedPrecondition saying so, and leaves nothing
 // behind; once the directory is writable again everything works.
 func TestReadOnlyRootDirectory(t *testing.T) {
-	testutil.RequireDocker(t)
 	root := smallFS(t, "16m")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	reg := testutil.StartRegistry(t)
-	busybox := reg.PushBusybox(t, prefix+"/busybox:ro", testutil.ImageOptions{Marker: prefix + "-ro"})
-	pause := reg.PushBusybox(t, prefix+"/pause:ro", testutil.ImageOptions{Marker: prefix + "-ro-pause", Cmd: []string{"sh", "-c", loopCmd}})
-	eng, err := engine.Connect(testutil.DockerHost(), engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	t.Cleanup(func() {
-		for _, ref := range []string{busybox, pause} {
-			_, _ = eng.RemoveImage(context.Background(), ref, engine.ImageRemoveOptions{Force: true})
-		}
-	})
-	srv := serveproc.New(t, serveproc.Options{Dir: workDir(t, "ro"), PauseImage: pause, Args: []string{"--root-directory", root}})
-	srv.Root = root
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	t.Cleanup(func() { removeOwn(eng, root) })
-	conn, err := srv.Dial()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	rt, img := runtimeapi.NewRuntimeServiceClient(conn), runtimeapi.NewImageServiceClient(conn)
-	if _, err := img.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: busybox}}); err != nil {
-		t.Fatal(err)
-	}
+	f := newFixture(t, "ro", root, "--root-directory", root)
+	ctx, rt, eng, busybox := f.ctx, f.rt, f.eng, f.busybox
 	p, err := runPod(ctx, rt, "ro-before", busybox, workDir(t, "ro-logs"))
 	if err != nil {
 		t.Fatal(err)

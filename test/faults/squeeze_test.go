@@ -1,17 +1,12 @@
 package faults
 
 import (
-	"context"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
-	"github.com/dockerlet/dockerlet/internal/engine"
-	"github.com/dockerlet/dockerlet/internal/testutil"
-	"github.com/dockerlet/dockerlet/test/serveproc"
 )
 
 // TestSqueezedContainer: a running container squeezed to small CPU shares
@@ -21,37 +16,8 @@ import (
 // kills at once. Each answers well within the 10 s a caller that asked for
 // no long timeout may expect.
 func TestSqueezedContainer(t *testing.T) {
-	testutil.RequireDocker(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	reg := testutil.StartRegistry(t)
-	busybox := reg.PushBusybox(t, prefix+"/busybox:squeeze", testutil.ImageOptions{Marker: prefix + "-squeeze"})
-	pause := reg.PushBusybox(t, prefix+"/pause:squeeze", testutil.ImageOptions{Marker: prefix + "-squeeze-pause", Cmd: []string{"sh", "-c", loopCmd}})
-	eng, err := engine.Connect(testutil.DockerHost(), engine.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { eng.Close() })
-	t.Cleanup(func() {
-		for _, ref := range []string{busybox, pause} {
-			_, _ = eng.RemoveImage(context.Background(), ref, engine.ImageRemoveOptions{Force: true})
-		}
-	})
-	srv := serveproc.New(t, serveproc.Options{Dir: workDir(t, "squeeze"), PauseImage: pause})
-	if err := srv.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	t.Cleanup(func() { removeOwn(eng, srv.Root) })
-	conn, err := srv.Dial()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	rt, img := runtimeapi.NewRuntimeServiceClient(conn), runtimeapi.NewImageServiceClient(conn)
-	if _, err := img.PullImage(ctx, &runtimeapi.PullImageRequest{Image: &runtimeapi.ImageSpec{Image: busybox}}); err != nil {
-		t.Fatal(err)
-	}
+	f := newFixture(t, "squeeze", "")
+	ctx, rt, busybox := f.ctx, f.rt, f.busybox
 	cfg := &runtimeapi.PodSandboxConfig{Metadata: &runtimeapi.PodSandboxMetadata{Name: prefix + "-squeeze", Namespace: prefix, Uid: prefix + "-squeeze-uid"}}
 	sb, err := rt.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
 	if err != nil {

@@ -16,16 +16,6 @@ import (
 	"github.com/dockerlet/dockerlet/test/serveproc"
 )
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // flood opens n connections to addr; every other one sends a request for
 // an unknown URL (404) and stays. It returns them, still open on its side.
 func flood(t *testing.T, addr string, n int) []net.Conn {
@@ -80,7 +70,7 @@ func stillOpen(conns []net.Conn, deadline time.Time) int {
 // ("accept4: too many open files") and idle connections stayed for good.
 func TestListenerFloodSparesTheCRISocket(t *testing.T) {
 	const openFiles = 400
-	streamAddr, metricsAddr := freeAddr(t), freeAddr(t)
+	streamAddr, metricsAddr := serveproc.FreeAddr(t), serveproc.FreeAddr(t)
 	e := newEnvWith(t, "", "", func(o *serveproc.Options) {
 		o.OpenFiles = openFiles
 		o.Args = []string{"--streaming-bind-addr", streamAddr, "--metrics-bind-addr", metricsAddr, "--http-idle-timeout", "5s"}

@@ -101,7 +101,7 @@ func newEnvWith(t *testing.T, user, password string, configure func(*serveproc.O
 		t.Fatal(err)
 	}
 	t.Cleanup(e.srv.Stop)
-	t.Cleanup(func() { removeOwn(eng, e.srv.Root) })
+	t.Cleanup(func() { serveproc.RemoveOwn(eng, e.srv.Root) })
 	conn, err := e.srv.Dial()
 	if err != nil {
 		t.Fatal(err)
@@ -109,18 +109,6 @@ func newEnvWith(t *testing.T, user, password string, configure func(*serveproc.O
 	t.Cleanup(func() { conn.Close() })
 	e.rt, e.img = runtimeapi.NewRuntimeServiceClient(conn), runtimeapi.NewImageServiceClient(conn)
 	return e
-}
-
-func removeOwn(eng engine.Engine, root string) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	list, err := eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: []string{naming.LabelPrefix + "root-dir=" + root}})
-	if err != nil {
-		return
-	}
-	for _, c := range list {
-		_ = eng.RemoveContainer(ctx, c.ID, engine.RemoveOptions{Force: true, RemoveVolumes: true})
-	}
 }
 
 // TestSocketPermissions: the CRI socket is 0660, and a socket directory

@@ -12,11 +12,9 @@
 package soak
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -66,41 +64,6 @@ func envInt(t *testing.T, name string, def int) int {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return n
-}
-
-// gauges is the server's own view of itself, from its /metrics.
-type gauges struct {
-	rss, fds, goroutines float64
-}
-
-func (g gauges) String() string {
-	return fmt.Sprintf("RSS %.1f MiB, open files %.0f, goroutines %.0f", g.rss/(1<<20), g.fds, g.goroutines)
-}
-
-func readGauges(addr string) (gauges, error) {
-	var g gauges
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		return g, err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) != 2 {
-			continue
-		}
-		v, _ := strconv.ParseFloat(f[1], 64)
-		switch f[0] {
-		case "process_resident_memory_bytes":
-			g.rss = v
-		case "process_open_fds":
-			g.fds = v
-		case "go_goroutines":
-			g.goroutines = v
-		}
-	}
-	return g, sc.Err()
 }
 
 // tally counts answers by RPC and code, and keeps the poll latencies.
@@ -276,25 +239,25 @@ func (s *soak) poll() {
 
 // quiet stops the poller and churn for a moment and measures the server
 // at rest (the figures compared are taken the same way).
-func settle(t *testing.T, addr string) gauges {
+func settle(t *testing.T, addr string) serveproc.Gauges {
 	t.Helper()
 	time.Sleep(15 * time.Second)
 	// Three readings; the smallest of each (a reading catches the server
 	// mid-GC or mid-call now and then).
-	var best gauges
+	var best serveproc.Gauges
 	for i := range 3 {
-		g, err := readGauges(addr)
+		g, err := serveproc.ReadGauges(addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if i == 0 || g.rss < best.rss {
-			best.rss = g.rss
+		if i == 0 || g.RSS < best.RSS {
+			best.RSS = g.RSS
 		}
-		if i == 0 || g.fds < best.fds {
-			best.fds = g.fds
+		if i == 0 || g.OpenFiles < best.OpenFiles {
+			best.OpenFiles = g.OpenFiles
 		}
-		if i == 0 || g.goroutines < best.goroutines {
-			best.goroutines = g.goroutines
+		if i == 0 || g.Goroutines < best.Goroutines {
+			best.Goroutines = g.Goroutines
 		}
 		time.Sleep(2 * time.Second)
 	}
@@ -346,7 +309,7 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Stop)
-	t.Cleanup(func() { removeOwn(eng, srv.Root) })
+	t.Cleanup(func() { serveproc.RemoveOwn(eng, srv.Root) })
 	conn, err := srv.Dial()
 	if err != nil {
 		t.Fatal(err)
@@ -481,9 +444,9 @@ func TestSoak(t *testing.T) {
 			t.Errorf("%s after the run %.1f, after warm-up %.1f: more than 10 %% up", what, got, want)
 		}
 	}
-	within("RSS (MiB)", end.rss/(1<<20), base.rss/(1<<20))
-	within("open files", end.fds, base.fds)
-	within("goroutines", end.goroutines, base.goroutines)
+	within("RSS (MiB)", end.RSS/(1<<20), base.RSS/(1<<20))
+	within("open files", end.OpenFiles, base.OpenFiles)
+	within("goroutines", end.Goroutines, base.Goroutines)
 	for _, b := range s.tally.bad {
 		t.Errorf("unexpected answer: %s", b)
 	}
@@ -506,24 +469,24 @@ func TestSoak(t *testing.T) {
 	// Every pod's copier and connection gone: back to the idle server's
 	// goroutines and files (a little slack for the gRPC connection and
 	// the event stream's reconnects).
-	if gone.goroutines > idle.goroutines+10 {
-		t.Errorf("goroutines with no pod: %.0f, before any pod %.0f: copiers or sessions left", gone.goroutines, idle.goroutines)
+	if gone.Goroutines > idle.Goroutines+10 {
+		t.Errorf("goroutines with no pod: %.0f, before any pod %.0f: copiers or sessions left", gone.Goroutines, idle.Goroutines)
 	}
-	if gone.fds > idle.fds+10 {
-		t.Errorf("open files with no pod: %.0f, before any pod %.0f", gone.fds, idle.fds)
+	if gone.OpenFiles > idle.OpenFiles+10 {
+		t.Errorf("open files with no pod: %.0f, before any pod %.0f", gone.OpenFiles, idle.OpenFiles)
 	}
 }
 
-func (s *soak) report(pods int, duration, churn time.Duration, idle, base, end, gone gauges) string {
+func (s *soak) report(pods int, duration, churn time.Duration, idle, base, end, gone serveproc.Gauges) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d pods, poll every 1 s (relist + every status + stats), a pod replaced every %v, %v (after warm-up); %d pods replaced\n\n",
 		pods, churn, duration, s.tally.churned)
 	fmt.Fprintf(&b, "| when | RSS (MiB) | open files | goroutines |\n|---|---|---|---|\n")
 	for _, r := range []struct {
 		name string
-		g    gauges
+		g    serveproc.Gauges
 	}{{"no pods yet", idle}, {"after warm-up", base}, {"after the run", end}, {"all pods removed", gone}} {
-		fmt.Fprintf(&b, "| %s | %.1f | %.0f | %.0f |\n", r.name, r.g.rss/(1<<20), r.g.fds, r.g.goroutines)
+		fmt.Fprintf(&b, "| %s | %.1f | %.0f | %.0f |\n", r.name, r.g.RSS/(1<<20), r.g.OpenFiles, r.g.Goroutines)
 	}
 	fmt.Fprintf(&b, "\npoll (one second's calls): p50 %v, p99 %v, max %v\n\n", s.tally.percentile(0.5).Round(time.Millisecond),
 		s.tally.percentile(0.99).Round(time.Millisecond), s.tally.percentile(1).Round(time.Millisecond))
@@ -539,16 +502,4 @@ func (s *soak) report(pods int, duration, churn time.Duration, idle, base, end, 
 	}
 	fmt.Fprintf(&b, "\nunexpected answers: %d\n", len(s.tally.bad))
 	return b.String()
-}
-
-func removeOwn(eng engine.Engine, root string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	list, err := eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: []string{naming.LabelPrefix + "root-dir=" + root}})
-	if err != nil {
-		return
-	}
-	for _, c := range list {
-		_ = eng.RemoveContainer(ctx, c.ID, engine.RemoveOptions{Force: true})
-	}
 }
