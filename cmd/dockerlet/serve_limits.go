@@ -93,9 +93,9 @@ func (l *listenerLimits) grpcOptions() []grpc.ServerOption {
 }
 
 // callDeadline bounds every unary CRI call on the server's side as the
-// kubelet bounds it on its own: the request timeout, plus what the call
-// itself asks for (a stop's grace period, an exec's or checkpoint's
-// timeout). Waits inside a call — for another call on the same container,
+// kubelet bounds it on its own: the request timeout (twice it for
+// RunPodSandbox), plus what the call itself asks for (a stop's grace
+// period, an exec's or checkpoint's timeout). Waits inside a call — for another call on the same container,
 // for Docker — end with it, DeadlineExceeded, rather than pile up behind a
 // hung daemon. Pulls have no such bound (the kubelet sets none; the
 // progress deadline bounds them), nor does an ExecSync without a timeout.
@@ -117,6 +117,8 @@ func callBudget(req any, requestTimeout time.Duration) (time.Duration, bool) {
 	switch r := req.(type) {
 	case *runtimeapi.PullImageRequest:
 		return 0, false
+	case *runtimeapi.RunPodSandboxRequest:
+		return 2 * requestTimeout, true // the kubelet's own: twice, it may pull the sandbox image
 	case *runtimeapi.StopContainerRequest:
 		return requestTimeout + seconds(r.GetTimeout()), true
 	case *runtimeapi.ExecSyncRequest:

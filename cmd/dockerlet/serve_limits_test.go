@@ -19,6 +19,7 @@ func TestCallDeadline(t *testing.T) {
 		bound bool
 	}{
 		{&runtimeapi.ListContainersRequest{}, rt, true},
+		{&runtimeapi.RunPodSandboxRequest{}, 2 * rt, true},
 		{&runtimeapi.StopContainerRequest{Timeout: 30}, rt + 30*time.Second, true},
 		{&runtimeapi.StopContainerRequest{Timeout: -1}, rt, true},
 		{&runtimeapi.ExecSyncRequest{Timeout: 5}, rt + 5*time.Second, true},
