@@ -225,9 +225,23 @@ func sweep() {
 	}
 }
 
-// alive reports whether the daemon's dockerd (by pid file) or containerd
-// still runs: then it belongs to a live test.
+// ownerFile in the run directory holds the pid of the process that made
+// the daemon.
+const ownerFile = "owner.pid"
+
+// alive reports whether the process that made the daemon, its dockerd (by
+// pid file) or its containerd still runs: then it belongs to a live test,
+// and another test's sweep leaves it alone.
 func (d *Daemon) alive() bool {
+	// The process that made it (a test binary, privd) still runs: the
+	// daemon may be starting, or down for a restart.
+	if b, err := os.ReadFile(filepath.Join(d.RunDir, ownerFile)); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 && syscall.Kill(pid, 0) == nil {
+			return true
+		}
+	} else if st, err := os.Stat(d.RunDir); err == nil && time.Since(st.ModTime()) < time.Minute {
+		return true // made a moment ago, its owner file not written yet
+	}
 	if b, err := os.ReadFile(filepath.Join(d.RunDir, "docker.pid")); err == nil {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
 			if cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && strings.Contains(string(cmd), d.RunDir) {

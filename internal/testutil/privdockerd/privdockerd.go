@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -177,6 +178,11 @@ func Launch(ctx context.Context, opts Options, logf func(format string, args ...
 		if err := os.MkdirAll(dir, 0o710); err != nil {
 			return d, err
 		}
+	}
+	// Another process's sweep must see this daemon as alive from now on,
+	// also while it starts or is down for a restart.
+	if err := os.WriteFile(filepath.Join(d.RunDir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		return d, err
 	}
 	cfg := filepath.Join(d.RunDir, "daemon.json")
 	if err := os.WriteFile(cfg, []byte(daemonConfig(eng, store)), 0o600); err != nil {
