@@ -92,7 +92,18 @@ func TestPortForwardToHttpd(t *testing.T) {
 	ctx := testCtx(t)
 	cfg := e.wirePod("pf")
 	sb := e.runPod(ctx, cfg)
-	e.runIn(ctx, sb, cfg, "web", httpdCmd(8080, "hello-dltwire-pf")...)
+	web := e.runIn(ctx, sb, cfg, "web", httpdCmd(8080, "hello-dltwire-pf")...)
+	// client-go ends the whole port-forward on the first refused connection
+	// to the pod: httpd must listen before the first GET (a busy machine
+	// starts it seconds after the container).
+	eventually(t, "httpd listening in the pod", func() error {
+		r, err := e.rt.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: web, Timeout: 10,
+			Cmd: []string{"wget", "-q", "-O", "/dev/null", "http://127.0.0.1:8080/index.html"}})
+		if err == nil && r.ExitCode != 0 {
+			err = fmt.Errorf("wget exit %d: %s", r.ExitCode, r.Stderr)
+		}
+		return err
+	})
 
 	for _, transport := range streamTransports {
 		t.Run(transport, func(t *testing.T) {
