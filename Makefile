@@ -13,7 +13,7 @@ TAGS    := grpcnotrace
 # against the machine's dockerd.
 ENGINE  := test/engine/run.sh
 
-.PHONY: all build build-serve test unit e2e vet clean bench bench-go bench-cri conformance conformance-mirror conformance-websocket conformance-cni
+.PHONY: all build build-serve test unit e2e vet clean bench bench-go bench-cri conformance conformance-mirror conformance-websocket conformance-cni conformance-systemd
 
 all: build
 
@@ -62,6 +62,12 @@ conformance-websocket:
 
 conformance-cni:
 	CONFORMANCE_NETWORK=cni CONFORMANCE_WEBSOCKET=1 $(ENGINE) scripts/conformance.sh
+
+# Against Docker's systemd cgroup driver: dockerlet, a private dockerd
+# (native.cgroupdriver=systemd) and critest in a machine with systemd as
+# PID 1 (test/systemd/node.sh; root, systemd and dbus installed).
+conformance-systemd:
+	CONFORMANCE_CGROUP_DRIVER=systemd scripts/conformance.sh
 
 # Pod start-up, List/Status/stats latency and CPU/RSS at 10/50/110 pods, with
 # the floor measured in the same run (docs/performance.md).

@@ -16,6 +16,10 @@
 #                     10.89-99.0.0/16; needs root
 #                     and the plugins in /usr/lib/cni or /opt/cni/bin) instead of
 #                     Docker's bridge; the bridge is deleted afterwards
+#   CONFORMANCE_CGROUP_DRIVER=systemd  against Docker's systemd cgroup driver:
+#                     dockerlet, its dockerd and critest run in a machine with
+#                     systemd as PID 1 (test/systemd/node.sh; root, systemd,
+#                     dbus), the pods in critest's /test.slice
 #   DOCKERLET_BIN     binary to run (default bin/dockerlet, built first)
 #   DOCKER_HOST       the engine dockerlet runs on (default: the local socket);
 #                     test/engine/run.sh (make conformance DOCKERLET_ENGINE=29)
@@ -30,13 +34,12 @@ HARNESS=${CRITEST_HARNESS:-$PWD/../shared/critest}
 [[ -d $HARNESS ]] && HARNESS=$(cd "$HARNESS" && pwd)
 MODE=${CONFORMANCE_MODE:-prefix}
 NETWORK=${CONFORMANCE_NETWORK:-docker}
+DRIVER=${CONFORMANCE_CGROUP_DRIVER:-cgroupfs}
 name=$MODE
 [[ $NETWORK == cni ]] && name+=-cni
 [[ ${CONFORMANCE_WEBSOCKET:-} == 1 ]] && name+=-websocket
+[[ $DRIVER == systemd ]] && name+=-systemd
 OUT=${1:-$PWD/bin/conformance-$name}
-WORK=$(mktemp -d /tmp/dockerlet-conformance.XXXXXX)
-chmod 755 "$WORK"
-SOCK=$WORK/dockerlet.sock
 
 if [[ -z ${DOCKERLET_BIN:-} ]]; then
 	make -s build
@@ -46,7 +49,39 @@ fi
 # The harness builds the tools and images itself when they are missing.
 [[ -x ${CRITEST_TOOLS_BIN:-/tmp/gobin}/critest ]] || "$HARNESS/tools.sh"
 
+# With the systemd driver everything that sees the pods' processes, paths
+# and cgroups runs in the systemd node: dockerlet, its dockerd, critest
+# (through a wrapper the harness calls as its critest) and the harness's
+# `docker tag`. The harness itself, crictl and the registry stay on the
+# host; the socket, the reports and the binaries are in the node's exchange
+# directory, at the same path on both sides.
 ENGINE_HOST=${DOCKER_HOST:-unix:///var/run/docker.sock}
+node=
+run=()
+if [[ $DRIVER == systemd ]]; then
+	node=$(test/systemd/node.sh up) || exit 2
+	trap 'test/systemd/node.sh down "$node"' EXIT
+	WORK=$node/x/conformance
+	mkdir -m 755 "$WORK" "$WORK/out"
+	install -m 755 "$DOCKERLET_BIN" "$node/x/bin/dockerlet"
+	DOCKERLET_BIN=$node/x/bin/dockerlet
+	install -m 755 "${CRITEST_BIN:-$(command -v critest || echo "${CRITEST_TOOLS_BIN:-/tmp/gobin}/critest")}" "$node/x/bin/critest"
+	# critest runs in the harness's scratch directory (TMPDIR): the same
+	# path is made in the node.
+	printf '#!/bin/bash\nexec %q exec %q --wd "$PWD" --mkdir --env TMPDIR="$PWD" -- %q "$@"\n' \
+		"$PWD/test/systemd/node.sh" "$node" "$node/x/bin/critest" >"$WORK/critest"
+	chmod 755 "$WORK/critest"
+	run=(test/systemd/node.sh exec "$node" --)
+	d=$("${run[@]}" docker info -f '{{.CgroupDriver}}') || exit 2
+	[[ $d == systemd ]] || { echo "conformance: the node's dockerd uses the $d cgroup driver" >&2; exit 2; }
+	echo "conformance: dockerd with the systemd cgroup driver under systemd $("${run[@]}" systemctl --version | awk 'NR == 1 {print $2}') as PID 1 ($node)"
+	ENGINE_HOST=$(sed -n 's/^DOCKER_HOST=//p' "$node/x/dockerd.env")
+else
+	WORK=$(mktemp -d /tmp/dockerlet-conformance.XXXXXX)
+	chmod 755 "$WORK"
+fi
+SOCK=$WORK/dockerlet.sock
+
 # critest dials the socket afresh for every spec (two connections) and
 # closes none: ~280 by the end of a run (serve's default cap is 1024 and
 # closes connections idle for 2 minutes; the flag keeps the run clear of
@@ -63,10 +98,13 @@ if [[ $MODE == mirror ]]; then
 		args+=(--registry-mirror "$h=http://127.0.0.1:5000")
 	done
 	env+=(CRITEST_MODE=mirror)
+elif [[ -n $node ]]; then
+	env+=(CRITEST_PRESEED="$PWD/test/systemd/node.sh exec $node -- docker tag {src} {dst}")
 else
 	# Tag the pre-seeded images in the engine dockerlet runs on.
 	env+=("CRITEST_PRESEED=docker -H $ENGINE_HOST tag {src} {dst}")
 fi
+[[ -n $node ]] && env+=(CRITEST_BIN="$WORK/critest")
 critest_args=()
 if [[ ${CONFORMANCE_WEBSOCKET:-} == 1 ]]; then
 	critest_args+=(--websocket-exec --websocket-attach --websocket-portforward)
@@ -93,14 +131,19 @@ if [[ $NETWORK == cni ]]; then
 		--cni-cache-dir "$WORK/cni/cache" --cni-netns-dir "$WORK/cni/netns")
 fi
 
-"$DOCKERLET_BIN" "${args[@]}" >"$WORK/dockerlet.log" 2>&1 &
+"${run[@]}" "$DOCKERLET_BIN" "${args[@]}" >"$WORK/dockerlet.log" 2>&1 &
 pid=$!
 cleanup() {
 	kill -TERM "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	mkdir -p "$OUT" && cp "$WORK/dockerlet.log" "$OUT/dockerlet.log" 2>/dev/null || true
 	[[ -z $cni_bridge ]] || ip link del "$cni_bridge" 2>/dev/null || true
-	rm -rf "$WORK"
+	if [[ -n $node ]]; then
+		cp -r "$WORK/out/." "$OUT/" 2>/dev/null || true
+		test/systemd/node.sh down "$node" || true
+	else
+		rm -rf "$WORK"
+	fi
 }
 trap cleanup EXIT
 for _ in $(seq 50); do
@@ -109,10 +152,17 @@ for _ in $(seq 50); do
 	sleep 0.2
 done
 
+# critest writes its reports where the node sees them too.
+out=$OUT
+[[ -n $node ]] && out=$WORK/out
 set +e
-env "${env[@]}" "$HARNESS/run.sh" "$SOCK" "$OUT" "${critest_args[@]}" | tee "$WORK/run.out"
+env "${env[@]}" "$HARNESS/run.sh" "$SOCK" "$out" "${critest_args[@]}" | tee "$WORK/run.out"
 rc=${PIPESTATUS[0]}
 set -e
+if [[ -n $node ]]; then
+	mkdir -p "$OUT"
+	cp -r "$out/." "$OUT/"
+fi
 grep -E '^critest: ' "$WORK/run.out" | tail -1 || echo "critest: no result (see $OUT)"
 [[ $rc -le 1 && -f $OUT/summary.json ]] || exit "$rc"
 # Failures are the runtime's own unless this machine causes them (listed,

@@ -108,14 +108,19 @@ func (d *Daemon) execRootPids() []int {
 	return pids
 }
 
-// cgroupDirs are the daemon's cgroup parent in every mounted hierarchy.
+// cgroupDirs are the daemon's cgroup parent in every mounted hierarchy
+// (dlrs<hex> for cgroupfs, dlrs<hex>.slice for systemd).
 func (d *Daemon) cgroupDirs() []string {
 	if d.Name == "" {
 		return nil
 	}
-	dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", d.Name))
-	if st, err := os.Stat(filepath.Join("/sys/fs/cgroup", d.Name)); err == nil && st.IsDir() {
-		dirs = append(dirs, filepath.Join("/sys/fs/cgroup", d.Name)) // cgroup v2
+	var dirs []string
+	for _, name := range []string{d.Name, d.Name + ".slice"} {
+		m, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup", "*", name))
+		dirs = append(dirs, m...)
+		if st, err := os.Stat(filepath.Join("/sys/fs/cgroup", name)); err == nil && st.IsDir() {
+			dirs = append(dirs, filepath.Join("/sys/fs/cgroup", name)) // cgroup v2
+		}
 	}
 	return dirs
 }
@@ -140,6 +145,11 @@ func (d *Daemon) cgroupPids() []int {
 }
 
 func (d *Daemon) removeCgroups() {
+	if d.slice != "" {
+		// systemd made the slice: it is stopped there, not taken from
+		// under it.
+		_ = exec.Command("systemctl", "stop", d.slice).Run()
+	}
 	for _, root := range d.cgroupDirs() {
 		var dirs []string
 		_ = filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {

@@ -32,6 +32,10 @@ type Options struct {
 	// Subnet of the daemon's bridge as gateway/prefix ("10.213.7.1/24");
 	// default: a free 10.213.x.1/24.
 	Subnet string
+	// CgroupDriver is Docker's cgroup driver: "cgroupfs" (the default) or
+	// "systemd" (needs systemd as PID 1 of the daemon's PID namespace;
+	// test/systemd/node.sh makes one).
+	CgroupDriver string
 	// Args are extra dockerd flags.
 	Args []string
 	// Engine is "20.10" (the machine's dockerd) or "29" (the engine built
@@ -56,8 +60,9 @@ type Daemon struct {
 	Engine     string
 	ImageStore string
 
-	args []string
-	env  []string // dockerd's environment (PATH finds the engine's binaries)
+	args  []string
+	env   []string // dockerd's environment (PATH finds the engine's binaries)
+	slice string   // the default parent's systemd slice (systemd driver), or ""
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -203,6 +208,15 @@ func Launch(ctx context.Context, opts Options, logf func(format string, args ...
 	if store == StoreContainerd {
 		storage = "overlayfs"
 	}
+	// Containers without a parent of their own go under one named after
+	// the daemon, where the clean-up finds what is left of them: a
+	// directory for cgroupfs, a slice (a name, which systemd expands) for
+	// the systemd driver.
+	driver, parent := "cgroupfs", "/"+name
+	if opts.CgroupDriver == "systemd" {
+		driver, parent = "systemd", name+".slice"
+		d.slice = parent
+	}
 	d.args = append([]string{
 		"--config-file", cfg,
 		"--data-root", d.DataRoot,
@@ -212,8 +226,8 @@ func Launch(ctx context.Context, opts Options, logf func(format string, args ...
 		"--bridge", d.Bridge,
 		"--iptables=false", "--ip-masq=false", "--ip-forward=false",
 		"--storage-driver", storage,
-		"--exec-opt", "native.cgroupdriver=cgroupfs",
-		"--cgroup-parent", "/" + name,
+		"--exec-opt", "native.cgroupdriver=" + driver,
+		"--cgroup-parent", parent,
 	}, opts.Args...)
 	if opts.LiveRestore {
 		d.args = append(d.args, "--live-restore")
