@@ -32,11 +32,15 @@ var (
 	buildErr  error
 )
 
-// dockerletBinary builds cmd/dockerlet once: the play tests drive the real
-// command, daemon and all.
+// dockerletBinary builds cmd/dockerlet once (or takes DOCKERLET_BIN, built
+// beforehand): the play tests drive the real command, daemon and all.
 func dockerletBinary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		if bin := os.Getenv("DOCKERLET_BIN"); bin != "" {
+			binPath = bin
+			return
+		}
 		// One binary per test process, in one directory; those of test
 		// processes that ended are removed, so nothing piles up in /tmp.
 		dir := filepath.Join(os.TempDir(), playPrefix+"-e2e-bin")

@@ -20,6 +20,7 @@ import (
 	"github.com/dockerlet/dockerlet/internal/crilog"
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/network"
+	"github.com/dockerlet/dockerlet/internal/stats"
 	"github.com/dockerlet/dockerlet/internal/streaming"
 	"github.com/dockerlet/dockerlet/internal/testutil"
 )
@@ -54,7 +55,9 @@ type env struct {
 	rt      runtimeapi.RuntimeServiceClient
 	img     runtimeapi.ImageServiceClient
 	// net configures the pod network (default: Docker's bridge).
-	net     network.Config
+	net network.Config
+	// stats wires the cgroup stats collector (as dockerlet serve does).
+	stats   bool
 	sockDir string
 }
 
@@ -120,10 +123,23 @@ func (e *env) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := cri.New(cri.Config{
+	cfg := cri.Config{
 		Engine: e.eng, Logger: logger, PodInfraImage: e.pause, RootDir: filepath.Join(e.root, "state"), Logs: logs,
 		Network: plugin, Streaming: stream, ExecSync: streaming.ExecSync,
-	})
+	}
+	if e.stats {
+		info, err := e.eng.Info(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		col, err := stats.NewCollector(info.CgroupDriver, info.DockerRootDir, logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(col.Close)
+		cfg.Stats = col
+	}
+	svc, err := cri.New(cfg)
 	if err != nil {
 		stream.Close()
 		t.Fatal(err)

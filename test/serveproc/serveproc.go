@@ -34,10 +34,16 @@ var (
 // binary of one checkout writes the same path (built beside it, then
 // renamed over it: atomic, and a server already running keeps its old
 // file), so runs do not leave a 40 MB copy each in the temporary
-// directory; another checkout has its own.
+// directory; another checkout has its own. DOCKERLET_BIN names a binary
+// built beforehand instead (tests that run where no Go toolchain is, as in
+// the systemd test node).
 func Build(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		if bin := os.Getenv("DOCKERLET_BIN"); bin != "" && os.Getenv("DOCKERLET_SERVE_RACE") != "1" {
+			buildBin, buildErr = bin, nil
+			return
+		}
 		name := "dockerlet"
 		args := []string{"build", "-tags", "grpcnotrace"} // as the Makefile builds it
 		if os.Getenv("DOCKERLET_SERVE_RACE") == "1" {

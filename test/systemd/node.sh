@@ -7,11 +7,13 @@
 # service). Commands run in it through `exec`.
 #
 #   node.sh up                 boot; prints the node's directory (NODE)
-#   node.sh exec NODE [--wd DIR] [--mkdir] [--env K=V]... -- CMD...
+#   node.sh exec NODE [--wd DIR|--here] [--mkdir] [--env K=V]... -- CMD...
 #                              run CMD in the node (in a systemd scope, with
 #                              DOCKER_HOST set to the node's dockerd, TMPDIR
 #                              /tmp); --wd runs it in DIR, --mkdir creates
 #                              DIR first, --env sets more variables
+#                              (--here: the current directory)
+#   node.sh src NODE DIR       copy the checkout DIR into the node, at DIR
 #   node.sh down NODE          stop everything and remove NODE
 #
 # What the node sees: a tmpfs root with the host's /usr read-only, a copy
@@ -76,6 +78,7 @@ up() {
 	node=$(mktemp -d /tmp/dlsd-node.XXXXXX)
 	chmod 755 "$node"
 	mkdir -p "$node/root" "$node/x/bin" "$node/var/tmp" "$node/var/lib" "$node/var/log" "$node/var/cache"
+	mkdir -p /run/dockerlet-test-subnets
 	chmod 1777 "$node/var/tmp"
 	make_etc "$node"
 	# A cgroup of its own in every hierarchy: the node's cgroup namespace
@@ -98,12 +101,14 @@ up() {
 			"$self" _boot "$node"
 	) >"$node/boot.log" 2>&1 </dev/null &
 	local holder=$!
-	echo "$holder" >"$node/holder"
-	# The node's PID 1, as the host sees it: the holder's only child.
+	# The node's PID 1, as the host sees it: the only child of the holder
+	# once the holder is unshare (before, the subshell's own helpers are).
 	local pid="" i
-	for i in $(seq 100); do
-		pid=$(cat "/proc/$holder/task/$holder/children" 2>/dev/null | awk '{print $1}') || true
-		[[ -n $pid ]] && break
+	for i in $(seq 300); do
+		if [[ $(cat "/proc/$holder/comm" 2>/dev/null) == unshare ]]; then
+			pid=$(cat "/proc/$holder/task/$holder/children" 2>/dev/null | awk '{print $1}') || true
+			[[ -n $pid ]] && break
+		fi
 		kill -0 "$holder" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -118,6 +123,11 @@ up() {
 	done
 	if [[ $state != running && $state != degraded ]]; then
 		tail -50 "$node/boot.log" >&2
+		nsenter -t "$pid" -m -p -- systemctl is-system-running >&2 || true
+		local p
+		for p in $(cat "/sys/fs/cgroup/pids/$cg/cgroup.procs" 2>/dev/null) $(find "/sys/fs/cgroup/systemd/$cg" -name cgroup.procs -exec cat {} + 2>/dev/null); do
+			echo "node process $p: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) [$(awk '/^State/ {print $2}' "/proc/$p/status" 2>/dev/null)]" >&2
+		done
 		down "$node"
 		die "systemd did not finish booting (state: ${state:-none})"
 	fi
@@ -186,6 +196,13 @@ _boot() {
 	done < <(cgroup_mounts)
 	mkdir -p "$r$node/x"
 	mount --bind "$node/x" "$r$node/x"
+	# Machine-wide reservations the tests take by lock file (CNI test
+	# subnets): shared with the host's, or a test in the node could take
+	# a subnet a test outside holds.
+	for d in /run/dockerlet-test-subnets; do
+		mkdir -p "$r$d"
+		mount --bind "$d" "$r$d"
+	done
 	cd "$r"
 	mkdir .oldroot
 	pivot_root . .oldroot
@@ -210,6 +227,7 @@ node_exec() {
 		case $1 in
 		--wd) wd=$2; shift 2 ;;
 		--env) extra+=("$2"); shift 2 ;;
+		--here) wd=$PWD; shift ;;
 		--mkdir) mkd=1; shift ;;
 		--) shift; break ;;
 		*) break ;;
@@ -251,43 +269,69 @@ forward() {
 	[[ -n $child ]] && kill -s "$2" $child 2>/dev/null || true
 }
 
+# src copies the files of the git checkout DIR (tracked and untracked, not
+# ignored) into NODE/x/src and mounts the copy at DIR in the node: tests
+# find their package directory, and the paths compiled into them, where
+# they were built, but the node never sees the checkout itself.
+src() {
+	local node=$1 dir=$2 pid
+	pid=$(cat "$node/pid")
+	mkdir -p "$node/x/src"
+	git -C "$dir" ls-files -z -co --exclude-standard |
+		tar -C "$dir" --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -C "$node/x/src" -xf -
+	nsenter -t "$pid" -m -- /bin/sh -c 'mkdir -p "$1" && mount --bind "$2" "$1"' sh "$dir" "$node/x/src"
+}
+
+# node_pids lists the processes in the node's cgroup (every one of them
+# was started by the node or entered it through exec).
+node_pids() {
+	local cg=$1 m t o
+	while read -r m t o; do
+		[[ -d $m/$cg ]] && find "$m/$cg" -name cgroup.procs -exec cat {} + 2>/dev/null
+	done < <(cgroup_mounts) | sort -u
+}
+
+# in_node reports whether pid is in the node's cgroup (a recorded pid is
+# checked before it is signalled: it may have been reused).
+in_node() {
+	grep -qE ":/$2(/|\$)" "/proc/$1/cgroup" 2>/dev/null
+}
+
 down() {
 	local node=$1
 	[[ $node == /tmp/dlsd-node.* && -d $node ]] || die "down: $node is not a node directory"
-	local pid holder cg
+	local pid cg
 	pid=$(cat "$node/pid" 2>/dev/null) || true
-	holder=$(cat "$node/holder" 2>/dev/null) || true
 	cg=$(cat "$node/cgroup" 2>/dev/null) || true
-	if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
+	[[ $cg == dlsd-node-* ]] || die "down: $node has no cgroup name"
+	if [[ -n $pid ]] && in_node "$pid" "$cg"; then
 		# The private dockerd cleans up after itself (containers, mounts,
 		# its bridge) when its service stops.
 		nsenter -t "$pid" -m -p -- systemctl stop dlsd-dockerd.service 2>/dev/null || true
 		# systemd as PID 1 ignores SIGTERM; SIGKILL ends the whole namespace.
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
-	if [[ -n $holder ]]; then
-		local i
-		for i in $(seq 100); do kill -0 "$holder" 2>/dev/null || break; sleep 0.1; done
-	fi
+	# What is left in the node's cgroup (the unshare holding it, commands
+	# entering it, a node whose PID 1 was never found), then the cgroup.
+	local try p m t o left
+	for try in $(seq 50); do
+		for p in $(node_pids "$cg"); do
+			in_node "$p" "$cg" && kill -KILL "$p" 2>/dev/null
+		done
+		left=0
+		while read -r m t o; do
+			[[ -d $m/$cg ]] || continue
+			find "$m/$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
+			[[ -d $m/$cg ]] && left=1
+		done < <(cgroup_mounts)
+		((left)) || break
+		sleep 0.2
+	done
+	((left == 0)) || die "down: processes remain in the node's cgroup $cg; $node left in place"
 	# The bridge lives in the host's network namespace.
 	local br
 	br=$(sed -n 's/^BRIDGE=//p' "$node/x/dockerd.env" 2>/dev/null) || true
 	[[ -n $br ]] && ip link del "$br" 2>/dev/null || true
-	if [[ -n $cg ]]; then
-		# The kernel ends the namespace's processes after its init;
-		# their cgroups empty a moment later.
-		local m t o try
-		for try in $(seq 50); do
-			local left=0
-			while read -r m t o; do
-				[[ -d $m/$cg ]] || continue
-				find "$m/$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
-				[[ -d $m/$cg ]] && left=1
-			done < <(cgroup_mounts)
-			((left)) || break
-			sleep 0.2
-		done
-	fi
 	# Everything the node mounted went with its mount namespace; a mount
 	# still under NODE would mean otherwise, and nothing is removed then.
 	if awk -v d="$node/" 'index($5, d) == 1 {found = 1} END {exit !found}' /proc/self/mountinfo; then
@@ -301,7 +345,8 @@ shift || true
 case $cmd in
 up) up ;;
 exec) node_exec "$@" ;;
+src) src "$@" ;;
 down) down "$@" ;;
 _boot) _boot "$@" ;;
-*) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+*) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
