@@ -307,34 +307,42 @@ type containerSample struct {
 
 // readPod reads the pod's own cgroup or, when it has none, sums the
 // sandbox's cgroup and the running containers' samples the caller already
-// read. ok is false when nothing runs.
+// read. ok is false when nothing runs. The process count comes from the
+// sandbox's and containers' cgroups either way: processes live in those
+// leaves (docker-<id>.scope, <pod>/<id>), and a pod cgroup's own
+// cgroup.procs is empty on both drivers and both hierarchy versions.
 func (c *Collector) readPod(ref SandboxRef, running []containerSample) (s sample, procs uint64, ok bool) {
-	if ref.CgroupParent != "" {
-		rel := podCgroup(c.driver, ref.CgroupParent)
-		if c.cg.exists(rel) {
-			if err := c.cg.fast(rel, &s); err == nil {
-				procs, _ = countLines(c.cg.procsFile(rel))
-				return s, procs, true
-			}
-			s = sample{} // a half-read pod cgroup must not leak into the sum
-		}
-	}
-	add := func(cr ContainerRef, one *sample) {
-		ok = true
-		s.add(one)
+	count := func(cr ContainerRef) {
 		if rel, err := c.containerPath(cr); err == nil {
 			n, _ := countLines(c.cg.procsFile(rel))
 			procs += n
 		}
 	}
+	sb := ContainerRef{ID: ref.ID, CgroupParent: ref.CgroupParent, Pid: ref.Pid}
 	if ref.Pid > 0 {
-		sb := ContainerRef{ID: ref.ID, CgroupParent: ref.CgroupParent, Pid: ref.Pid}
+		count(sb)
+	}
+	for _, r := range running {
+		count(r.ref)
+	}
+	if ref.CgroupParent != "" {
+		rel := podCgroup(c.driver, ref.CgroupParent)
+		if c.cg.exists(rel) {
+			if err := c.cg.fast(rel, &s); err == nil {
+				return s, procs, true
+			}
+			s = sample{} // a half-read pod cgroup must not leak into the sum
+		}
+	}
+	if ref.Pid > 0 {
 		if one, err := c.readContainer(sb, false); err == nil {
-			add(sb, &one)
+			ok = true
+			s.add(&one)
 		}
 	}
 	for _, r := range running {
-		add(r.ref, r.s)
+		ok = true
+		s.add(r.s)
 	}
 	return s, procs, ok
 }

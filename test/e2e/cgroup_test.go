@@ -114,6 +114,10 @@ func TestCgroupsOfDockersDriver(t *testing.T) {
 		if l.GetCpu().GetUsageCoreNanoSeconds().GetValue() == 0 || l.GetMemory().GetWorkingSetBytes().GetValue() < 3e6 || len(l.GetContainers()) != 1 {
 			return fmt.Errorf("cpu %v, memory %v, %d containers", l.GetCpu(), l.GetMemory(), len(l.GetContainers()))
 		}
+		// The pause process and the container's shell, at least.
+		if n := l.GetProcess().GetProcessCount().GetValue(); n < 2 {
+			return fmt.Errorf("%d processes in the pod", n)
+		}
 		return nil
 	})
 	m, err := e.rt.ListPodSandboxMetrics(ctx, &runtimeapi.ListPodSandboxMetricsRequest{})
