@@ -140,6 +140,7 @@ cleanup() {
 	[[ -z $cni_bridge ]] || ip link del "$cni_bridge" 2>/dev/null || true
 	if [[ -n $node ]]; then
 		cp -r "$WORK/out/." "$OUT/" 2>/dev/null || true
+		test/systemd/node.sh logs "$node" "$OUT" || true
 		test/systemd/node.sh down "$node" || true
 	else
 		rm -rf "$WORK"

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -71,7 +72,34 @@ func makeCgroups(root string) error {
 	return nil
 }
 
-// removeCgroups removes the run's cgroup tree, deepest first (cgroupfs
+// removeCgroups removes what the run's kubelet made of cgroups: with the
+// systemd driver its slices, stopped through systemd (which owns them);
+// with cgroupfs the run's cgroup root.
+func (n *Node) removeCgroups(t *testing.T) {
+	if n.CgroupDriver == "systemd" {
+		if out, err := exec.Command("systemctl", "stop", "kubepods.slice").CombinedOutput(); err != nil {
+			t.Logf("systemctl stop kubepods.slice: %v: %s", err, out)
+		}
+		return
+	}
+	removeCgroups(t, n.CgroupRoot)
+}
+
+// dockerCgroupDriver is the cgroup driver of the Docker daemon the tests
+// use.
+func dockerCgroupDriver(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	info, err := dockerClient(t).Info(ctx, client.InfoOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Info.CgroupDriver == "" {
+		return "cgroupfs"
+	}
+	return info.Info.CgroupDriver
+}
+
+// removeCgroups removes the cgroup tree root, deepest first (cgroupfs
 // removes only empty directories, one at a time).
 func removeCgroups(t *testing.T, root string) {
 	for _, h := range cgroupHierarchies() {

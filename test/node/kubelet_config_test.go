@@ -21,10 +21,11 @@ func (n *Node) kubeletConfig(opts nodeOptions) string {
 	w("podLogsDir: %s", n.PodLogsDir)
 	// Not /usr/libexec/kubernetes/...: the kubelet creates it if missing.
 	w("volumePluginDir: %s/volume-plugins", n.Dir)
-	// This machine: cgroup v1 with Docker's cgroupfs driver. The pods go
-	// under a cgroup root of their own so nothing else on the host is seen
-	// as an orphaned pod cgroup.
-	w("cgroupDriver: cgroupfs")
+	// Docker's cgroup driver: cgroupfs on this machine (cgroup v1), where
+	// the pods go under a cgroup root of their own so nothing else on the
+	// host is seen as an orphaned pod cgroup; systemd in the systemd test
+	// node, with the root at / (kubepods.slice).
+	w("cgroupDriver: %s", n.CgroupDriver)
 	w("failCgroupV1: false")
 	w("cgroupRoot: %s", n.CgroupRoot)
 	w("failSwapOn: false")

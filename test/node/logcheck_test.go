@@ -41,6 +41,20 @@ func checkKubeletLog(t *testing.T, path string) {
 	checkLogFor(t, path, runtimeErrorPatterns)
 }
 
+// checkCgroupDriver checks that the kubelet took Docker's cgroup driver
+// from dockerlet's RuntimeConfig (kubelets from 1.34 on always ask).
+func checkCgroupDriver(t *testing.T, n *Node) {
+	t.Helper()
+	b, err := os.ReadFile(n.KubeletLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `"Using cgroup driver setting received from the CRI runtime" cgroupDriver="` + n.CgroupDriver + `"`
+	if !strings.Contains(string(b), want) {
+		t.Errorf("kubelet log %s lacks %s", n.KubeletLog, want)
+	}
+}
+
 // checkLogFor fails for every line of the kubelet log at path that matches
 // one of patterns (and none of runtimeErrorAllowed).
 func checkLogFor(t *testing.T, path string, patterns []*regexp.Regexp) {

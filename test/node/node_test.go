@@ -32,7 +32,11 @@ type Node struct {
 	KubeletRoot string
 	KubeletLog  string
 	CgroupRoot  string
-	Subnet      string // the CNI network's, in cni mode
+	// CgroupDriver is Docker's (docker info), which the kubelet is given:
+	// cgroupfs on this machine, systemd in the systemd test node
+	// (NODE_CGROUP_DRIVER=systemd make node-e2e).
+	CgroupDriver string
+	Subnet       string // the CNI network's, in cni mode
 
 	KubeletMinor int // 37 for v1.37.2
 
@@ -105,6 +109,12 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 		CgroupRoot:  "/" + filepath.Base(dir),
 		http:        kubeletHTTPClient(),
 	}
+	n.CgroupDriver = dockerCgroupDriver(t, ctx)
+	if n.CgroupDriver == "systemd" {
+		// A machine of its own (test/systemd/node.sh): the production
+		// layout, kubepods.slice at the top, one kubelet at a time.
+		n.CgroupRoot = "/"
+	}
 	for _, d := range []string{n.ManifestDir, n.PodLogsDir, n.KubeletRoot} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
 			t.Fatal(err)
@@ -125,7 +135,7 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 	// Cleanups run last-registered first: the kubelet goes before dockerlet,
 	// dockerlet before the leftovers sweep and the directories.
 	t.Cleanup(func() { n.removeDir(t) })
-	t.Cleanup(func() { removeCgroups(t, n.CgroupRoot) })
+	t.Cleanup(func() { n.removeCgroups(t) })
 	t.Cleanup(func() { sweepContainers(t, n.Serve.Root) })
 	if err := n.Serve.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -137,8 +147,10 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 	t.Cleanup(restore)
 	t.Cleanup(n.removeLogLinks(t))
 	t.Cleanup(removeDevicePluginDir())
-	if err := makeCgroups(n.CgroupRoot); err != nil {
-		t.Fatal(err)
+	if n.CgroupDriver != "systemd" {
+		if err := makeCgroups(n.CgroupRoot); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cfg := filepath.Join(dir, "kubelet-config.yaml")
 	if err := os.WriteFile(cfg, []byte(n.kubeletConfig(opts)), 0o600); err != nil {

@@ -6,6 +6,9 @@
 #
 #   KUBELET_VERSION=v1.36.3 test/node/run.sh     another kubelet release
 #   NODE_E2E_RUN=TestNode/pods/Logs test/node/run.sh   one test
+#   NODE_CGROUP_DRIVER=systemd test/node/run.sh   the kubelet with cgroupDriver:
+#       systemd, against a dockerd with the systemd cgroup driver: the suite
+#       runs inside a machine with systemd as PID 1 (test/systemd/node.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -35,6 +38,20 @@ export KUBELET_BIN=$kubelet
 # the project adds later must not break it for want of a go.sum line.
 export GOFLAGS="$(go env GOFLAGS) -mod=mod"
 status=0
-go test -count=1 -timeout "${NODE_E2E_TIMEOUT:-25m}" -parallel 16 -v -run "${NODE_E2E_RUN:-.}" ./... || status=$?
-echo "node-e2e: finished in $(( $(date +%s) - start ))s (logs: ${DLNODE_ARTIFACTS:-${TMPDIR:-/tmp}/dlnode-artifacts})"
+args=(-count=1 -timeout "${NODE_E2E_TIMEOUT:-25m}" -parallel 16 -v -run "${NODE_E2E_RUN:-.}" ./...)
+artifacts=${DLNODE_ARTIFACTS:-${TMPDIR:-/tmp}/dlnode-artifacts}
+case ${NODE_CGROUP_DRIVER:-cgroupfs} in
+cgroupfs) go test "${args[@]}" || status=$? ;;
+systemd)
+	# The kubelet in the node sets the same host-wide sysctls; a run killed
+	# before its own teardown still gets them put back here.
+	tunables=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
+	saved=$(sysctl -e "${tunables[@]}" | sed 's/ = /=/')
+	trap 'sysctl -q -w $saved >/dev/null || true' EXIT
+	artifacts=$artifacts/systemd
+	DLSD_KEEP_DIR=$artifacts "$here/../systemd/gotest.sh" "${args[@]}" || status=$?
+	;;
+*) echo "node-e2e: NODE_CGROUP_DRIVER must be cgroupfs or systemd" >&2; exit 2 ;;
+esac
+echo "node-e2e: finished in $(( $(date +%s) - start ))s (logs: $artifacts)"
 exit $status

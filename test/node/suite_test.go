@@ -52,6 +52,7 @@ func runNodeTests(t *testing.T, n *Node) {
 		}
 	})
 	checkKubeletLog(t, n.KubeletLog)
+	checkCgroupDriver(t, n)
 	checkDockerletCodes(t, n)
 }
 

@@ -9,7 +9,8 @@
 # -C runs `go test` in DIR (a module of its own, as test/node). dockerlet is
 # built once into the node (DOCKERLET_BIN), and KUBELET_BIN and crictl are
 # copied in when there are any. DLSD_KEEP_DIR names a host directory that
-# gets the node's exchange directory's artifacts/ when the run ends.
+# gets, when the run ends, what the tests left in DLNODE_ARTIFACTS, the
+# node's dockerd log and its journal.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -21,9 +22,10 @@ fi
 
 node=$("$here/node.sh" up)
 finish() {
-	if [[ -n ${DLSD_KEEP_DIR:-} && -d $node/x/artifacts ]]; then
+	if [[ -n ${DLSD_KEEP_DIR:-} ]]; then
 		mkdir -p "$DLSD_KEEP_DIR"
-		cp -r "$node/x/artifacts/." "$DLSD_KEEP_DIR/" || true
+		cp -r "$node/x/artifacts/." "$DLSD_KEEP_DIR/" 2>/dev/null || true
+		"$here/node.sh" logs "$node" "$DLSD_KEEP_DIR" || true
 	fi
 	"$here/node.sh" down "$node"
 }

@@ -14,6 +14,7 @@
 #                              DIR first, --env sets more variables
 #                              (--here: the current directory)
 #   node.sh src NODE DIR       copy the checkout DIR into the node, at DIR
+#   node.sh logs NODE DIR      copy the node's dockerd log and journal to DIR
 #   node.sh down NODE          stop everything and remove NODE
 #
 # What the node sees: a tmpfs root with the host's /usr read-only, a copy
@@ -269,6 +270,16 @@ forward() {
 	[[ -n $child ]] && kill -s "$2" $child 2>/dev/null || true
 }
 
+# logs copies the node's dockerd log and journal into DIR (on the host).
+logs() {
+	local node=$1 dir=$2 pid log
+	pid=$(cat "$node/pid")
+	mkdir -p "$dir"
+	log=$(sed -n 's/^DOCKERD_LOG=//p' "$node/x/dockerd.env" 2>/dev/null) || true
+	[[ -n $log ]] && nsenter -t "$pid" -m -- cat "$log" >"$dir/dockerd.log" 2>/dev/null
+	nsenter -t "$pid" -m -p -- journalctl -b --no-pager -o short-precise >"$dir/journal.log" 2>/dev/null || true
+}
+
 # src copies the files of the git checkout DIR (tracked and untracked, not
 # ignored) into NODE/x/src and mounts the copy at DIR in the node: tests
 # find their package directory, and the paths compiled into them, where
@@ -346,7 +357,8 @@ case $cmd in
 up) up ;;
 exec) node_exec "$@" ;;
 src) src "$@" ;;
+logs) logs "$@" ;;
 down) down "$@" ;;
 _boot) _boot "$@" ;;
-*) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+*) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
