@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/dockerlet/dockerlet/internal/testutil/privdockerd"
 )
@@ -27,8 +28,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	d, err := privdockerd.Launch(ctx, privdockerd.Options{CgroupDriver: *driver}, log.Printf)
+	lctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	d, err := privdockerd.Launch(lctx, privdockerd.Options{CgroupDriver: *driver}, log.Printf)
+	cancel()
 	if err != nil {
+		if d != nil {
+			_ = d.Close()
+		}
 		log.Fatalf("nodedockerd: %v", err)
 	}
 	env := fmt.Sprintf("DOCKER_HOST=%s\nBRIDGE=%s\nDOCKERD_LOG=%s\n", d.Host, d.Bridge, d.LogPath)
