@@ -59,18 +59,6 @@ func TestIntegrationPullStalled(t *testing.T) {
 	ctx := testCtx(t)
 	release := make(chan struct{})
 	var stalled atomic.Int32
-	reg := testutil.StartRegistry(t, testutil.WithMiddleware(func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
-				next.ServeHTTP(&stallWriter{ResponseWriter: w, after: 64 << 10, release: release, stalled: &stalled}, r)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}))
-	// Runs before the registry's own cleanup (LIFO), so its Close does not
-	// wait for the stalled handlers.
-	t.Cleanup(func() { close(release) })
 	// A fresh 1 MiB random layer: the daemon cannot have it already, so it
 	// must download it, and the stall hits the middle of that blob.
 	base, err := testutil.BusyboxImage(testutil.ImageOptions{Marker: prefix + "-stall"})
@@ -81,6 +69,26 @@ func TestIntegrationPullStalled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	bigDigest, err := big.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only that blob stalls. The daemon shares one download of a layer
+	// among all pulls that want its digest, from whichever registry started
+	// it: a stalled busybox layer would hand this registry's failure, once
+	// it is closed, to other tests pulling busybox from their own.
+	reg := testutil.StartRegistry(t, testutil.WithMiddleware(func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+bigDigest.String()) {
+				next.ServeHTTP(&stallWriter{ResponseWriter: w, after: 64 << 10, release: release, stalled: &stalled}, r)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}))
+	// Runs before the registry's own cleanup (LIFO), so its Close does not
+	// wait for the stalled handlers.
+	t.Cleanup(func() { close(release) })
 	img, err := mutate.AppendLayers(base, big)
 	if err != nil {
 		t.Fatal(err)
