@@ -45,6 +45,9 @@ func (s *Service) containerSpec(in containerInput) (engine.CreateSpec, error) {
 		labelCreated:          strconv.FormatInt(nowNano(), 10),
 		labelImage:            cfg.Image.Image,
 	}
+	if u := cfg.Image.GetUserSpecifiedImage(); u != "" {
+		labels[labelUserImage] = u
+	}
 	if in.logPath != "" {
 		labels[labelLogPath] = in.logPath
 		labels[labelLogDir] = in.logDir

@@ -93,7 +93,7 @@ func containerFromSummary(c *container.Summary) *runtimeapi.Container {
 		Id:           c.ID,
 		PodSandboxId: c.Labels[naming.LabelSandboxID],
 		Metadata:     containerMetadata(c.Labels),
-		Image:        &runtimeapi.ImageSpec{Image: c.Labels[labelImage]},
+		Image:        containerImageSpec(c.Labels),
 		ImageRef:     c.ImageID,
 		ImageId:      c.ImageID,
 		State:        summaryState(c.State),

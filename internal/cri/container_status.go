@@ -89,7 +89,7 @@ func (s *Service) containerStatus(ctx context.Context, c *container.InspectRespo
 		Metadata:    containerMetadata(l),
 		State:       containerState(c.State),
 		CreatedAt:   createdOf(l, parseDockerTime(c.Created)/1e9),
-		Image:       &runtimeapi.ImageSpec{Image: l[labelImage]},
+		Image:       containerImageSpec(l),
 		ImageRef:    c.Image,
 		ImageId:     c.Image,
 		Labels:      labels,
@@ -98,8 +98,15 @@ func (s *Service) containerStatus(ctx context.Context, c *container.InspectRespo
 		Mounts:      statusMounts(c),
 		Resources:   statusResources(c.HostConfig),
 	}
-	if ref := s.imageRef(ctx, c.Image); ref != "" {
-		st.ImageRef = ref
+	names := s.imageNames(ctx, c.Image)
+	if names.ref != "" {
+		st.ImageRef = names.ref
+	}
+	if st.Image.UserSpecifiedImage == "" && names.tag != "" && isImageID(st.Image.Image, c.Image) {
+		// Created from the image's id (as the kubelet does when it does not
+		// send the name it was given): report a tag, as dockershim and
+		// containerd do, so a pod's status names the image, not its id.
+		st.Image.Image = names.tag
 	}
 	if c.State != nil {
 		st.StartedAt = parseDockerTime(c.State.StartedAt)
@@ -130,28 +137,42 @@ func (s *Service) containerStatus(ctx context.Context, c *container.InspectRespo
 	return st
 }
 
-// imageRef is the image's first repo digest, the reference the kubelet
-// reports as imageID; "" when the image has none or is gone.
-func (s *Service) imageRef(ctx context.Context, imageID string) string {
+// imageNames are the image's first repo digest (the reference the kubelet
+// reports as imageID) and first tag; empty when it has none or is gone.
+func (s *Service) imageNames(ctx context.Context, imageID string) imageNames {
 	now := time.Now()
-	ref, ok, gen := s.imageRefs.get(imageID, now)
+	names, ok, gen := s.imageRefs.get(imageID, now)
 	if ok {
-		return ref
+		return names
 	}
 	img, err := s.eng.InspectImageByID(ctx, imageID)
 	if err != nil {
 		if !errors.Is(err, engine.ErrNotFound) {
 			s.log(ctx).Debug("inspect image for image ref failed", "image", imageID, "err", err)
-			return ""
+			return imageNames{}
 		}
-		s.imageRefs.put(imageID, "", gen, now)
-		return ""
+		s.imageRefs.put(imageID, imageNames{}, gen, now)
+		return imageNames{}
 	}
 	if len(img.RepoDigests) > 0 {
-		ref = img.RepoDigests[0]
+		names.ref = img.RepoDigests[0]
 	}
-	s.imageRefs.put(imageID, ref, gen, now)
-	return ref
+	if tags := realRefs(img.RepoTags); len(tags) > 0 {
+		names.tag = tags[0]
+	}
+	s.imageRefs.put(imageID, names, gen, now)
+	return names
+}
+
+// containerImageSpec is the image a container reports: the name the
+// kubelet was given (UserSpecifiedImage, sent with the image's id since
+// Kubernetes 1.30) when the create request carried it, else the
+// reference the container was created from.
+func containerImageSpec(l map[string]string) *runtimeapi.ImageSpec {
+	if u := l[labelUserImage]; u != "" {
+		return &runtimeapi.ImageSpec{Image: u, UserSpecifiedImage: u}
+	}
+	return &runtimeapi.ImageSpec{Image: l[labelImage]}
 }
 
 func statusMounts(c *container.InspectResponse) []*runtimeapi.Mount {

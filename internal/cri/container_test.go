@@ -293,3 +293,51 @@ func TestRemoveRacingAnotherRemoval(t *testing.T) {
 		t.Fatalf("RemoveContainer racing another removal: %v", err)
 	}
 }
+
+// The kubelet creates a container from the image's id and sends the name
+// the pod gave as UserSpecifiedImage; the status (and so the pod's
+// status.containerStatuses[].image) must name the image, not its id. A
+// create without it, from an id, reports the image's first tag, as
+// dockershim and containerd do; a create from a name reports that name.
+func TestContainerStatusImageName(t *testing.T) {
+	h := newHarness(t)
+	sb := h.runSandbox("img")
+	img, err := h.fake.InspectImageByRef(h.ctx, testImage)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag := img.RepoTags[0]
+	create := func(name string, spec *runtimeapi.ImageSpec) string {
+		cfg := containerConfig(name)
+		cfg.Image = spec
+		resp, err := h.svc.CreateContainer(h.ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sb, Config: cfg, SandboxConfig: sandboxConfig("img")})
+		if err != nil {
+			t.Fatalf("CreateContainer(%s): %v", name, err)
+		}
+		return resp.ContainerId
+	}
+	for _, c := range []struct {
+		name     string
+		spec     *runtimeapi.ImageSpec
+		want     string
+		wantUser string
+	}{
+		{"kubelet", &runtimeapi.ImageSpec{Image: img.ID, UserSpecifiedImage: "busybox:latest"}, "busybox:latest", "busybox:latest"},
+		{"by-id", &runtimeapi.ImageSpec{Image: img.ID}, tag, ""},
+		{"by-short-id", &runtimeapi.ImageSpec{Image: strings.TrimPrefix(img.ID, "sha256:")[:12]}, tag, ""},
+		{"by-name", &runtimeapi.ImageSpec{Image: "busybox"}, "busybox", ""},
+	} {
+		id := create(c.name, c.spec)
+		st := h.status(id)
+		if st.Image.GetImage() != c.want || st.Image.GetUserSpecifiedImage() != c.wantUser || st.ImageId != img.ID {
+			t.Errorf("%s: status image %v, image id %q; want %q (user-specified %q), %q", c.name, st.Image, st.ImageId, c.want, c.wantUser, img.ID)
+		}
+		list, err := h.svc.ListContainers(h.ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{Id: id}})
+		if err != nil || len(list.Containers) != 1 {
+			t.Fatalf("%s: list: %v %v", c.name, list, err)
+		}
+		if c.wantUser != "" && list.Containers[0].Image.GetImage() != c.wantUser {
+			t.Errorf("%s: listed image %v, want %q", c.name, list.Containers[0].Image, c.wantUser)
+		}
+	}
+}

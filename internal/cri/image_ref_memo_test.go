@@ -12,9 +12,9 @@ func TestImageRefMemo(t *testing.T) {
 		t.Fatal("empty memo has an entry")
 	}
 	_, _, gen := m.get("a", now)
-	m.put("a", "repo@sha256:1", gen, now)
-	if ref, ok, _ := m.get("a", now.Add(imageRefTTL-time.Second)); !ok || ref != "repo@sha256:1" {
-		t.Fatalf("within the TTL: %q %v", ref, ok)
+	m.put("a", imageNames{ref: "repo@sha256:1", tag: "repo:1"}, gen, now)
+	if n, ok, _ := m.get("a", now.Add(imageRefTTL-time.Second)); !ok || n.ref != "repo@sha256:1" || n.tag != "repo:1" {
+		t.Fatalf("within the TTL: %+v %v", n, ok)
 	}
 	if _, ok, _ := m.get("a", now.Add(imageRefTTL)); ok {
 		t.Fatal("expired entry still served")
@@ -23,7 +23,7 @@ func TestImageRefMemo(t *testing.T) {
 	// A lookup that began before a pull must not store its (old) answer.
 	_, _, gen = m.get("b", now)
 	m.forget()
-	m.put("b", "stale", gen, now)
+	m.put("b", imageNames{ref: "stale"}, gen, now)
 	if _, ok, _ := m.get("b", now); ok {
 		t.Fatal("answer from before forget was stored")
 	}
@@ -34,7 +34,7 @@ func TestImageRefMemo(t *testing.T) {
 	// The memo stays bounded.
 	_, _, gen = m.get("", now)
 	for i := range imageRefMemoMax * 3 {
-		m.put(string(rune('a'+i%26))+time.Duration(i).String(), "", gen, now)
+		m.put(string(rune('a'+i%26))+time.Duration(i).String(), imageNames{}, gen, now)
 	}
 	if len(m.m) > imageRefMemoMax {
 		t.Fatalf("memo grew to %d entries", len(m.m))

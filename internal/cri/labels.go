@@ -20,6 +20,7 @@ const (
 	labelAttempt        = naming.LabelPrefix + "attempt"
 	labelContainerName  = naming.LabelPrefix + "container.name"
 	labelImage          = naming.LabelPrefix + "image"
+	labelUserImage      = naming.LabelPrefix + "image.user-specified"
 	labelLogPath        = naming.LabelPrefix + "log-path"
 	labelLogDir         = naming.LabelPrefix + "log-directory"
 	labelCreated        = naming.LabelPrefix + "created"
