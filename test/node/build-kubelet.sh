@@ -23,6 +23,14 @@ if [[ -x "$bin" ]] && "$bin" --version >/dev/null 2>&1; then
 	exit 0
 fi
 mkdir -p "$cache"
+# One build per version at a time: a second caller (CI prebuilds in the
+# background) waits, then finds it.
+exec 9>"$cache/.lock-$version"
+flock 9
+if [[ -x "$bin" ]] && "$bin" --version >/dev/null 2>&1; then
+	echo "$bin"
+	exit 0
+fi
 
 if [[ "$version" == "$pinned" ]]; then
 	moddir="$here/kubelet"
