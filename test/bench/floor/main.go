@@ -7,8 +7,11 @@
 // checkpointing. `make bench` runs it next to cribench so
 // that dockerlet's start-up is compared as a ratio within one run.
 //
+// With -parallel P it is the floor of a burst instead: the n pods started
+// at once by P workers, and the time until the last one runs.
+//
 //	floor -n 30 -pause localhost:5000/pause:3.10 -image localhost:5000/e2e-test-images/busybox:1.29-2 \
-//	      [-cni-conf-dir DIR -cni-bin-dir DIR -cni-cache-dir DIR]
+//	      [-parallel 5] [-cni-conf-dir DIR -cni-bin-dir DIR -cni-cache-dir DIR]
 package main
 
 import (
@@ -18,14 +21,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/test/bench/result"
 )
 
 func main() {
@@ -36,6 +42,7 @@ func main() {
 	cniBin := flag.String("cni-bin-dir", "/opt/cni/bin,/usr/lib/cni", "CNI plugin directories, comma-separated")
 	cniCache := flag.String("cni-cache-dir", "", "libcni result cache (default: a temporary directory)")
 	jsonOut := flag.String("json", "", "also write the samples as JSON")
+	parallel := flag.Int("parallel", 0, "a burst: start the n pods with this many workers at once (0: one after another)")
 	flag.Parse()
 	var net *cniNet
 	if *cniConf != "" {
@@ -43,6 +50,12 @@ func main() {
 		if net, err = loadCNI(*cniConf, strings.Split(*cniBin, ","), *cniCache); err != nil {
 			fmt.Fprintln(os.Stderr, "floor:", err)
 			os.Exit(1)
+		}
+	}
+	run := run
+	if *parallel > 0 {
+		run = func(n int, pause, img string, net *cniNet, out string) error {
+			return burst(n, *parallel, pause, img, net, out)
 		}
 	}
 	if err := run(*n, *pause, *img, net, *jsonOut); err != nil {
@@ -114,7 +127,75 @@ func run(n int, pause, img string, plugin *cniNet, jsonOut string) error {
 	fmt.Printf("floor (%s mode): pause+container created and started via the Docker API: n=%d median=%.2fms p90=%.2fms min=%.2fms\n",
 		mode, n, ms(sorted[len(sorted)/2]), ms(sorted[len(sorted)*9/10]), ms(sorted[0]))
 	if jsonOut != "" {
-		out := map[string]any{"mode": mode, "n": n, "median_ms": ms(sorted[len(sorted)/2]), "samples_ms": msAll(samples)}
+		out := result.Floor{Mode: mode, N: n, MedianMS: ms(sorted[len(sorted)/2]), SamplesMS: msAll(samples)}
+		b, _ := json.MarshalIndent(out, "", "  ")
+		return os.WriteFile(jsonOut, b, 0o644)
+	}
+	return nil
+}
+
+// burst starts n pods with `parallel` workers at once and reports the time
+// until the last one runs; the pods are removed afterwards, untimed.
+func burst(n, parallel int, pause, img string, plugin *cniNet, jsonOut string) error {
+	ctx := context.Background()
+	eng, err := engine.Connect("", engine.Options{RequestTimeout: 2 * time.Minute})
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	idx := make(chan int, n)
+	for i := range n {
+		idx <- i
+	}
+	close(idx)
+	var (
+		mu       sync.Mutex
+		cleanups []func()
+		samples  []time.Duration
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	start := time.Now()
+	for range parallel {
+		wg.Go(func() {
+			for i := range idx {
+				d, cleanup, err := startPod(ctx, eng, plugin, pause, img, i)
+				mu.Lock()
+				cleanups = append(cleanups, cleanup)
+				samples = append(samples, d)
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	all := time.Since(start)
+	q := make(chan func(), len(cleanups))
+	for _, c := range cleanups {
+		q <- c
+	}
+	close(q)
+	for range parallel {
+		wg.Go(func() {
+			for c := range q {
+				c()
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	mode := "docker"
+	if plugin != nil {
+		mode = "cni"
+	}
+	fmt.Printf("floor burst (%s mode): %d pods, %d at a time, via the Docker API: all running after %.0fms\n", mode, n, parallel, ms(all))
+	if jsonOut != "" {
+		sorted := slices.Sorted(slices.Values(samples))
+		out := result.Floor{Mode: mode, N: n, Parallel: parallel, AllRunningMS: ms(all), MedianMS: ms(sorted[len(sorted)/2]), SamplesMS: msAll(samples)}
 		b, _ := json.MarshalIndent(out, "", "  ")
 		return os.WriteFile(jsonOut, b, 0o644)
 	}
