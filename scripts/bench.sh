@@ -1,24 +1,42 @@
 #!/usr/bin/env bash
-# `make bench`: starts dockerlet and measures it with the shared cribench
-# driver at N = 10, 50, 110 pods (latency of every List/Status/stats call,
-# pod start-up and teardown, CPU and RSS of dockerlet and dockerd idle and
-# under kubelet-like polling), and in the same run the floor: the same two
-# containers created and started through the Docker API directly (plus the
-# CNI ADD in CNI mode), once before and once after cribench. Results:
-# bin/bench/<mode>/ — cribench.txt (the table), floor.txt, docker-ops.txt
-# (Docker calls dockerlet made in each phase, from its own metrics),
-# metrics.txt (its /metrics at the end),
-# heap.pprof (dockerlet's heap at the largest N), summary.txt.
+# `make bench-cri`: dockerlet measured end to end over CRI by test/bench/scale,
+# beside the floor (the same pods made through the Docker API directly,
+# test/bench/floor) and, with BENCH_PEER, another runtime measured the same
+# way in the same run. Per mode (docker: Docker's bridge; cni: a CNI bridge):
+#
+#   1. the floor, one pod at a time (BENCH_FLOOR_N pods);
+#   2. BENCH_BURST_ROUNDS rounds of a burst (BENCH_BURST pods started at once
+#      by BENCH_PARALLEL workers, as the kubelet's pod workers): the floor's,
+#      dockerlet's, the peer's, interleaved;
+#   3. dockerlet grown one pod at a time to each of BENCH_COUNTS: List, Status
+#      and stats latency (and Docker's own list and inspect of the same
+#      containers), an idle and a kubelet-polled window at every count
+#      (CPU, RSS), start-up and teardown time and CPU per pod;
+#   4. the same for the peer, at BENCH_PEER_COUNTS;
+#   5. the floor again.
+#
+# Then test/bench/report (its own module) writes bin/bench/report/report.md —
+# the bars and their verdicts, figures against pods with the slope per added
+# pod, the ratios to the peer — and SVG plots.
 #
 #   scripts/bench.sh [docker|cni]...        (default: docker cni)
 #
-# Environment: BENCH_COUNTS (10,50,110), BENCH_FLOOR_N (30), BENCH_ITERS,
-# BENCH_POLL (cribench -poll, default 120s), BENCH_IDLE (60s), BENCH_SHARED (the shared harness directory, default ../shared beside the checkout),
-# BENCH_SERVE_ARGS (extra `dockerlet serve` flags), BENCH_BIN (the server
-# binary: default bin/dockerlet-serve, `make build-serve`; bin/dockerlet for
-# the full one), BENCH_PPROF=1 (serve --debug-pprof-addr and save
-# heap.pprof; off by default, as in production: heap-profile sampling costs
-# RSS).
+# Environment:
+#   BENCH_COUNTS        pod counts (10,50,110); BENCH_PEER_COUNTS the peer's (same)
+#   BENCH_PEER          a cri-dockerd binary (started here with the same
+#                       network set-up), or unix:///path of any CRI socket
+#                       (BENCH_PEER_PID then names its process for CPU/RSS)
+#   BENCH_PEER_NAME     its name in the report (the binary's name, or "peer")
+#   BENCH_PEER_ARGS     extra flags for a peer binary
+#   BENCH_BURST, BENCH_PARALLEL, BENCH_BURST_ROUNDS   30, 5, 3 (BENCH_BURST=0: none)
+#   BENCH_IDLE, BENCH_POLL   the windows at each count (30s, 60s)
+#   BENCH_FLOOR_N       pods of each sequential floor run (30)
+#   BENCH_ITERS, BENCH_STATS_ITERS   samples of each call at each count (200, 30)
+#   BENCH_BIN           the server (bin/dockerlet-serve, `make build-serve`)
+#   BENCH_SERVE_ARGS    extra `dockerlet serve` flags
+#   BENCH_PPROF=1       serve --debug-pprof-addr (its address in serve.log)
+#   BENCH_OUT           results (bin/bench); the report goes to $BENCH_OUT/report
+#   BENCH_BRIDGE, BENCH_SUBNET   CNI mode's bridge (dlbench0, 10.79.0.0/16)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=/usr/local/go/bin:$PATH
@@ -27,133 +45,152 @@ modes=("$@")
 for m in "${modes[@]}"; do
 	[[ $m == docker || $m == cni ]] || { echo "bench: unknown mode $m (want docker or cni)" >&2; exit 2; }
 done
-HARNESS=
-d=${BENCH_SHARED:-$PWD/../shared}; [[ -d $d/cribench ]] && HARNESS=$(cd "$d" && pwd)
-[[ -n $HARNESS ]] || { echo "bench: shared/cribench not found" >&2; exit 2; }
 PAUSE=localhost:5000/pause:3.10
 IMAGE=localhost:5000/e2e-test-images/busybox:1.29-2
-# The pause and busybox stand-ins, in Docker (and on 127.0.0.1:5000).
-docker image inspect "$PAUSE" "$IMAGE" >/dev/null 2>&1 || "$HARNESS/critest/images.sh" >/dev/null
+if ! docker image inspect "$PAUSE" "$IMAGE" >/dev/null 2>&1; then
+	# The pause and busybox stand-ins, built here (the shared critest harness).
+	d=${BENCH_SHARED:-$PWD/../shared}
+	[[ -x $d/critest/images.sh ]] || { echo "bench: $PAUSE and $IMAGE are not in Docker, and no $d/critest/images.sh to build them" >&2; exit 2; }
+	"$d/critest/images.sh" >/dev/null
+fi
 CNI_BIN=
 for d in /opt/cni/bin /usr/lib/cni; do [[ -x $d/bridge ]] && { CNI_BIN=$d; break; }; done
-make -s build build-serve
 BIN=${BENCH_BIN:-bin/dockerlet-serve}
+case $BIN in
+bin/dockerlet-serve) make -s build-serve ;;
+bin/dockerlet) make -s build ;;
+esac
 go build -o bin/floor ./test/bench/floor
+go build -o bin/scale ./test/bench/scale
+
+COUNTS=${BENCH_COUNTS:-10,50,110}
+PEER=${BENCH_PEER:-}
+PEER_COUNTS=${BENCH_PEER_COUNTS:-$COUNTS}
+BURST=${BENCH_BURST:-30}
+PARALLEL=${BENCH_PARALLEL:-5}
+ROUNDS=${BENCH_BURST_ROUNDS:-3}
+FLOOR_N=${BENCH_FLOOR_N:-30}
+OUT=${BENCH_OUT:-$PWD/bin/bench}
+BRIDGE=${BENCH_BRIDGE:-dlbench0}
+SUBNET=${BENCH_SUBNET:-10.79.0.0/16}
+DOCKER_SOCK=unix:///var/run/docker.sock
+[[ ${DOCKER_HOST:-} == unix://* ]] && DOCKER_SOCK=$DOCKER_HOST
+# Docker's cost: dockerd and the containerd it runs. The machine's daemon
+# by its pid file (other, private daemons may run beside it).
+DOCKERD=${BENCH_DOCKERD_PID:-$(cat /var/run/docker.pid)}
+CONTAINERD=$(pgrep -P "$DOCKERD" -x containerd || true)
+DOCKER_GROUP="docker=$DOCKERD${CONTAINERD:++$CONTAINERD}"
+PEER_NAME=${BENCH_PEER_NAME:-}
+if [[ -n $PEER && -z $PEER_NAME ]]; then
+	if [[ $PEER == unix://* ]]; then PEER_NAME=peer; else PEER_NAME=$(basename "$PEER"); fi
+fi
 
 # freeport prints a free TCP port on 127.0.0.1.
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# scrape OUT METRICS: one sample of the Docker operation counters that
-# dockerlet's metrics report (a line: time, op=count ...).
-scrape() {
-	local line
-	line=$(curl -fsS --max-time 2 "$2" 2>/dev/null |
-		awk '/^dockerlet_docker_operations_total/ { match($0, /operation="[^"]*"/); op = substr($0, RSTART+11, RLENGTH-12); printf "%s=%s ", op, $NF }') || true
-	echo "$(date +%s) $line" >>"$1/docker-ops.raw"
+# waitsock SOCK LOG: wait for a server's socket, or show its log and fail.
+waitsock() {
+	for _ in $(seq 600); do [[ -S $1 ]] && return 0; sleep 0.2; done
+	echo "bench: no socket $1:" >&2
+	tail -20 "$2" >&2
+	return 1
 }
 
-# sample OUT METRICS PPROF: a sample at start and at each phase cribench
-# announces (idle, polling, teardown), so that the phases' Docker calls are
-# exact without scraping all along (a scrape every 2 s cost dockerlet ~0.1 %
-# of a core, a fifth of its polling bar); once the idle window began, one
-# heap profile when BENCH_PPROF=1.
-sample() {
-	local out=$1 murl=$2 purl=$3 heap=0 seen=-1 n
-	while :; do
-		n=$(grep -c -E '\] (idle window|kubelet-like polling|tearing down)' "$out/console.txt" 2>/dev/null) || true
-		if [[ ${n:-0} != "$seen" ]]; then
-			scrape "$out" "$murl"
-			seen=${n:-0}
-		fi
-		if [[ $heap == 0 && ${BENCH_PPROF:-0} == 1 ]] && grep -q '\] idle window' "$out/console.txt" 2>/dev/null; then
-			sleep 5
-			curl -fsS --max-time 10 -o "$out/heap.pprof" "$purl/debug/pprof/heap" && heap=1
-		fi
-		sleep 0.2
-	done
+pids=()
+work=
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	pids=()
+	ip link del "$BRIDGE" 2>/dev/null || true
+	[[ -n $work ]] && rm -rf "$work"
+	work=
 }
-
-# phase_ops OUT: Docker calls per phase from docker-ops.raw and the phase
-# timestamps in console.txt.
-phase_ops() {
-	local out=$1
-	# Phases are delimited by the epoch stamps console.txt carries.
-	local idle poll tear
-	idle=$(awk '/\] idle window/ { print substr($1, 2) + 0; exit }' "$out/console.txt")
-	poll=$(awk '/\] kubelet-like polling/ { print substr($1, 2) + 0; exit }' "$out/console.txt")
-	tear=$(awk '/\] tearing down/ { print substr($1, 2) + 0; exit }' "$out/console.txt")
-	[[ -n $idle && -n $poll && -n $tear ]] || { echo "phase_ops: phases not found"; return 0; }
-	awk -v a="$idle" -v b="$poll" -v c="$tear" '
-	function snap(t,   i, k) { for (i = 1; i <= n; i++) if (T[i] >= t) return i; return n }
-	{ n++; T[n] = $1; for (i = 2; i <= NF; i++) { split($i, kv, "="); V[n, kv[1]] = kv[2]; ops[kv[1]] = 1 } }
-	END {
-		ia = snap(a); ib = snap(b); ic = snap(c)
-		printf "Docker calls made by dockerlet (its metrics, sampled at each phase)\n"
-		printf "%-28s %10s %10s\n", "operation", "idle", "polling"
-		printf "%-28s %10.0fs %9.0fs\n", "(window)", T[ib] - T[ia], T[ic] - T[ib]
-		for (k in ops) { di = V[ib, k] - V[ia, k]; dp = V[ic, k] - V[ib, k]; if (di || dp) printf "%-28s %10d %10d\n", k, di, dp; any = 1 }
-	}' "$out/docker-ops.raw"
-}
-
-cleanup_cni() {
-	ip link del dlbench0 2>/dev/null || true
-}
+trap cleanup EXIT
 
 for mode in "${modes[@]}"; do
-	out=$PWD/bin/bench/$mode
+	out=$OUT/$mode
 	rm -rf "$out"
-	mkdir -p "$out"
-	work=$(mktemp -d /tmp/dockerlet-bench.XXXXXX)
+	mkdir -p "$out/burst"
+	work=$(mktemp -d "${TMPDIR:-/tmp}/dockerlet-bench.XXXXXX")
 	chmod 755 "$work"
 	mport=$(freeport)
-	pport=$(freeport)
 	args=(serve --container-runtime-endpoint "unix://$work/dockerlet.sock" --root-directory "$work/root"
 		--pod-infra-container-image "$PAUSE" --metrics-bind-addr "127.0.0.1:$mport")
-	[[ ${BENCH_PPROF:-0} == 1 ]] && args+=(--debug-pprof-addr "127.0.0.1:$pport")
+	[[ ${BENCH_PPROF:-0} == 1 ]] && args+=(--debug-pprof-addr "127.0.0.1:$(freeport)")
 	floorargs=()
+	peerargs=(--container-runtime-endpoint "unix://$work/peer.sock" --cri-dockerd-root-directory "$work/peer-root"
+		--pod-infra-container-image "$PAUSE" --docker-endpoint "$DOCKER_SOCK" --streaming-bind-addr 127.0.0.1:0)
 	if [[ $mode == cni ]]; then
 		[[ -n $CNI_BIN ]] || { echo "bench: no CNI plugins (apt-get install containernetworking-plugins)" >&2; exit 2; }
-		cleanup_cni
+		ip link del "$BRIDGE" 2>/dev/null || true
 		mkdir -p "$work/cni"
-		# firewall: Docker sets the FORWARD policy to DROP; the plugin adds
-		# the pod's accept rules (as every CNI setup next to Docker needs).
+		# One network for the floor, dockerlet and the peer. firewall: Docker
+		# sets the FORWARD policy to DROP; the plugin adds the pods' accept
+		# rules (as every CNI set-up next to Docker needs).
 		cat >"$work/cni/10-dlbench.conflist" <<CONF
 {"cniVersion":"1.0.0","name":"dlbench","plugins":[
- {"type":"bridge","bridge":"dlbench0","isGateway":true,"ipMasq":true,
-  "ipam":{"type":"host-local","ranges":[[{"subnet":"10.79.0.0/16"}]],"dataDir":"$work/ipam"}},
+ {"type":"bridge","bridge":"$BRIDGE","isGateway":true,"ipMasq":true,
+  "ipam":{"type":"host-local","ranges":[[{"subnet":"$SUBNET"}]],"dataDir":"$work/ipam"}},
  {"type":"portmap","capabilities":{"portMappings":true}},
  {"type":"firewall"}]}
 CONF
-		args+=(--network-plugin cni --cni-bin-dir "$CNI_BIN" --cni-conf-dir "$work/cni" --cni-cache-dir "$work/cni-cache")
+		args+=(--network-plugin cni --cni-bin-dir "$CNI_BIN" --cni-conf-dir "$work/cni" --cni-cache-dir "$work/cni-cache" --cni-netns-dir "$work/netns")
 		floorargs+=(-cni-conf-dir "$work/cni" -cni-bin-dir "$CNI_BIN" -cni-cache-dir "$work/floor-cni-cache")
+		peerargs+=(--network-plugin cni --cni-bin-dir "$CNI_BIN" --cni-conf-dir "$work/cni" --cni-cache-dir "$work/peer-cni-cache")
+	else
+		peerargs+=(--network-plugin no-op) # Docker's default bridge, as dockerlet's docker mode
 	fi
 	# shellcheck disable=SC2086
-	"$BIN" "${args[@]}" ${BENCH_SERVE_ARGS:-} >"$out/dockerlet.log" 2>&1 &
+	"$BIN" "${args[@]}" ${BENCH_SERVE_ARGS:-} >"$out/serve.log" 2>&1 &
 	pid=$!
-	sampler=
-	trap 'kill $pid ${sampler:-} 2>/dev/null || true; wait $pid 2>/dev/null || true; [[ $mode == cni ]] && cleanup_cni; rm -rf "$work"' EXIT
-	for _ in $(seq 600); do [[ -S $work/dockerlet.sock ]] && break; sleep 0.2; done
-	[[ -S $work/dockerlet.sock ]] || { echo "bench: dockerlet did not start:" >&2; cat "$out/dockerlet.log" >&2; exit 1; }
-	sample "$out" "http://127.0.0.1:$mport/metrics" "http://127.0.0.1:$pport" &
-	sampler=$!
-	echo "== $mode mode: floor"
-	bin/floor -n "${BENCH_FLOOR_N:-30}" -pause "$PAUSE" -image "$IMAGE" -json "$out/floor.json" "${floorargs[@]}" | tee "$out/floor.txt"
-	echo "== $mode mode: cribench"
-	"$HARNESS/cribench/run.sh" "$out" -endpoint "unix://$work/dockerlet.sock" -image "$IMAGE" \
-		-counts "${BENCH_COUNTS:-10,50,110}" -poll "${BENCH_POLL:-120s}" -idle "${BENCH_IDLE:-60s}" \
-		${BENCH_ITERS:+-iters "$BENCH_ITERS"} -log-dir "$work/logs" \
-		-pids "dockerlet=$pid,dockerd=$(pidof dockerd)" 2>&1 |
-		while IFS= read -r l; do printf '[%s] %s\n' "$(date +%s)" "$l"; done | tee "$out/console.txt"
-	echo "== $mode mode: floor again (after)"
-	bin/floor -n "${BENCH_FLOOR_N:-30}" -pause "$PAUSE" -image "$IMAGE" -json "$out/floor-after.json" "${floorargs[@]}" | tee -a "$out/floor.txt"
-	kill "$sampler" 2>/dev/null || true
-	curl -fsS --max-time 10 -o "$out/metrics.txt" "http://127.0.0.1:$mport/metrics" || true
-	phase_ops "$out" | tee "$out/docker-ops.txt"
-	kill "$pid"
-	wait "$pid" 2>/dev/null || true
-	trap - EXIT
-	[[ $mode == cni ]] && cleanup_cni
-	rm -rf "$work"
-	test/bench/summary.sh "$out" | tee "$out/summary.txt"
+	pids+=("$pid")
+	waitsock "$work/dockerlet.sock" "$out/serve.log"
+	peer_ep= peer_group=
+	if [[ -n $PEER ]]; then
+		if [[ $PEER == unix://* ]]; then
+			peer_ep=$PEER
+			[[ -n ${BENCH_PEER_PID:-} ]] && peer_group="$PEER_NAME=$BENCH_PEER_PID,"
+		else
+			# shellcheck disable=SC2086
+			"$PEER" "${peerargs[@]}" ${BENCH_PEER_ARGS:-} >"$out/peer.log" 2>&1 &
+			ppid_=$!
+			pids+=("$ppid_")
+			waitsock "$work/peer.sock" "$out/peer.log"
+			peer_ep=unix://$work/peer.sock
+			peer_group="$PEER_NAME=$ppid_,"
+		fi
+	fi
+	common=(-image "$IMAGE" -mode "$mode" -log-dir "$work/logs" -docker "$DOCKER_SOCK"
+		-iters "${BENCH_ITERS:-200}" -stats-iters "${BENCH_STATS_ITERS:-30}"
+		-idle "${BENCH_IDLE:-30s}" -poll "${BENCH_POLL:-60s}")
+	self=(-endpoint "unix://$work/dockerlet.sock" -name dockerlet -pids "dockerlet=$pid,$DOCKER_GROUP"
+		-metrics "http://127.0.0.1:$mport/metrics")
+	peer=(-endpoint "$peer_ep" -name "$PEER_NAME" -pids "$peer_group$DOCKER_GROUP")
+
+	echo "== $mode mode: floor, one pod at a time"
+	bin/floor -n "$FLOOR_N" -pause "$PAUSE" -image "$IMAGE" -json "$out/floor.json" "${floorargs[@]}"
+	if ((BURST > 0)); then
+		for r in $(seq "$ROUNDS"); do
+			echo "== $mode mode: burst round $r of $ROUNDS"
+			bin/floor -n "$BURST" -parallel "$PARALLEL" -pause "$PAUSE" -image "$IMAGE" -json "$out/burst/floor-$r.json" "${floorargs[@]}"
+			bin/scale "${self[@]}" "${common[@]}" -counts "" -burst "$BURST" -parallel "$PARALLEL" -json "$out/burst/dockerlet-$r.json" | grep -E '^burst'
+			if [[ -n $peer_ep ]]; then
+				bin/scale "${peer[@]}" "${common[@]}" -counts "" -burst "$BURST" -parallel "$PARALLEL" -json "$out/burst/peer-$r.json" | grep -E '^burst'
+			fi
+		done
+	fi
+	echo "== $mode mode: dockerlet at $COUNTS pods"
+	bin/scale "${self[@]}" "${common[@]}" -counts "$COUNTS" -json "$out/dockerlet.json" | tee "$out/dockerlet.txt"
+	if [[ -n $peer_ep ]]; then
+		echo "== $mode mode: $PEER_NAME at $PEER_COUNTS pods"
+		bin/scale "${peer[@]}" "${common[@]}" -counts "$PEER_COUNTS" -json "$out/peer.json" | tee "$out/peer.txt"
+	fi
+	echo "== $mode mode: floor again"
+	bin/floor -n "$FLOOR_N" -pause "$PAUSE" -image "$IMAGE" -json "$out/floor-after.json" "${floorargs[@]}"
+	cleanup
 done
-echo "bench: results in bin/bench/"
+echo "== report"
+(cd test/bench/report && go run . -dir "$OUT" -out "$OUT/report") >/dev/null
+echo "bench: results in $OUT, the report in $OUT/report/report.md"
