@@ -113,3 +113,24 @@ soak:
 race:
 	$(ENGINE) $(GO) test -race -count=1 ./internal/cri/... ./internal/crilog/... ./internal/network/... ./cmd/dockerlet/... ./test/e2e/...
 	DOCKERLET_SERVE_RACE=1 CHAOS_LIFECYCLES=24 CHAOS_KILLS=4 $(ENGINE) $(GO) test -count=1 -timeout 20m -run 'TestKill9Chaos$$|TestKill9ChaosCNI$$' ./test/chaos/
+
+# Kubernetes' own node e2e suite (e2e_node.test from k8s.io/kubernetes,
+# the specs labelled NodeConformance) against a fresh `dockerlet serve`,
+# offline: the suite, its runner and its images' programs are built from
+# the module proxy once and cached in /var/cache/dockerlet-node; the images
+# are stand-ins served by the local registry on 127.0.0.1:5000. Ends with
+# "node-conformance: N passed, N failed, N skipped"; skipped specs and why:
+# docs/node-conformance.md. -serial: the [Serial] ones; -containerd: the
+# same run against containerd's CRI (the peer figure).
+.PHONY: node-conformance node-conformance-serial node-conformance-containerd node-conformance-serial-containerd
+node-conformance:
+	$(ENGINE) test/nodeconf/run.sh
+
+node-conformance-serial:
+	NODECONF_SERIAL=1 $(ENGINE) test/nodeconf/run.sh
+
+node-conformance-containerd:
+	NODECONF_RUNTIME=containerd test/nodeconf/run.sh
+
+node-conformance-serial-containerd:
+	NODECONF_SERIAL=1 NODECONF_RUNTIME=containerd test/nodeconf/run.sh
