@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/moby/moby/api/types/container"
@@ -55,7 +56,7 @@ func (s *Service) Reconcile(ctx context.Context) {
 		return
 	}
 	known := map[string]bool{}
-	rolledBack := 0
+	var rollback []container.Summary
 	for _, sb := range sandboxes {
 		if !isManaged(sb.Labels, naming.TypeSandbox) {
 			continue
@@ -64,36 +65,74 @@ func (s *Service) Reconcile(ctx context.Context) {
 		if !s.owns(sb.Labels, sb.ID) || !s.madeBefore(sb.Labels, sb.Created) || s.sandboxComplete(sb) {
 			continue
 		}
+		rollback = append(rollback, sb)
+	}
+	var mu sync.Mutex
+	rolledBack := 0
+	eachBounded(rollback, reconcileParallel, func(sb container.Summary) {
 		log.Info("reconcile: rolling back a sandbox whose creation did not complete", "sandbox", sb.ID, "name", firstName(sb.Names))
 		if err := s.removeSandbox(ctx, sb.ID); err != nil {
 			log.Warn("reconcile: rollback failed", "sandbox", sb.ID, "err", err)
-			continue
+			return
 		}
+		mu.Lock()
 		delete(known, sb.ID)
 		rolledBack++
-	}
+		mu.Unlock()
+	})
 
 	ctrs, err := s.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: s.managedFilter(naming.TypeContainer)})
 	if err != nil {
 		log.Warn("reconcile: listing containers failed", "err", err)
 		return
 	}
-	orphans := 0
+	var orphaned []container.Summary
 	for _, c := range ctrs {
 		if !isManaged(c.Labels, naming.TypeContainer) || c.Labels[labelRootDir] != s.rootDir ||
 			known[c.Labels[naming.LabelSandboxID]] || !s.madeBefore(c.Labels, c.Created) {
 			continue
 		}
+		orphaned = append(orphaned, c)
+	}
+	orphans := 0
+	eachBounded(orphaned, reconcileParallel, func(c container.Summary) {
 		log.Info("reconcile: removing a container whose sandbox is gone", "container", c.ID, "name", firstName(c.Names))
 		if err := s.removeContainerLocked(ctx, c.ID); err != nil {
 			log.Warn("reconcile: removing orphan container failed", "container", c.ID, "err", err)
-			continue
+			return
 		}
+		mu.Lock()
 		orphans++
-	}
+		mu.Unlock()
+	})
 	released := s.reconcileCheckpoints(ctx, known)
 	s.gcNetwork(ctx)
 	log.Info("reconciled state against the engine", "sandboxes_rolled_back", rolledBack, "orphan_containers_removed", orphans, "orphan_checkpoints_released", released)
+}
+
+// reconcileParallel bounds the rollbacks Reconcile runs at once. Each is a
+// few Docker calls that mostly wait on the daemon (stop, network
+// teardown, remove), and the server serves nothing until all are done:
+// one after the other, a restart after a crash with 8 half-made pods took
+// over a minute on a busy host (a kubelet starts pods concurrently, so a
+// crash leaves as many half-made as it was starting).
+const reconcileParallel = 8
+
+// eachBounded calls fn for every item, at most n at a time, and returns
+// when all calls have.
+func eachBounded[T any](items []T, n int, fn func(T)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, n)
+	for _, it := range items {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			fn(it)
+		}()
+	}
+	wg.Wait()
 }
 
 // sandboxComplete reports whether RunPodSandbox finished for sb. Version 1

@@ -134,3 +134,40 @@ func TestMadeBefore(t *testing.T) {
 		t.Error("engine time not honoured")
 	}
 }
+
+// TestReconcileRollsBackInParallel: the server serves nothing until
+// Reconcile is done, so half-made sandboxes are rolled back side by side,
+// not one Docker round trip after the other (8 of them took over a minute
+// on a busy host before).
+func TestReconcileRollsBackInParallel(t *testing.T) {
+	const n, delay = 8, 2 * time.Second
+	h := newHarness(t)
+	var ids []string
+	for i := range n {
+		id := h.runSandbox("half" + strconv.Itoa(i))
+		cp, err := h.svc.ckpt.Load(id)
+		if err != nil || cp == nil {
+			t.Fatal(cp, err)
+		}
+		cp.Complete = false
+		if err := h.svc.ckpt.Save(cp); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	time.Sleep(10 * time.Millisecond) // labels before the restart
+	h.svc = h.restart()
+	h.fake.SetDelay("RemoveContainer", delay)
+	start := time.Now()
+	h.svc.Reconcile(h.ctx)
+	took := time.Since(start)
+	for _, id := range ids {
+		if h.exists(id) {
+			t.Errorf("half-made sandbox %s survived", id)
+		}
+	}
+	// One after the other: n × delay (16 s). Side by side: about one delay.
+	if took >= n*delay/2 {
+		t.Errorf("Reconcile of %d half-made sandboxes took %v, each remove %v: not in parallel", n, took.Round(time.Millisecond), delay)
+	}
+}
