@@ -19,6 +19,22 @@ func (h *harness) exists(id string) bool {
 	return err == nil
 }
 
+// runHalfSandbox runs a sandbox and leaves its checkpoint as a crash
+// before RunPodSandbox's end leaves it: not complete.
+func (h *harness) runHalfSandbox(name string) string {
+	h.t.Helper()
+	id := h.runSandbox(name)
+	cp, err := h.svc.ckpt.Load(id)
+	if err != nil || cp == nil {
+		h.t.Fatal(cp, err)
+	}
+	cp.Complete = false
+	if err := h.svc.ckpt.Save(cp); err != nil {
+		h.t.Fatal(err)
+	}
+	return id
+}
+
 // TestReconcileAfterCrash plays what a kill -9 at each step of the
 // lifecycle leaves behind, then restarts the server.
 func TestReconcileAfterCrash(t *testing.T) {
@@ -32,15 +48,7 @@ func TestReconcileAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Crash after the network was set up, before the final checkpoint.
-	half := h.runSandbox("half")
-	cp, err := h.svc.ckpt.Load(half)
-	if err != nil || cp == nil {
-		t.Fatal(cp, err)
-	}
-	cp.Complete = false
-	if err := h.svc.ckpt.Save(cp); err != nil {
-		t.Fatal(err)
-	}
+	half := h.runHalfSandbox("half")
 	// Crash between creating the pause container and the first checkpoint.
 	spec, err := h.svc.sandboxSpec(sandboxConfig("early"), "")
 	if err != nil {
@@ -144,16 +152,7 @@ func TestReconcileRollsBackInParallel(t *testing.T) {
 	h := newHarness(t)
 	var ids []string
 	for i := range n {
-		id := h.runSandbox("half" + strconv.Itoa(i))
-		cp, err := h.svc.ckpt.Load(id)
-		if err != nil || cp == nil {
-			t.Fatal(cp, err)
-		}
-		cp.Complete = false
-		if err := h.svc.ckpt.Save(cp); err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
+		ids = append(ids, h.runHalfSandbox("half"+strconv.Itoa(i)))
 	}
 	time.Sleep(10 * time.Millisecond) // labels before the restart
 	h.svc = h.restart()
