@@ -24,7 +24,9 @@
 # Environment:
 #   BENCH_COUNTS        pod counts (10,50,110); BENCH_PEER_COUNTS the peer's (same)
 #   BENCH_PEER          a cri-dockerd binary (started here with the same
-#                       network set-up), or unix:///path of any CRI socket
+#                       network set-up), another dockerlet build (a binary
+#                       named dockerlet*: before and after a change, in one
+#                       run), or unix:///path of any CRI socket
 #                       (BENCH_PEER_PID then names its process for CPU/RSS)
 #   BENCH_PEER_NAME     its name in the report (the binary's name, or "peer")
 #   BENCH_PEER_ARGS     extra flags for a peer binary
@@ -83,6 +85,7 @@ DOCKER_GROUP="docker=$DOCKERD${CONTAINERD:++$CONTAINERD}"
 PEER_NAME=${BENCH_PEER_NAME:-}
 if [[ -n $PEER && -z $PEER_NAME ]]; then
 	if [[ $PEER == unix://* ]]; then PEER_NAME=peer; else PEER_NAME=$(basename "$PEER"); fi
+	[[ $PEER_NAME == dockerlet ]] && PEER_NAME=dockerlet-peer # the report names dockerlet itself so
 fi
 
 # freeport prints a free TCP port on 127.0.0.1.
@@ -94,6 +97,16 @@ waitsock() {
 	echo "bench: no socket $1:" >&2
 	tail -20 "$2" >&2
 	return 1
+}
+
+# serve_args NAME METRICS_PORT: `dockerlet serve` flags into sargs, with
+# state of its own under $work/NAME-*.
+serve_args() {
+	sargs=(serve --container-runtime-endpoint "unix://$work/$1.sock" --root-directory "$work/$1-root"
+		--pod-infra-container-image "$PAUSE" --metrics-bind-addr "127.0.0.1:$2")
+	[[ $mode == cni ]] && sargs+=(--network-plugin cni --cni-bin-dir "$CNI_BIN" --cni-conf-dir "$work/cni"
+		--cni-cache-dir "$work/$1-cni-cache" --cni-netns-dir "$work/$1-netns")
+	return 0
 }
 
 pids=()
@@ -116,8 +129,8 @@ for mode in "${modes[@]}"; do
 	work=$(mktemp -d "${TMPDIR:-/tmp}/dockerlet-bench.XXXXXX")
 	chmod 755 "$work"
 	mport=$(freeport)
-	args=(serve --container-runtime-endpoint "unix://$work/dockerlet.sock" --root-directory "$work/root"
-		--pod-infra-container-image "$PAUSE" --metrics-bind-addr "127.0.0.1:$mport")
+	serve_args dockerlet "$mport"
+	args=("${sargs[@]}")
 	[[ ${BENCH_PPROF:-0} == 1 ]] && args+=(--debug-pprof-addr "127.0.0.1:$(freeport)")
 	floorargs=()
 	peerargs=(--container-runtime-endpoint "unix://$work/peer.sock" --cri-dockerd-root-directory "$work/peer-root"
@@ -136,7 +149,6 @@ for mode in "${modes[@]}"; do
  {"type":"portmap","capabilities":{"portMappings":true}},
  {"type":"firewall"}]}
 CONF
-		args+=(--network-plugin cni --cni-bin-dir "$CNI_BIN" --cni-conf-dir "$work/cni" --cni-cache-dir "$work/cni-cache" --cni-netns-dir "$work/netns")
 		floorargs+=(-cni-conf-dir "$work/cni" -cni-bin-dir "$CNI_BIN" -cni-cache-dir "$work/floor-cni-cache")
 		peerargs+=(--network-plugin cni --cni-bin-dir "$CNI_BIN" --cni-conf-dir "$work/cni" --cni-cache-dir "$work/peer-cni-cache")
 	else
@@ -153,6 +165,12 @@ CONF
 			peer_ep=$PEER
 			[[ -n ${BENCH_PEER_PID:-} ]] && peer_group="$PEER_NAME=$BENCH_PEER_PID,"
 		else
+			if [[ $(basename "$PEER") == dockerlet* ]]; then
+				# Another build of dockerlet (an older one, to measure a
+				# change): the same flags as dockerlet's, its own state.
+				serve_args peer "$(freeport)"
+				peerargs=("${sargs[@]}")
+			fi
 			# shellcheck disable=SC2086
 			"$PEER" "${peerargs[@]}" ${BENCH_PEER_ARGS:-} >"$out/peer.log" 2>&1 &
 			ppid_=$!
