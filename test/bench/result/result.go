@@ -53,7 +53,8 @@ type Segment struct {
 	From      int                `json:"from"`
 	To        int                `json:"to"`
 	Pods      int                `json:"pods"`
-	Steps     map[string]*Stats  `json:"steps"` // per-call and total latencies
+	Parallel  int                `json:"parallel,omitempty"` // workers (scale -grow-parallel); 1: one pod at a time
+	Steps     map[string]*Stats  `json:"steps"`              // per-call and total latencies
 	CPUPerPod map[string]float64 `json:"cpu_ms_per_pod"`
 	// ChildCPU is the share of CPUPerPod spent in reaped children (CNI
 	// plugins and what they run, other helpers).

@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -48,6 +49,7 @@ type config struct {
 	idle, poll                          time.Duration
 	relist, statsEvery, statusEvery     time.Duration
 	burst, parallel, rounds             int
+	growParallel                        int
 	metricsURL, jsonOut, docker         string
 }
 
@@ -83,6 +85,7 @@ func main() {
 	flag.IntVar(&cfg.burst, "burst", 0, "pods started at once before the growth (0: no burst)")
 	flag.IntVar(&cfg.parallel, "parallel", 5, "workers of the burst")
 	flag.IntVar(&cfg.rounds, "rounds", 1, "bursts in a row")
+	flag.IntVar(&cfg.growParallel, "grow-parallel", 1, "workers that start (and tear down) the pods of the growth: above 1 reaches big counts sooner on a slow daemon, and the start-up and teardown figures are then those of pods made side by side")
 	flag.StringVar(&pids, "pids", "", "process groups to measure, name=pid[+pid...],... (pid or pidfile:PATH)")
 	flag.StringVar(&cfg.logDir, "log-dir", "", "parent of the pod log directories (\"\": none)")
 	flag.StringVar(&cfg.metricsURL, "metrics", "", "the runtime's Prometheus /metrics URL, for its count of Docker calls (dockerlet)")
@@ -183,26 +186,39 @@ func (b *bench) growTo(ctx context.Context, n int) (result.Point, error) {
 		lat := make([][]time.Duration, len(startSteps))
 		ops0 := dockerOps(b.cfg.metricsURL)
 		before := takeSnapshot(b.groups)
-		made := 0
-		for len(b.pods) < n {
-			if err := ctx.Err(); err != nil {
-				return pt, err
+		made := n - len(b.pods)
+		var errs []error
+		var mu sync.Mutex
+		b.each(made, func(int) {
+			if ctx.Err() != nil {
+				return
 			}
-			p, d, err := b.startPod(ctx, b.next)
+			mu.Lock()
+			i := b.next
 			b.next++
+			mu.Unlock()
+			p, d, err := b.startPod(ctx, i)
+			mu.Lock()
+			defer mu.Unlock()
 			if p.sb != "" {
 				b.pods = append(b.pods, p)
 			}
 			if err != nil {
-				return pt, fmt.Errorf("pod %d: %w", len(b.pods), err)
+				errs = append(errs, fmt.Errorf("pod %d: %w", i, err))
+				return
 			}
-			made++
 			for i := range d {
 				lat[i] = append(lat[i], d[i])
 			}
+		})
+		if err := ctx.Err(); err != nil {
+			return pt, err
+		}
+		if len(errs) > 0 {
+			return pt, errs[0]
 		}
 		after := takeSnapshot(b.groups)
-		pt.Startup = &result.Segment{From: n - made, To: n, Pods: made, Steps: map[string]*result.Stats{},
+		pt.Startup = &result.Segment{From: n - made, To: n, Pods: made, Parallel: b.cfg.growParallel, Steps: map[string]*result.Stats{},
 			Seconds: after.at.Sub(before.at).Seconds(), DockerOps: opsDelta(ops0, dockerOps(b.cfg.metricsURL), made)}
 		pt.Startup.CPUPerPod, pt.Startup.ChildCPU = cpuPerPod(before, after, made)
 		for i, name := range startSteps {
@@ -226,8 +242,8 @@ func (b *bench) growTo(ctx context.Context, n int) (result.Point, error) {
 	return pt, ctx.Err()
 }
 
-// teardownAll stops and removes every pod, one at a time, the newest
-// first, in segments between the counts.
+// teardownAll stops and removes every pod, one at a time (or by
+// -grow-parallel workers), the newest first, in segments between the counts.
 func (b *bench) teardownAll() ([]*result.Segment, error) {
 	say("tearing down %d pods", len(b.pods))
 	var segs []*result.Segment
@@ -243,21 +259,26 @@ func (b *bench) teardownAll() ([]*result.Segment, error) {
 		lat := make([][]time.Duration, len(stopSteps))
 		ops0 := dockerOps(b.cfg.metricsURL)
 		before := takeSnapshot(b.groups)
-		for len(b.pods) > to {
+		var mu sync.Mutex
+		b.each(from-to, func(int) {
+			mu.Lock()
 			p := b.pods[len(b.pods)-1]
 			b.pods = b.pods[:len(b.pods)-1]
+			mu.Unlock()
 			d, err := b.teardownPod(p)
+			mu.Lock()
+			defer mu.Unlock()
 			if err != nil {
 				errs = append(errs, err)
-				continue
+				return
 			}
 			for i := range d {
 				lat[i] = append(lat[i], d[i])
 			}
-		}
+		})
 		after := takeSnapshot(b.groups)
 		n := from - to
-		seg := &result.Segment{From: from, To: to, Pods: n, Steps: map[string]*result.Stats{},
+		seg := &result.Segment{From: from, To: to, Pods: n, Parallel: b.cfg.growParallel, Steps: map[string]*result.Stats{},
 			Seconds: after.at.Sub(before.at).Seconds(), DockerOps: opsDelta(ops0, dockerOps(b.cfg.metricsURL), n)}
 		seg.CPUPerPod, seg.ChildCPU = cpuPerPod(before, after, n)
 		for i, name := range stopSteps {
@@ -269,6 +290,24 @@ func (b *bench) teardownAll() ([]*result.Segment, error) {
 		return segs, fmt.Errorf("teardown: %d errors, first: %w", len(errs), errs[0])
 	}
 	return segs, nil
+}
+
+// each calls fn(0..n-1) by -grow-parallel workers (one: in order).
+func (b *bench) each(n int, fn func(int)) {
+	q := make(chan int, n)
+	for i := range n {
+		q <- i
+	}
+	close(q)
+	var wg sync.WaitGroup
+	for range max(b.cfg.growParallel, 1) {
+		wg.Go(func() {
+			for i := range q {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func parseCounts(s string) ([]int, error) {
