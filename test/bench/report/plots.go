@@ -135,6 +135,7 @@ func barPlot(path, title, ylabel string, groups []string, bars []barSeries) erro
 	}
 	p.NominalX(groups...)
 	p.Y.Min = 0
+	p.Y.Max *= 1.08 // the tallest bar below the title
 	return save(p, &leg, path)
 }
 
