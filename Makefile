@@ -69,6 +69,13 @@ conformance-cni:
 conformance-systemd:
 	CONFORMANCE_CGROUP_DRIVER=systemd scripts/conformance.sh
 
+# The e2e suite and the stats integration tests in such a machine, on
+# Docker's systemd driver (E2E_SYSTEMD_RUN selects tests; CI runs the
+# cgroup test alone: TestCgroupsOfDockersDriver).
+.PHONY: e2e-systemd
+e2e-systemd:
+	test/systemd/gotest.sh -count=1 -timeout 25m -run '$(or $(E2E_SYSTEMD_RUN),.)' ./test/e2e/ ./internal/stats/
+
 # Pod start-up, List/Status/stats latency and CPU/RSS at 10/50/110 pods, with
 # the floor measured in the same run (docs/performance.md).
 bench: bench-go bench-cri

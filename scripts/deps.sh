@@ -2,7 +2,8 @@
 # Installs and starts what dockerlet's tests need on a fresh Debian 12
 # machine: Docker Engine (Debian's docker.io, API 1.41), busybox-static for
 # test images, CNI plugins, iproute2/iptables, htpasswd, libseccomp-dev
-# (the Docker 29 test engine's runc). Idempotent: skips
+# (the Docker 29 test engine's runc), systemd and dbus (the systemd cgroup
+# driver's test node). Idempotent: skips
 # what is already there, starts dockerd only when `docker info` fails.
 set -euo pipefail
 
@@ -20,6 +21,10 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 # with cgo against libseccomp.
 [ -f /usr/include/seccomp.h ] || need+=(libseccomp-dev)
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+# The systemd cgroup driver's suites boot systemd in a node of their own
+# (test/systemd/node.sh); installing the packages starts nothing.
+[ -x /lib/systemd/systemd ] || need+=(systemd)
+command -v dbus-daemon >/dev/null 2>&1 || need+=(dbus)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "deps: installing ${need[*]}"
 	export DEBIAN_FRONTEND=noninteractive

@@ -31,7 +31,7 @@ finish() {
 }
 trap finish EXIT
 "$here/node.sh" src "$node" "$root"
-(cd "$root" && CGO_ENABLED=0 go build -tags grpcnotrace -o "$node/x/bin/dockerlet" ./cmd/dockerlet)
+make -s -C "$root" build BIN="$node/x/bin/dockerlet"
 export DOCKERLET_BIN=$node/x/bin/dockerlet
 mkdir -p "$node/x/gotmp" "$node/x/artifacts"
 export DLNODE_ARTIFACTS=$node/x/artifacts

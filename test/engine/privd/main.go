@@ -3,11 +3,13 @@
 // suite with DOCKER_HOST pointing at the daemon, then stops it with SIGTERM,
 // which removes everything the daemon made.
 //
-//	privd -env FILE [-live-restore] [-arg DOCKERD-FLAG]...
+//	privd -env FILE [-live-restore] [-cgroup-driver systemd] [-arg DOCKERD-FLAG]...
 //
 // The engine and image store come from DOCKERLET_ENGINE and
-// DOCKERLET_IMAGE_STORE. FILE gets DOCKER_HOST=... and DOCKERLET_DOCKERD_LOG=...
-// lines once the daemon answers.
+// DOCKERLET_IMAGE_STORE. FILE gets DOCKER_HOST=..., DOCKERLET_DOCKERD_LOG=...
+// and DOCKERLET_DOCKERD_BRIDGE=... lines once the daemon answers. The
+// systemd test node (test/systemd/node.sh) runs it as a systemd service
+// with -cgroup-driver systemd.
 package main
 
 import (
@@ -26,6 +28,7 @@ import (
 func main() {
 	envFile := flag.String("env", "", "file to write DOCKER_HOST=... to when the daemon answers")
 	live := flag.Bool("live-restore", false, "run the daemon with --live-restore")
+	driver := flag.String("cgroup-driver", "", "Docker's cgroup driver: cgroupfs (default) or systemd")
 	var args argList
 	flag.Var(&args, "arg", "an extra dockerd flag (repeatable)")
 	flag.Parse()
@@ -33,7 +36,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "privd: -env FILE is required")
 		os.Exit(2)
 	}
-	os.Exit(run(*envFile, *live, args))
+	os.Exit(run(*envFile, privdockerd.Options{LiveRestore: *live, CgroupDriver: *driver, Args: args}))
 }
 
 type argList []string
@@ -41,11 +44,11 @@ type argList []string
 func (a *argList) String() string     { return fmt.Sprint(*a) }
 func (a *argList) Set(v string) error { *a = append(*a, v); return nil }
 
-func run(envFile string, live bool, args []string) int {
+func run(envFile string, opts privdockerd.Options) int {
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	d, err := privdockerd.Launch(ctx, privdockerd.Options{LiveRestore: live, Args: args}, func(f string, a ...any) {
+	d, err := privdockerd.Launch(ctx, opts, func(f string, a ...any) {
 		slog.Info(fmt.Sprintf(f, a...))
 	})
 	cancel()
@@ -61,7 +64,7 @@ func run(envFile string, live bool, args []string) int {
 		slog.Error("privd: start", "err", err)
 		return 1
 	}
-	body := fmt.Sprintf("DOCKER_HOST=%s\nDOCKERLET_DOCKERD_LOG=%s\n", d.Host, d.LogPath)
+	body := fmt.Sprintf("DOCKER_HOST=%s\nDOCKERLET_DOCKERD_LOG=%s\nDOCKERLET_DOCKERD_BRIDGE=%s\n", d.Host, d.LogPath, d.Bridge)
 	if err := os.WriteFile(envFile+".tmp", []byte(body), 0o600); err != nil {
 		slog.Error("privd", "err", err)
 		return 1
