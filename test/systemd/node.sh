@@ -222,8 +222,28 @@ _boot() {
 	# critest's propagation specs need it). All peers are inside the node:
 	# the namespace was made private from the host's first.
 	mount --make-rshared /
+	isolated "$node" || exit 1
 	exec env -i container=dlsd-node PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		/lib/systemd/systemd --system --unit=dlsd-node.target --log-target=console --log-level=notice
+}
+
+# isolated checks, in the node's mount namespace before systemd runs, that
+# it sees nothing of the host's files but what _boot bound: /tmp and /run
+# its own tmpfs, /etc and /var the node's directories, and no mount point
+# outside the expected ones.
+isolated() {
+	local node=$1 m root src bad=""
+	while read -r m root src; do
+		case $m in
+		/tmp | /run) [[ $src == dlsd-tmp || $src == dlsd-run ]] || bad+=" $m($src)" ;;
+		/etc | /var) [[ $root == "$node$m" ]] || bad+=" $m($root)" ;;
+		/ | /usr | /usr/* | /bin | /sbin | /lib | /lib32 | /lib64 | /libx32 | /dev | /dev/* | /proc | /proc/* | /sys | /sys/* | /run/dockerlet-test-subnets | "$node/x") ;;
+		*) bad+=" $m" ;;
+		esac
+	done < <(awk '{ split($0, a, " - "); split(a[2], b, " "); print $5, $4, b[2] }' /proc/self/mountinfo)
+	[[ -z $bad ]] && return 0
+	echo "node.sh: the node would see the host's files at:$bad; not booting it" >&2
+	return 1
 }
 
 # node_exec enters the node's namespaces and runs the command in a systemd
