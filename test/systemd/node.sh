@@ -20,11 +20,13 @@
 # What the node sees: a tmpfs root with the host's /usr read-only, a copy
 # of /etc, a /var of its own (NODE/var), fresh /tmp, /run, /proc, /sys and
 # cgroup mounts (rooted at a cgroup of its own), the host's /dev (with its
-# own /dev/shm) and one exchange directory, NODE/x, at the same path as on
-# the host: binaries, sockets and reports go through it. Nothing else of the
-# host's file system is visible: a systemd that saw the host's /tmp would
-# empty it at boot (systemd-tmpfiles), and it must never meet the shared
-# dockerd's state. The node's unit directory holds only targets, slices,
+# own /dev/shm), one exchange directory, NODE/x, at the same path as on
+# the host (binaries, sockets and reports go through it), the machine-wide
+# lock directory of the CNI test subnets, and, after `src`, a copy of the
+# checkout. Nothing else of the host's file system is visible (checked
+# before systemd starts): a systemd that saw the host's /tmp would empty it
+# at boot (systemd-tmpfiles), and it must never meet the shared dockerd's
+# state. The node's unit directory holds only targets, slices,
 # dbus and journald, and its generators see an empty directory, so it
 # starts nothing the host would feel (no docker.service, no timers, no
 # tmpfiles, no fstab mounts). Isolation checked on this kind of machine:
