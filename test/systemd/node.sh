@@ -214,6 +214,12 @@ _boot() {
 		mkdir -p "$r$d"
 		mount --bind "$d" "$r$d"
 	done
+	# The node's /etc and /var by device and inode (a bind shows the
+	# same): isolated compares them after the pivot, whatever file system
+	# the host's /tmp is.
+	local etc_id var_id
+	etc_id=$(stat -c %d:%i "$node/etc")
+	var_id=$(stat -c %d:%i "$node/var")
 	cd "$r"
 	mkdir .oldroot
 	pivot_root . .oldroot
@@ -224,21 +230,25 @@ _boot() {
 	# critest's propagation specs need it). All peers are inside the node:
 	# the namespace was made private from the host's first.
 	mount --make-rshared /
-	isolated "$node" || exit 1
+	isolated "$node" "$etc_id" "$var_id" || exit 1
 	exec env -i container=dlsd-node PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		/lib/systemd/systemd --system --unit=dlsd-node.target --log-target=console --log-level=notice
 }
 
 # isolated checks, in the node's mount namespace before systemd runs, that
 # it sees nothing of the host's files but what _boot bound: /tmp and /run
-# its own tmpfs, /etc and /var the node's directories, and no mount point
-# outside the expected ones.
+# its own tmpfs, /etc and /var the node's directories (ETC_ID and VAR_ID:
+# their device:inode), and no mount point outside the expected ones.
 isolated() {
-	local node=$1 m root src bad=""
+	local node=$1 etc_id=$2 var_id=$3 m root src bad="" id
 	while read -r m root src; do
 		case $m in
 		/tmp | /run) [[ $src == dlsd-tmp || $src == dlsd-run ]] || bad+=" $m($src)" ;;
-		/etc | /var) [[ $root == "$node$m" ]] || bad+=" $m($root)" ;;
+		/etc | /var)
+			id=$etc_id
+			[[ $m == /var ]] && id=$var_id
+			[[ $(stat -c %d:%i "$m" 2>/dev/null) == "$id" ]] || bad+=" $m($root)"
+			;;
 		/ | /usr | /usr/* | /bin | /sbin | /lib | /lib32 | /lib64 | /libx32 | /dev | /dev/* | /proc | /proc/* | /sys | /sys/* | /run/dockerlet-test-subnets | "$node/x") ;;
 		*) bad+=" $m" ;;
 		esac
