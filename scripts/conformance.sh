@@ -20,6 +20,8 @@
 #                     dockerlet, its dockerd and critest run in a machine with
 #                     systemd as PID 1 (test/systemd/node.sh; root, systemd,
 #                     dbus), the pods in critest's /test.slice
+#   CONFORMANCE_FOCUS  a regular expression: only the specs it matches run
+#                     (critest --ginkgo.focus); CI's bounded runs
 #   DOCKERLET_BIN     binary to run (default bin/dockerlet, built first)
 #   DOCKER_HOST       the engine dockerlet runs on (default: the local socket);
 #                     test/engine/run.sh (make conformance DOCKERLET_ENGINE=29)
@@ -106,6 +108,7 @@ else
 fi
 [[ -n $node ]] && env+=(CRITEST_BIN="$WORK/critest")
 critest_args=()
+[[ -n ${CONFORMANCE_FOCUS:-} ]] && critest_args+=("--ginkgo.focus=$CONFORMANCE_FOCUS")
 if [[ ${CONFORMANCE_WEBSOCKET:-} == 1 ]]; then
 	critest_args+=(--websocket-exec --websocket-attach --websocket-portforward)
 fi
