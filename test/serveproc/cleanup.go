@@ -3,6 +3,7 @@ package serveproc
 import (
 	"context"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,9 +20,20 @@ func RemoveOwn(eng engine.Engine, root string) {
 	if err != nil {
 		return
 	}
+	// Eight at a time: a soak leaves hundreds, and one force-remove took
+	// up to 15 s on a busy host.
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
 	for _, c := range list {
-		_ = eng.RemoveContainer(ctx, c.ID, engine.RemoveOptions{Force: true, RemoveVolumes: true})
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_ = eng.RemoveContainer(ctx, c.ID, engine.RemoveOptions{Force: true, RemoveVolumes: true})
+		}()
 	}
+	wg.Wait()
 }
 
 // FreeAddr returns a 127.0.0.1 address with a port free at the moment.
