@@ -76,7 +76,7 @@ func makeCgroups(root string) error {
 // systemd driver its slices, stopped through systemd (which owns them);
 // with cgroupfs the run's cgroup root.
 func (n *Node) removeCgroups(t *testing.T) {
-	if n.CgroupDriver == "systemd" {
+	if n.cgroupDriverInUse() == "systemd" {
 		if out, err := exec.Command("systemctl", "stop", "kubepods.slice").CombinedOutput(); err != nil {
 			t.Logf("systemctl stop kubepods.slice: %v: %s", err, out)
 		}

@@ -25,7 +25,7 @@ func (n *Node) kubeletConfig(opts nodeOptions) string {
 	// the pods go under a cgroup root of their own so nothing else on the
 	// host is seen as an orphaned pod cgroup; systemd in the systemd test
 	// node, with the root at / (kubepods.slice).
-	w("cgroupDriver: %s", n.CgroupDriver)
+	w("cgroupDriver: %s", n.KubeletCgroupDriver)
 	w("failCgroupV1: false")
 	w("cgroupRoot: %s", n.CgroupRoot)
 	w("failSwapOn: false")

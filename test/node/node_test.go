@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,7 +37,10 @@ type Node struct {
 	// cgroupfs on this machine, systemd in the systemd test node
 	// (NODE_CGROUP_DRIVER=systemd make node-e2e).
 	CgroupDriver string
-	Subnet       string // the CNI network's, in cni mode
+	// KubeletCgroupDriver is the kubelet configuration's: CgroupDriver
+	// unless the run asks for the other one.
+	KubeletCgroupDriver string
+	Subnet              string // the CNI network's, in cni mode
 
 	KubeletMinor int // 37 for v1.37.2
 
@@ -56,6 +60,9 @@ type nodeOptions struct {
 	FeatureGates map[string]bool // kubelet feature gates
 	Verbosity    int             // kubelet -v
 	CNI          bool            // dockerlet --network-plugin cni on a bridge of its own
+	// KubeletCgroupDriver configures the kubelet with this driver instead
+	// of Docker's.
+	KubeletCgroupDriver string
 }
 
 // requireNode skips (or, with DOCKERLET_E2E=1, fails) when this machine
@@ -110,7 +117,10 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 		http:        kubeletHTTPClient(),
 	}
 	n.CgroupDriver = dockerCgroupDriver(t, ctx)
-	if n.CgroupDriver == "systemd" {
+	n.KubeletCgroupDriver = cmp.Or(opts.KubeletCgroupDriver, n.CgroupDriver)
+	n.kubeletBin = kubeletBin
+	n.KubeletMinor = kubeletMinor(t, kubeletBin)
+	if n.cgroupDriverInUse() == "systemd" {
 		// A machine of its own (test/systemd/node.sh): the production
 		// layout, kubepods.slice at the top, one kubelet at a time.
 		n.CgroupRoot = "/"
@@ -147,7 +157,7 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 	t.Cleanup(restore)
 	t.Cleanup(n.removeLogLinks(t))
 	t.Cleanup(removeDevicePluginDir())
-	if n.CgroupDriver != "systemd" {
+	if n.cgroupDriverInUse() != "systemd" {
 		if err := makeCgroups(n.CgroupRoot); err != nil {
 			t.Fatal(err)
 		}
@@ -163,8 +173,6 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 		"--hostname-override", n.Name,
 		"--v", strconv.Itoa(max(opts.Verbosity, 2)),
 	}
-	n.kubeletBin = kubeletBin
-	n.KubeletMinor = kubeletMinor(t, kubeletBin)
 	if err := n.startKubelet(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -172,6 +180,17 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 	t.Cleanup(func() { n.deleteAllPods(t) })
 	t.Logf("node %s: kubelet log %s, dockerlet log %s", n.Name, n.KubeletLog, n.Serve.LogPath)
 	return n
+}
+
+// cgroupDriverInUse is the cgroup driver the kubelet runs with. Kubelets
+// from 1.31 on (KubeletCgroupDriverFromCRI on by default, locked on from
+// 1.34) take Docker's from RuntimeConfig whatever their configuration
+// says; older ones keep their own.
+func (n *Node) cgroupDriverInUse() string {
+	if n.KubeletMinor >= 31 {
+		return n.CgroupDriver
+	}
+	return n.KubeletCgroupDriver
 }
 
 // kubeletMinor is the kubelet's minor version, from --version.
