@@ -2,9 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
+
+	"github.com/containerd/errdefs"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
@@ -24,8 +25,8 @@ func TestVersion(t *testing.T) {
 			t.Errorf("version output lacks %q:\n%s", s, out)
 		}
 	}
-	f.InjectError("Version", engine.ErrUnavailable)
-	if err := printEngineVersion(context.Background(), &b, f); !errors.Is(err, engine.ErrUnavailable) {
+	f.InjectError("Version", errdefs.ErrUnavailable)
+	if err := printEngineVersion(context.Background(), &b, f); !errdefs.IsUnavailable(err) {
 		t.Errorf("unreachable engine: err = %v", err)
 	}
 }

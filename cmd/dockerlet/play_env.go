@@ -4,12 +4,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/containerd/errdefs"
 
 	"github.com/dockerlet/dockerlet/internal/cri"
 	"github.com/dockerlet/dockerlet/internal/crilog"
@@ -174,7 +175,7 @@ func newLocalImages(endpoint string, eng engine.Engine) (*localimage.Builder, er
 		Loader: loader,
 		Present: func(ctx context.Context, ref string) (bool, error) {
 			_, err := eng.InspectImageByRef(ctx, ref)
-			if errors.Is(err, engine.ErrNotFound) {
+			if errdefs.IsNotFound(err) {
 				return false, nil
 			}
 			return err == nil, err

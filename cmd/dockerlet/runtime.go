@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/containerd/errdefs"
+
 	"github.com/dockerlet/dockerlet/internal/cri"
 	"github.com/dockerlet/dockerlet/internal/crilog"
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -113,7 +115,7 @@ func (r *sandboxResolver) set(s *cri.Service) { r.svc.Store(s) }
 func (r *sandboxResolver) SandboxNetNS(ctx context.Context, sandboxID string) (string, error) {
 	s := r.svc.Load()
 	if s == nil {
-		return "", fmt.Errorf("CRI service not ready: %w", engine.ErrUnavailable)
+		return "", fmt.Errorf("CRI service not ready: %w", errdefs.ErrUnavailable)
 	}
 	return s.SandboxNetNS(ctx, sandboxID)
 }

@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/system"
-
-	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
 // dockerInfoer is what waitForDocker needs of the engine.
@@ -37,7 +35,7 @@ func waitForDocker(ctx context.Context, eng dockerInfoer, logger *slog.Logger) (
 			}
 			return info, nil
 		}
-		if !errors.Is(err, engine.ErrUnavailable) && !errors.Is(err, engine.ErrTimeout) {
+		if !errdefs.IsUnavailable(err) && !errdefs.IsDeadlineExceeded(err) {
 			return nil, fmt.Errorf("docker info: %w", err)
 		}
 		if attempt == 1 || attempt%10 == 0 {

@@ -9,13 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/containerd/errdefs"
+
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
 )
 
 func TestWaitForDockerWaitsWhileUnavailable(t *testing.T) {
 	f := fake.New()
-	f.InjectPersistentError("Info", fmt.Errorf("dial: %w", engine.ErrUnavailable))
+	f.InjectPersistentError("Info", fmt.Errorf("dial: %w", errdefs.ErrUnavailable))
 	go func() {
 		time.Sleep(300 * time.Millisecond)
 		f.ClearError("Info")
@@ -30,22 +31,22 @@ func TestWaitForDockerWaitsWhileUnavailable(t *testing.T) {
 
 func TestWaitForDockerFailsFastOnOtherErrors(t *testing.T) {
 	f := fake.New()
-	f.InjectPersistentError("Info", fmt.Errorf("tls: %w", engine.ErrUnauthorized))
+	f.InjectPersistentError("Info", fmt.Errorf("tls: %w", errdefs.ErrUnauthenticated))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err := waitForDocker(ctx, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if !errors.Is(err, engine.ErrUnauthorized) || ctx.Err() != nil {
-		t.Fatalf("err = %v; want ErrUnauthorized at once", err)
+	if !errdefs.IsUnauthorized(err) || ctx.Err() != nil {
+		t.Fatalf("err = %v; want Unauthenticated at once", err)
 	}
 }
 
 func TestWaitForDockerStopsWithContext(t *testing.T) {
 	f := fake.New()
-	f.InjectPersistentError("Info", fmt.Errorf("dial: %w", engine.ErrUnavailable))
+	f.InjectPersistentError("Info", fmt.Errorf("dial: %w", errdefs.ErrUnavailable))
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	_, err := waitForDocker(ctx, f, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, engine.ErrUnavailable) {
+	if !errors.Is(err, context.DeadlineExceeded) || !errdefs.IsUnavailable(err) {
 		t.Fatalf("err = %v; want the deadline and the last engine error", err)
 	}
 }

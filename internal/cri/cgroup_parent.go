@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/containerd/errdefs"
 )
 
 // dockerCgroupParent turns the pod cgroup the kubelet sends into the
@@ -44,13 +46,13 @@ func cgroupParentFor(driver, parent string) (string, error) {
 	case driver == "systemd" && !slice:
 		return "", fmt.Errorf("cgroup parent %q is a cgroupfs path, but Docker uses the systemd cgroup driver: "+
 			"set cgroupDriver: systemd in the kubelet's configuration (--cgroup-driver=systemd), "+
-			"or run Docker with --exec-opt native.cgroupdriver=cgroupfs: %w", parent, errFailedPrecondition)
+			"or run Docker with --exec-opt native.cgroupdriver=cgroupfs: %w", parent, errdefs.ErrFailedPrecondition)
 	case driver == "systemd":
 		return base, nil
 	case slice:
 		return "", fmt.Errorf("cgroup parent %q is a systemd slice, but Docker uses the cgroupfs cgroup driver: "+
 			"set cgroupDriver: cgroupfs in the kubelet's configuration (--cgroup-driver=cgroupfs), "+
-			"or run Docker with --exec-opt native.cgroupdriver=systemd: %w", parent, errFailedPrecondition)
+			"or run Docker with --exec-opt native.cgroupdriver=systemd: %w", parent, errdefs.ErrFailedPrecondition)
 	}
 	return parent, nil
 }

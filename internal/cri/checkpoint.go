@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"syscall"
+
+	"github.com/containerd/errdefs"
 )
 
 // sandboxCheckpoint is what a sandbox needs beyond its Docker labels: the
@@ -82,7 +84,7 @@ func (c *checkpointStore) Save(cp *sandboxCheckpoint) error {
 func (c *checkpointStore) writeErr(id string, err error) error {
 	for _, e := range []error{syscall.EROFS, syscall.ENOSPC, syscall.EDQUOT, syscall.EACCES, syscall.EPERM} {
 		if errors.Is(err, e) {
-			return fmt.Errorf("checkpoint %s: the root directory %s takes no writes: %w: %w", id, filepath.Dir(c.dir), err, errFailedPrecondition)
+			return fmt.Errorf("checkpoint %s: the root directory %s takes no writes: %w: %w", id, filepath.Dir(c.dir), err, errdefs.ErrFailedPrecondition)
 		}
 	}
 	return fmt.Errorf("checkpoint %s: %w", id, err)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/containerd/errdefs"
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/moby/api/types/mount"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -49,10 +50,10 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 		return nil, err
 	}
 	if sb.State == nil || !sb.State.Running {
-		return nil, fmt.Errorf("pod sandbox %s is not ready: %w", sb.ID, errFailedPrecondition)
+		return nil, fmt.Errorf("pod sandbox %s is not ready: %w", sb.ID, errdefs.ErrFailedPrecondition)
 	}
 	img, err := imgref.Resolve(ctx, s.eng, cfg.Image.Image)
-	if errors.Is(err, engine.ErrNotFound) {
+	if errdefs.IsNotFound(err) {
 		return nil, notFoundf("image %q is not present (pull it first)", cfg.Image.Image)
 	}
 	if err != nil {
@@ -93,8 +94,8 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 	}
 	s.markOwned(spec)
 	id, err := s.eng.CreateContainer(ctx, spec)
-	if errors.Is(err, engine.ErrConflict) {
-		return nil, fmt.Errorf("container %s: %w: %w", spec.Name, errAlreadyExists, err)
+	if errdefs.IsConflict(err) {
+		return nil, fmt.Errorf("container %s: %w: %w", spec.Name, errdefs.ErrAlreadyExists, err)
 	}
 	if errors.Is(err, engine.ErrCannotJoin) {
 		return nil, s.sandboxUnjoinable(ctx, sb.ID, spec.Name, err)
@@ -119,7 +120,7 @@ func (s *Service) imageVolumes(ctx context.Context, mounts []*runtimeapi.Mount) 
 			continue
 		}
 		img, err := imgref.Resolve(ctx, s.eng, ref)
-		if errors.Is(err, engine.ErrNotFound) {
+		if errdefs.IsNotFound(err) {
 			return nil, notFoundf("image volume %q: the image is not present (pull it first)", ref)
 		}
 		if err != nil {
@@ -169,7 +170,7 @@ func (s *Service) checkImageSubPaths(ctx context.Context, id string, spec engine
 			continue
 		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
-		if rerr := s.eng.RemoveContainer(rctx, id, engine.RemoveOptions{Force: true}); rerr != nil && !errors.Is(rerr, engine.ErrNotFound) {
+		if rerr := s.eng.RemoveContainer(rctx, id, engine.RemoveOptions{Force: true}); rerr != nil && !errdefs.IsNotFound(rerr) {
 			s.log(ctx).Warn("remove container after a missing image sub path", "container", id, "err", rerr)
 		}
 		cancel()

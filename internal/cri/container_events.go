@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/containerd/errdefs"
 	"google.golang.org/grpc"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -123,7 +124,7 @@ func (s *Service) streamChanges(ctx context.Context, feed changeFeed, stream grp
 	}
 	// The feed cut us off (we fell behind, or the cache closed): end the
 	// stream so the client resubscribes and relists rather than miss events.
-	return fmt.Errorf("container event feed ended: %w", engine.ErrUnavailable)
+	return fmt.Errorf("container event feed ended: %w", errdefs.ErrUnavailable)
 }
 
 func changeType(k cache.ChangeKind) runtimeapi.ContainerEventType {

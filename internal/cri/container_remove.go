@@ -2,10 +2,10 @@ package cri
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -56,17 +56,17 @@ func (s *Service) removeContainer(ctx context.Context, id string) error {
 // finishes it.
 func (s *Service) forceRemove(ctx context.Context, id string) error {
 	err := s.eng.RemoveContainer(ctx, id, engine.RemoveOptions{Force: true, RemoveVolumes: true})
-	if err == nil || errors.Is(err, engine.ErrNotFound) {
+	if err == nil || errdefs.IsNotFound(err) {
 		return nil
 	}
-	if !errors.Is(err, engine.ErrConflict) {
+	if !errdefs.IsConflict(err) {
 		return fmt.Errorf("remove container %s: %w", id, err)
 	}
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	deadline := time.After(5 * time.Second)
 	for {
-		if _, ierr := s.eng.InspectContainer(ctx, id); errors.Is(ierr, engine.ErrNotFound) {
+		if _, ierr := s.eng.InspectContainer(ctx, id); errdefs.IsNotFound(ierr) {
 			return nil
 		}
 		select {

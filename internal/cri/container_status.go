@@ -3,14 +3,12 @@ package cri
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
-	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
 // Reasons reported for exited containers, as the kubelet knows them.
@@ -147,7 +145,7 @@ func (s *Service) imageNames(ctx context.Context, imageID string) imageNames {
 	}
 	img, err := s.eng.InspectImageByID(ctx, imageID)
 	if err != nil {
-		if !errors.Is(err, engine.ErrNotFound) {
+		if !errdefs.IsNotFound(err) {
 			s.log(ctx).Debug("inspect image for image ref failed", "image", imageID, "err", err)
 			return imageNames{}
 		}

@@ -2,13 +2,12 @@ package cri
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
@@ -34,7 +33,7 @@ func (s *Service) StopContainer(ctx context.Context, req *runtimeapi.StopContain
 	if req.Timeout == 0 {
 		stop = func() error { return s.killNow(ctx, id) }
 	}
-	if err := stop(); err != nil && !errors.Is(err, engine.ErrNotFound) {
+	if err := stop(); err != nil && !errdefs.IsNotFound(err) {
 		return nil, fmt.Errorf("stop container %s: %w", id, err)
 	}
 	if s.cfg.Logs != nil {
@@ -52,7 +51,7 @@ func (s *Service) StopContainer(ctx context.Context, req *runtimeapi.StopContain
 // conflict for kill) is left to Docker's stop, which is a no-op for it.
 func (s *Service) killNow(ctx context.Context, id string) error {
 	err := s.eng.KillContainer(ctx, id, "KILL")
-	if errors.Is(err, engine.ErrConflict) {
+	if errdefs.IsConflict(err) {
 		return s.eng.StopContainer(ctx, id, 0)
 	}
 	return err

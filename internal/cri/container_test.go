@@ -2,7 +2,6 @@ package cri
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"google.golang.org/grpc/codes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -171,7 +171,7 @@ func TestRemoveSandboxRemovesContainers(t *testing.T) {
 	if _, err := h.svc.RemovePodSandbox(h.ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: sb}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.fake.InspectContainer(h.ctx, id); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := h.fake.InspectContainer(h.ctx, id); !errdefs.IsNotFound(err) {
 		t.Errorf("container of removed sandbox: %v", err)
 	}
 }
@@ -284,7 +284,7 @@ func TestRemoveRacingAnotherRemoval(t *testing.T) {
 	sb := h.runSandbox("race")
 	id := h.createContainer(sb, "x")
 	// Docker refuses a second concurrent removal; the first one finishes.
-	h.fake.InjectError("RemoveContainer", fmt.Errorf("removal of container %s is already in progress: %w", id, engine.ErrConflict))
+	h.fake.InjectError("RemoveContainer", fmt.Errorf("removal of container %s is already in progress: %w", id, errdefs.ErrConflict))
 	go func() {
 		time.Sleep(100 * time.Millisecond)
 		_ = h.fake.RemoveContainer(context.Background(), id, engine.RemoveOptions{Force: true})

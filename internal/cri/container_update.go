@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -66,7 +67,7 @@ func (s *Service) checkMemoryBelowUse(ctx context.Context, c *container.InspectR
 	}
 	if ws := st.GetMemory().GetWorkingSetBytes().GetValue(); ws > uint64(limit) {
 		return fmt.Errorf("update container %s: memory limit %d bytes is below the %d bytes its processes use now (working set): the kernel could not reclaim them; lower the limit once the container uses less: %w",
-			c.ID, limit, ws, errFailedPrecondition)
+			c.ID, limit, ws, errdefs.ErrFailedPrecondition)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"google.golang.org/grpc/codes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -336,7 +337,7 @@ func TestConcurrentContainerOpsSerialised(t *testing.T) {
 		t.Errorf("calls on two different containers never ran at once (max %d in flight)", maxTotal)
 	}
 	for _, id := range ids {
-		if _, err := h.fake.InspectContainer(h.ctx, id); !errors.Is(err, engine.ErrNotFound) {
+		if _, err := h.fake.InspectContainer(h.ctx, id); !errdefs.IsNotFound(err) {
 			t.Errorf("container %.12s not removed: %v", id, err)
 		}
 	}

@@ -2,9 +2,9 @@ package cri
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
+	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -23,7 +23,7 @@ func (s *Service) ListImages(ctx context.Context, req *runtimeapi.ListImagesRequ
 func (s *Service) listImages(ctx context.Context, filter string) ([]*runtimeapi.Image, error) {
 	if filter != "" {
 		img, err := imgref.Resolve(ctx, s.eng, filter)
-		if errors.Is(err, engine.ErrNotFound) {
+		if errdefs.IsNotFound(err) {
 			return []*runtimeapi.Image{}, nil
 		}
 		if err != nil {

@@ -3,11 +3,11 @@ package cri
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"net/url"
 	"strings"
 
+	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	"github.com/moby/moby/api/types/registry"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -41,7 +41,7 @@ func (s *Service) PullImage(ctx context.Context, req *runtimeapi.PullImageReques
 // ensureImage pulls ref when it is not present (the sandbox image).
 func (s *Service) ensureImage(ctx context.Context, spec string) error {
 	_, err := imgref.Resolve(ctx, s.eng, spec)
-	if err == nil || !errors.Is(err, engine.ErrNotFound) {
+	if err == nil || !errdefs.IsNotFound(err) {
 		return err
 	}
 	ref, err := normalizeRef(spec)

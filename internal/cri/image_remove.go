@@ -2,10 +2,10 @@ package cri
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/image"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -22,7 +22,7 @@ func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRe
 		return nil, invalidf("remove image: image is empty")
 	}
 	img, err := imgref.Resolve(ctx, s.eng, spec)
-	if errors.Is(err, engine.ErrNotFound) {
+	if errdefs.IsNotFound(err) {
 		return &runtimeapi.RemoveImageResponse{}, nil
 	}
 	if err != nil {
@@ -37,9 +37,9 @@ func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRe
 		}
 	}
 	_, rerr := s.eng.RemoveImage(ctx, target, opts)
-	if errors.Is(rerr, engine.ErrConflict) {
+	if errdefs.IsConflict(rerr) {
 		// In use by a container: Docker's own answer, nothing to wait for.
-		if _, err := imgref.Resolve(ctx, s.eng, spec); !errors.Is(err, engine.ErrNotFound) {
+		if _, err := imgref.Resolve(ctx, s.eng, spec); !errdefs.IsNotFound(err) {
 			return nil, fmt.Errorf("remove image %s: %w", spec, rerr)
 		}
 		return &runtimeapi.RemoveImageResponse{}, nil
@@ -49,7 +49,7 @@ func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRe
 	// is still deleting. Either way the call returns only once the image is
 	// gone, so that an ImageStatus right after it finds nothing.
 	if err := s.waitImageGone(ctx, spec); err != nil {
-		if rerr != nil && !errors.Is(rerr, engine.ErrNotFound) {
+		if rerr != nil && !errdefs.IsNotFound(rerr) {
 			return nil, fmt.Errorf("remove image %s: %w", spec, rerr)
 		}
 		return nil, fmt.Errorf("remove image %s: %w", spec, err)
@@ -78,11 +78,11 @@ func (s *Service) untagForRemoval(ctx context.Context, img *image.InspectRespons
 	}
 	for _, c := range all {
 		if c.ImageID == img.ID {
-			return fmt.Errorf("remove image %s: in use by container %.12s: %w", img.ID, c.ID, engine.ErrConflict)
+			return fmt.Errorf("remove image %s: in use by container %.12s: %w", img.ID, c.ID, errdefs.ErrConflict)
 		}
 	}
 	for _, name := range names {
-		if _, err := s.eng.RemoveImage(ctx, name, engine.ImageRemoveOptions{PruneChildren: true}); err != nil && !errors.Is(err, engine.ErrNotFound) {
+		if _, err := s.eng.RemoveImage(ctx, name, engine.ImageRemoveOptions{PruneChildren: true}); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("remove image %s: untag %s: %w", img.ID, name, err)
 		}
 	}
@@ -94,11 +94,11 @@ func (s *Service) waitImageGone(ctx context.Context, spec string) error {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		_, err := imgref.Resolve(ctx, s.eng, spec)
-		if errors.Is(err, engine.ErrNotFound) {
+		if errdefs.IsNotFound(err) {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("image is still present: %w", errFailedPrecondition)
+			return fmt.Errorf("image is still present: %w", errdefs.ErrFailedPrecondition)
 		}
 		select {
 		case <-time.After(25 * time.Millisecond):

@@ -3,12 +3,11 @@ package cri
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 
+	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
 	imgref "github.com/dockerlet/dockerlet/internal/image"
 )
 
@@ -20,7 +19,7 @@ func (s *Service) ImageStatus(ctx context.Context, req *runtimeapi.ImageStatusRe
 		return nil, invalidf("image status: image is empty")
 	}
 	img, err := imgref.Resolve(ctx, s.eng, spec)
-	if errors.Is(err, engine.ErrNotFound) {
+	if errdefs.IsNotFound(err) {
 		return &runtimeapi.ImageStatusResponse{}, nil
 	}
 	if err != nil {

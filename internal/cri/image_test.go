@@ -1,18 +1,17 @@
 package cri
 
 import (
-	"errors"
 	"testing"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
-
+	"github.com/moby/moby/api/types/registry"
 	"google.golang.org/grpc/codes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/keyring"
-	"github.com/moby/moby/api/types/registry"
 )
 
 type fakeKeyring []keyring.Credential
@@ -132,7 +131,7 @@ func TestRemoveImageByIDKeepsForeignContainersImage(t *testing.T) {
 	if _, err := h.svc.RemoveImage(h.ctx, &runtimeapi.RemoveImageRequest{Image: &runtimeapi.ImageSpec{Image: free}}); err != nil {
 		t.Fatalf("remove by id of an unused image with two names: %v", err)
 	}
-	if _, err := h.fake.InspectImageByID(h.ctx, free); code(err) != codes.NotFound && !errors.Is(err, engine.ErrNotFound) {
+	if _, err := h.fake.InspectImageByID(h.ctx, free); code(err) != codes.NotFound && !errdefs.IsNotFound(err) {
 		t.Errorf("unused image still present: %v", err)
 	}
 }

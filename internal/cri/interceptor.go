@@ -4,44 +4,36 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
-	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
 type loggerKey struct{}
 
-// Domain error kinds that the engine does not have.
-var (
-	errFailedPrecondition = errors.New("failed precondition")
-	errAlreadyExists      = errors.New("already exists")
-	errUnimplemented      = errors.New("not implemented")
-)
-
 // invalidf returns an error classified as InvalidArgument.
 func invalidf(format string, args ...any) error {
-	return fmt.Errorf(format+": %w", append(args, engine.ErrInvalidArgument)...)
+	return fmt.Errorf(format+": %w", append(args, errdefs.ErrInvalidArgument)...)
 }
 
 // notFoundf returns an error classified as NotFound.
 func notFoundf(format string, args ...any) error {
-	return fmt.Errorf(format+": %w", append(args, engine.ErrNotFound)...)
+	return fmt.Errorf(format+": %w", append(args, errdefs.ErrNotFound)...)
 }
 
 // unimplementedf returns an error classified as Unimplemented.
 func unimplementedf(format string, args ...any) error {
-	return fmt.Errorf(format+": %w", append(args, errUnimplemented)...)
+	return fmt.Errorf(format+": %w", append(args, errdefs.ErrNotImplemented)...)
 }
 
 // Interceptors returns the server options that make the one gRPC boundary:
@@ -236,37 +228,13 @@ func compactString(s string) string {
 	return s
 }
 
-// toStatus maps an error to its gRPC status. Nothing leaves as Unknown.
+// toStatus maps an error to its gRPC status (errgrpc: the errdefs kind's
+// code). An error of no kind is Internal: nothing leaves as Unknown.
 func toStatus(err error) error {
-	if _, ok := status.FromError(err); ok {
-		// Already a status (a handler chose the code itself).
-		if s, _ := status.FromError(err); s.Code() != codes.Unknown {
-			return err
-		}
+	err = errgrpc.ToGRPC(err)
+	st, _ := status.FromError(err)
+	if st.Code() != codes.Unknown {
+		return err
 	}
-	return status.Error(codeOf(err), err.Error())
-}
-
-func codeOf(err error) codes.Code {
-	switch {
-	case errors.Is(err, engine.ErrNotFound):
-		return codes.NotFound
-	case errors.Is(err, engine.ErrInvalidArgument):
-		return codes.InvalidArgument
-	case errors.Is(err, errAlreadyExists):
-		return codes.AlreadyExists
-	case errors.Is(err, errFailedPrecondition), errors.Is(err, engine.ErrConflict), errors.Is(err, engine.ErrCannotJoin):
-		return codes.FailedPrecondition
-	case errors.Is(err, engine.ErrTimeout), errors.Is(err, engine.ErrPullStalled), errors.Is(err, context.DeadlineExceeded):
-		return codes.DeadlineExceeded
-	case errors.Is(err, context.Canceled):
-		return codes.Canceled
-	case errors.Is(err, engine.ErrUnavailable), errors.Is(err, engine.ErrRegistryUnavailable):
-		return codes.Unavailable
-	case errors.Is(err, engine.ErrUnauthorized):
-		return codes.Unauthenticated
-	case errors.Is(err, engine.ErrNotImplemented), errors.Is(err, errUnimplemented):
-		return codes.Unimplemented
-	}
-	return codes.Internal
+	return status.Error(codes.Internal, st.Message())
 }

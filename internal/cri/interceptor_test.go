@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/containerd/errdefs"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -20,17 +21,17 @@ func TestCodeMapping(t *testing.T) {
 		err  error
 		want codes.Code
 	}{
-		{fmt.Errorf("x: %w", engine.ErrNotFound), codes.NotFound},
-		{fmt.Errorf("x: %w", engine.ErrInvalidArgument), codes.InvalidArgument},
-		{fmt.Errorf("x: %w", errAlreadyExists), codes.AlreadyExists},
-		{fmt.Errorf("x: %w", engine.ErrConflict), codes.FailedPrecondition},
-		{fmt.Errorf("x: %w", engine.ErrTimeout), codes.DeadlineExceeded},
+		{fmt.Errorf("x: %w", errdefs.ErrNotFound), codes.NotFound},
+		{fmt.Errorf("x: %w", errdefs.ErrInvalidArgument), codes.InvalidArgument},
+		{fmt.Errorf("x: %w", errdefs.ErrAlreadyExists), codes.AlreadyExists},
+		{fmt.Errorf("x: %w", errdefs.ErrConflict), codes.FailedPrecondition},
+		{fmt.Errorf("x: %w", context.DeadlineExceeded), codes.DeadlineExceeded},
 		{fmt.Errorf("x: %w", engine.ErrPullStalled), codes.DeadlineExceeded},
 		{context.DeadlineExceeded, codes.DeadlineExceeded},
-		{fmt.Errorf("x: %w", engine.ErrUnavailable), codes.Unavailable},
+		{fmt.Errorf("x: %w", errdefs.ErrUnavailable), codes.Unavailable},
 		{fmt.Errorf("x: %w", engine.ErrRegistryUnavailable), codes.Unavailable},
-		{fmt.Errorf("x: %w", engine.ErrUnauthorized), codes.Unauthenticated},
-		{fmt.Errorf("x: %w", engine.ErrNotImplemented), codes.Unimplemented},
+		{fmt.Errorf("x: %w", errdefs.ErrUnauthenticated), codes.Unauthenticated},
+		{fmt.Errorf("x: %w", errdefs.ErrNotImplemented), codes.Unimplemented},
 		{errors.New("anything else"), codes.Internal},
 		{status.Error(codes.Aborted, "chosen"), codes.Aborted},
 	} {
@@ -55,7 +56,7 @@ func TestInterceptorRecoversPanics(t *testing.T) {
 		if _, ok := ctx.Value(loggerKey{}).(*slog.Logger); !ok {
 			t.Error("no request logger in the handler's context")
 		}
-		return nil, fmt.Errorf("gone: %w", engine.ErrNotFound)
+		return nil, fmt.Errorf("gone: %w", errdefs.ErrNotFound)
 	})
 	if status.Code(err) != codes.NotFound {
 		t.Fatalf("error became %v, want NotFound", err)

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/image"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
 )
@@ -182,7 +182,7 @@ func TestKubeletPollingMakesNoEngineCall(t *testing.T) {
 // does not answer makes the runtime not ready.
 func TestStatusAsksAnUncachedEngine(t *testing.T) {
 	h := newHarness(t)
-	h.fake.InjectPersistentError("Version", fmt.Errorf("daemon gone: %w", engine.ErrUnavailable))
+	h.fake.InjectPersistentError("Version", fmt.Errorf("daemon gone: %w", errdefs.ErrUnavailable))
 	resp, err := h.svc.Status(h.ctx, &runtimeapi.StatusRequest{})
 	if err != nil {
 		t.Fatal(err)

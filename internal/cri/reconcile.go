@@ -2,7 +2,6 @@ package cri
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -179,7 +179,7 @@ func (s *Service) reconcileCheckpoints(ctx context.Context, known map[string]boo
 			continue
 		}
 		// The container may exist after all (a listing raced its creation).
-		if _, err := s.eng.InspectContainer(ctx, id); !errors.Is(err, engine.ErrNotFound) {
+		if _, err := s.eng.InspectContainer(ctx, id); !errdefs.IsNotFound(err) {
 			continue
 		}
 		if err := s.teardownFromCheckpoint(ctx, id, nil); err != nil {

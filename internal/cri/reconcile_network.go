@@ -2,9 +2,9 @@ package cri
 
 import (
 	"context"
-	"errors"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/containerd/errdefs"
+
 	"github.com/dockerlet/dockerlet/internal/network"
 )
 
@@ -24,7 +24,7 @@ func (s *Service) gcNetwork(ctx context.Context) {
 			return true
 		}
 		_, err := s.eng.InspectContainer(ctx, id)
-		return !errors.Is(err, engine.ErrNotFound)
+		return !errdefs.IsNotFound(err)
 	}
 	if err := gc.GC(ctx, live); err != nil {
 		s.cfg.Logger.Warn("reconcile: network garbage collection failed", "err", err)

@@ -2,10 +2,10 @@ package cri
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -53,7 +53,7 @@ func (s *Service) resolveID(ctx context.Context, typ, id string) (string, error)
 	if len(id) == fullIDLen {
 		// A full id needs no listing: inspect it and check it is ours.
 		c, err := s.eng.InspectContainer(ctx, id)
-		if errors.Is(err, engine.ErrNotFound) {
+		if errdefs.IsNotFound(err) {
 			return "", notFoundf("%s %q", typ, id)
 		}
 		if err != nil {
@@ -80,7 +80,7 @@ func (s *Service) resolveID(ctx context.Context, typ, id string) (string, error)
 // inspectManaged inspects a resolved id and re-checks the managed label.
 func (s *Service) inspectManaged(ctx context.Context, typ, id string) (*container.InspectResponse, error) {
 	c, err := s.eng.InspectContainer(ctx, id)
-	if errors.Is(err, engine.ErrNotFound) {
+	if errdefs.IsNotFound(err) {
 		return nil, notFoundf("%s %q", typ, id)
 	}
 	if err != nil {
@@ -123,7 +123,7 @@ func (s *Service) resolve(ctx context.Context, typ, id string) (*container.Inspe
 // error (ok=false).
 func (s *Service) resolveIdempotent(ctx context.Context, typ, id string) (full string, ok bool, err error) {
 	full, err = s.resolveID(ctx, typ, id)
-	if errors.Is(err, engine.ErrNotFound) {
+	if errdefs.IsNotFound(err) {
 		return "", false, nil
 	}
 	return full, err == nil, err

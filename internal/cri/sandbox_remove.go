@@ -2,12 +2,11 @@ package cri
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
+	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
@@ -63,7 +62,7 @@ func (s *Service) removeSandbox(ctx context.Context, id string) error {
 		}
 	}
 	sb, err := s.eng.InspectContainer(ctx, id)
-	if err != nil && !errors.Is(err, engine.ErrNotFound) {
+	if err != nil && !errdefs.IsNotFound(err) {
 		return fmt.Errorf("inspect sandbox %s: %w", id, err)
 	}
 	if err != nil {

@@ -2,7 +2,6 @@ package cri
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -90,7 +90,7 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 		if err := s.ckpt.Delete(id); err != nil {
 			log.Warn("rollback: checkpoint delete failed", "err", err)
 		}
-		if err := s.eng.RemoveContainer(rctx, id, engine.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errors.Is(err, engine.ErrNotFound) {
+		if err := s.eng.RemoveContainer(rctx, id, engine.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errdefs.IsNotFound(err) {
 			log.Warn("rollback: removing sandbox container failed", "err", err)
 		}
 	}()
@@ -113,7 +113,7 @@ func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandb
 		return nil, fmt.Errorf("inspect sandbox container: %w", err)
 	}
 	if c.State == nil || !c.State.Running {
-		return nil, fmt.Errorf("sandbox container exited right after start: %w", errFailedPrecondition)
+		return nil, fmt.Errorf("sandbox container exited right after start: %w", errdefs.ErrFailedPrecondition)
 	}
 	if !pod.HostNetwork {
 		netnsPath = netnsPath0(c.State.Pid)
@@ -151,7 +151,7 @@ func (s *Service) createSandboxContainer(ctx context.Context, spec engine.Create
 		if err == nil {
 			return id, nil
 		}
-		if !errors.Is(err, engine.ErrConflict) || try > 0 {
+		if !errdefs.IsConflict(err) || try > 0 {
 			return "", fmt.Errorf("create sandbox container %s: %w", spec.Name, err)
 		}
 		old, lerr := s.findByName(ctx, spec.Name)
@@ -159,10 +159,10 @@ func (s *Service) createSandboxContainer(ctx context.Context, spec engine.Create
 			return "", lerr
 		}
 		if old == nil || !s.mine(old.Labels, naming.TypeSandbox) {
-			return "", fmt.Errorf("create sandbox container %s: the name is taken by a container dockerlet does not manage: %w", spec.Name, errAlreadyExists)
+			return "", fmt.Errorf("create sandbox container %s: the name is taken by a container dockerlet does not manage: %w", spec.Name, errdefs.ErrAlreadyExists)
 		}
 		if old.State == container.StateRunning {
-			return "", fmt.Errorf("sandbox %s (%s) already exists and is running: %w", spec.Name, old.ID, errAlreadyExists)
+			return "", fmt.Errorf("sandbox %s (%s) already exists and is running: %w", spec.Name, old.ID, errdefs.ErrAlreadyExists)
 		}
 		s.log(ctx).Info("removing dead sandbox container that holds the name", "name", spec.Name, "old", old.ID)
 		if err := s.removeSandbox(ctx, old.ID); err != nil {

@@ -4,13 +4,12 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"slices"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
@@ -63,7 +62,7 @@ func (s *Service) podContainerStatuses(ctx context.Context, sandboxID string) ([
 	out := make([]*runtimeapi.ContainerStatus, 0, len(list))
 	for _, c := range list {
 		in, err := s.inspectManaged(ctx, naming.TypeContainer, c.ID)
-		if errors.Is(err, engine.ErrNotFound) {
+		if errdefs.IsNotFound(err) {
 			continue
 		}
 		if err != nil {

@@ -5,9 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
-	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
 // A kubelet with the EventedPLEG gate reads a pod's containers from
@@ -87,7 +86,7 @@ func TestPodSandboxStatusFailsWhenContainersUnknown(t *testing.T) {
 	h := newHarness(t)
 	sb := h.runSandbox("evented")
 	h.createContainer(sb, "c")
-	h.fake.InjectError("ListContainers", fmt.Errorf("daemon restarting: %w", engine.ErrUnavailable))
+	h.fake.InjectError("ListContainers", fmt.Errorf("daemon restarting: %w", errdefs.ErrUnavailable))
 	resp, err := h.svc.PodSandboxStatus(h.ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sb})
 	if err == nil {
 		t.Fatalf("PodSandboxStatus with the engine's list failing: %v, want an error", resp)

@@ -2,13 +2,12 @@ package cri
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
@@ -58,12 +57,12 @@ func (s *Service) stopSandbox(ctx context.Context, id string) error {
 		if c.State == container.StateExited || c.State == container.StateCreated || c.State == container.StateDead {
 			continue
 		}
-		if err := s.killNow(ctx, c.ID); err != nil && !errors.Is(err, engine.ErrNotFound) {
+		if err := s.killNow(ctx, c.ID); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("stop container %s of sandbox %s: %w", c.ID, id, err)
 		}
 	}
 	sb, err := s.eng.InspectContainer(ctx, id)
-	if errors.Is(err, engine.ErrNotFound) {
+	if errdefs.IsNotFound(err) {
 		return s.teardownFromCheckpoint(ctx, id, nil)
 	}
 	if err != nil {
@@ -73,7 +72,7 @@ func (s *Service) stopSandbox(ctx context.Context, id string) error {
 		return err
 	}
 	if sb.State != nil && sb.State.Running {
-		if err := s.eng.StopContainer(ctx, id, sandboxStopTimeout); err != nil && !errors.Is(err, engine.ErrNotFound) {
+		if err := s.eng.StopContainer(ctx, id, sandboxStopTimeout); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("stop sandbox container %s: %w", id, err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"google.golang.org/grpc/codes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -159,7 +160,7 @@ func TestRunPodSandboxNameConflict(t *testing.T) {
 	if id2 == id {
 		t.Fatal("got the old sandbox back")
 	}
-	if _, err := h.fake.InspectContainer(h.ctx, id); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := h.fake.InspectContainer(h.ctx, id); !errdefs.IsNotFound(err) {
 		t.Errorf("dead leftover not removed: %v", err)
 	}
 	// A foreign container holding a sandbox name is never touched.

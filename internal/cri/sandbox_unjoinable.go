@@ -2,10 +2,11 @@ package cri
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/containerd/errdefs"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
 )
@@ -26,19 +27,19 @@ const unjoinableStopTimeout = 30 * time.Second
 func (s *Service) sandboxUnjoinable(ctx context.Context, sandboxID, ctrID string, err error) error {
 	peer := engine.JoinPeer(err)
 	if sandboxID == "" || peer != "" && !s.isSandbox(ctx, peer, sandboxID) {
-		return fmt.Errorf("container %s: %w: %w", ctrID, errFailedPrecondition, err)
+		return fmt.Errorf("container %s: %w: %w", ctrID, errdefs.ErrFailedPrecondition, err)
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unjoinableStopTimeout)
 	defer cancel()
-	if serr := s.eng.StopContainer(sctx, sandboxID, sandboxStopTimeout); serr != nil && !errors.Is(serr, engine.ErrNotFound) {
+	if serr := s.eng.StopContainer(sctx, sandboxID, sandboxStopTimeout); serr != nil && !errdefs.IsNotFound(serr) {
 		s.log(ctx).Warn("stopping a sandbox Docker can no longer join failed", "sandbox", sandboxID, "container", ctrID, "err", serr)
 		return fmt.Errorf("container %s: pod sandbox %s can no longer be joined (stopping it failed: %v): %w: %w",
-			ctrID, sandboxID, serr, errFailedPrecondition, err)
+			ctrID, sandboxID, serr, errdefs.ErrFailedPrecondition, err)
 	}
 	s.log(ctx).Warn("Docker can no longer join this sandbox; stopped it so that the kubelet replaces it",
 		"sandbox", sandboxID, "container", ctrID, "err", err)
 	return fmt.Errorf("container %s: pod sandbox %s can no longer be joined and was stopped: %w: %w",
-		ctrID, sandboxID, errFailedPrecondition, err)
+		ctrID, sandboxID, errdefs.ErrFailedPrecondition, err)
 }
 
 // isSandbox reports whether peer, an id, id prefix or container name from

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -141,7 +142,7 @@ func (s *Service) SandboxNetNS(ctx context.Context, sandboxID string) (string, e
 		return "", nil
 	}
 	if sb.State == nil || !sb.State.Running || sb.State.Pid == 0 {
-		return "", fmt.Errorf("sandbox %s is not running: %w", sandboxID, errFailedPrecondition)
+		return "", fmt.Errorf("sandbox %s is not running: %w", sandboxID, errdefs.ErrFailedPrecondition)
 	}
 	return netnsPath(sb.State.Pid), nil
 }

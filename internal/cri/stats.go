@@ -2,9 +2,9 @@ package cri
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -72,7 +72,7 @@ func (s *Service) ListContainerStats(ctx context.Context, req *runtimeapi.ListCo
 	out := make([]*runtimeapi.ContainerStats, 0, len(ctrs))
 	for _, c := range ctrs {
 		ic, err := s.inspectShared(ctx, c.Id) // containerRef only reads it
-		if errors.Is(err, engine.ErrNotFound) {
+		if errdefs.IsNotFound(err) {
 			continue // removed meanwhile
 		}
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -20,7 +21,7 @@ func (s *Service) runningContainer(ctx context.Context, id string) (*container.I
 		return nil, err
 	}
 	if c.State == nil || !c.State.Running {
-		return nil, fmt.Errorf("container %s is not running: %w", c.ID, errFailedPrecondition)
+		return nil, fmt.Errorf("container %s is not running: %w", c.ID, errdefs.ErrFailedPrecondition)
 	}
 	return c, nil
 }
@@ -90,7 +91,7 @@ func (s *Service) PortForward(ctx context.Context, req *runtimeapi.PortForwardRe
 		return nil, err
 	}
 	if sb.State == nil || !sb.State.Running {
-		return nil, fmt.Errorf("pod sandbox %s is not ready: %w", sb.ID, errFailedPrecondition)
+		return nil, fmt.Errorf("pod sandbox %s is not ready: %w", sb.ID, errdefs.ErrFailedPrecondition)
 	}
 	r := proto.Clone(req).(*runtimeapi.PortForwardRequest)
 	r.PodSandboxId = sb.ID

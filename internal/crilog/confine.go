@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/containerd/errdefs"
 )
 
 // logFile names a container's CRI log as a path inside a root: the pod's
@@ -27,11 +27,11 @@ func newLogFile(root, path string) (logFile, error) {
 		root = filepath.Dir(path)
 	}
 	if !filepath.IsAbs(root) || !filepath.IsAbs(path) {
-		return logFile{}, fmt.Errorf("crilog: log path %q and directory %q must be absolute: %w", path, root, engine.ErrInvalidArgument)
+		return logFile{}, fmt.Errorf("crilog: log path %q and directory %q must be absolute: %w", path, root, errdefs.ErrInvalidArgument)
 	}
 	rel, err := filepath.Rel(root, path)
 	if err != nil || !filepath.IsLocal(rel) {
-		return logFile{}, fmt.Errorf("crilog: log path %q is not inside %q: %w", path, root, engine.ErrInvalidArgument)
+		return logFile{}, fmt.Errorf("crilog: log path %q is not inside %q: %w", path, root, errdefs.ErrInvalidArgument)
 	}
 	return logFile{root: root, rel: rel}, nil
 }

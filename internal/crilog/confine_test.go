@@ -2,12 +2,11 @@ package crilog
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/containerd/errdefs"
 )
 
 // A symlink (or "..") in the part of a log path below the pod's log
@@ -55,7 +54,7 @@ func TestLogPathConfinedToLogDirectory(t *testing.T) {
 	}
 	for _, rel := range []string{"app/0.log", "abs/0.log", "app/new/0.log"} {
 		err := manager().StartIn(ctx, "c1", podDir, filepath.Join(podDir, rel))
-		if err == nil || errors.Is(err, engine.ErrNotFound) {
+		if err == nil || errdefs.IsNotFound(err) {
 			t.Errorf("%s: %v, want a refusal to follow a symlink out of the log directory", rel, err)
 		}
 		if _, err := loadResume(logFile{root: podDir, rel: rel}); err == nil {
@@ -63,7 +62,7 @@ func TestLogPathConfinedToLogDirectory(t *testing.T) {
 		}
 	}
 	for _, p := range []string{"../outside/0.log", "/etc/0.log", filepath.Join(base, "pod2", "0.log")} {
-		if err := manager().StartIn(ctx, "c1", podDir, p); !errors.Is(err, engine.ErrInvalidArgument) {
+		if err := manager().StartIn(ctx, "c1", podDir, p); !errdefs.IsInvalidArgument(err) {
 			t.Errorf("%s: %v, want ErrInvalidArgument", p, err)
 		}
 	}

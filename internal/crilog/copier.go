@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"golang.org/x/sys/unix"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -123,7 +124,7 @@ func (c *copier) run(ctx context.Context, rc io.ReadCloser) {
 		}
 		insp, err := c.eng.InspectContainer(ctx, c.id)
 		switch {
-		case errors.Is(err, engine.ErrNotFound):
+		case errdefs.IsNotFound(err):
 			return // removed: Docker's log is gone with it
 		case err == nil && insp.State != nil && !insp.State.Running && !insp.State.Restarting:
 			final = true
@@ -143,7 +144,7 @@ func (c *copier) run(ctx context.Context, rc io.ReadCloser) {
 		}
 		rc, err = c.openStream(ctx)
 		if err != nil {
-			if errors.Is(err, engine.ErrNotFound) {
+			if errdefs.IsNotFound(err) {
 				return
 			}
 			c.log.Warn("reopen docker log stream", "container", c.id, "err", err)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -59,7 +60,7 @@ func (m *Manager) Start(ctx context.Context, containerID, path string) error {
 // file's own directory.
 func (m *Manager) StartIn(ctx context.Context, containerID, root, path string) error {
 	if containerID == "" || path == "" {
-		return fmt.Errorf("crilog start: container id and log path are required: %w", engine.ErrInvalidArgument)
+		return fmt.Errorf("crilog start: container id and log path are required: %w", errdefs.ErrInvalidArgument)
 	}
 	file, err := newLogFile(root, path)
 	if err != nil {
@@ -159,7 +160,7 @@ func (m *Manager) Drain(ctx context.Context, containerID string) error {
 }
 
 // Reopen closes and reopens the container's log file: the kubelet renamed it
-// while rotating. engine.ErrNotFound when no copier runs.
+// while rotating. errdefs.ErrNotFound when no copier runs.
 func (m *Manager) Reopen(ctx context.Context, containerID string) error {
 	c := m.get(containerID)
 	if c != nil {
@@ -170,7 +171,7 @@ func (m *Manager) Reopen(ctx context.Context, containerID string) error {
 		}
 	}
 	if c == nil || c.startErr != nil || c.finished() {
-		return fmt.Errorf("no log copier runs for container %s: %w", containerID, engine.ErrNotFound)
+		return fmt.Errorf("no log copier runs for container %s: %w", containerID, errdefs.ErrNotFound)
 	}
 	return c.reopen()
 }

@@ -3,7 +3,6 @@ package crilog
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -74,7 +74,7 @@ func (d *fakeDocker) breakStreams() {
 
 func (d *fakeDocker) InspectContainer(ctx context.Context, id string) (*container.InspectResponse, error) {
 	if id != "c1" {
-		return nil, fmt.Errorf("container %s: %w", id, engine.ErrNotFound)
+		return nil, fmt.Errorf("container %s: %w", id, errdefs.ErrNotFound)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -86,10 +86,10 @@ func (d *fakeDocker) InspectContainer(ctx context.Context, id string) (*containe
 
 func (d *fakeDocker) ContainerLogs(ctx context.Context, id string, opts engine.LogsOptions) (io.ReadCloser, error) {
 	if id != "c1" {
-		return nil, fmt.Errorf("container %s: %w", id, engine.ErrNotFound)
+		return nil, fmt.Errorf("container %s: %w", id, errdefs.ErrNotFound)
 	}
 	if !opts.Timestamps || !opts.Stdout || !opts.Stderr {
-		return nil, fmt.Errorf("copier must ask for timestamps and both streams: %w", engine.ErrInvalidArgument)
+		return nil, fmt.Errorf("copier must ask for timestamps and both streams: %w", errdefs.ErrInvalidArgument)
 	}
 	var since time.Time
 	if opts.Since != "" {
@@ -97,7 +97,7 @@ func (d *fakeDocker) ContainerLogs(ctx context.Context, id string, opts engine.L
 		s, err1 := strconv.ParseInt(sec, 10, 64)
 		n, err2 := strconv.ParseInt(nsec, 10, 64)
 		if err1 != nil || err2 != nil || len(nsec) != 9 {
-			return nil, fmt.Errorf("bad since %q: %w", opts.Since, engine.ErrInvalidArgument)
+			return nil, fmt.Errorf("bad since %q: %w", opts.Since, errdefs.ErrInvalidArgument)
 		}
 		since = time.Unix(s, n)
 	}
@@ -225,7 +225,7 @@ func TestManagerCopiesBothStreams(t *testing.T) {
 			t.Errorf("record %d = %s %v %.20q, want %s %v %.20q", i, got[i].Stream, got[i].Partial, got[i].Content, w.stream, w.partial, w.content)
 		}
 	}
-	if err := m.Reopen(ctx, "c1"); !errors.Is(err, engine.ErrNotFound) {
+	if err := m.Reopen(ctx, "c1"); !errdefs.IsNotFound(err) {
 		t.Errorf("Reopen after exit: %v, want ErrNotFound", err)
 	}
 }
@@ -234,13 +234,13 @@ func TestManagerStartErrors(t *testing.T) {
 	m := quickManager(newFakeDocker())
 	defer m.Close()
 	ctx := context.Background()
-	if err := m.Start(ctx, "nope", filepath.Join(t.TempDir(), "x.log")); !errors.Is(err, engine.ErrNotFound) {
+	if err := m.Start(ctx, "nope", filepath.Join(t.TempDir(), "x.log")); !errdefs.IsNotFound(err) {
 		t.Errorf("unknown container: %v", err)
 	}
-	if err := m.Start(ctx, "c1", ""); !errors.Is(err, engine.ErrInvalidArgument) {
+	if err := m.Start(ctx, "c1", ""); !errdefs.IsInvalidArgument(err) {
 		t.Errorf("empty path: %v", err)
 	}
-	if err := m.Reopen(ctx, "nope"); !errors.Is(err, engine.ErrNotFound) {
+	if err := m.Reopen(ctx, "nope"); !errdefs.IsNotFound(err) {
 		t.Errorf("Reopen unknown: %v", err)
 	}
 	if err := m.Drain(ctx, "nope"); err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
 )
@@ -67,9 +68,9 @@ func Connect(endpoint string, opts Options) (*Client, error) {
 		scheme, _, ok := strings.Cut(endpoint, "://")
 		switch {
 		case !ok:
-			return nil, fmt.Errorf("docker endpoint %q: want a URL such as unix:///var/run/docker.sock or tcp://host:2375: %w", endpoint, ErrInvalidArgument)
+			return nil, fmt.Errorf("docker endpoint %q: want a URL such as unix:///var/run/docker.sock or tcp://host:2375: %w", endpoint, errdefs.ErrInvalidArgument)
 		case scheme != "unix" && scheme != "tcp" && scheme != "npipe" && scheme != "http" && scheme != "https":
-			return nil, fmt.Errorf("docker endpoint %q: unsupported scheme %q (want unix, tcp, npipe, http or https): %w", endpoint, scheme, ErrInvalidArgument)
+			return nil, fmt.Errorf("docker endpoint %q: unsupported scheme %q (want unix, tcp, npipe, http or https): %w", endpoint, scheme, errdefs.ErrInvalidArgument)
 		}
 		copts = append(copts,
 			client.WithTLSClientConfigFromEnv(),
@@ -79,7 +80,7 @@ func Connect(endpoint string, opts Options) (*Client, error) {
 	}
 	api, err := client.New(copts...)
 	if err != nil {
-		return nil, fmt.Errorf("docker endpoint %q: %w: %w", endpoint, ErrInvalidArgument, err)
+		return nil, fmt.Errorf("docker endpoint %q: %w: %w", endpoint, errdefs.ErrInvalidArgument, err)
 	}
 	return &Client{api: api, opts: opts, log: opts.Logger}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/client"
@@ -24,14 +25,14 @@ func (c *Client) InspectImageByRef(ctx context.Context, ref string) (*image.Insp
 
 // InspectImageByID implements Engine. Docker would also resolve a tag or
 // an ID prefix; only the exact ID (with or without "sha256:") counts here,
-// anything else is ErrNotFound.
+// anything else is errdefs.ErrNotFound.
 func (c *Client) InspectImageByID(ctx context.Context, id string) (*image.InspectResponse, error) {
 	img, err := c.InspectImageByRef(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if img.ID != id && strings.TrimPrefix(img.ID, "sha256:") != id {
-		return nil, classify("inspect image by ID "+id, fmt.Errorf("%s resolves to image %s, not that ID: %w", id, img.ID, ErrNotFound))
+		return nil, classify("inspect image by ID "+id, fmt.Errorf("%s resolves to image %s, not that ID: %w", id, img.ID, errdefs.ErrNotFound))
 	}
 	return img, nil
 }
@@ -69,7 +70,7 @@ func (c *Client) TagImage(ctx context.Context, source, target string) error {
 	op := "tag image " + source + " as " + target
 	// Docker 20.10 answers a malformed target with a 500; check it here.
 	if _, err := reference.ParseNormalizedNamed(target); err != nil {
-		return &Error{Op: op, Kind: ErrInvalidArgument, Err: err}
+		return &Error{Op: op, Kind: errdefs.ErrInvalidArgument, Err: err}
 	}
 	_, err := c.api.ImageTag(ctx, client.ImageTagOptions{Source: source, Target: target})
 	return classify(op, err)
@@ -87,5 +88,5 @@ func (c *Client) ImageHistory(ctx context.Context, id string) ([]image.HistoryRe
 }
 
 func errInvalid(msg string) error {
-	return fmt.Errorf("%s: %w", msg, ErrInvalidArgument)
+	return fmt.Errorf("%s: %w", msg, errdefs.ErrInvalidArgument)
 }

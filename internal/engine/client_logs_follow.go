@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,7 +12,8 @@ import (
 	"strings"
 	"sync"
 
-	cerrdefs "github.com/containerd/errdefs"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errhttp"
 	"github.com/moby/moby/client"
 )
 
@@ -36,7 +36,7 @@ func (c *Client) followLogs(ctx context.Context, id string, opts LogsOptions) (r
 		return nil, false, nil
 	}
 	if strings.ContainsAny(id, "/?#") || id == "" {
-		return nil, true, classify("logs of container "+id, fmt.Errorf("invalid container id %q: %w", id, cerrdefs.ErrInvalidArgument))
+		return nil, true, classify("logs of container "+id, fmt.Errorf("invalid container id %q: %w", id, errdefs.ErrInvalidArgument))
 	}
 	// Negotiates the API version once per client; a no-op afterwards.
 	if _, err := c.api.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
@@ -65,7 +65,7 @@ func (c *Client) followLogs(ctx context.Context, id string, opts LogsOptions) (r
 	}
 	conn, err := c.api.Dialer()(ctx)
 	if err != nil {
-		return nil, true, classify("logs of container "+id, fmt.Errorf("%w: %w", ErrUnavailable, err))
+		return nil, true, classify("logs of container "+id, fmt.Errorf("%w: %w", errdefs.ErrUnavailable, err))
 	}
 	// A cancelled ctx closes the connection, which ends a blocked read;
 	// no goroutine waits for that.
@@ -79,7 +79,7 @@ func (c *Client) followLogs(ctx context.Context, id string, opts LogsOptions) (r
 		case ctx.Err() != nil:
 			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
 		case transport:
-			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+			err = fmt.Errorf("%w: %w", errdefs.ErrUnavailable, err)
 		}
 		return nil, true, classify("logs of container "+id, err)
 	}
@@ -115,20 +115,9 @@ func (f *followedLog) Close() error {
 	return nil
 }
 
-// statusKinds are the error kinds the moby client gives Docker's status
-// codes, so that classify treats both paths alike.
-var statusKinds = map[int]error{
-	http.StatusBadRequest:         cerrdefs.ErrInvalidArgument,
-	http.StatusUnauthorized:       cerrdefs.ErrUnauthenticated,
-	http.StatusForbidden:          cerrdefs.ErrPermissionDenied,
-	http.StatusNotFound:           cerrdefs.ErrNotFound,
-	http.StatusConflict:           cerrdefs.ErrConflict,
-	http.StatusNotImplemented:     cerrdefs.ErrNotImplemented,
-	http.StatusServiceUnavailable: cerrdefs.ErrUnavailable,
-}
-
 // statusError turns a Docker error answer (JSON {"message": …}) into an
-// error of the kind its status code means.
+// error of the kind its status code means, as the moby client does for
+// the calls it makes.
 func statusError(code int, body []byte) error {
 	var m struct {
 		Message string `json:"message"`
@@ -137,10 +126,7 @@ func statusError(code int, body []byte) error {
 	if json.Unmarshal(body, &m) == nil && m.Message != "" {
 		msg = m.Message
 	}
-	if kind, ok := statusKinds[code]; ok {
-		return fmt.Errorf("%w: %s", kind, msg)
-	}
-	return errors.New("docker answered " + http.StatusText(code) + ": " + msg)
+	return fmt.Errorf("%w: %s", errhttp.ToNative(code), msg)
 }
 
 // unixSeconds reports whether s is empty or Docker's "seconds[.nanos]",

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/containerd/errdefs"
 )
 
 func TestStatusErrorKinds(t *testing.T) {
@@ -13,23 +15,23 @@ func TestStatusErrorKinds(t *testing.T) {
 		kind error // after classify; nil: unclassified
 		msg  string
 	}{
-		{404, `{"message":"No such container: x"}`, ErrNotFound, "No such container: x"},
-		{409, `{"message":"busy"}`, ErrConflict, "busy"},
-		{400, `{"message":"bad since"}`, ErrInvalidArgument, "bad since"},
-		{503, `{"message":"shutting down"}`, ErrUnavailable, "shutting down"},
-		{500, `{"message":"boom"}`, nil, "boom"},
+		{404, `{"message":"No such container: x"}`, errdefs.ErrNotFound, "No such container: x"},
+		{409, `{"message":"busy"}`, errdefs.ErrConflict, "busy"},
+		{400, `{"message":"bad since"}`, errdefs.ErrInvalidArgument, "bad since"},
+		{503, `{"message":"shutting down"}`, errdefs.ErrUnavailable, "shutting down"},
+		{500, `{"message":"boom"}`, errdefs.ErrInternal, "boom"},
 		{502, "not json", nil, "not json"},
 	}
 	for _, tt := range tests {
 		err := classify("logs", statusError(tt.code, []byte(tt.body)))
-		if Kind(err) != tt.kind {
-			t.Errorf("%d: kind %v, want %v (%v)", tt.code, Kind(err), tt.kind, err)
+		if kindOfErr(err) != tt.kind {
+			t.Errorf("%d: kind %v, want %v (%v)", tt.code, kindOfErr(err), tt.kind, err)
 		}
 		if !strings.Contains(err.Error(), tt.msg) {
 			t.Errorf("%d: %q lacks %q", tt.code, err, tt.msg)
 		}
 	}
-	if errors.Is(classify("logs", statusError(500, nil)), ErrNotFound) {
+	if errors.Is(classify("logs", statusError(500, nil)), errdefs.ErrNotFound) {
 		t.Error("a 500 classified as not found")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/url"
 	"time"
+
+	"github.com/containerd/errdefs"
 )
 
 // outageProbeTimeout bounds the reachability probe after a failed call.
@@ -16,20 +18,20 @@ const outageProbeTimeout = 500 * time.Millisecond
 // real failure: a dockerd that shuts down closes its listener first but
 // still answers calls on open connections with errors such as "transport
 // is closing", "failed to update store" or a stale-endpoint 403. If a fresh
-// connection is refused, the failure is the outage — ErrUnavailable, which
-// a kubelet retries — not an internal error.
+// connection is refused, the failure is the outage — Unavailable, which a
+// kubelet retries — not an internal error.
 func (c *Client) classifyCall(ctx context.Context, op string, err error) error {
 	e := classify(op, err)
 	if e == nil || ctx.Err() != nil {
 		return e
 	}
-	if k := Kind(e); k != nil && k != ErrUnauthorized {
+	if k := e.(*Error).Kind; k != nil && k != errdefs.ErrUnauthenticated {
 		return e
 	}
 	if c.accepting(ctx) {
 		return e
 	}
-	return &Error{Op: op, Kind: ErrUnavailable, Err: fmt.Errorf("%w (the daemon stopped accepting connections)", err)}
+	return &Error{Op: op, Kind: errdefs.ErrUnavailable, Err: fmt.Errorf("%w (the daemon stopped accepting connections)", err)}
 }
 
 // accepting reports whether the daemon's endpoint accepts a new connection

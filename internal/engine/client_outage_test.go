@@ -7,11 +7,13 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/containerd/errdefs"
 )
 
 // TestDaemonGoingAwayIsUnavailable: a 500 answered on an open connection
 // by a daemon that no longer accepts new ones (dockerd shutting down) is
-// ErrUnavailable; the same answer from a daemon that accepts is not.
+// errdefs.ErrUnavailable; the same answer from a daemon that accepts is not.
 func TestDaemonGoingAwayIsUnavailable(t *testing.T) {
 	for _, closing := range []bool{true, false} {
 		var srv *httptest.Server
@@ -33,8 +35,8 @@ func TestDaemonGoingAwayIsUnavailable(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = c.StartContainer(context.Background(), "abc")
-		if got := errors.Is(err, ErrUnavailable); got != closing {
-			t.Errorf("closing=%v: StartContainer error %v: ErrUnavailable=%v, want %v", closing, err, got, closing)
+		if got := errors.Is(err, errdefs.ErrUnavailable); got != closing {
+			t.Errorf("closing=%v: StartContainer error %v: errdefs.ErrUnavailable=%v, want %v", closing, err, got, closing)
 		}
 		if err == nil || !strings.Contains(err.Error(), "transport is closing") {
 			t.Errorf("closing=%v: error %v lost the daemon's message", closing, err)

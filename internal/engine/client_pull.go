@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	"github.com/moby/moby/api/pkg/authconfig"
 	"github.com/moby/moby/api/types/jsonstream"
@@ -26,12 +27,12 @@ func (c *Client) PullImage(ctx context.Context, ref string, opts PullOptions) er
 	op := "pull image " + ref
 	named, err := reference.ParseNormalizedNamed(ref)
 	if err != nil {
-		return &Error{Op: op, Kind: ErrInvalidArgument, Err: err}
+		return &Error{Op: op, Kind: errdefs.ErrInvalidArgument, Err: err}
 	}
 	var encAuth string
 	if opts.Auth != nil {
 		if encAuth, err = authconfig.Encode(*opts.Auth); err != nil {
-			return &Error{Op: op, Kind: ErrInvalidArgument, Err: err}
+			return &Error{Op: op, Kind: errdefs.ErrInvalidArgument, Err: err}
 		}
 	}
 
@@ -44,7 +45,7 @@ func (c *Client) PullImage(ctx context.Context, ref string, opts PullOptions) er
 	// timeout is hung (or overloaded), and the pull fails as any other
 	// call to it would, rather than after the progress deadline.
 	first := min(deadline, c.opts.RequestTimeout)
-	unanswered := &Error{Op: op, Kind: ErrTimeout, Err: fmt.Errorf("dockerd did not answer within %s", first)}
+	unanswered := &Error{Op: op, Kind: context.DeadlineExceeded, Err: fmt.Errorf("dockerd did not answer within %s", first)}
 	var answered atomic.Bool
 	watchdog := time.AfterFunc(first, func() {
 		if answered.Load() || first == deadline {
@@ -106,7 +107,7 @@ var (
 // the registry's HTML page), unauthorized, not found, then the general
 // classification.
 func (c *Client) pullError(ctx context.Context, op string, named reference.Named, err error) error {
-	if cause := context.Cause(ctx); errors.Is(cause, ErrPullStalled) || errors.Is(cause, ErrTimeout) {
+	if cause := context.Cause(ctx); errors.Is(cause, ErrPullStalled) || errors.Is(cause, context.DeadlineExceeded) {
 		return cause
 	}
 	msg := err.Error()
@@ -120,16 +121,16 @@ func (c *Client) pullError(ctx context.Context, op string, named reference.Named
 	// The registry's own 401/403, quoted by Docker 29's containerd image
 	// store inside an error of another status.
 	if registryDenied.MatchString(msg) {
-		return &Error{Op: op, Kind: ErrUnauthorized, Err: shortError(msg)}
+		return &Error{Op: op, Kind: errdefs.ErrUnauthenticated, Err: shortError(msg)}
 	}
 	if k := kindOf(err); k != nil {
 		return &Error{Op: op, Kind: k, Err: shortError(msg)}
 	}
 	switch {
 	case unauthText.MatchString(msg):
-		return &Error{Op: op, Kind: ErrUnauthorized, Err: shortError(msg)}
+		return &Error{Op: op, Kind: errdefs.ErrUnauthenticated, Err: shortError(msg)}
 	case notFoundText.MatchString(msg):
-		return &Error{Op: op, Kind: ErrNotFound, Err: shortError(msg)}
+		return &Error{Op: op, Kind: errdefs.ErrNotFound, Err: shortError(msg)}
 	}
 	return classify(op, err)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/jsonstream"
 )
 
@@ -63,8 +64,8 @@ func TestPullStreamOutcomes(t *testing.T) {
 	}{
 		{"success", []jsonstream.Message{{Status: "Pulling from x"}, {ID: "l1", Status: "Downloading", Progress: &jsonstream.Progress{Current: 1, Total: 2}}, {Status: "Status: Downloaded newer image"}}, nil, ""},
 		{"503 in stream", []jsonstream.Message{{Status: "Pulling from x"}, {Error: &jsonstream.Error{Code: 503, Message: "<html>busy</html>"}}}, ErrRegistryUnavailable, "HTTP 503"},
-		{"unauthorized in stream", []jsonstream.Message{{Error: &jsonstream.Error{Message: "unauthorized: authentication required"}}}, ErrUnauthorized, "authentication required"},
-		{"manifest unknown in stream", []jsonstream.Message{{Error: &jsonstream.Error{Message: "manifest unknown"}}}, ErrNotFound, "manifest unknown"},
+		{"unauthorized in stream", []jsonstream.Message{{Error: &jsonstream.Error{Message: "unauthorized: authentication required"}}}, errdefs.ErrUnauthenticated, "authentication required"},
+		{"manifest unknown in stream", []jsonstream.Message{{Error: &jsonstream.Error{Message: "manifest unknown"}}}, errdefs.ErrNotFound, "manifest unknown"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -122,11 +123,11 @@ func TestPullCallerCancelIsNotAStall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	err := c.PullImage(ctx, "busybox", PullOptions{})
-	if errors.Is(err, ErrPullStalled) || !errors.Is(err, ErrTimeout) {
-		t.Fatalf("got %v, want ErrTimeout from the caller's deadline", err)
+	if errors.Is(err, ErrPullStalled) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want context.DeadlineExceeded from the caller's deadline", err)
 	}
-	if err := c.PullImage(context.Background(), "Bad Ref!", PullOptions{}); !errors.Is(err, ErrInvalidArgument) {
-		t.Fatalf("malformed reference: %v, want ErrInvalidArgument", err)
+	if err := c.PullImage(context.Background(), "Bad Ref!", PullOptions{}); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Fatalf("malformed reference: %v, want errdefs.ErrInvalidArgument", err)
 	}
 }
 
@@ -136,13 +137,13 @@ func TestRequestTimeoutBoundsShortCalls(t *testing.T) {
 		"/containers/abc/json": hang,
 		"/containers/abc/stop": hang,
 	}, Options{RequestTimeout: 100 * time.Millisecond})
-	if _, err := c.InspectContainer(context.Background(), "abc"); !errors.Is(err, ErrTimeout) {
-		t.Fatalf("inspect against a hung daemon: %v, want ErrTimeout", err)
+	if _, err := c.InspectContainer(context.Background(), "abc"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("inspect against a hung daemon: %v, want context.DeadlineExceeded", err)
 	}
 	// Stop gets the request timeout plus its own stop timeout.
 	start := time.Now()
-	if err := c.StopContainer(context.Background(), "abc", 200*time.Millisecond); !errors.Is(err, ErrTimeout) {
-		t.Fatalf("stop against a hung daemon: %v, want ErrTimeout", err)
+	if err := c.StopContainer(context.Background(), "abc", 200*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("stop against a hung daemon: %v, want context.DeadlineExceeded", err)
 	}
 	if time.Since(start) < 300*time.Millisecond {
 		t.Fatal("stop gave up before request timeout + stop timeout")
@@ -193,8 +194,8 @@ func TestPullUnansweredAfterRequestTimeout(t *testing.T) {
 	}, Options{PullProgressDeadline: time.Hour, RequestTimeout: 200 * time.Millisecond})
 	start := time.Now()
 	err := c.PullImage(context.Background(), "busybox", PullOptions{})
-	if !errors.Is(err, ErrTimeout) || errors.Is(err, ErrPullStalled) || !strings.Contains(err.Error(), "did not answer") {
-		t.Fatalf("got %v, want ErrTimeout saying dockerd did not answer", err)
+	if !errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrPullStalled) || !strings.Contains(err.Error(), "did not answer") {
+		t.Fatalf("got %v, want context.DeadlineExceeded saying dockerd did not answer", err)
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v", d)

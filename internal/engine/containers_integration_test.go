@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 
@@ -59,11 +60,11 @@ func TestIntegrationContainerLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	removeContainerAtEnd(t, c, id)
-	if _, err := c.CreateContainer(ctx, spec); !errors.Is(err, engine.ErrConflict) {
-		t.Fatalf("duplicate name: %v, want ErrConflict", err)
+	if _, err := c.CreateContainer(ctx, spec); !errdefs.IsConflict(err) {
+		t.Fatalf("duplicate name: %v, want errdefs.ErrConflict", err)
 	}
-	if _, err := c.CreateContainer(ctx, engine.CreateSpec{Name: uniqueName(t), Config: &container.Config{Image: img + "-absent"}}); !errors.Is(err, engine.ErrNotFound) {
-		t.Fatalf("create from absent image: %v, want ErrNotFound", err)
+	if _, err := c.CreateContainer(ctx, engine.CreateSpec{Name: uniqueName(t), Config: &container.Config{Image: img + "-absent"}}); !errdefs.IsNotFound(err) {
+		t.Fatalf("create from absent image: %v, want errdefs.ErrNotFound", err)
 	}
 	got, err := c.InspectContainer(ctx, id)
 	if err != nil {
@@ -111,14 +112,14 @@ func TestIntegrationContainerLifecycle(t *testing.T) {
 	if got.State.Running || got.State.Status != container.StateExited || got.State.FinishedAt == "" {
 		t.Fatalf("stopped: %+v", got.State)
 	}
-	if err := c.KillContainer(ctx, id, "KILL"); !errors.Is(err, engine.ErrConflict) {
-		t.Fatalf("kill stopped container: %v, want ErrConflict", err)
+	if err := c.KillContainer(ctx, id, "KILL"); !errdefs.IsConflict(err) {
+		t.Fatalf("kill stopped container: %v, want errdefs.ErrConflict", err)
 	}
 	if err := c.StartContainer(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.RemoveContainer(ctx, id, engine.RemoveOptions{}); !errors.Is(err, engine.ErrConflict) {
-		t.Fatalf("remove running without force: %v, want ErrConflict", err)
+	if err := c.RemoveContainer(ctx, id, engine.RemoveOptions{}); !errdefs.IsConflict(err) {
+		t.Fatalf("remove running without force: %v, want errdefs.ErrConflict", err)
 	}
 	if err := c.KillContainer(ctx, id, "KILL"); err != nil {
 		t.Fatal(err)
@@ -127,11 +128,11 @@ func TestIntegrationContainerLifecycle(t *testing.T) {
 	if err := c.RemoveContainer(ctx, id, engine.RemoveOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.InspectContainer(ctx, id); !errors.Is(err, engine.ErrNotFound) {
-		t.Fatalf("inspect removed: %v, want ErrNotFound", err)
+	if _, err := c.InspectContainer(ctx, id); !errdefs.IsNotFound(err) {
+		t.Fatalf("inspect removed: %v, want errdefs.ErrNotFound", err)
 	}
-	if err := c.StartContainer(ctx, id); !errors.Is(err, engine.ErrNotFound) {
-		t.Fatalf("start removed: %v, want ErrNotFound", err)
+	if err := c.StartContainer(ctx, id); !errdefs.IsNotFound(err) {
+		t.Fatalf("start removed: %v, want errdefs.ErrNotFound", err)
 	}
 
 	// Events: create, start, die (stop), start, die (kill), destroy — in order.
@@ -302,14 +303,14 @@ func TestIntegrationExec(t *testing.T) {
 		t.Fatalf("stty size after resize: %q", got)
 	}
 
-	if _, err := c.InspectExec(ctx, "0123456789abcdef"); !errors.Is(err, engine.ErrNotFound) {
-		t.Fatalf("unknown exec: %v, want ErrNotFound", err)
+	if _, err := c.InspectExec(ctx, "0123456789abcdef"); !errdefs.IsNotFound(err) {
+		t.Fatalf("unknown exec: %v, want errdefs.ErrNotFound", err)
 	}
 	if err := c.StopContainer(ctx, id, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.CreateExec(ctx, id, engine.ExecConfig{Cmd: []string{"true"}}); !errors.Is(err, engine.ErrConflict) {
-		t.Fatalf("exec in stopped container: %v, want ErrConflict", err)
+	if _, err := c.CreateExec(ctx, id, engine.ExecConfig{Cmd: []string{"true"}}); !errdefs.IsConflict(err) {
+		t.Fatalf("exec in stopped container: %v, want errdefs.ErrConflict", err)
 	}
 }
 
@@ -373,8 +374,8 @@ func TestIntegrationAttachAndResize(t *testing.T) {
 	if err := <-adone; !errors.Is(err, context.Canceled) {
 		t.Fatalf("attach after cancel: %v, want context.Canceled", err)
 	}
-	if err := c.ResizeContainerTTY(ctx, "dlteng-no-such-container", 1, 1); !errors.Is(err, engine.ErrNotFound) {
-		t.Fatalf("resize unknown: %v, want ErrNotFound", err)
+	if err := c.ResizeContainerTTY(ctx, "dlteng-no-such-container", 1, 1); !errdefs.IsNotFound(err) {
+		t.Fatalf("resize unknown: %v, want errdefs.ErrNotFound", err)
 	}
 }
 

@@ -8,13 +8,14 @@ import (
 	"strings"
 	"syscall"
 
-	cerrdefs "github.com/containerd/errdefs"
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 )
 
-// Error is an engine failure: the operation, its kind (one of the Err…
-// values, or nil when unclassified) and the underlying error. errors.Is
-// matches both the kind and anything in the underlying chain.
+// Error is an engine failure: the operation, its kind (an errdefs kind or
+// one of the refinements in errors.go; nil when unclassified) and the
+// underlying error. errors.Is matches both the kind and anything in the
+// underlying chain, and errdefs.Resolve finds the kind first.
 type Error struct {
 	Op   string
 	Kind error
@@ -36,41 +37,26 @@ func (e *Error) Unwrap() []error {
 	return []error{e.Kind, e.Err}
 }
 
-var kinds = []error{
-	ErrNotFound, ErrConflict, ErrTimeout, ErrUnauthorized, ErrRegistryUnavailable,
-	ErrPullStalled, ErrInvalidArgument, ErrUnavailable, ErrNotImplemented, ErrCannotJoin,
-}
-
-// Kind returns the error kind of err (ErrNotFound, …), or nil.
-func Kind(err error) error {
-	for _, k := range kinds {
-		if errors.Is(err, k) {
-			return k
-		}
-	}
-	return nil
-}
-
 // classify is the one place that maps moby-client and daemon errors to
-// dockerlet's kinds. op names the operation ("start container abc").
+// errdefs kinds. op names the operation ("start container abc").
 func classify(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if Kind(err) != nil {
-		return &Error{Op: op, Err: err} // already classified below us
-	}
 	return &Error{Op: op, Kind: kindOf(err), Err: err}
 }
 
+// kindOf returns the kind of err, or nil. The moby client's errors answer
+// errdefs' Is… checks but not errdefs.Resolve (they unwrap to their text),
+// so the kind is named here, on the Error, where Resolve finds it first.
 func kindOf(err error) error {
 	switch {
-	case errors.Is(err, context.DeadlineExceeded), cerrdefs.IsDeadlineExceeded(err):
-		return ErrTimeout
 	case errors.Is(err, context.Canceled):
 		return nil // the caller's own cancellation: not an engine fault
+	case errdefs.IsDeadlineExceeded(err):
+		return context.DeadlineExceeded
 	case client.IsErrConnectionFailed(err), isDialError(err):
-		return ErrUnavailable
+		return errdefs.ErrUnavailable
 	case JoinPeer(err) != "":
 		// Before the status codes: Docker answers some of these 409, some
 		// 500; either way it is about the peer, not this container.
@@ -79,22 +65,24 @@ func kindOf(err error) error {
 		// runc could not lower a running container's memory limit: the
 		// kernel could not reclaim enough (Docker answers 500). The
 		// container's state refuses it, not the request's form.
-		return ErrConflict
-	case cerrdefs.IsNotFound(err):
-		return ErrNotFound
-	case cerrdefs.IsConflict(err), cerrdefs.IsAlreadyExists(err):
-		return ErrConflict
-	case cerrdefs.IsUnauthorized(err), cerrdefs.IsPermissionDenied(err):
-		return ErrUnauthorized
-	case cerrdefs.IsInvalidArgument(err):
-		return ErrInvalidArgument
-	case cerrdefs.IsNotImplemented(err):
-		return ErrNotImplemented
-	case cerrdefs.IsUnavailable(err):
-		return ErrUnavailable
+		return errdefs.ErrConflict
+	case errdefs.IsNotFound(err):
+		return errdefs.ErrNotFound
+	case errdefs.IsConflict(err), errdefs.IsAlreadyExists(err):
+		return errdefs.ErrConflict
+	case errdefs.IsUnauthorized(err), errdefs.IsPermissionDenied(err):
+		return errdefs.ErrUnauthenticated
+	case errdefs.IsInvalidArgument(err):
+		return errdefs.ErrInvalidArgument
+	case errdefs.IsNotImplemented(err):
+		return errdefs.ErrNotImplemented
+	case errdefs.IsUnavailable(err):
+		return errdefs.ErrUnavailable
+	case errdefs.IsFailedPrecondition(err):
+		return errdefs.ErrFailedPrecondition
 	case strings.Contains(err.Error(), "invalid reference format"):
 		// Docker 20.10 answers a malformed reference with a 500.
-		return ErrInvalidArgument
+		return errdefs.ErrInvalidArgument
 	}
 	return nil
 }

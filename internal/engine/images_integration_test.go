@@ -1,12 +1,12 @@
 package engine_test
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/client"
 
@@ -83,14 +83,14 @@ func TestIntegrationImages(t *testing.T) {
 			t.Errorf("inspect by ID %s: %v", id, err)
 		}
 	}
-	if _, err := c.InspectImageByID(ctx, ref); !errors.Is(err, engine.ErrNotFound) {
-		t.Errorf("inspect by ID with a tag: %v, want ErrNotFound", err)
+	if _, err := c.InspectImageByID(ctx, ref); !errdefs.IsNotFound(err) {
+		t.Errorf("inspect by ID with a tag: %v, want errdefs.ErrNotFound", err)
 	}
 	if got, err := c.InspectImageByRef(ctx, img.RepoDigests[0]); err != nil || got.ID != img.ID {
 		t.Errorf("inspect by digest %s: %v", img.RepoDigests[0], err)
 	}
-	if _, err := c.InspectImageByRef(ctx, reg.Ref(prefix+"/absent:1")); !errors.Is(err, engine.ErrNotFound) {
-		t.Errorf("inspect absent: %v, want ErrNotFound", err)
+	if _, err := c.InspectImageByRef(ctx, reg.Ref(prefix+"/absent:1")); !errdefs.IsNotFound(err) {
+		t.Errorf("inspect absent: %v, want errdefs.ErrNotFound", err)
 	}
 
 	list, err := c.ListImages(ctx, engine.ImageListOptions{Reference: reg.Host + "/" + prefix + "/img"})
@@ -112,8 +112,8 @@ func TestIntegrationImages(t *testing.T) {
 	// "UPPER/case" would be a valid name on a registry host "UPPER" (Docker
 	// 29 tags it; 20.10 refused it): an upper-case path is invalid on both.
 	for _, bad := range []string{"lower/UPPER", "bad target!"} {
-		if err := c.TagImage(ctx, ref, bad); !errors.Is(err, engine.ErrInvalidArgument) {
-			t.Errorf("bad tag target %q: %v, want ErrInvalidArgument", bad, err)
+		if err := c.TagImage(ctx, ref, bad); !errdefs.IsInvalidArgument(err) {
+			t.Errorf("bad tag target %q: %v, want errdefs.ErrInvalidArgument", bad, err)
 		}
 	}
 
@@ -134,18 +134,18 @@ func TestIntegrationImages(t *testing.T) {
 	if err := c.TagImage(ctx, ref, target); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.RemoveImage(ctx, img.ID, engine.ImageRemoveOptions{}); !errors.Is(err, engine.ErrConflict) {
-		t.Fatalf("remove multi-tagged ID without force: %v, want ErrConflict", err)
+	if _, err := c.RemoveImage(ctx, img.ID, engine.ImageRemoveOptions{}); !errdefs.IsConflict(err) {
+		t.Fatalf("remove multi-tagged ID without force: %v, want errdefs.ErrConflict", err)
 	}
 	res, err = c.RemoveImage(ctx, img.ID, engine.ImageRemoveOptions{Force: true})
 	if err != nil || !slices.ContainsFunc(res, func(d image.DeleteResponse) bool { return d.Deleted == img.ID }) {
 		t.Fatalf("force remove: %+v %v", res, err)
 	}
-	if _, err := c.InspectImageByID(ctx, img.ID); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := c.InspectImageByID(ctx, img.ID); !errdefs.IsNotFound(err) {
 		t.Fatalf("after remove: %v", err)
 	}
-	if _, err := c.RemoveImage(ctx, img.ID, engine.ImageRemoveOptions{}); !errors.Is(err, engine.ErrNotFound) {
-		t.Fatalf("remove twice: %v, want ErrNotFound", err)
+	if _, err := c.RemoveImage(ctx, img.ID, engine.ImageRemoveOptions{}); !errdefs.IsNotFound(err) {
+		t.Fatalf("remove twice: %v, want errdefs.ErrNotFound", err)
 	}
 }
 

@@ -2,13 +2,13 @@ package engine_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -92,15 +92,15 @@ func TestIntegrationFollowLogs(t *testing.T) {
 	}
 
 	// Errors keep their kinds.
-	if _, err := c.ContainerLogs(ctx, "dlteng-no-such-container", engine.LogsOptions{Stdout: true, Follow: true}); !errors.Is(err, engine.ErrNotFound) {
-		t.Errorf("follow of a missing container: %v, want ErrNotFound", err)
+	if _, err := c.ContainerLogs(ctx, "dlteng-no-such-container", engine.LogsOptions{Stdout: true, Follow: true}); !errdefs.IsNotFound(err) {
+		t.Errorf("follow of a missing container: %v, want errdefs.ErrNotFound", err)
 	}
-	if _, err := c.ContainerLogs(ctx, "a/../b", engine.LogsOptions{Stdout: true, Follow: true}); !errors.Is(err, engine.ErrInvalidArgument) {
-		t.Errorf("follow of a path-like id: %v, want ErrInvalidArgument", err)
+	if _, err := c.ContainerLogs(ctx, "a/../b", engine.LogsOptions{Stdout: true, Follow: true}); !errdefs.IsInvalidArgument(err) {
+		t.Errorf("follow of a path-like id: %v, want errdefs.ErrInvalidArgument", err)
 	}
 	dead, cancelDead := context.WithCancel(ctx)
 	cancelDead()
-	if _, err := c.ContainerLogs(dead, id, engine.LogsOptions{Stdout: true, Follow: true}); err == nil || errors.Is(err, engine.ErrUnavailable) {
-		t.Errorf("follow under a cancelled context: %v, want a cancellation that is not ErrUnavailable", err)
+	if _, err := c.ContainerLogs(dead, id, engine.LogsOptions{Stdout: true, Follow: true}); err == nil || errdefs.IsUnavailable(err) {
+		t.Errorf("follow under a cancelled context: %v, want a cancellation that is not errdefs.ErrUnavailable", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -30,10 +31,10 @@ func TestIntegrationPullBasicAuth(t *testing.T) {
 		"wrong password": {Username: prefix + "-user", Password: "wrong", ServerAddress: reg.Host},
 	} {
 		err := c.PullImage(ctx, ref, engine.PullOptions{Auth: auth})
-		if !errors.Is(err, engine.ErrUnauthorized) {
-			t.Errorf("%s pull: %v, want ErrUnauthorized", name, err)
+		if !errdefs.IsUnauthorized(err) {
+			t.Errorf("%s pull: %v, want errdefs.ErrUnauthenticated", name, err)
 		}
-		t.Logf("%s: %v (kind %v)", name, err, engine.Kind(err))
+		t.Logf("%s: %v (kind %v)", name, err, errdefs.Resolve(err))
 		if err != nil && strings.Contains(err.Error(), "s3cret") {
 			t.Errorf("%s pull error leaks the password: %v", name, err)
 		}
@@ -45,8 +46,8 @@ func TestIntegrationPullBasicAuth(t *testing.T) {
 	if _, err := c.InspectImageByRef(ctx, ref); err != nil {
 		t.Fatalf("pulled image absent: %v", err)
 	}
-	if err := c.PullImage(ctx, reg.Ref(prefix+"/absent:1"), engine.PullOptions{Auth: &registry.AuthConfig{Username: prefix + "-user", Password: "s3cret"}}); !errors.Is(err, engine.ErrNotFound) {
-		t.Fatalf("pull of an absent repository: %v, want ErrNotFound", err)
+	if err := c.PullImage(ctx, reg.Ref(prefix+"/absent:1"), engine.PullOptions{Auth: &registry.AuthConfig{Username: prefix + "-user", Password: "s3cret"}}); !errdefs.IsNotFound(err) {
+		t.Fatalf("pull of an absent repository: %v, want errdefs.ErrNotFound", err)
 	}
 }
 

@@ -2,9 +2,9 @@ package image
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/image"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -23,7 +23,7 @@ var _ Inspector = engine.Engine(nil)
 // rules then confirm that the image really is the one asked for, since
 // Docker also resolves short ID prefixes and other forms the kubelet never
 // meant. An absent or non-matching image is an error wrapping
-// engine.ErrNotFound.
+// errdefs.ErrNotFound.
 func Resolve(ctx context.Context, eng Inspector, spec string) (*image.InspectResponse, error) {
 	r, err := Parse(spec)
 	if err != nil {
@@ -39,7 +39,7 @@ func Resolve(ctx context.Context, eng Inspector, spec string) (*image.InspectRes
 		return nil, fmt.Errorf("image %q: %w", spec, err)
 	}
 	if img == nil || !matchesRef(img, spec, r) {
-		return nil, fmt.Errorf("image %q: present image does not match the reference: %w", spec, engine.ErrNotFound)
+		return nil, fmt.Errorf("image %q: present image does not match the reference: %w", spec, errdefs.ErrNotFound)
 	}
 	return img, nil
 }
@@ -49,7 +49,7 @@ func Resolve(ctx context.Context, eng Inspector, spec string) (*image.InspectRes
 // error when the image is absent.
 func ImageRef(ctx context.Context, eng Inspector, ref string, preferDigest bool) (string, error) {
 	img, err := Resolve(ctx, eng, ref)
-	if errors.Is(err, engine.ErrNotFound) {
+	if errdefs.IsNotFound(err) {
 		return "", nil
 	}
 	if err != nil {

@@ -2,13 +2,11 @@ package image
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"testing"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/image"
-
-	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
 // stubInspector answers InspectImageByRef from a map, as Docker resolves
@@ -26,7 +24,7 @@ func (s stubInspector) InspectImageByRef(_ context.Context, ref string) (*image.
 	if img, ok := s.byRef[ref]; ok {
 		return img, nil
 	}
-	return nil, fmt.Errorf("no such image %s: %w", ref, engine.ErrNotFound)
+	return nil, fmt.Errorf("no such image %s: %w", ref, errdefs.ErrNotFound)
 }
 
 func (s stubInspector) InspectImageByID(_ context.Context, id string) (*image.InspectResponse, error) {
@@ -36,7 +34,7 @@ func (s stubInspector) InspectImageByID(_ context.Context, id string) (*image.In
 	if img, ok := s.byID[id]; ok {
 		return img, nil
 	}
-	return nil, fmt.Errorf("no such image %s: %w", id, engine.ErrNotFound)
+	return nil, fmt.Errorf("no such image %s: %w", id, errdefs.ErrNotFound)
 }
 
 func TestImageRef(t *testing.T) {
@@ -84,11 +82,11 @@ func TestImageRef(t *testing.T) {
 
 func TestImageRefErrors(t *testing.T) {
 	ctx := context.Background()
-	down := stubInspector{err: fmt.Errorf("dial: %w", engine.ErrUnavailable)}
-	if _, err := ImageRef(ctx, down, "busybox:1", false); !errors.Is(err, engine.ErrUnavailable) {
+	down := stubInspector{err: fmt.Errorf("dial: %w", errdefs.ErrUnavailable)}
+	if _, err := ImageRef(ctx, down, "busybox:1", false); !errdefs.IsUnavailable(err) {
 		t.Errorf("engine failure: err = %v, want ErrUnavailable", err)
 	}
-	if _, err := ImageRef(ctx, stubInspector{}, "Bad Ref", false); !errors.Is(err, engine.ErrInvalidArgument) {
+	if _, err := ImageRef(ctx, stubInspector{}, "Bad Ref", false); !errdefs.IsInvalidArgument(err) {
 		t.Errorf("bad ref: err = %v, want ErrInvalidArgument", err)
 	}
 }
@@ -108,11 +106,11 @@ func TestResolve(t *testing.T) {
 		t.Fatalf("Resolve(bare id) = %v, %v", got, err)
 	}
 	_, err = Resolve(ctx, eng, "busybox:9")
-	if !errors.Is(err, engine.ErrNotFound) {
+	if !errdefs.IsNotFound(err) {
 		t.Errorf("mismatching image: err = %v, want ErrNotFound", err)
 	}
 	_, err = Resolve(ctx, eng, "nothere")
-	if !errors.Is(err, engine.ErrNotFound) {
+	if !errdefs.IsNotFound(err) {
 		t.Errorf("absent image: err = %v, want ErrNotFound", err)
 	}
 }

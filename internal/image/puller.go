@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -74,7 +75,7 @@ func (p *Puller) Pull(ctx context.Context, ref string, creds []keyring.Credentia
 		return "", err
 	}
 	if r.IsID() {
-		return "", fmt.Errorf("pull %q: an image ID cannot be pulled, name a repository: %w", ref, engine.ErrInvalidArgument)
+		return "", fmt.Errorf("pull %q: an image ID cannot be pulled, name a repository: %w", ref, errdefs.ErrInvalidArgument)
 	}
 	key := r.String()
 	for _, c := range creds {
@@ -185,8 +186,8 @@ func shortError(ref string, err error) error {
 	case errors.Is(err, engine.ErrRegistryUnavailable):
 		return fmt.Errorf("pull %s: %w", ref, engine.ErrRegistryUnavailable)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
-		errors.Is(err, engine.ErrPullStalled), errors.Is(err, engine.ErrUnavailable),
-		errors.Is(err, engine.ErrInvalidArgument):
+		errors.Is(err, engine.ErrPullStalled), errdefs.IsUnavailable(err),
+		errdefs.IsInvalidArgument(err):
 		return fmt.Errorf("pull %s: %w", ref, err)
 	}
 	return nil

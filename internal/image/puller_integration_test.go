@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
+
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 	"github.com/dockerlet/dockerlet/internal/image"
@@ -114,7 +116,7 @@ func TestIntegrationPullWrongPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := pullWith(t, c, kr, ref)
-	if !errors.Is(err, engine.ErrUnauthorized) || !strings.Contains(strings.ToLower(err.Error()), "unauthorized") {
+	if !errdefs.IsUnauthorized(err) || !strings.Contains(strings.ToLower(err.Error()), "unauthorized") {
 		t.Fatalf("wrong password: err = %v, want an unauthorized error", err)
 	}
 	t.Logf("wrong password: %v", err)
@@ -135,8 +137,8 @@ func TestIntegrationPullAnonymousFromPrivateRegistry(t *testing.T) {
 	c := connect(t)
 	reg, ref := privateImage(t, c, "anon")
 	_, err := pullWith(t, c, keyring.New(nil), ref)
-	if !errors.Is(err, engine.ErrUnauthorized) {
-		t.Fatalf("anonymous pull: err = %v, want ErrUnauthorized", err)
+	if !errdefs.IsUnauthorized(err) {
+		t.Fatalf("anonymous pull: err = %v, want Unauthenticated", err)
 	}
 	t.Logf("anonymous: %v", err)
 	if !strings.Contains(err.Error(), "credentials for "+reg.Host+" may be missing") {

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/registry"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -63,8 +64,8 @@ func TestPullAggregatesErrors(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	if !errors.Is(err, engine.ErrUnauthorized) {
-		t.Errorf("err = %v, want ErrUnauthorized inside", err)
+	if !errdefs.IsUnauthorized(err) {
+		t.Errorf("err = %v, want Unauthenticated inside", err)
 	}
 	msg := err.Error()
 	for _, want := range []string{"alice", "bob", "every credential failed"} {
@@ -135,7 +136,7 @@ func TestPullAnonymousFailureHint(t *testing.T) {
 		if hint != tt.wantHint {
 			t.Errorf("%s: hint %v, want %v: %v", tt.ref, hint, tt.wantHint, err)
 		}
-		if !errors.Is(err, engine.ErrNotFound) {
+		if !errdefs.IsNotFound(err) {
 			t.Errorf("%s: err %v lost its kind", tt.ref, err)
 		}
 	}
@@ -150,7 +151,7 @@ func TestPullAnonymousFailureHint(t *testing.T) {
 func TestPullRejectsIDs(t *testing.T) {
 	for _, ref := range []string{"sha256:" + idHex, idHex, "", "Bad Ref"} {
 		_, err := NewPuller(fake.New(), nil).Pull(context.Background(), ref, nil, nil)
-		if !errors.Is(err, engine.ErrInvalidArgument) {
+		if !errdefs.IsInvalidArgument(err) {
 			t.Errorf("Pull(%q) err = %v, want ErrInvalidArgument", ref, err)
 		}
 	}

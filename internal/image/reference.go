@@ -7,10 +7,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	"github.com/opencontainers/go-digest"
-
-	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
 // Ref is a parsed image reference: either a repository reference (name,
@@ -28,17 +27,17 @@ type Ref struct {
 // Parse parses an image reference as Docker and the CRI spell them.
 func Parse(s string) (Ref, error) {
 	if s == "" {
-		return Ref{}, fmt.Errorf("empty image reference: %w", engine.ErrInvalidArgument)
+		return Ref{}, fmt.Errorf("empty image reference: %w", errdefs.ErrInvalidArgument)
 	}
 	any, err := reference.ParseAnyReference(s)
 	if err != nil {
-		return Ref{}, fmt.Errorf("image reference %q: %v: %w", s, err, engine.ErrInvalidArgument)
+		return Ref{}, fmt.Errorf("image reference %q: %v: %w", s, err, errdefs.ErrInvalidArgument)
 	}
 	named, ok := any.(reference.Named)
 	if !ok {
 		d, isDigest := any.(reference.Digested)
 		if !isDigest {
-			return Ref{}, fmt.Errorf("image reference %q: neither a name nor an ID: %w", s, engine.ErrInvalidArgument)
+			return Ref{}, fmt.Errorf("image reference %q: neither a name nor an ID: %w", s, errdefs.ErrInvalidArgument)
 		}
 		return Ref{ID: d.Digest()}, nil
 	}

@@ -8,10 +8,10 @@
 package metrics
 
 import (
-	"context"
 	"errors"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -137,29 +137,33 @@ func (m *Metrics) CacheResync(reason string, d time.Duration, err error) {
 // EventStreamReconnect implements cache.Metrics.
 func (m *Metrics) EventStreamReconnect() { m.eventReconnects.Inc() }
 
-// errorKinds maps errors to bounded label values, first match wins.
+// errorKinds maps errors to bounded label values, first match wins: the
+// refinements before the errdefs kinds they are.
 var errorKinds = []struct {
-	target error
-	name   string
+	is   func(error) bool
+	name string
 }{
-	{engine.ErrNotFound, "not_found"},
-	{engine.ErrConflict, "conflict"},
-	{engine.ErrTimeout, "timeout"},
-	{context.DeadlineExceeded, "timeout"},
-	{context.Canceled, "canceled"},
-	{engine.ErrUnauthorized, "unauthorized"},
-	{engine.ErrRegistryUnavailable, "registry_unavailable"},
-	{engine.ErrPullStalled, "pull_stalled"},
-	{engine.ErrInvalidArgument, "invalid_argument"},
-	{engine.ErrUnavailable, "unavailable"},
-	{engine.ErrNotImplemented, "not_implemented"},
+	{isErr(engine.ErrRegistryUnavailable), "registry_unavailable"},
+	{isErr(engine.ErrPullStalled), "pull_stalled"},
+	{errdefs.IsNotFound, "not_found"},
+	{errdefs.IsConflict, "conflict"},
+	{errdefs.IsDeadlineExceeded, "timeout"},
+	{errdefs.IsCanceled, "canceled"},
+	{errdefs.IsUnauthorized, "unauthorized"},
+	{errdefs.IsInvalidArgument, "invalid_argument"},
+	{errdefs.IsUnavailable, "unavailable"},
+	{errdefs.IsNotImplemented, "not_implemented"},
+}
+
+func isErr(target error) func(error) bool {
+	return func(err error) bool { return errors.Is(err, target) }
 }
 
 // errorKind classifies an engine error for labels: one of a fixed set, so
 // label cardinality stays bounded.
 func errorKind(err error) string {
 	for _, k := range errorKinds {
-		if errors.Is(err, k.target) {
+		if k.is(err) {
 			return k.name
 		}
 	}

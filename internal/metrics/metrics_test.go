@@ -2,7 +2,6 @@ package metrics
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -61,10 +61,10 @@ func TestWrapEngine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := eng.InspectContainer(ctx, "nosuch"); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := eng.InspectContainer(ctx, "nosuch"); !errdefs.IsNotFound(err) {
 		t.Fatalf("inspect: %v", err)
 	}
-	f.InjectError("StartContainer", fmt.Errorf("slow: %w", engine.ErrTimeout))
+	f.InjectError("StartContainer", fmt.Errorf("slow: %w", context.DeadlineExceeded))
 	if err := eng.StartContainer(ctx, id); err == nil {
 		t.Fatal("injected error lost")
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/containerd/errdefs"
 	"github.com/containernetworking/cni/libcni"
 	"github.com/moby/moby/api/types/container"
 
@@ -86,7 +87,7 @@ func (p *cniPlugin) Status() error {
 
 func (p *cniPlugin) Prepare(_ context.Context, pod *Pod, spec *engine.CreateSpec) error {
 	if pod == nil || spec == nil {
-		return fmt.Errorf("prepare: nil pod or spec: %w", engine.ErrInvalidArgument)
+		return fmt.Errorf("prepare: nil pod or spec: %w", errdefs.ErrInvalidArgument)
 	}
 	ensureSpec(spec)
 	if pod.HostNetwork {
@@ -104,19 +105,19 @@ func (p *cniPlugin) Prepare(_ context.Context, pod *Pod, spec *engine.CreateSpec
 
 func (p *cniPlugin) SetUp(ctx context.Context, pod *Pod, netnsPath string) (_ *Result, retErr error) {
 	if pod == nil || !isPlainID(pod.ID) {
-		return nil, fmt.Errorf("set up: pod without a valid id: %w", engine.ErrInvalidArgument)
+		return nil, fmt.Errorf("set up: pod without a valid id: %w", errdefs.ErrInvalidArgument)
 	}
 	if pod.HostNetwork {
 		return &Result{}, nil
 	}
 	if netnsPath == "" {
-		return nil, fmt.Errorf("set up pod %s/%s: no network namespace: %w", pod.Namespace, pod.Name, engine.ErrInvalidArgument)
+		return nil, fmt.Errorf("set up pod %s/%s: no network namespace: %w", pod.Namespace, pod.Name, errdefs.ErrInvalidArgument)
 	}
 	if host, err := isHostNetNS(netnsPath); err != nil {
 		return nil, fmt.Errorf("set up pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	} else if host {
 		return nil, fmt.Errorf("set up pod %s/%s: %s is the host's network namespace: %w",
-			pod.Namespace, pod.Name, netnsPath, engine.ErrInvalidArgument)
+			pod.Namespace, pod.Name, netnsPath, errdefs.ErrInvalidArgument)
 	}
 	list, err := p.conf.network()
 	if err != nil {
@@ -161,7 +162,7 @@ func (p *cniPlugin) SetUp(ctx context.Context, pod *Pod, netnsPath string) (_ *R
 // IPs reads libcni's cached ADD result: no fork, no netns entry.
 func (p *cniPlugin) IPs(_ context.Context, pod *Pod, _ *container.InspectResponse) ([]string, error) {
 	if pod == nil || !isPlainID(pod.ID) {
-		return nil, fmt.Errorf("pod IPs: pod without a valid id: %w", engine.ErrInvalidArgument)
+		return nil, fmt.Errorf("pod IPs: pod without a valid id: %w", errdefs.ErrInvalidArgument)
 	}
 	if pod.HostNetwork {
 		return nil, nil
@@ -187,7 +188,7 @@ func (p *cniPlugin) IPs(_ context.Context, pod *Pod, _ *container.InspectRespons
 // with the netns.
 func (p *cniPlugin) TearDown(ctx context.Context, pod *Pod, netnsPath string) error {
 	if pod == nil || !isPlainID(pod.ID) {
-		return fmt.Errorf("tear down: pod without a valid id: %w", engine.ErrInvalidArgument)
+		return fmt.Errorf("tear down: pod without a valid id: %w", errdefs.ErrInvalidArgument)
 	}
 	if pod.HostNetwork {
 		return nil

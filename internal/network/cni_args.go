@@ -7,10 +7,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/containerd/errdefs"
 	"github.com/containernetworking/cni/libcni"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
-	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
 // Pod annotations the kubelet uses for the bandwidth plugin.
@@ -87,11 +86,11 @@ func portMappingsArg(mappings []*runtimeapi.PortMapping) ([]portMapping, error) 
 		}
 		if pm.ContainerPort <= 0 || pm.ContainerPort > 65535 {
 			return nil, fmt.Errorf("port mapping %d: container port %d out of range 1-65535: %w",
-				i, pm.ContainerPort, engine.ErrInvalidArgument)
+				i, pm.ContainerPort, errdefs.ErrInvalidArgument)
 		}
 		if pm.HostPort < 0 || pm.HostPort > 65535 {
 			return nil, fmt.Errorf("port mapping %d: host port %d out of range 1-65535: %w",
-				i, pm.HostPort, engine.ErrInvalidArgument)
+				i, pm.HostPort, errdefs.ErrInvalidArgument)
 		}
 		proto, err := cniProto(pm.Protocol)
 		if err != nil {
@@ -99,7 +98,7 @@ func portMappingsArg(mappings []*runtimeapi.PortMapping) ([]portMapping, error) 
 		}
 		if pm.HostIp != "" {
 			if _, err := netip.ParseAddr(pm.HostIp); err != nil {
-				return nil, fmt.Errorf("port mapping %d: host IP %q: %w", i, pm.HostIp, engine.ErrInvalidArgument)
+				return nil, fmt.Errorf("port mapping %d: host IP %q: %w", i, pm.HostIp, errdefs.ErrInvalidArgument)
 			}
 		}
 		if pm.HostPort == 0 {
@@ -176,10 +175,10 @@ func parseQuantity(s string) (uint64, error) {
 	n, err := strconv.ParseUint(num, 10, 64)
 	if err != nil || n == 0 {
 		return 0, fmt.Errorf("bandwidth %q: want a positive integer with an optional k/M/G/T/P or Ki/Mi/Gi/Ti/Pi suffix: %w",
-			s, engine.ErrInvalidArgument)
+			s, errdefs.ErrInvalidArgument)
 	}
 	if n > math.MaxUint64/mult {
-		return 0, fmt.Errorf("bandwidth %q too large: %w", s, engine.ErrInvalidArgument)
+		return 0, fmt.Errorf("bandwidth %q too large: %w", s, errdefs.ErrInvalidArgument)
 	}
 	return n * mult, nil
 }

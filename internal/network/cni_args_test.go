@@ -1,14 +1,12 @@
 package network
 
 import (
-	"errors"
 	"math"
 	"reflect"
 	"testing"
 
+	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
-	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
 func TestPortMappingsArg(t *testing.T) {
@@ -38,7 +36,7 @@ func TestPortMappingsArg(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := portMappingsArg(tt.in)
 			if tt.wantErr {
-				if !errors.Is(err, engine.ErrInvalidArgument) {
+				if !errdefs.IsInvalidArgument(err) {
 					t.Fatalf("err = %v, want ErrInvalidArgument", err)
 				}
 				return
@@ -90,7 +88,7 @@ func TestBandwidthArg(t *testing.T) {
 	if err != nil || *bw != (bandwidth{EgressRate: 2000, EgressBurst: math.MaxInt32}) {
 		t.Errorf("egress: %+v, %v", bw, err)
 	}
-	if _, err := bandwidthArg(map[string]string{annotationEgressBandwidth: "fast"}); !errors.Is(err, engine.ErrInvalidArgument) {
+	if _, err := bandwidthArg(map[string]string{annotationEgressBandwidth: "fast"}); !errdefs.IsInvalidArgument(err) {
 		t.Errorf("bad annotation: err = %v", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -223,10 +224,10 @@ func TestCNIRefusesHostNetNS(t *testing.T) {
 	ctx := context.Background()
 	f := newFakeCNI(t)
 	pod := &Pod{ID: "beef02", Name: "web", Namespace: "ns"}
-	if _, err := f.p.SetUp(ctx, pod, "/proc/self/ns/net"); !errors.Is(err, engine.ErrInvalidArgument) {
+	if _, err := f.p.SetUp(ctx, pod, "/proc/self/ns/net"); !errdefs.IsInvalidArgument(err) {
 		t.Fatalf("SetUp in host netns: err = %v", err)
 	}
-	if _, err := f.p.SetUp(ctx, pod, ""); !errors.Is(err, engine.ErrInvalidArgument) {
+	if _, err := f.p.SetUp(ctx, pod, ""); !errdefs.IsInvalidArgument(err) {
 		t.Fatalf("SetUp without netns: err = %v", err)
 	}
 	if c := f.calls(); len(c) != 0 {
@@ -270,7 +271,7 @@ func TestCNIHostNetworkAndPrepare(t *testing.T) {
 		t.Fatalf("cni pod: mode %q bindings %v, %v", spec.HostConfig.NetworkMode, spec.HostConfig.PortBindings, err)
 	}
 	bad := &Pod{ID: "p2", PortMappings: []*runtimeapi.PortMapping{{ContainerPort: 80, HostPort: 8080, HostIp: "nope"}}}
-	if err := f.p.Prepare(ctx, bad, &engine.CreateSpec{}); !errors.Is(err, engine.ErrInvalidArgument) {
+	if err := f.p.Prepare(ctx, bad, &engine.CreateSpec{}); !errdefs.IsInvalidArgument(err) {
 		t.Fatalf("bad mapping: err = %v", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -41,7 +42,7 @@ func (p *dockerPlugin) Status() error { return nil }
 
 func (p *dockerPlugin) Prepare(_ context.Context, pod *Pod, spec *engine.CreateSpec) error {
 	if pod == nil || spec == nil {
-		return fmt.Errorf("prepare: nil pod or spec: %w", engine.ErrInvalidArgument)
+		return fmt.Errorf("prepare: nil pod or spec: %w", errdefs.ErrInvalidArgument)
 	}
 	ensureSpec(spec)
 	if pod.HostNetwork {
@@ -71,7 +72,7 @@ func (p *dockerPlugin) Prepare(_ context.Context, pod *Pod, spec *engine.CreateS
 // reports the addresses Docker assigned.
 func (p *dockerPlugin) SetUp(ctx context.Context, pod *Pod, _ string) (*Result, error) {
 	if pod == nil {
-		return nil, fmt.Errorf("set up: nil pod: %w", engine.ErrInvalidArgument)
+		return nil, fmt.Errorf("set up: nil pod: %w", errdefs.ErrInvalidArgument)
 	}
 	if pod.HostNetwork {
 		return &Result{}, nil
@@ -94,7 +95,7 @@ func (p *dockerPlugin) IPs(_ context.Context, pod *Pod, ins *container.InspectRe
 		return nil, nil
 	}
 	if ins == nil {
-		return nil, fmt.Errorf("pod IPs: nil inspect response: %w", engine.ErrInvalidArgument)
+		return nil, fmt.Errorf("pod IPs: nil inspect response: %w", errdefs.ErrInvalidArgument)
 	}
 	if ins.HostConfig != nil && ins.HostConfig.NetworkMode.IsHost() {
 		return nil, nil

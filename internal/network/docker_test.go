@@ -2,11 +2,11 @@ package network
 
 import (
 	"context"
-	"errors"
 	"net/netip"
 	"slices"
 	"testing"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -24,7 +24,7 @@ type inspectOnly struct {
 func (e inspectOnly) InspectContainer(_ context.Context, id string) (*container.InspectResponse, error) {
 	r, ok := e.resp[id]
 	if !ok {
-		return nil, engine.ErrNotFound
+		return nil, errdefs.ErrNotFound
 	}
 	return r, nil
 }
@@ -46,10 +46,10 @@ func TestNewSelectsPlugin(t *testing.T) {
 			t.Errorf("New(%q) = %v, %v; want docker plugin", name, p, err)
 		}
 	}
-	if _, err := New(eng, Config{Plugin: "weave"}); !errors.Is(err, engine.ErrInvalidArgument) {
+	if _, err := New(eng, Config{Plugin: "weave"}); !errdefs.IsInvalidArgument(err) {
 		t.Errorf("unknown plugin: err = %v, want ErrInvalidArgument", err)
 	}
-	if _, err := New(nil, Config{}); !errors.Is(err, engine.ErrInvalidArgument) {
+	if _, err := New(nil, Config{}); !errdefs.IsInvalidArgument(err) {
 		t.Errorf("docker without engine: err = %v, want ErrInvalidArgument", err)
 	}
 }
@@ -108,13 +108,13 @@ func TestDockerPrepare(t *testing.T) {
 	t.Run("bad port", func(t *testing.T) {
 		p := newDockerForTest(t, inspectOnly{}, "")
 		err := p.Prepare(ctx, &Pod{PortMappings: []*runtimeapi.PortMapping{{ContainerPort: -3, HostPort: 1}}}, &engine.CreateSpec{})
-		if !errors.Is(err, engine.ErrInvalidArgument) {
+		if !errdefs.IsInvalidArgument(err) {
 			t.Errorf("err = %v, want ErrInvalidArgument", err)
 		}
 	})
 	t.Run("nil spec", func(t *testing.T) {
 		p := newDockerForTest(t, inspectOnly{}, "")
-		if err := p.Prepare(ctx, &Pod{}, nil); !errors.Is(err, engine.ErrInvalidArgument) {
+		if err := p.Prepare(ctx, &Pod{}, nil); !errdefs.IsInvalidArgument(err) {
 			t.Errorf("err = %v, want ErrInvalidArgument", err)
 		}
 	})
@@ -181,7 +181,7 @@ func TestDockerSetUp(t *testing.T) {
 	if err != nil || !slices.Equal(res.IPs, []string{"172.17.0.9"}) {
 		t.Fatalf("SetUp = %v, %v", res, err)
 	}
-	if _, err := p.SetUp(ctx, &Pod{ID: "gone"}, ""); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := p.SetUp(ctx, &Pod{ID: "gone"}, ""); !errdefs.IsNotFound(err) {
 		t.Errorf("missing sandbox: err = %v, want ErrNotFound", err)
 	}
 	if err := p.TearDown(ctx, &Pod{ID: "gone"}, ""); err != nil {

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/containerd/errdefs"
 )
 
 func pinNetNS(src, target string) error {
-	return fmt.Errorf("pin netns: %w", engine.ErrNotImplemented)
+	return fmt.Errorf("pin netns: %w", errdefs.ErrNotImplemented)
 }
 
 func isPinnedNetNS(string) bool { return false }
@@ -18,5 +18,5 @@ func isPinnedNetNS(string) bool { return false }
 func unpinNetNS(string) error { return nil }
 
 func addrsInNetNS(string, string) ([]*net.IPNet, error) {
-	return nil, fmt.Errorf("addresses in netns: %w", engine.ErrNotImplemented)
+	return nil, fmt.Errorf("addresses in netns: %w", errdefs.ErrNotImplemented)
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -100,14 +101,14 @@ func New(eng engine.Engine, cfg Config) (Plugin, error) {
 	switch cfg.Plugin {
 	case "", PluginDocker:
 		if eng == nil {
-			return nil, fmt.Errorf("network plugin %q needs an engine: %w", PluginDocker, engine.ErrInvalidArgument)
+			return nil, fmt.Errorf("network plugin %q needs an engine: %w", PluginDocker, errdefs.ErrInvalidArgument)
 		}
 		return newDocker(eng, cfg), nil
 	case PluginCNI:
 		return newCNI(cfg)
 	default:
 		return nil, fmt.Errorf("unknown network plugin %q (want %q or %q): %w",
-			cfg.Plugin, PluginDocker, PluginCNI, engine.ErrInvalidArgument)
+			cfg.Plugin, PluginDocker, PluginCNI, errdefs.ErrInvalidArgument)
 	}
 }
 

@@ -5,10 +5,9 @@ import (
 	"net/netip"
 	"strconv"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/network"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
-	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
 // portBindings turns CRI port mappings into Docker's exposed ports and port
@@ -23,11 +22,11 @@ func portBindings(mappings []*runtimeapi.PortMapping) (network.PortSet, network.
 		}
 		if pm.ContainerPort <= 0 || pm.ContainerPort > 65535 {
 			return nil, nil, fmt.Errorf("port mapping %d: container port %d out of range 1-65535: %w",
-				i, pm.ContainerPort, engine.ErrInvalidArgument)
+				i, pm.ContainerPort, errdefs.ErrInvalidArgument)
 		}
 		if pm.HostPort < 0 || pm.HostPort > 65535 {
 			return nil, nil, fmt.Errorf("port mapping %d: host port %d out of range 1-65535: %w",
-				i, pm.HostPort, engine.ErrInvalidArgument)
+				i, pm.HostPort, errdefs.ErrInvalidArgument)
 		}
 		if pm.HostPort == 0 {
 			continue
@@ -40,7 +39,7 @@ func portBindings(mappings []*runtimeapi.PortMapping) (network.PortSet, network.
 		if pm.HostIp != "" {
 			hostIP, err = netip.ParseAddr(pm.HostIp)
 			if err != nil {
-				return nil, nil, fmt.Errorf("port mapping %d: host IP %q: %w", i, pm.HostIp, engine.ErrInvalidArgument)
+				return nil, nil, fmt.Errorf("port mapping %d: host IP %q: %w", i, pm.HostIp, errdefs.ErrInvalidArgument)
 			}
 		}
 		port, _ := network.PortFrom(uint16(pm.ContainerPort), proto)
@@ -62,7 +61,7 @@ func dockerProto(p runtimeapi.Protocol) (network.IPProtocol, error) {
 	case runtimeapi.Protocol_SCTP:
 		return network.SCTP, nil
 	default:
-		return "", fmt.Errorf("unknown protocol %d: %w", p, engine.ErrInvalidArgument)
+		return "", fmt.Errorf("unknown protocol %d: %w", p, errdefs.ErrInvalidArgument)
 	}
 }
 

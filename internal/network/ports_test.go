@@ -1,14 +1,12 @@
 package network
 
 import (
-	"errors"
 	"net/netip"
 	"testing"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/network"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
-	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
 func TestPortBindings(t *testing.T) {
@@ -48,7 +46,7 @@ func TestPortBindings(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			exposed, bindings, err := portBindings(tt.in)
 			if tt.wantErr {
-				if !errors.Is(err, engine.ErrInvalidArgument) {
+				if !errdefs.IsInvalidArgument(err) {
 					t.Fatalf("err = %v, want ErrInvalidArgument", err)
 				}
 				return

@@ -14,9 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
-	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
 // ContainerRef is what the collector needs to know about one container.
@@ -142,7 +141,7 @@ func (c *Collector) Forget(containerID string) {
 // CgroupVersion is 1 or 2.
 func (c *Collector) CgroupVersion() int { return c.cg.version() }
 
-// errNoCgroup is wrapped (with engine.ErrNotFound) when a running
+// errNoCgroup is wrapped (with errdefs.ErrNotFound) when a running
 // container's cgroup is not where Docker puts it.
 var errNoCgroup = errors.New("cgroup not found")
 
@@ -164,7 +163,7 @@ func (c *Collector) containerPath(ref ContainerRef) (string, error) {
 		}
 		p, err := cgroupFromProc(c.procRoot, ref.Pid, ctrl)
 		if err != nil || !c.cg.exists(p) {
-			return "", fmt.Errorf("container %s: %w (%w)", ref.ID, errNoCgroup, engine.ErrNotFound)
+			return "", fmt.Errorf("container %s: %w (%w)", ref.ID, errNoCgroup, errdefs.ErrNotFound)
 		}
 		rel = p
 	}
@@ -176,7 +175,7 @@ func (c *Collector) containerPath(ref ContainerRef) (string, error) {
 
 // readContainer reads a running container's cgroup; full selects the
 // metrics set. A cgroup that vanished (the container just exited) is
-// forgotten and reported as engine.ErrNotFound.
+// forgotten and reported as errdefs.ErrNotFound.
 func (c *Collector) readContainer(ref ContainerRef, full bool) (sample, error) {
 	var s sample
 	rel, err := c.containerPath(ref)
@@ -193,7 +192,7 @@ func (c *Collector) readContainer(ref ContainerRef, full bool) (sample, error) {
 		delete(c.paths, ref.ID)
 		c.mu.Unlock()
 		c.cg.forget(rel)
-		return s, fmt.Errorf("container %s: %w (%w)", ref.ID, errNoCgroup, engine.ErrNotFound)
+		return s, fmt.Errorf("container %s: %w (%w)", ref.ID, errNoCgroup, errdefs.ErrNotFound)
 	}
 	if err != nil {
 		return s, fmt.Errorf("read cgroup of %s: %w", ref.ID, err)
@@ -272,7 +271,7 @@ func (c *Collector) PodSandboxStats(ctx context.Context, ref SandboxRef) (*runti
 	var running []containerSample
 	for _, cr := range ref.Containers {
 		cs, s, err := c.containerStats(cr, now)
-		if errors.Is(err, engine.ErrNotFound) {
+		if errdefs.IsNotFound(err) {
 			continue // exited meanwhile
 		}
 		if err != nil {

@@ -2,7 +2,6 @@ package stats
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,9 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-
-	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
 const netDev = `Inter-|   Receive                                                |  Transmit
@@ -115,11 +113,11 @@ func TestContainerStatsV1(t *testing.T) {
 		t.Errorf("stopped container: %v, %v", st, err)
 	}
 	// Running but its cgroup is gone (exited meanwhile): NotFound.
-	if _, err := f.c.ContainerStats(ctx, ContainerRef{ID: "vanished", Pid: 12345}); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := f.c.ContainerStats(ctx, ContainerRef{ID: "vanished", Pid: 12345}); !errdefs.IsNotFound(err) {
 		t.Errorf("vanished cgroup: %v, want ErrNotFound", err)
 	}
 	os.RemoveAll(filepath.Join(f.root, "memory", "docker", "c1"))
-	if _, err := f.c.ContainerStats(ctx, ref); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := f.c.ContainerStats(ctx, ref); !errdefs.IsNotFound(err) {
 		t.Errorf("removed cgroup after caching its path: %v, want ErrNotFound", err)
 	}
 }

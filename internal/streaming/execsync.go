@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -29,7 +30,7 @@ type killFunc func(containerID string, pid int) error
 
 func execSync(ctx context.Context, eng engine.Engine, containerID string, cmd []string, timeout time.Duration, kill killFunc) (*runtimeapi.ExecSyncResponse, error) {
 	if len(cmd) == 0 {
-		return nil, fmt.Errorf("exec sync: missing command: %w", engine.ErrInvalidArgument)
+		return nil, fmt.Errorf("exec sync: missing command: %w", errdefs.ErrInvalidArgument)
 	}
 	execID, err := eng.CreateExec(ctx, containerID, engine.ExecConfig{Cmd: cmd, AttachStdout: true, AttachStderr: true})
 	if err != nil {

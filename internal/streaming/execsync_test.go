@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
 
@@ -192,14 +193,14 @@ func TestExecSyncCallerCancelAlsoKills(t *testing.T) {
 func TestExecSyncErrors(t *testing.T) {
 	eng := fake.New()
 	id := runningContainer(t, eng, false)
-	if _, err := execSync(context.Background(), eng, id, nil, 0, noKill(t)); !errors.Is(err, engine.ErrInvalidArgument) {
+	if _, err := execSync(context.Background(), eng, id, nil, 0, noKill(t)); !errdefs.IsInvalidArgument(err) {
 		t.Errorf("empty command: err = %v, want ErrInvalidArgument", err)
 	}
-	if _, err := execSync(context.Background(), eng, "nope", []string{"true"}, 0, noKill(t)); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := execSync(context.Background(), eng, "nope", []string{"true"}, 0, noKill(t)); !errdefs.IsNotFound(err) {
 		t.Errorf("unknown container: err = %v, want ErrNotFound", err)
 	}
-	eng.InjectError("StartExec", engine.ErrUnavailable)
-	if _, err := execSync(context.Background(), eng, id, []string{"true"}, 0, noKill(t)); !errors.Is(err, engine.ErrUnavailable) {
+	eng.InjectError("StartExec", errdefs.ErrUnavailable)
+	if _, err := execSync(context.Background(), eng, id, []string{"true"}, 0, noKill(t)); !errdefs.IsUnavailable(err) {
 		t.Errorf("start failure: err = %v, want ErrUnavailable", err)
 	}
 }

@@ -178,7 +178,7 @@ func waitExecExit(ctx context.Context, eng engine.Engine, execID string, limit t
 			return info.ExitCode, nil
 		}
 		if !deadline.IsZero() && time.Now().After(deadline) {
-			return 0, fmt.Errorf("exec %s still running %s after its output ended: %w", execID, limit, engine.ErrTimeout)
+			return 0, fmt.Errorf("exec %s still running %s after its output ended: %w", execID, limit, context.DeadlineExceeded)
 		}
 		select {
 		case <-ctx.Done():

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -71,7 +72,7 @@ type Server struct {
 // New binds the listener and serves in the background.
 func New(eng engine.Engine, sandboxes SandboxResolver, cfg Config) (*Server, error) {
 	if eng == nil {
-		return nil, fmt.Errorf("streaming: nil engine: %w", engine.ErrInvalidArgument)
+		return nil, fmt.Errorf("streaming: nil engine: %w", errdefs.ErrInvalidArgument)
 	}
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
@@ -148,7 +149,7 @@ func (s *Server) GetExec(req *runtimeapi.ExecRequest) (*runtimeapi.ExecResponse,
 		return nil, err
 	}
 	if len(req.GetCmd()) == 0 {
-		return nil, fmt.Errorf("exec: missing command: %w", engine.ErrInvalidArgument)
+		return nil, fmt.Errorf("exec: missing command: %w", errdefs.ErrInvalidArgument)
 	}
 	u, err := s.url("exec", req)
 	if err != nil {
@@ -172,11 +173,11 @@ func (s *Server) GetAttach(req *runtimeapi.AttachRequest) (*runtimeapi.AttachRes
 // GetPortForward returns the absolute URL of a port-forward session.
 func (s *Server) GetPortForward(req *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error) {
 	if req.GetPodSandboxId() == "" {
-		return nil, fmt.Errorf("port-forward: missing pod sandbox id: %w", engine.ErrInvalidArgument)
+		return nil, fmt.Errorf("port-forward: missing pod sandbox id: %w", errdefs.ErrInvalidArgument)
 	}
 	for _, p := range req.GetPort() {
 		if p < 1 || p > 65535 {
-			return nil, fmt.Errorf("port-forward: invalid port %d: %w", p, engine.ErrInvalidArgument)
+			return nil, fmt.Errorf("port-forward: invalid port %d: %w", p, errdefs.ErrInvalidArgument)
 		}
 	}
 	u, err := s.url("portforward", req)
@@ -189,12 +190,12 @@ func (s *Server) GetPortForward(req *runtimeapi.PortForwardRequest) (*runtimeapi
 func validateStreams(op, containerID string, tty, stdin, stdout, stderr bool) error {
 	switch {
 	case containerID == "":
-		return fmt.Errorf("%s: missing container id: %w", op, engine.ErrInvalidArgument)
+		return fmt.Errorf("%s: missing container id: %w", op, errdefs.ErrInvalidArgument)
 	case tty && stderr:
 		// A TTY merges the output into one stream.
-		return fmt.Errorf("%s: tty and stderr cannot both be set: %w", op, engine.ErrInvalidArgument)
+		return fmt.Errorf("%s: tty and stderr cannot both be set: %w", op, errdefs.ErrInvalidArgument)
 	case !stdin && !stdout && !stderr:
-		return fmt.Errorf("%s: one of stdin, stdout or stderr must be set: %w", op, engine.ErrInvalidArgument)
+		return fmt.Errorf("%s: one of stdin, stdout or stderr must be set: %w", op, errdefs.ErrInvalidArgument)
 	}
 	return nil
 }
@@ -213,7 +214,7 @@ func baseURL(override string, addr net.Addr) (*url.URL, error) {
 	if override != "" {
 		u, err := url.Parse(override)
 		if err != nil || u.Scheme == "" || u.Host == "" {
-			return nil, fmt.Errorf("streaming: base URL %q must be absolute (scheme://host:port): %w", override, engine.ErrInvalidArgument)
+			return nil, fmt.Errorf("streaming: base URL %q must be absolute (scheme://host:port): %w", override, errdefs.ErrInvalidArgument)
 		}
 		return u, nil
 	}

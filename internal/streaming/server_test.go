@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
 )
 
@@ -138,7 +138,7 @@ func TestBaseURL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			u, err := baseURL(tt.override, tt.addr)
 			if tt.wantErr {
-				if !errors.Is(err, engine.ErrInvalidArgument) {
+				if !errdefs.IsInvalidArgument(err) {
 					t.Fatalf("err = %v, want ErrInvalidArgument", err)
 				}
 				return
@@ -198,7 +198,7 @@ func TestGetRejectsBadRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.call(); !errors.Is(err, engine.ErrInvalidArgument) {
+			if err := tt.call(); !errdefs.IsInvalidArgument(err) {
 				t.Fatalf("err = %v, want ErrInvalidArgument", err)
 			}
 		})

@@ -31,6 +31,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -121,7 +122,7 @@ func New(ctx context.Context, eng engine.Engine, opts Options) (*Cache, error) {
 		opts.ResyncPeriod = DefaultResyncPeriod
 	}
 	if opts.ResyncPeriod < 0 {
-		return nil, fmt.Errorf("cache: negative resync period %s: %w", opts.ResyncPeriod, engine.ErrInvalidArgument)
+		return nil, fmt.Errorf("cache: negative resync period %s: %w", opts.ResyncPeriod, errdefs.ErrInvalidArgument)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -134,7 +135,7 @@ func New(ctx context.Context, eng engine.Engine, opts Options) (*Cache, error) {
 	}
 	key, value, hasValue := strings.Cut(opts.LabelFilter, "=")
 	if key == "" {
-		return nil, fmt.Errorf("cache: bad label filter %q: %w", opts.LabelFilter, engine.ErrInvalidArgument)
+		return nil, fmt.Errorf("cache: bad label filter %q: %w", opts.LabelFilter, errdefs.ErrInvalidArgument)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	c := &Cache{

@@ -2,13 +2,13 @@ package cache
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -36,7 +36,7 @@ func TestEventDrivenUpdates(t *testing.T) {
 	must(t, e.fake.RemoveContainer(e.ctx, id, engine.RemoveOptions{}))
 	eventually(t, "removed", func() bool { return len(ids(t, e.cache, all)) == 0 })
 	e.served(func() {
-		if _, err := e.cache.InspectContainer(e.ctx, id); !errors.Is(err, engine.ErrNotFound) {
+		if _, err := e.cache.InspectContainer(e.ctx, id); !errdefs.IsNotFound(err) {
 			t.Fatalf("inspect removed: %v, want ErrNotFound", err)
 		}
 	})
@@ -123,7 +123,7 @@ func TestPeriodicResyncRepairsSilentLoss(t *testing.T) {
 func TestStartsUnsyncedWhenEngineFails(t *testing.T) {
 	e := newEnv(t, Options{})
 	_ = e.cache.Close()
-	e.fake.InjectPersistentError("ListContainers", fmt.Errorf("daemon down: %w", engine.ErrUnavailable))
+	e.fake.InjectPersistentError("ListContainers", fmt.Errorf("daemon down: %w", errdefs.ErrUnavailable))
 	c, err := New(e.ctx, e.wrap, Options{})
 	must(t, err)
 	defer c.Close()
@@ -131,7 +131,7 @@ func TestStartsUnsyncedWhenEngineFails(t *testing.T) {
 		t.Fatal("synced although the resync failed")
 	}
 	// Reads go to the engine (and so fail like it) rather than answer empty.
-	if _, err := c.ListContainers(e.ctx, all); !errors.Is(err, engine.ErrUnavailable) {
+	if _, err := c.ListContainers(e.ctx, all); !errdefs.IsUnavailable(err) {
 		t.Fatalf("list while unsynced: %v, want the engine's error", err)
 	}
 	id := e.create(e.fake, "k8s_a_p_ns_uid_0", managedLabels())
@@ -243,7 +243,7 @@ func mustList(t *testing.T, c *Cache) []container.Summary {
 func TestNewRejectsBadOptions(t *testing.T) {
 	e := newEnv(t, Options{})
 	for _, o := range []Options{{ResyncPeriod: -time.Second}, {LabelFilter: "=x"}} {
-		if _, err := New(e.ctx, e.wrap, o); !errors.Is(err, engine.ErrInvalidArgument) {
+		if _, err := New(e.ctx, e.wrap, o); !errdefs.IsInvalidArgument(err) {
 			t.Errorf("%+v: %v, want ErrInvalidArgument", o, err)
 		}
 	}

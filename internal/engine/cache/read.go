@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -21,7 +22,7 @@ func (c *Cache) ListContainers(ctx context.Context, opts engine.ListOptions) ([]
 		return c.eng.ListContainers(ctx, opts)
 	}
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("list containers: %w: %w", engine.ErrTimeout, err)
+		return nil, fmt.Errorf("list containers: %w", err)
 	}
 	list, synced := c.sortedLive()
 	if !synced || c.events.behind() {
@@ -50,7 +51,7 @@ func (c *Cache) ListContainers(ctx context.Context, opts engine.ListOptions) ([]
 // InspectContainer implements engine.Engine. A reference that resolves to a
 // cached container (id, name or unique prefix of at least 12 digits) is
 // answered from memory with a deep copy; a known-removed id gets
-// engine.ErrNotFound; anything else goes to the engine.
+// errdefs.ErrNotFound; anything else goes to the engine.
 func (c *Cache) InspectContainer(ctx context.Context, id string) (*container.InspectResponse, error) {
 	r, cached, err := c.inspect(ctx, id)
 	if err != nil || !cached {
@@ -63,7 +64,7 @@ func (c *Cache) InspectContainer(ctx context.Context, id string) (*container.Ins
 // cache's own, read-only) and from the engine otherwise.
 func (c *Cache) inspect(ctx context.Context, id string) (r *container.InspectResponse, cached bool, err error) {
 	if err := ctx.Err(); err != nil {
-		return nil, false, fmt.Errorf("inspect container %s: %w: %w", id, engine.ErrTimeout, err)
+		return nil, false, fmt.Errorf("inspect container %s: %w", id, err)
 	}
 	c.mu.RLock()
 	e, gone, ok := c.lookupLocked(id)
@@ -74,7 +75,7 @@ func (c *Cache) inspect(ctx context.Context, id string) (r *container.InspectRes
 		return r, false, err
 	}
 	if gone {
-		return nil, false, fmt.Errorf("no such container: %s: %w", id, engine.ErrNotFound)
+		return nil, false, fmt.Errorf("no such container: %s: %w", id, errdefs.ErrNotFound)
 	}
 	return e.inspect, true, nil
 }
@@ -104,7 +105,7 @@ func newMatcher(opts engine.ListOptions) (*matcher, error) {
 	for _, n := range opts.Names {
 		re, err := regexp.Compile(n)
 		if err != nil {
-			return nil, fmt.Errorf("bad name filter %q: %v: %w", n, err, engine.ErrInvalidArgument)
+			return nil, fmt.Errorf("bad name filter %q: %v: %w", n, err, errdefs.ErrInvalidArgument)
 		}
 		m.names = append(m.names, re)
 	}

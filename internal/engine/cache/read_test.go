@@ -1,10 +1,10 @@
 package cache
 
 import (
-	"errors"
 	"slices"
 	"testing"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -121,7 +121,7 @@ func TestInspectResolution(t *testing.T) {
 			t.Errorf("%s answered from the cache", ref)
 		}
 	}
-	if _, err := e.cache.InspectContainer(e.ctx, "nosuch"); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := e.cache.InspectContainer(e.ctx, "nosuch"); !errdefs.IsNotFound(err) {
 		t.Errorf("unknown: %v", err)
 	}
 }
@@ -175,7 +175,7 @@ func TestResultsAreCopies(t *testing.T) {
 func TestBadNameFilter(t *testing.T) {
 	e := newEnv(t, Options{})
 	_, err := e.cache.ListContainers(e.ctx, engine.ListOptions{Labels: []string{naming.ManagedLabelFilter}, Names: []string{"("}})
-	if !errors.Is(err, engine.ErrInvalidArgument) {
+	if !errdefs.IsInvalidArgument(err) {
 		t.Fatalf("got %v, want ErrInvalidArgument", err)
 	}
 }

@@ -2,11 +2,10 @@ package cache
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/containerd/errdefs"
 )
 
 const (
@@ -118,7 +117,7 @@ func (c *Cache) inspectAfterEvent(ctx context.Context, id string) {
 	switch {
 	case err == nil:
 		c.store(seq, in)
-	case errors.Is(err, engine.ErrNotFound):
+	case errdefs.IsNotFound(err):
 		c.remove(seq, id)
 	case ctx.Err() != nil:
 		// The stream ended; the resync after the reconnect covers it.

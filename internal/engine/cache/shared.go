@@ -62,7 +62,7 @@ func (s *Shared) SetDerived(v any) { s.derived.Store(&derivedValue{v}) }
 // in sync, go to the engine; its results are wrapped the same way.
 func (c *Cache) ListShared(ctx context.Context, opts engine.ListOptions) ([]*Shared, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("list containers: %w: %w", engine.ErrTimeout, err)
+		return nil, fmt.Errorf("list containers: %w", err)
 	}
 	cached := slices.Contains(opts.Labels, c.opts.LabelFilter)
 	key := listKey(opts)

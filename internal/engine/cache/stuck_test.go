@@ -33,7 +33,7 @@ func (s *stuck) InspectContainer(ctx context.Context, id string) (*container.Ins
 		select {
 		case <-release:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("inspect %s: %w: %w", id, engine.ErrTimeout, ctx.Err())
+			return nil, fmt.Errorf("inspect %s: %w: %w", id, context.DeadlineExceeded, ctx.Err())
 		}
 	}
 	return s.Engine.InspectContainer(ctx, id)

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -267,7 +268,7 @@ func (c *Cache) resync(ctx context.Context, reason string, full bool) (err error
 		switch {
 		case errs[i] == nil:
 			c.store(seq, results[i])
-		case errors.Is(errs[i], engine.ErrNotFound):
+		case errdefs.IsNotFound(errs[i]):
 			c.remove(seq, s.ID)
 		default:
 			return fmt.Errorf("resync: inspect %s: %w", s.ID, errs[i])

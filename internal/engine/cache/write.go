@@ -2,10 +2,10 @@ package cache
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -104,10 +104,10 @@ func (c *Cache) refresh(ctx context.Context, ref string, opErr error) {
 	c.mu.RLock()
 	e, _, known := c.lookupLocked(ref)
 	c.mu.RUnlock()
-	if errors.Is(opErr, engine.ErrNotFound) && !known {
+	if errdefs.IsNotFound(opErr) && !known {
 		return // nothing happened to anything we hold
 	}
-	if errors.Is(opErr, engine.ErrTimeout) || errors.Is(opErr, engine.ErrUnavailable) {
+	if errdefs.IsDeadlineExceeded(opErr) || errdefs.IsUnavailable(opErr) {
 		// The daemon did not answer (hung, down, or the caller gave up): the
 		// change may or may not have happened, and an inspect now would only
 		// keep the caller waiting another request timeout.
@@ -125,7 +125,7 @@ func (c *Cache) refresh(ctx context.Context, ref string, opErr error) {
 	switch {
 	case err == nil:
 		c.store(seq, in)
-	case errors.Is(err, engine.ErrNotFound):
+	case errdefs.IsNotFound(err):
 		if known && e.live() {
 			c.remove(seq, e.inspect.ID)
 		}

@@ -1,10 +1,11 @@
 package cache
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"testing"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -18,7 +19,7 @@ func TestReadYourWrites(t *testing.T) {
 	state := func(id string) (container.ContainerState, *container.InspectResponse) {
 		t.Helper()
 		in, err := e.cache.InspectContainer(ctx, id)
-		if errors.Is(err, engine.ErrNotFound) {
+		if errdefs.IsNotFound(err) {
 			return "", nil
 		}
 		must(t, err)
@@ -63,7 +64,7 @@ func TestFailedRefreshPassesThrough(t *testing.T) {
 	e.wrap.Hold()
 	id := e.create(e.cache, "k8s_a_p_ns_uid_0", managedLabels())
 	// The start works but the cache cannot see its result.
-	e.fake.InjectError("InspectContainer", fmt.Errorf("glitch: %w", engine.ErrUnavailable))
+	e.fake.InjectError("InspectContainer", fmt.Errorf("glitch: %w", errdefs.ErrUnavailable))
 	must(t, e.cache.StartContainer(e.ctx, id))
 	// Whatever the resync timing, the answer is never the stale "created".
 	if st := states(t, e.cache)[id]; st != container.StateRunning {
@@ -85,7 +86,7 @@ func TestFailedCallsStillRefresh(t *testing.T) {
 	id := e.create(e.cache, "k8s_a_p_ns_uid_0", managedLabels())
 	must(t, e.cache.StartContainer(e.ctx, id))
 	// Removal of a running container fails; the cache keeps it.
-	if err := e.cache.RemoveContainer(e.ctx, id, engine.RemoveOptions{}); !errors.Is(err, engine.ErrConflict) {
+	if err := e.cache.RemoveContainer(e.ctx, id, engine.RemoveOptions{}); !errdefs.IsConflict(err) {
 		t.Fatalf("remove running: %v", err)
 	}
 	if st := states(t, e.cache)[id]; st != container.StateRunning {
@@ -93,14 +94,14 @@ func TestFailedCallsStillRefresh(t *testing.T) {
 	}
 	// Removed behind the cache's back, then a call on it: the cache learns.
 	must(t, e.fake.RemoveContainer(e.ctx, id, engine.RemoveOptions{Force: true}))
-	if err := e.cache.StopContainer(e.ctx, id, 0); !errors.Is(err, engine.ErrNotFound) {
+	if err := e.cache.StopContainer(e.ctx, id, 0); !errdefs.IsNotFound(err) {
 		t.Fatalf("stop removed: %v", err)
 	}
 	if _, ok := states(t, e.cache)[id]; ok {
 		t.Fatal("removed container still cached after a call told us")
 	}
 	// Unknown ids do not touch the cache.
-	if err := e.cache.StopContainer(e.ctx, "nosuch", 0); !errors.Is(err, engine.ErrNotFound) {
+	if err := e.cache.StopContainer(e.ctx, "nosuch", 0); !errdefs.IsNotFound(err) {
 		t.Fatalf("stop unknown: %v", err)
 	}
 }
@@ -110,7 +111,7 @@ func TestFailingResyncIsRetried(t *testing.T) {
 	id := e.create(e.cache, "k8s_a_p_ns_uid_0", managedLabels())
 	// Every inspect fails for a while: the refresh after Start and the
 	// resyncs it asks for all fail, and reads go to the engine.
-	e.fake.InjectPersistentError("InspectContainer", fmt.Errorf("daemon trouble: %w", engine.ErrUnavailable))
+	e.fake.InjectPersistentError("InspectContainer", fmt.Errorf("daemon trouble: %w", errdefs.ErrUnavailable))
 	must(t, e.cache.StartContainer(e.ctx, id))
 	if e.cache.Synced() {
 		t.Fatal("synced although the refresh failed")
@@ -154,8 +155,8 @@ func TestUnansweredChangeMarksStaleWithoutInspect(t *testing.T) {
 	id := e.create(e.cache, "k8s_a_p_ns_uid_0", managedLabels())
 	must(t, e.cache.StartContainer(e.ctx, id))
 	inspects := e.fake.CallCount("InspectContainer")
-	e.fake.InjectError("StopContainer", fmt.Errorf("no answer: %w", engine.ErrTimeout))
-	if err := e.cache.StopContainer(e.ctx, id, 0); !errors.Is(err, engine.ErrTimeout) {
+	e.fake.InjectError("StopContainer", fmt.Errorf("no answer: %w", context.DeadlineExceeded))
+	if err := e.cache.StopContainer(e.ctx, id, 0); !errdefs.IsDeadlineExceeded(err) {
 		t.Fatalf("stop: %v", err)
 	}
 	if n := e.fake.CallCount("InspectContainer") - inspects; n != 0 {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -49,13 +50,13 @@ func Run(t *testing.T, e engine.Engine, image, namePrefix string) {
 	created = append(created, id)
 
 	t.Run("duplicate name conflicts", func(t *testing.T) {
-		if _, err := e.CreateContainer(ctx, spec); !errors.Is(err, engine.ErrConflict) {
+		if _, err := e.CreateContainer(ctx, spec); !errdefs.IsConflict(err) {
 			t.Fatalf("got %v, want ErrConflict", err)
 		}
 	})
 	t.Run("absent image is not found", func(t *testing.T) {
 		_, err := e.CreateContainer(ctx, engine.CreateSpec{Name: name + "-x", Config: &container.Config{Image: namePrefix + "-absent:1"}})
-		if !errors.Is(err, engine.ErrNotFound) {
+		if !errdefs.IsNotFound(err) {
 			t.Fatalf("got %v, want ErrNotFound", err)
 		}
 	})
@@ -70,7 +71,7 @@ func Run(t *testing.T, e engine.Engine, image, namePrefix string) {
 		_, checks["CreateExec"] = e.CreateExec(ctx, unknown, engine.ExecConfig{Cmd: []string{"true"}})
 		_, checks["InspectExec"] = e.InspectExec(ctx, "0123456789abcdef0123")
 		for op, err := range checks {
-			if !errors.Is(err, engine.ErrNotFound) {
+			if !errdefs.IsNotFound(err) {
 				t.Errorf("%s: got %v, want ErrNotFound", op, err)
 			}
 		}
@@ -84,7 +85,7 @@ func Run(t *testing.T, e engine.Engine, image, namePrefix string) {
 		t.Fatalf("created: id %s name %q state %+v", got.ID, got.Name, got.State)
 	}
 	t.Run("exec needs a running container", func(t *testing.T) {
-		if _, err := e.CreateExec(ctx, id, engine.ExecConfig{Cmd: []string{"true"}}); !errors.Is(err, engine.ErrConflict) {
+		if _, err := e.CreateExec(ctx, id, engine.ExecConfig{Cmd: []string{"true"}}); !errdefs.IsConflict(err) {
 			t.Fatalf("got %v, want ErrConflict", err)
 		}
 	})
@@ -115,7 +116,7 @@ func Run(t *testing.T, e engine.Engine, image, namePrefix string) {
 	if ls, err := e.ListContainers(ctx, engine.ListOptions{All: true, Labels: []string{key + "=other"}}); err != nil || len(ls) != 0 {
 		t.Fatalf("list with another label value: %+v %v", ls, err)
 	}
-	if err := e.RemoveContainer(ctx, id, engine.RemoveOptions{}); !errors.Is(err, engine.ErrConflict) {
+	if err := e.RemoveContainer(ctx, id, engine.RemoveOptions{}); !errdefs.IsConflict(err) {
 		t.Fatalf("remove running without force: %v, want ErrConflict", err)
 	}
 	if err := e.KillContainer(ctx, id, "KILL"); err != nil {
@@ -125,7 +126,7 @@ func Run(t *testing.T, e engine.Engine, image, namePrefix string) {
 	if got.State.ExitCode != 137 || got.State.Status != container.StateExited {
 		t.Fatalf("killed: %+v", got.State)
 	}
-	if err := e.KillContainer(ctx, id, "KILL"); !errors.Is(err, engine.ErrConflict) {
+	if err := e.KillContainer(ctx, id, "KILL"); !errdefs.IsConflict(err) {
 		t.Fatalf("kill stopped: %v, want ErrConflict", err)
 	}
 	if err := e.StopContainer(ctx, id, time.Second); err != nil {
@@ -134,7 +135,7 @@ func Run(t *testing.T, e engine.Engine, image, namePrefix string) {
 	if err := e.RemoveContainer(ctx, id, engine.RemoveOptions{}); err != nil {
 		t.Fatalf("remove: %v", err)
 	}
-	if _, err := e.InspectContainer(ctx, id); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := e.InspectContainer(ctx, id); !errdefs.IsNotFound(err) {
 		t.Fatalf("inspect removed: %v, want ErrNotFound", err)
 	}
 
@@ -172,10 +173,10 @@ func Run(t *testing.T, e engine.Engine, image, namePrefix string) {
 		if byID, err := e.InspectImageByID(ctx, img.ID); err != nil || byID.ID != img.ID {
 			t.Fatalf("inspect image by ID: %v", err)
 		}
-		if _, err := e.InspectImageByID(ctx, image); !errors.Is(err, engine.ErrNotFound) {
+		if _, err := e.InspectImageByID(ctx, image); !errdefs.IsNotFound(err) {
 			t.Fatalf("inspect by ID with a reference: %v, want ErrNotFound", err)
 		}
-		if _, err := e.InspectImageByRef(ctx, namePrefix+"-absent:1"); !errors.Is(err, engine.ErrNotFound) {
+		if _, err := e.InspectImageByRef(ctx, namePrefix+"-absent:1"); !errdefs.IsNotFound(err) {
 			t.Fatalf("inspect absent image: %v, want ErrNotFound", err)
 		}
 	})

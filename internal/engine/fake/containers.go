@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
@@ -163,7 +164,7 @@ func (f *Fake) StartContainer(ctx context.Context, id string) error {
 			c.state.Error = msg
 			c.state.ExitCode = 128
 			c.notify()
-			return fmt.Errorf("start container %s: %w: %s", c.id, engine.ErrInvalidArgument, msg)
+			return fmt.Errorf("start container %s: %w: %s", c.id, errdefs.ErrInvalidArgument, msg)
 		}
 		if c.state.Status == container.StateExited {
 			c.restartCnt++

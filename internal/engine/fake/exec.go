@@ -88,18 +88,9 @@ func (f *Fake) StartExec(ctx context.Context, execID string, s engine.Streams) e
 	f.emitLocked(c, "exec_die", map[string]string{"execID": e.id, "exitCode": fmt.Sprint(code)})
 	f.mu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("fake exec %s: %w", execID, ctxErr(err))
+		return fmt.Errorf("fake exec %s: %w", execID, err)
 	}
 	return nil
-}
-
-// ctxErr classifies a context error as the client does: a deadline is an
-// engine timeout, a cancellation stays context.Canceled.
-func ctxErr(err error) error {
-	if err == context.DeadlineExceeded {
-		return fmt.Errorf("%w: %w", engine.ErrTimeout, err)
-	}
-	return err
 }
 
 // InspectExec implements engine.Engine.

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/system"
 
@@ -127,11 +128,11 @@ func (f *Fake) enter(ctx context.Context, op string) error {
 		select {
 		case <-t.C:
 		case <-ctx.Done():
-			return fmt.Errorf("fake %s: %w: %w", op, engine.ErrTimeout, ctx.Err())
+			return fmt.Errorf("fake %s: %w", op, ctx.Err())
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("fake %s: %w: %w", op, engine.ErrTimeout, err)
+		return fmt.Errorf("fake %s: %w", op, err)
 	}
 	return nil
 }
@@ -187,7 +188,7 @@ func (f *Fake) ClearError(op string) {
 }
 
 // SetDelay makes every call to op wait d (or until its ctx ends, which
-// fails the call with engine.ErrTimeout) before doing its work.
+// fails the call with its error) before doing its work.
 func (f *Fake) SetDelay(op string, d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -287,13 +288,13 @@ func clone[T any](v T) T {
 }
 
 func notFound(format string, args ...any) error {
-	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), engine.ErrNotFound)
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), errdefs.ErrNotFound)
 }
 
 func conflict(format string, args ...any) error {
-	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), engine.ErrConflict)
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), errdefs.ErrConflict)
 }
 
 func invalid(format string, args ...any) error {
-	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), engine.ErrInvalidArgument)
+	return fmt.Errorf("%s: %w", fmt.Sprintf(format, args...), errdefs.ErrInvalidArgument)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
 
@@ -62,13 +63,13 @@ func TestContainerLifecycle(t *testing.T) {
 	if got.State.Running || got.State.Status != container.StateExited || got.State.ExitCode != 143 || got.State.FinishedAt == zeroTime {
 		t.Fatalf("killed: %+v", got.State)
 	}
-	if err := f.KillContainer(ctx, id, "KILL"); !errors.Is(err, engine.ErrConflict) {
+	if err := f.KillContainer(ctx, id, "KILL"); !errdefs.IsConflict(err) {
 		t.Fatalf("kill stopped container: %v, want ErrConflict", err)
 	}
 	if err := f.RemoveContainer(ctx, id, engine.RemoveOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.InspectContainer(ctx, id); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := f.InspectContainer(ctx, id); !errdefs.IsNotFound(err) {
 		t.Fatalf("inspect removed: %v, want ErrNotFound", err)
 	}
 }
@@ -118,11 +119,11 @@ func TestCreateErrors(t *testing.T) {
 		spec engine.CreateSpec
 		want error
 	}{
-		{"duplicate name", engine.CreateSpec{Name: "dup", Config: &container.Config{Image: "busybox"}}, engine.ErrConflict},
-		{"duplicate with slash", engine.CreateSpec{Name: "/dup", Config: &container.Config{Image: "busybox"}}, engine.ErrConflict},
-		{"missing image", engine.CreateSpec{Name: "x1", Config: &container.Config{Image: "nope"}}, engine.ErrNotFound},
-		{"nil config", engine.CreateSpec{Name: "y"}, engine.ErrInvalidArgument},
-		{"bad name", engine.CreateSpec{Name: "a b", Config: &container.Config{Image: "busybox"}}, engine.ErrInvalidArgument},
+		{"duplicate name", engine.CreateSpec{Name: "dup", Config: &container.Config{Image: "busybox"}}, errdefs.ErrConflict},
+		{"duplicate with slash", engine.CreateSpec{Name: "/dup", Config: &container.Config{Image: "busybox"}}, errdefs.ErrConflict},
+		{"missing image", engine.CreateSpec{Name: "x1", Config: &container.Config{Image: "nope"}}, errdefs.ErrNotFound},
+		{"nil config", engine.CreateSpec{Name: "y"}, errdefs.ErrInvalidArgument},
+		{"bad name", engine.CreateSpec{Name: "a b", Config: &container.Config{Image: "busybox"}}, errdefs.ErrInvalidArgument},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -137,22 +138,22 @@ func TestLookupAndRemove(t *testing.T) {
 	ctx := context.Background()
 	f, _ := newWithImage(t)
 	id := create(t, f, "c_r", nil)
-	if _, err := f.InspectContainer(ctx, "nonexistent"); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := f.InspectContainer(ctx, "nonexistent"); !errdefs.IsNotFound(err) {
 		t.Fatalf("unknown: %v", err)
 	}
-	if _, err := f.InspectContainer(ctx, ""); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := f.InspectContainer(ctx, ""); !errdefs.IsNotFound(err) {
 		t.Fatalf("empty: %v", err)
 	}
 	if err := f.StartContainer(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.RemoveContainer(ctx, id, engine.RemoveOptions{}); !errors.Is(err, engine.ErrConflict) {
+	if err := f.RemoveContainer(ctx, id, engine.RemoveOptions{}); !errdefs.IsConflict(err) {
 		t.Fatalf("remove running without force: %v, want ErrConflict", err)
 	}
 	if err := f.RemoveContainer(ctx, id, engine.RemoveOptions{Force: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.RemoveContainer(ctx, id, engine.RemoveOptions{}); !errors.Is(err, engine.ErrNotFound) {
+	if err := f.RemoveContainer(ctx, id, engine.RemoveOptions{}); !errdefs.IsNotFound(err) {
 		t.Fatalf("second remove: %v", err)
 	}
 }
@@ -203,7 +204,7 @@ func TestListContainersFilters(t *testing.T) {
 			}
 		})
 	}
-	if _, err := f.ListContainers(ctx, engine.ListOptions{Names: []string{"("}}); !errors.Is(err, engine.ErrInvalidArgument) {
+	if _, err := f.ListContainers(ctx, engine.ListOptions{Names: []string{"("}}); !errdefs.IsInvalidArgument(err) {
 		t.Fatalf("bad regexp: %v", err)
 	}
 }
@@ -220,9 +221,9 @@ func TestInjectionAndCalls(t *testing.T) {
 	if err := f.StartContainer(ctx, id); err != nil {
 		t.Fatalf("second start should succeed: %v", err)
 	}
-	f.InjectPersistentError("Version", engine.ErrUnavailable)
+	f.InjectPersistentError("Version", errdefs.ErrUnavailable)
 	for range 2 {
-		if _, err := f.Version(ctx); !errors.Is(err, engine.ErrUnavailable) {
+		if _, err := f.Version(ctx); !errdefs.IsUnavailable(err) {
 			t.Fatalf("persistent: %v", err)
 		}
 	}
@@ -240,8 +241,8 @@ func TestInjectionAndCalls(t *testing.T) {
 	f.SetDelay("Info", time.Hour)
 	tctx, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
 	defer cancel()
-	if _, err := f.Info(tctx); !errors.Is(err, engine.ErrTimeout) {
-		t.Fatalf("delayed call: %v, want ErrTimeout", err)
+	if _, err := f.Info(tctx); !errdefs.IsDeadlineExceeded(err) {
+		t.Fatalf("delayed call: %v, want DeadlineExceeded", err)
 	}
 }
 

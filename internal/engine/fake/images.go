@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/moby/moby/api/types/image"
@@ -152,7 +153,7 @@ func (f *Fake) AllowAllPulls() {
 }
 
 // RequirePullAuth makes pulls of ref's repository fail with
-// engine.ErrUnauthorized unless PullOptions.Auth carries this username
+// errdefs.ErrUnauthenticated unless PullOptions.Auth carries this username
 // and password.
 func (f *Fake) RequirePullAuth(ref, username, password string) error {
 	n, err := reference.ParseNormalizedNamed(ref)
@@ -300,7 +301,7 @@ func summarize(img *image.InspectResponse) image.Summary {
 }
 
 // PullImage implements engine.Engine. Only references allowed with
-// AllowPull succeed; others fail with engine.ErrNotFound, as a registry
+// AllowPull succeed; others fail with errdefs.ErrNotFound, as a registry
 // without the repository does.
 func (f *Fake) PullImage(ctx context.Context, ref string, opts engine.PullOptions) error {
 	if err := f.enter(ctx, "PullImage"); err != nil {
@@ -315,7 +316,7 @@ func (f *Fake) PullImage(ctx context.Context, ref string, opts engine.PullOption
 		a := opts.Auth
 		if a == nil || a.Username != want.username || a.Password != want.password {
 			f.mu.Unlock()
-			return fmt.Errorf("pull %s: %w: authentication required", ref, engine.ErrUnauthorized)
+			return fmt.Errorf("pull %s: %w: authentication required", ref, errdefs.ErrUnauthenticated)
 		}
 	}
 	var p *pullable
@@ -329,7 +330,7 @@ func (f *Fake) PullImage(ctx context.Context, ref string, opts engine.PullOption
 	}
 	if p == nil {
 		f.mu.Unlock()
-		return fmt.Errorf("pull %s: manifest unknown: %w", ref, engine.ErrNotFound)
+		return fmt.Errorf("pull %s: manifest unknown: %w", ref, errdefs.ErrNotFound)
 	}
 	var img image.InspectResponse
 	if p.img != nil {

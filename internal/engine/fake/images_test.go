@@ -2,10 +2,10 @@ package fake
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/registry"
 
@@ -29,14 +29,14 @@ func TestImages(t *testing.T) {
 		}
 	}
 	for _, ref := range []string{"busybox:2", "127.0.0.1:5001/busybox", "other", "busybox@sha256:" + strings.Repeat("b", 64)} {
-		if _, err := f.InspectImageByRef(ctx, ref); !errors.Is(err, engine.ErrNotFound) {
+		if _, err := f.InspectImageByRef(ctx, ref); !errdefs.IsNotFound(err) {
 			t.Errorf("by ref %q: %v, want ErrNotFound", ref, err)
 		}
 	}
 	if _, err := f.InspectImageByID(ctx, strings.TrimPrefix(id, "sha256:")); err != nil {
 		t.Errorf("by full hex ID: %v", err)
 	}
-	if _, err := f.InspectImageByID(ctx, id[:20]); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := f.InspectImageByID(ctx, id[:20]); !errdefs.IsNotFound(err) {
 		t.Errorf("by ID prefix: %v, want ErrNotFound", err)
 	}
 	got, _ := f.InspectImageByRef(ctx, "busybox")
@@ -60,7 +60,7 @@ func TestImages(t *testing.T) {
 	if err != nil || len(res) != 1 || res[0].Untagged != "mine:v1" {
 		t.Fatalf("untag: %v %v", res, err)
 	}
-	if _, err := f.RemoveImage(ctx, id, engine.ImageRemoveOptions{}); !errors.Is(err, engine.ErrConflict) {
+	if _, err := f.RemoveImage(ctx, id, engine.ImageRemoveOptions{}); !errdefs.IsConflict(err) {
 		t.Fatalf("remove multi-tagged by ID: %v, want ErrConflict", err)
 	}
 	h, err := f.ImageHistory(ctx, id)
@@ -71,7 +71,7 @@ func TestImages(t *testing.T) {
 	if err != nil || res[len(res)-1].Deleted != id {
 		t.Fatalf("force remove: %v %v", res, err)
 	}
-	if _, err := f.InspectImageByRef(ctx, "busybox"); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := f.InspectImageByRef(ctx, "busybox"); !errdefs.IsNotFound(err) {
 		t.Fatalf("after remove: %v", err)
 	}
 }
@@ -83,11 +83,11 @@ func TestRemoveImageInUse(t *testing.T) {
 	if err := f.StartContainer(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.RemoveImage(ctx, "busybox", engine.ImageRemoveOptions{Force: true}); !errors.Is(err, engine.ErrConflict) {
+	if _, err := f.RemoveImage(ctx, "busybox", engine.ImageRemoveOptions{Force: true}); !errdefs.IsConflict(err) {
 		t.Fatalf("remove image of running container: %v", err)
 	}
 	_ = f.StopContainer(ctx, c, 0)
-	if _, err := f.RemoveImage(ctx, id, engine.ImageRemoveOptions{}); !errors.Is(err, engine.ErrConflict) {
+	if _, err := f.RemoveImage(ctx, id, engine.ImageRemoveOptions{}); !errdefs.IsConflict(err) {
 		t.Fatalf("remove image of stopped container without force: %v", err)
 	}
 	if _, err := f.RemoveImage(ctx, id, engine.ImageRemoveOptions{Force: true}); err != nil {
@@ -113,7 +113,7 @@ func TestTagMoves(t *testing.T) {
 func TestPull(t *testing.T) {
 	ctx := context.Background()
 	f := New()
-	if err := f.PullImage(ctx, "busybox", engine.PullOptions{}); !errors.Is(err, engine.ErrNotFound) {
+	if err := f.PullImage(ctx, "busybox", engine.PullOptions{}); !errdefs.IsNotFound(err) {
 		t.Fatalf("pull of unknown: %v", err)
 	}
 	if err := f.AllowPull("127.0.0.1:5001/busybox:1", nil); err != nil {
@@ -122,7 +122,7 @@ func TestPull(t *testing.T) {
 	if err := f.RequirePullAuth("127.0.0.1:5001/busybox", "u", "p"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.PullImage(ctx, "127.0.0.1:5001/busybox:1", engine.PullOptions{Auth: &registry.AuthConfig{Username: "u", Password: "bad"}}); !errors.Is(err, engine.ErrUnauthorized) {
+	if err := f.PullImage(ctx, "127.0.0.1:5001/busybox:1", engine.PullOptions{Auth: &registry.AuthConfig{Username: "u", Password: "bad"}}); !errdefs.IsUnauthorized(err) {
 		t.Fatalf("wrong password: %v", err)
 	}
 	var progress []engine.Progress
@@ -149,7 +149,7 @@ func TestPull(t *testing.T) {
 	if got, err := f.InspectImageByRef(ctx, dig); err != nil || got.RepoDigests[0] != dig {
 		t.Fatalf("by digest: %+v %v", got, err)
 	}
-	if err := f.PullImage(ctx, "UPPER", engine.PullOptions{}); !errors.Is(err, engine.ErrInvalidArgument) {
+	if err := f.PullImage(ctx, "UPPER", engine.PullOptions{}); !errdefs.IsInvalidArgument(err) {
 		t.Fatalf("bad ref: %v", err)
 	}
 }

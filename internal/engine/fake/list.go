@@ -9,8 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/moby/moby/api/types/container"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
 // ListContainers implements engine.Engine with Docker's filter semantics:

@@ -48,7 +48,7 @@ func (f *Fake) AttachContainer(ctx context.Context, id string, s engine.Streams)
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return ctxErr(ctx.Err())
+			return ctx.Err()
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -20,7 +21,7 @@ func TestExec(t *testing.T) {
 	ctx := context.Background()
 	f, _ := newWithImage(t)
 	c := create(t, f, "c_c", nil)
-	if _, err := f.CreateExec(ctx, c, engine.ExecConfig{Cmd: []string{"true"}}); !errors.Is(err, engine.ErrConflict) {
+	if _, err := f.CreateExec(ctx, c, engine.ExecConfig{Cmd: []string{"true"}}); !errdefs.IsConflict(err) {
 		t.Fatalf("exec in created container: %v", err)
 	}
 	_ = f.StartContainer(ctx, c)
@@ -63,10 +64,10 @@ func TestExec(t *testing.T) {
 	if want := "exec_create|echo hi|,exec_start|echo hi|,exec_die||7"; strings.Join(execEvents, ",") != want {
 		t.Fatalf("exec events %v, want %s", execEvents, want)
 	}
-	if err := f.StartExec(ctx, eid, engine.Streams{}); !errors.Is(err, engine.ErrConflict) {
+	if err := f.StartExec(ctx, eid, engine.Streams{}); !errdefs.IsConflict(err) {
 		t.Fatalf("second start: %v", err)
 	}
-	if _, err := f.InspectExec(ctx, "nope"); !errors.Is(err, engine.ErrNotFound) {
+	if _, err := f.InspectExec(ctx, "nope"); !errdefs.IsNotFound(err) {
 		t.Fatalf("unknown exec: %v", err)
 	}
 	if err := f.ResizeExecTTY(ctx, eid, 24, 80); err != nil {
@@ -121,7 +122,7 @@ func TestLogsAndAttach(t *testing.T) {
 	if out.String() != "c\n" || errb.String() != "e\n" {
 		t.Fatalf("logs stdout %q stderr %q", out.String(), errb.String())
 	}
-	if _, err := f.ContainerLogs(ctx, c, engine.LogsOptions{}); !errors.Is(err, engine.ErrInvalidArgument) {
+	if _, err := f.ContainerLogs(ctx, c, engine.LogsOptions{}); !errdefs.IsInvalidArgument(err) {
 		t.Fatalf("no streams: %v", err)
 	}
 
@@ -151,7 +152,7 @@ func TestLogsAndAttach(t *testing.T) {
 	if aout.String() != "a\nb\nc\n" {
 		t.Fatalf("attach output %q", aout.String())
 	}
-	if err := f.ResizeContainerTTY(ctx, c, 10, 20); !errors.Is(err, engine.ErrConflict) {
+	if err := f.ResizeContainerTTY(ctx, c, 10, 20); !errdefs.IsConflict(err) {
 		t.Fatalf("resize stopped: %v", err)
 	}
 }
@@ -231,10 +232,10 @@ func TestLogsFollowTimestampsSince(t *testing.T) {
 	if got, want := errb.String(), "2026-01-02T03:04:06.000000000Z two\n"; got != want {
 		t.Fatalf("stderr %q, want %q", got, want)
 	}
-	if err := f.AppendLog(c, "stdin", "x"); !errors.Is(err, engine.ErrInvalidArgument) {
+	if err := f.AppendLog(c, "stdin", "x"); !errdefs.IsInvalidArgument(err) {
 		t.Fatalf("bad stream: %v", err)
 	}
-	if _, err := f.ContainerLogs(ctx, c, engine.LogsOptions{Stdout: true, Since: "yesterday"}); !errors.Is(err, engine.ErrInvalidArgument) {
+	if _, err := f.ContainerLogs(ctx, c, engine.LogsOptions{Stdout: true, Since: "yesterday"}); !errdefs.IsInvalidArgument(err) {
 		t.Fatalf("bad since: %v", err)
 	}
 }

@@ -2,8 +2,9 @@ package open
 
 import (
 	"context"
-	"errors"
 	"testing"
+
+	"github.com/containerd/errdefs"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
@@ -32,10 +33,10 @@ func TestDockerEndpoint(t *testing.T) {
 	if _, ok := e.(*engine.Client); !ok {
 		t.Fatalf("unix:// gave %T", e)
 	}
-	if _, err := e.Version(context.Background()); !errors.Is(err, engine.ErrUnavailable) {
+	if _, err := e.Version(context.Background()); !errdefs.IsUnavailable(err) {
 		t.Fatalf("version against a missing socket: %v, want ErrUnavailable", err)
 	}
-	if _, _, err := Engine("no-scheme", engine.Options{}); !errors.Is(err, engine.ErrInvalidArgument) {
+	if _, _, err := Engine("no-scheme", engine.Options{}); !errdefs.IsInvalidArgument(err) {
 		t.Fatalf("bad endpoint: %v, want ErrInvalidArgument", err)
 	}
 }

@@ -13,8 +13,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/containerd/errdefs"
 	"github.com/moby/sys/mountinfo"
+
+	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
 // cleanup removes everything the daemon made: containers (through its API
@@ -67,7 +69,7 @@ func (d *Daemon) removeContainers() error {
 	var errs []error
 	for _, c := range list {
 		if err := eng.RemoveContainer(ctx, c.ID, engine.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil &&
-			!errors.Is(err, engine.ErrNotFound) {
+			!errdefs.IsNotFound(err) {
 			errs = append(errs, err)
 		}
 	}
