@@ -12,21 +12,17 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"google.golang.org/grpc"
-	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/klog/v2"
 
 	"github.com/dockerlet/dockerlet/internal/cri"
 	"github.com/dockerlet/dockerlet/internal/engine"
-	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/engine/open"
 	"github.com/dockerlet/dockerlet/internal/metrics"
 	"github.com/dockerlet/dockerlet/internal/netlimit"
 	"github.com/dockerlet/dockerlet/internal/network"
-	"github.com/dockerlet/dockerlet/internal/stats"
+	"github.com/dockerlet/dockerlet/internal/node"
+	"github.com/dockerlet/dockerlet/internal/streaming"
 )
-
-// cacheSyncWait bounds the wait for the engine cache's first sync.
-const cacheSyncWait = 10 * time.Second
 
 func init() {
 	register("serve", command{summary: "run the CRI server (kubelet, crictl and critest talk to it)", run: runServe})
@@ -157,8 +153,6 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 
-	// Metrics measure Docker itself; the cache above them answers List and
-	// Inspect from memory, so every collaborator shares it.
 	mtr := metrics.New()
 	if f.metricsAddr != "" {
 		if _, err := mtr.Serve(ctx, f.metricsAddr, f.limits.http(f.limits.metricsMaxConns), logger); err != nil {
@@ -172,61 +166,27 @@ func runServe(ctx context.Context, args []string) error {
 	} else {
 		disableHeapProfiling()
 	}
-	// The first sync is waited for only so long: a daemon that hangs on one
-	// container (seen with Docker 20.10) must not keep the server from
-	// serving; until synced the cache answers from the engine.
-	// It holds only this server's objects: another server's on the same
-	// engine are none of its business.
-	owner, err := cri.OwnerLabelFilter(f.rootDir)
-	if err != nil {
-		return err
-	}
-	syncCtx, cancelSync := context.WithTimeout(ctx, cacheSyncWait)
-	engCache, err := cache.New(syncCtx, mtr.WrapEngine(eng), cache.Options{Logger: logger, Metrics: mtr, LabelFilter: owner})
-	cancelSync()
-	if err != nil {
-		return err
-	}
-	defer engCache.Close()
-	eng = engCache
-
-	var statsOpts []stats.Option
-	if snap := engine.Snapshotter(info); snap != "" {
-		// Docker's containerd image store: images and layers are the
-		// snapshotter's.
-		statsOpts = append(statsOpts, stats.WithImageDir(engine.SnapshotterDir(info.DockerRootDir, snap)))
-	}
-	collector, err := stats.NewCollector(info.CgroupDriver, info.DockerRootDir, logger, statsOpts...)
-	if err != nil {
-		return fmt.Errorf("stats: %w", err)
-	}
-	defer collector.Close()
-	rt, err := newRuntime(runtimeOptions{
-		engine: eng, logger: logger, podInfraImage: f.podInfraImage, rootDir: f.rootDir, mirrors: f.mirrors, mirrorCredentials: f.mirrorCredentials,
-		network: network.Config{
-			Plugin: f.networkPlugin, DockerNetwork: f.dockerNetwork,
+	n, err := node.New(ctx, node.Options{
+		Engine: eng, DockerInfo: info, Logger: logger, Metrics: mtr, Version: version,
+		RootDir: f.rootDir, PodInfraImage: f.podInfraImage, Mirrors: f.mirrors, MirrorCredentials: f.mirrorCredentials,
+		Network: network.Config{
+			Plugin: f.networkPlugin, DockerNetwork: f.dockerNetwork, CNIBinDirs: splitList(f.cniBinDir),
 			CNIConfDir: f.cniConfDir, CNICacheDir: f.cniCacheDir, CNINetNSDir: f.cniNetNSDir,
 		},
-		cniBinDir: f.cniBinDir, stats: collector, streaming: true, streamingAddr: f.streamingAddr,
-		streamingLimits: f.limits.http(f.limits.streamingMaxConns),
+		Streaming: &streaming.Config{Addr: f.streamingAddr, Limits: f.limits.http(f.limits.streamingMaxConns)},
 	})
 	if err != nil {
 		return err
 	}
-	defer rt.Close()
-	svc, netPlugin := rt.svc, rt.network
+	defer n.Close()
+	svc := n.Service
 
 	lis, err := listen(f.endpoint, f.socketGroup)
 	if err != nil {
 		return err
 	}
 	lis = netlimit.Limit(lis, f.limits.criMaxConns, "cri", logger)
-	opts := append(mtr.ServerOptions(), cri.Interceptors(logger)...) // metrics outermost: they see the final code
-	opts = append(opts, f.limits.grpcOptions()...)
-	opts = append(opts, grpc.ChainUnaryInterceptor(callDeadline(f.requestTimeout)))
-	srv := grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(16<<20), grpc.MaxSendMsgSize(16<<20))...)
-	runtimeapi.RegisterRuntimeServiceServer(srv, svc)
-	runtimeapi.RegisterImageServiceServer(srv, svc)
+	srv := n.GRPCServer(append(f.limits.grpcOptions(), grpc.ChainUnaryInterceptor(callDeadline(f.requestTimeout)))...)
 
 	// Roll back what a crash of the previous process left half-done before
 	// any client can see it.
@@ -234,7 +194,7 @@ func runServe(ctx context.Context, args []string) error {
 	go svc.Resume(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
-	logger.Info("dockerlet serving CRI", "endpoint", f.endpoint, "version", version, "network", netPlugin.Name())
+	logger.Info("dockerlet serving CRI", "endpoint", f.endpoint, "version", version, "network", n.Network.Name())
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
 
 	select {
@@ -253,4 +213,12 @@ func runServe(ctx context.Context, args []string) error {
 		srv.Stop()
 	}
 	return nil
+}
+
+// splitList splits a comma-separated flag value; "" is none.
+func splitList(v string) []string {
+	if v == "" {
+		return nil
+	}
+	return strings.Split(v, ",")
 }

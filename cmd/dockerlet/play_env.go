@@ -13,12 +13,13 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/dockerlet/dockerlet/internal/cri"
-	"github.com/dockerlet/dockerlet/internal/crilog"
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/open"
 	"github.com/dockerlet/dockerlet/internal/network"
+	"github.com/dockerlet/dockerlet/internal/node"
 	"github.com/dockerlet/dockerlet/internal/pod"
 	"github.com/dockerlet/dockerlet/internal/pod/localimage"
+	"github.com/dockerlet/dockerlet/internal/streaming"
 )
 
 // DefaultPlayStateDir holds what `dockerlet play` created.
@@ -87,8 +88,7 @@ type playEnv struct {
 	// svc is the CRI service behind the gRPC server's gate (validation,
 	// panic recovery, error codes), as serve's clients see it.
 	svc    *cri.InProcess
-	eng    engine.Engine
-	logs   *crilog.Manager
+	node   *node.Node
 	store  pod.Store
 	cfg    pod.Config
 	logger *slog.Logger
@@ -129,7 +129,6 @@ func openPlayEnv(ctx context.Context, f *playFlags) (_ *playEnv, retErr error) {
 	env.closes = append(env.closes, func() { _ = closeEngine() })
 	// Pull progress goes to the state dir, for play's bars wherever it runs.
 	eng = progressEngine{Engine: eng, tracker: pod.NewPullTracker(env.store)}
-	env.eng = eng
 
 	images, err := newLocalImages(f.dockerEndpoint, eng)
 	if err != nil {
@@ -145,22 +144,24 @@ func openPlayEnv(ctx context.Context, f *playFlags) (_ *playEnv, retErr error) {
 	// Wired as `serve` wires it, so that both front ends behave the same.
 	// The CRI falls back to the node's credentials; the pod runner tries
 	// the pod's pull secrets first and passes them in PullImage.
-	rt, err := newRuntime(runtimeOptions{
-		engine: eng, logger: logger, podInfraImage: f.podInfraImage, rootDir: f.rootDir,
-		network:   network.Config{Plugin: f.networkPlugin, CNIConfDir: f.cniConfDir, CNICacheDir: f.cniCacheDir},
-		cniBinDir: f.cniBinDir, streaming: f.streaming,
-	})
+	opts := node.Options{
+		Engine: eng, Logger: logger, Version: version, RootDir: f.rootDir, PodInfraImage: f.podInfraImage,
+		Network: network.Config{Plugin: f.networkPlugin, CNIBinDirs: splitList(f.cniBinDir), CNIConfDir: f.cniConfDir, CNICacheDir: f.cniCacheDir},
+	}
+	if f.streaming {
+		opts.Streaming = &streaming.Config{}
+	}
+	n, err := node.New(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
-	env.closes = append(env.closes, rt.Close)
-	svc, node := rt.svc.InProcess(logger), rt.keyring
-	env.svc, env.logs = svc, rt.logs
+	env.closes = append(env.closes, n.Close)
+	env.node, env.svc = n, n.InProcess()
 	env.cfg = pod.Config{
-		Runtime:     svc,
+		Runtime:     env.svc,
 		StateDir:    f.stateDir,
 		Logger:      logger,
-		Credentials: pod.KeyringCredentials{Node: node, Logger: logger},
+		Credentials: pod.KeyringCredentials{Node: n.Keyring, Logger: logger},
 		LocalImages: images,
 	}
 	return env, nil
@@ -191,6 +192,6 @@ func newLocalImages(endpoint string, eng engine.Engine) (*localimage.Builder, er
 // background. Both touch only this state directory's objects (the CRI
 // root-dir label), never a serve's or another play's.
 func (e *playEnv) takeOver(ctx context.Context) {
-	e.svc.Reconcile(ctx)
-	go e.svc.Resume(ctx)
+	e.node.Service.Reconcile(ctx)
+	go e.node.Service.Resume(ctx)
 }

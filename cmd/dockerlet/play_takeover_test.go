@@ -17,6 +17,7 @@ import (
 
 	"github.com/dockerlet/dockerlet/internal/cri"
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
+	"github.com/dockerlet/dockerlet/internal/node"
 )
 
 // The supervising play process goes through serve's gates: requests are
@@ -28,12 +29,12 @@ func TestPlayTakeOverReconcilesAndValidates(t *testing.T) {
 	root := t.TempDir()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	newEnv := func() *playEnv {
-		rt, err := newRuntime(runtimeOptions{engine: eng, logger: logger, rootDir: root})
+		n, err := node.New(context.Background(), node.Options{Engine: eng, Logger: logger, RootDir: root})
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(rt.Close)
-		return &playEnv{svc: rt.svc.InProcess(logger), eng: eng, logger: logger}
+		t.Cleanup(n.Close)
+		return &playEnv{svc: n.InProcess(), node: n, logger: logger}
 	}
 	ctx := context.Background()
 	first := newEnv()

@@ -6,7 +6,10 @@ import (
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/moby/moby/api/types/container"
+
 	"github.com/dockerlet/dockerlet/internal/engine"
+	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/keyring"
 	"github.com/dockerlet/dockerlet/internal/network"
 	"github.com/dockerlet/dockerlet/internal/stats"
@@ -71,4 +74,21 @@ type ImagePuller interface {
 // config, credential helpers).
 type CredentialSource interface {
 	Lookup(image string) ([]keyring.Credential, error)
+}
+
+// Engine is Docker as the Service reads it: through the state cache
+// (internal/engine/cache), whose copy-free reads answer the List RPCs,
+// whose change feed is GetContainerEvents and whose sync state is proof
+// that the daemon answers (Status).
+type Engine interface {
+	engine.Engine
+	// ListShared and InspectShared return the cache's own snapshots:
+	// shared with every other caller and read-only (see cache.Shared).
+	ListShared(ctx context.Context, opts engine.ListOptions) ([]*cache.Shared, error)
+	InspectShared(ctx context.Context, id string) (*container.InspectResponse, error)
+	// Subscribe streams changes, each after the cache holds the new state.
+	Subscribe(ctx context.Context) <-chan cache.Change
+	// Synced is true while the cache's event stream from the daemon is
+	// up and its state current.
+	Synced() bool
 }

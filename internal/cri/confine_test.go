@@ -15,7 +15,7 @@ import (
 func TestLogPathRootAndLength(t *testing.T) {
 	h := newHarness(t)
 	logs := &recLogs{}
-	h.wire(Config{Logs: logs})
+	h.wire(TestNode{Logs: logs})
 	sb := h.runSandbox("root")
 	dir := t.TempDir()
 	h.startLogged(sb, "app", dir)
@@ -45,7 +45,7 @@ func TestImageVolumeUnsupported(t *testing.T) {
 	for sub, want := range map[string]codes.Code{"": codes.Unimplemented, "data": codes.Unimplemented, "../../etc": codes.InvalidArgument} {
 		cfg := containerConfig("iv")
 		cfg.Mounts = []*runtimeapi.Mount{{ContainerPath: "/data", Readonly: true, Image: &runtimeapi.ImageSpec{Image: testImage}, ImageSubPath: sub}}
-		_, err := h.svc.CreateContainer(h.ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sb, Config: cfg})
+		_, err := h.rt().CreateContainer(h.ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sb, Config: cfg})
 		if code(err) != want || !strings.Contains(err.Error(), "image volume") ||
 			want == codes.Unimplemented && !strings.Contains(err.Error(), "Docker Engine 28.0") {
 			t.Errorf("sub path %q: %v, want %s naming image volumes (and Docker 28.0)", sub, err, want)

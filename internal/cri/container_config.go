@@ -121,9 +121,6 @@ func (s *Service) applySecurity(cc *container.Config, hc *container.HostConfig, 
 	case runtimeapi.NamespaceMode_NODE:
 		hc.PidMode = "host"
 	case runtimeapi.NamespaceMode_TARGET:
-		if in.pidTarget == "" {
-			return invalidf("pid namespace TARGET without a target container")
-		}
 		hc.PidMode = container.PidMode("container:" + in.pidTarget)
 	}
 	if sc == nil {
@@ -145,9 +142,6 @@ func (s *Service) applySecurity(cc *container.Config, hc *container.HostConfig, 
 	if c := sc.Capabilities; c != nil && !sc.Privileged {
 		hc.CapAdd = s.caps.expandAll(c.AddCapabilities)
 		hc.CapDrop = c.DropCapabilities
-	}
-	if sc.RunAsGroup != nil && sc.RunAsUser == nil && sc.RunAsUsername == "" {
-		return invalidf("run_as_group is set without run_as_user or run_as_username")
 	}
 	imageUser := ""
 	if in.image.Config != nil {

@@ -20,13 +20,7 @@ import (
 // CreateContainer creates a container in a running sandbox. The image must
 // be present (the kubelet pulls first).
 func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateContainerRequest) (*runtimeapi.CreateContainerResponse, error) {
-	if err := validateID("pod sandbox", req.PodSandboxId); err != nil {
-		return nil, err
-	}
 	cfg := req.GetConfig()
-	if err := validateContainerConfig(cfg); err != nil {
-		return nil, err
-	}
 	// A full id needs no resolution here: the inspect under the lock
 	// checks it (an id that is not one of our sandboxes is NotFound there).
 	sbID := req.PodSandboxId

@@ -2,115 +2,24 @@ package cri
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/containerd/errdefs"
 	"google.golang.org/grpc"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
-// changeFeed is the engine cache's change stream: each change is emitted
-// after the cache holds the new state, so the statuses in an event and any
-// status call that follows it agree.
-type changeFeed interface {
-	Subscribe(ctx context.Context) <-chan cache.Change
-}
-
-// GetContainerEvents streams lifecycle events of managed containers and
-// sandboxes until the client goes away: from the engine cache when the
-// engine is one (with pod and container statuses, as Evented PLEG needs
-// them), else from the engine's event stream.
+// GetContainerEvents streams lifecycle events of this server's containers
+// and sandboxes, with pod and container statuses as Evented PLEG needs
+// them, until the client goes away. They come from the cache's change
+// feed: each change is emitted after the cache holds the new state, so the
+// statuses in an event and any status call that follows it agree.
 func (s *Service) GetContainerEvents(_ *runtimeapi.GetEventsRequest, stream grpc.ServerStreamingServer[runtimeapi.ContainerEventResponse]) error {
 	ctx := stream.Context()
-	if feed, ok := s.eng.(changeFeed); ok {
-		return s.streamChanges(ctx, feed, stream)
-	}
-	events, errc := s.eng.Events(ctx, engine.EventsOptions{Labels: []string{naming.ManagedLabelFilter, ownerFilter(s.rootDir)}})
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case err := <-errc:
-			if err == nil || errors.Is(err, ctx.Err()) {
-				return nil
-			}
-			return fmt.Errorf("engine events: %w", err)
-		case ev, ok := <-events:
-			if !ok {
-				return nil
-			}
-			resp := s.eventResponse(ctx, ev)
-			if resp == nil {
-				continue
-			}
-			if err := stream.Send(resp); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-func eventType(action string) (runtimeapi.ContainerEventType, bool) {
-	switch action {
-	case "create":
-		return runtimeapi.ContainerEventType_CONTAINER_CREATED_EVENT, true
-	case "start":
-		return runtimeapi.ContainerEventType_CONTAINER_STARTED_EVENT, true
-	case "die":
-		return runtimeapi.ContainerEventType_CONTAINER_STOPPED_EVENT, true
-	case "destroy":
-		return runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT, true
-	}
-	return 0, false
-}
-
-// eventResponse converts one engine event. Docker's event attributes carry
-// the container's labels, which say which sandbox it belongs to; the pod's
-// current status and its containers' statuses go with the event, as the
-// kubelet's evented PLEG expects.
-func (s *Service) eventResponse(ctx context.Context, ev engine.Event) *runtimeapi.ContainerEventResponse {
-	typ, ok := eventType(ev.Action)
-	if !ok || ev.Attributes[naming.LabelManaged] != "true" {
-		return nil
-	}
-	resp := &runtimeapi.ContainerEventResponse{
-		ContainerId:        ev.ContainerID,
-		ContainerEventType: typ,
-		CreatedAt:          ev.Time.UnixNano(),
-	}
-	sandboxID := ev.Attributes[naming.LabelSandboxID]
-	if ev.Attributes[naming.LabelType] == naming.TypeSandbox {
-		sandboxID = ev.ContainerID
-	}
-	if sandboxID == "" {
-		return resp
-	}
-	sb, err := s.inspectManaged(ctx, naming.TypeSandbox, sandboxID)
-	if err != nil {
-		return resp // the pod is gone (a DELETED event): nothing more to say
-	}
-	resp.PodSandboxStatus = s.sandboxStatus(ctx, sb)
-	ctrs, err := s.sandboxContainers(ctx, sandboxID)
-	if err != nil {
-		return resp
-	}
-	for _, c := range ctrs {
-		ic, err := s.inspectManaged(ctx, naming.TypeContainer, c.ID)
-		if err != nil {
-			continue
-		}
-		resp.ContainersStatuses = append(resp.ContainersStatuses, s.containerStatus(ctx, ic))
-	}
-	return resp
-}
-
-func (s *Service) streamChanges(ctx context.Context, feed changeFeed, stream grpc.ServerStreamingServer[runtimeapi.ContainerEventResponse]) error {
-	for ch := range feed.Subscribe(ctx) {
+	for ch := range s.eng.Subscribe(ctx) {
 		resp := s.changeResponse(ctx, ch)
 		if resp == nil {
 			continue

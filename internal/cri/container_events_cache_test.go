@@ -2,8 +2,6 @@ package cri
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -11,7 +9,6 @@ import (
 	"google.golang.org/grpc"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
 )
 
@@ -38,17 +35,8 @@ func TestContainerEventsFromCache(t *testing.T) {
 	f := fake.New()
 	f.AddImage(image.InspectResponse{RepoTags: []string{DefaultPodInfraImage}})
 	f.AddImage(image.InspectResponse{RepoTags: []string{testImage}})
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cached, err := cache.New(context.Background(), f, cache.Options{Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cached.Close()
 	h := &harness{t: t, fake: f, root: t.TempDir(), ctx: context.Background()}
-	h.svc, err = New(Config{Engine: cached, RootDir: h.root, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h.svc = h.restart()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	stream := &cacheEventStream{ctx: ctx, events: make(chan *runtimeapi.ContainerEventResponse, 100)}

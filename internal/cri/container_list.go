@@ -22,7 +22,7 @@ func (s *Service) ListContainers(ctx context.Context, req *runtimeapi.ListContai
 	return &runtimeapi.ListContainersResponse{Containers: ctrs}, nil
 }
 
-// listContainers returns shared, read-only items (see sharedEngine).
+// listContainers returns shared, read-only items (see list_shared.go).
 func (s *Service) listContainers(ctx context.Context, f *runtimeapi.ContainerFilter) ([]*runtimeapi.Container, error) {
 	var list []*cache.Shared
 	if f.GetId() != "" {
@@ -37,7 +37,7 @@ func (s *Service) listContainers(ctx context.Context, f *runtimeapi.ContainerFil
 			labels = append(labels, naming.LabelSandboxID+"="+sb)
 		}
 		var err error
-		list, err = s.listShared(ctx, engine.ListOptions{All: true, Labels: labels})
+		list, err = s.eng.ListShared(ctx, engine.ListOptions{All: true, Labels: labels})
 		if err != nil {
 			return nil, err
 		}

@@ -15,9 +15,6 @@ import (
 // RemoveContainer removes a container, running or not. An unknown id is
 // success. The log file stays: the kubelet owns its lifetime.
 func (s *Service) RemoveContainer(ctx context.Context, req *runtimeapi.RemoveContainerRequest) (*runtimeapi.RemoveContainerResponse, error) {
-	if err := validateID("container", req.ContainerId); err != nil {
-		return nil, err
-	}
 	id, ok, err := s.resolveIdempotent(ctx, naming.TypeContainer, req.ContainerId)
 	if err != nil || !ok {
 		return &runtimeapi.RemoveContainerResponse{}, err

@@ -12,9 +12,6 @@ import (
 
 // StartContainer starts a created container and its log copier.
 func (s *Service) StartContainer(ctx context.Context, req *runtimeapi.StartContainerRequest) (*runtimeapi.StartContainerResponse, error) {
-	if err := validateID("container", req.ContainerId); err != nil {
-		return nil, err
-	}
 	c, err := s.resolveContainer(ctx, req.ContainerId)
 	if err != nil {
 		return nil, err

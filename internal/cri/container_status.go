@@ -21,9 +21,6 @@ const (
 
 // ContainerStatus reports a container; an unknown id is NotFound.
 func (s *Service) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerStatusRequest) (*runtimeapi.ContainerStatusResponse, error) {
-	if err := validateID("container", req.ContainerId); err != nil {
-		return nil, err
-	}
 	c, err := s.resolveContainer(ctx, req.ContainerId)
 	if err != nil {
 		return nil, err

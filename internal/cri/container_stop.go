@@ -14,12 +14,6 @@ import (
 // StopContainer stops a container with the given grace period (seconds).
 // An unknown id is success.
 func (s *Service) StopContainer(ctx context.Context, req *runtimeapi.StopContainerRequest) (*runtimeapi.StopContainerResponse, error) {
-	if err := validateID("container", req.ContainerId); err != nil {
-		return nil, err
-	}
-	if req.Timeout < 0 {
-		return nil, invalidf("stop timeout %d is negative", req.Timeout)
-	}
 	id, ok, err := s.resolveIdempotent(ctx, naming.TypeContainer, req.ContainerId)
 	if err != nil || !ok {
 		return &runtimeapi.StopContainerResponse{}, err

@@ -37,7 +37,7 @@ func TestCreateContainerValidation(t *testing.T) {
 			c.Linux = &runtimeapi.LinuxContainerConfig{SecurityContext: &runtimeapi.LinuxContainerSecurityContext{RunAsGroup: &runtimeapi.Int64Value{Value: 1}}}
 		})},
 	} {
-		_, err := h.svc.CreateContainer(h.ctx, req)
+		_, err := h.rt().CreateContainer(h.ctx, req)
 		if code(err) != codes.InvalidArgument {
 			t.Errorf("%s: %v (%v), want InvalidArgument", name, code(err), err)
 		}
@@ -82,9 +82,7 @@ func TestContainerLifecycle(t *testing.T) {
 	if st := h.status(id); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING || st.StartedAt == 0 {
 		t.Fatalf("running status: %v", st)
 	}
-	if err := h.fake.ExitContainer(id, 3); err != nil {
-		t.Fatal(err)
-	}
+	h.exit(id, 3)
 	st = h.status(id)
 	if st.State != runtimeapi.ContainerState_CONTAINER_EXITED || st.ExitCode != 3 || st.Reason != reasonError || st.FinishedAt == 0 {
 		t.Errorf("exited status: %v", st)
@@ -107,20 +105,18 @@ func TestContainerExitReasons(t *testing.T) {
 	sb := h.runSandbox("why")
 	for _, tc := range []struct {
 		name   string
-		exit   func(id string) error
+		exit   func(id string)
 		reason string
 	}{
-		{"ok", func(id string) error { return h.fake.ExitContainer(id, 0) }, reasonCompleted},
-		{"err", func(id string) error { return h.fake.ExitContainer(id, 1) }, reasonError},
-		{"oom", h.fake.OOMKill, reasonOOMKilled},
+		{"ok", func(id string) { h.exit(id, 0) }, reasonCompleted},
+		{"err", func(id string) { h.exit(id, 1) }, reasonError},
+		{"oom", h.oomKill, reasonOOMKilled},
 	} {
 		id := h.createContainer(sb, tc.name)
 		if _, err := h.svc.StartContainer(h.ctx, &runtimeapi.StartContainerRequest{ContainerId: id}); err != nil {
 			t.Fatal(err)
 		}
-		if err := tc.exit(id); err != nil {
-			t.Fatal(err)
-		}
+		tc.exit(id)
 		if st := h.status(id); st.Reason != tc.reason {
 			t.Errorf("%s: reason %q, want %q", tc.name, st.Reason, tc.reason)
 		}

@@ -13,14 +13,8 @@ import (
 // Docker cannot change the OOM score of a created container; a changed
 // score is ignored there, as the kubelet never changes it.
 func (s *Service) UpdateContainerResources(ctx context.Context, req *runtimeapi.UpdateContainerResourcesRequest) (*runtimeapi.UpdateContainerResourcesResponse, error) {
-	if err := validateID("container", req.ContainerId); err != nil {
-		return nil, err
-	}
-	if req.Linux == nil {
-		if req.Windows != nil {
-			return nil, unimplementedf("windows resources on a Linux engine")
-		}
-		return nil, invalidf("update container resources: linux resources are nil")
+	if req.Linux == nil { // the gate admits Windows resources alone
+		return nil, unimplementedf("windows resources on a Linux engine")
 	}
 	c, err := s.resolveContainer(ctx, req.ContainerId)
 	if err != nil {

@@ -41,7 +41,7 @@ func (h *harness) engineAt(api string, cdi bool) {
 func (h *harness) createWith(sb string, edit func(*runtimeapi.ContainerConfig)) (string, error) {
 	cfg := containerConfig("feat")
 	edit(cfg)
-	resp, err := h.svc.CreateContainer(h.ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sb, Config: cfg, SandboxConfig: sandboxConfig("x")})
+	resp, err := h.rt().CreateContainer(h.ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sb, Config: cfg, SandboxConfig: sandboxConfig("x")})
 	return resp.GetContainerId(), err
 }
 

@@ -2,27 +2,30 @@ package cri
 
 import (
 	"context"
-	"io"
+	"fmt"
 	"log/slog"
 	"testing"
+	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/image"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
-	imgpkg "github.com/dockerlet/dockerlet/internal/image"
 )
 
 const testImage = "docker.io/library/busybox:latest"
 
 type harness struct {
-	t    *testing.T
-	svc  *Service
-	fake *fake.Fake
-	root string
-	ctx  context.Context
+	t     *testing.T
+	svc   *Service
+	fake  *fake.Fake
+	cache *cache.Cache // the svc's, over fake
+	root  string
+	ctx   context.Context
 }
 
 func newHarness(t *testing.T) *harness {
@@ -39,13 +42,27 @@ func newHarness(t *testing.T) *harness {
 // as a restarted server would.
 func (h *harness) restart() *Service {
 	h.t.Helper()
-	svc, err := New(Config{
-		Engine: h.fake, RootDir: h.root, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Puller: imgpkg.NewPuller(h.fake, nil),
-	})
-	if err != nil {
-		h.t.Fatal(err)
+	return h.node(TestNode{})
+}
+
+// node builds a Service as serve does (internal/node), over the fake and
+// the harness's root unless o says otherwise; stats are stubStats'.
+func (h *harness) node(o TestNode) *Service {
+	h.t.Helper()
+	if o.Engine == nil {
+		o.Engine = h.fake
 	}
+	if o.RootDir == "" {
+		o.RootDir = h.root
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Stats == nil {
+		o.Stats = stubStats{}
+	}
+	svc, c, _ := NewTestNode(h.t, o)
+	h.cache = c
 	return svc
 }
 
@@ -96,4 +113,57 @@ func code(err error) codes.Code {
 		return codes.OK
 	}
 	return status.Code(toStatus(err))
+}
+
+// rt is h.svc behind the gate, as every client reaches it: bad input is
+// refused there, before a handler runs.
+func (h *harness) rt() *InProcess { return h.svc.InProcess(slog.New(slog.DiscardHandler)) }
+
+// exit makes container id exit with code behind the server's back, as a
+// process ending does, and waits for the cache to learn of it.
+func (h *harness) exit(id string, code int) {
+	h.t.Helper()
+	if err := h.fake.ExitContainer(id, code); err != nil {
+		h.t.Fatal(err)
+	}
+	h.awaitStopped(id)
+}
+
+// oomKill is exit by the OOM killer.
+func (h *harness) oomKill(id string) {
+	h.t.Helper()
+	if err := h.fake.OOMKill(id); err != nil {
+		h.t.Fatal(err)
+	}
+	h.awaitStopped(id)
+}
+
+// awaitStopped waits until the cache, which learns of changes made behind
+// its back from the engine's events (as serve's learns from Docker's),
+// shows container id stopped.
+func (h *harness) awaitStopped(id string) {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		in, err := h.cache.InspectContainer(h.ctx, id)
+		if err == nil && in.State != nil && !in.State.Running {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("the cache still shows %s running: %v", id, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// unsynced rebuilds h.svc over a cache that cannot sync (listing
+// containers fails), which answers every read from the engine, as serve
+// does while Docker restarts.
+func (h *harness) unsynced() {
+	h.t.Helper()
+	h.fake.InjectPersistentError("ListContainers", fmt.Errorf("daemon restarting: %w", errdefs.ErrUnavailable))
+	h.svc = h.restart()
+	if h.cache.Synced() {
+		h.t.Fatal("the cache synced without an event stream")
+	}
 }

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -230,11 +228,7 @@ func (o *overlapEngine) result() (overlaps []string, maxTotal int) {
 func newOverlapHarness(t *testing.T) (*harness, *overlapEngine) {
 	h := newHarness(t)
 	oe := newOverlapEngine(h.fake)
-	svc, err := New(Config{Engine: oe, RootDir: h.root, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.svc = svc
+	h.svc = h.node(TestNode{Engine: oe})
 	return h, oe
 }
 

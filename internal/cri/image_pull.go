@@ -21,9 +21,6 @@ import (
 // and returns its id.
 func (s *Service) PullImage(ctx context.Context, req *runtimeapi.PullImageRequest) (*runtimeapi.PullImageResponse, error) {
 	spec := req.GetImage().GetImage()
-	if spec == "" {
-		return nil, invalidf("pull image: image is empty")
-	}
 	ref, err := normalizeRef(spec)
 	if err != nil {
 		return nil, err
@@ -124,18 +121,7 @@ func (s *Service) pullOne(ctx context.Context, ref string, auth *runtimeapi.Auth
 		creds = append(creds, node...)
 	}
 	s.log(ctx).Info("pulling image", "image", ref, "credentials", len(creds))
-	if s.cfg.Puller != nil {
-		if _, err := s.cfg.Puller.Pull(ctx, ref, creds, nil); err != nil {
-			return fmt.Errorf("pull %s: %w", ref, err)
-		}
-		return nil
-	}
-	// Without the puller: the first credential, or none.
-	var opts engine.PullOptions
-	if len(creds) > 0 {
-		opts.Auth = &creds[0].Auth
-	}
-	if err := s.eng.PullImage(ctx, ref, opts); err != nil {
+	if _, err := s.cfg.Puller.Pull(ctx, ref, creds, nil); err != nil {
 		return fmt.Errorf("pull %s: %w", ref, err)
 	}
 	return nil

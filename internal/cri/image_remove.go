@@ -18,9 +18,6 @@ import (
 // name), as `docker rmi` does. An absent image is success.
 func (s *Service) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRequest) (*runtimeapi.RemoveImageResponse, error) {
 	spec := req.GetImage().GetImage()
-	if spec == "" {
-		return nil, invalidf("remove image: image is empty")
-	}
 	img, err := imgref.Resolve(ctx, s.eng, spec)
 	if errdefs.IsNotFound(err) {
 		return &runtimeapi.RemoveImageResponse{}, nil

@@ -15,9 +15,6 @@ import (
 // an error (the kubelet asks to decide whether to pull).
 func (s *Service) ImageStatus(ctx context.Context, req *runtimeapi.ImageStatusRequest) (*runtimeapi.ImageStatusResponse, error) {
 	spec := req.GetImage().GetImage()
-	if spec == "" {
-		return nil, invalidf("image status: image is empty")
-	}
 	img, err := imgref.Resolve(ctx, s.eng, spec)
 	if errdefs.IsNotFound(err) {
 		return &runtimeapi.ImageStatusResponse{}, nil

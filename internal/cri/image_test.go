@@ -80,10 +80,10 @@ func TestPullImageThroughMirror(t *testing.T) {
 
 func TestImageRPCValidationAndAbsence(t *testing.T) {
 	h := newHarness(t)
-	if _, err := h.svc.PullImage(h.ctx, &runtimeapi.PullImageRequest{}); code(err) != codes.InvalidArgument {
+	if _, err := h.rt().PullImage(h.ctx, &runtimeapi.PullImageRequest{}); code(err) != codes.InvalidArgument {
 		t.Errorf("pull nil image: %v", err)
 	}
-	if _, err := h.svc.ImageStatus(h.ctx, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{}}); code(err) != codes.InvalidArgument {
+	if _, err := h.rt().ImageStatus(h.ctx, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{}}); code(err) != codes.InvalidArgument {
 		t.Errorf("status empty image: %v", err)
 	}
 	st, err := h.svc.ImageStatus(h.ctx, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: "absent:1"}})

@@ -8,18 +8,21 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// InProcess is the Service behind the same gate as the gRPC server, for
-// callers in the same process (dockerlet play and its supervisor): every
-// request is validated (validateRequest), a panic becomes Internal, errors
-// become gRPC status errors, and calls are logged with a request id —
-// exactly what the interceptor does for a socket's requests. Play's
-// requests are built from manifests a user wrote: they get no more trust.
+// InProcess is the Service behind the gate (see gate), for callers in the
+// same process (dockerlet play and its supervisor): each request is
+// admitted (validated), a panic becomes Internal, errors become gRPC
+// status errors, and calls are logged with a request id — exactly as for a
+// socket's requests. Play's requests are built from manifests a user
+// wrote: they get no more trust.
 //
-// The server-streaming RPCs (Stream*, GetContainerEvents) are the
-// embedded Service's, ungated; play does not call them.
+// Every RPC of both services has its wrapper, named by gRPC's generated
+// method constant (TestInProcessGatesEveryRPC); an RPC added to the CRI
+// and not wrapped here answers Unimplemented, never ungated.
 type InProcess struct {
-	*Service
-	unary grpc.UnaryServerInterceptor
+	runtimeapi.UnimplementedRuntimeServiceServer
+	runtimeapi.UnimplementedImageServiceServer
+	svc *Service
+	g   *gate
 }
 
 // InProcess returns the gated Service.
@@ -27,166 +30,214 @@ func (s *Service) InProcess(logger *slog.Logger) *InProcess {
 	if logger == nil {
 		logger = s.cfg.Logger
 	}
-	return &InProcess{Service: s, unary: unaryInterceptor(logger, nil)}
+	return &InProcess{svc: s, g: &gate{log: logger}}
 }
 
-// gate runs h through the unary interceptor as gRPC would for method.
-func gate[Req, Resp any](g *InProcess, ctx context.Context, method string, req Req, h func(context.Context, Req) (Resp, error)) (Resp, error) {
+// gated runs a unary handler through the gate.
+func gated[Req, Resp any](p *InProcess, ctx context.Context, method string, req Req, h func(context.Context, Req) (Resp, error)) (Resp, error) {
 	var zero Resp
-	resp, err := g.unary(ctx, req, &grpc.UnaryServerInfo{Server: g.Service, FullMethod: method},
-		func(ctx context.Context, r any) (any, error) { return h(ctx, r.(Req)) })
+	resp, err := p.g.call(ctx, method, func(ctx context.Context) (any, error) {
+		if err := p.g.admit(ctx, req); err != nil {
+			return nil, err
+		}
+		return h(ctx, req)
+	})
 	if err != nil {
 		return zero, err
 	}
-	out, ok := resp.(Resp)
-	if !ok {
-		return zero, nil
-	}
+	out, _ := resp.(Resp)
 	return out, nil
 }
 
-func (g *InProcess) Version(ctx context.Context, req *runtimeapi.VersionRequest) (*runtimeapi.VersionResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/Version", req, g.Service.Version)
+// gatedStream runs a server-streaming handler through the gate.
+func gatedStream[Req, Resp any](p *InProcess, method string, req Req, stream grpc.ServerStreamingServer[Resp], h func(Req, grpc.ServerStreamingServer[Resp]) error) error {
+	_, err := p.g.call(stream.Context(), method, func(ctx context.Context) (any, error) {
+		if err := p.g.admit(ctx, req); err != nil {
+			return nil, err
+		}
+		return nil, h(req, ctxServerStream[Resp]{ServerStreamingServer: stream, ctx: ctx})
+	})
+	return err
 }
 
-func (g *InProcess) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandboxRequest) (*runtimeapi.RunPodSandboxResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/RunPodSandbox", req, g.Service.RunPodSandbox)
+// ctxServerStream hands the handler the gate's ctx (its logger).
+type ctxServerStream[T any] struct {
+	grpc.ServerStreamingServer[T]
+	ctx context.Context
 }
 
-func (g *InProcess) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSandboxRequest) (*runtimeapi.StopPodSandboxResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/StopPodSandbox", req, g.Service.StopPodSandbox)
+func (s ctxServerStream[T]) Context() context.Context { return s.ctx }
+
+func (p *InProcess) Version(ctx context.Context, req *runtimeapi.VersionRequest) (*runtimeapi.VersionResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_Version_FullMethodName, req, p.svc.Version)
 }
 
-func (g *InProcess) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePodSandboxRequest) (*runtimeapi.RemovePodSandboxResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/RemovePodSandbox", req, g.Service.RemovePodSandbox)
+func (p *InProcess) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandboxRequest) (*runtimeapi.RunPodSandboxResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_RunPodSandbox_FullMethodName, req, p.svc.RunPodSandbox)
 }
 
-func (g *InProcess) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandboxStatusRequest) (*runtimeapi.PodSandboxStatusResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/PodSandboxStatus", req, g.Service.PodSandboxStatus)
+func (p *InProcess) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSandboxRequest) (*runtimeapi.StopPodSandboxResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_StopPodSandbox_FullMethodName, req, p.svc.StopPodSandbox)
 }
 
-func (g *InProcess) ListPodSandbox(ctx context.Context, req *runtimeapi.ListPodSandboxRequest) (*runtimeapi.ListPodSandboxResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/ListPodSandbox", req, g.Service.ListPodSandbox)
+func (p *InProcess) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePodSandboxRequest) (*runtimeapi.RemovePodSandboxResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_RemovePodSandbox_FullMethodName, req, p.svc.RemovePodSandbox)
 }
 
-func (g *InProcess) CreateContainer(ctx context.Context, req *runtimeapi.CreateContainerRequest) (*runtimeapi.CreateContainerResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/CreateContainer", req, g.Service.CreateContainer)
+func (p *InProcess) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandboxStatusRequest) (*runtimeapi.PodSandboxStatusResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_PodSandboxStatus_FullMethodName, req, p.svc.PodSandboxStatus)
 }
 
-func (g *InProcess) StartContainer(ctx context.Context, req *runtimeapi.StartContainerRequest) (*runtimeapi.StartContainerResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/StartContainer", req, g.Service.StartContainer)
+func (p *InProcess) ListPodSandbox(ctx context.Context, req *runtimeapi.ListPodSandboxRequest) (*runtimeapi.ListPodSandboxResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_ListPodSandbox_FullMethodName, req, p.svc.ListPodSandbox)
 }
 
-func (g *InProcess) StopContainer(ctx context.Context, req *runtimeapi.StopContainerRequest) (*runtimeapi.StopContainerResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/StopContainer", req, g.Service.StopContainer)
+func (p *InProcess) CreateContainer(ctx context.Context, req *runtimeapi.CreateContainerRequest) (*runtimeapi.CreateContainerResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_CreateContainer_FullMethodName, req, p.svc.CreateContainer)
 }
 
-func (g *InProcess) RemoveContainer(ctx context.Context, req *runtimeapi.RemoveContainerRequest) (*runtimeapi.RemoveContainerResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/RemoveContainer", req, g.Service.RemoveContainer)
+func (p *InProcess) StartContainer(ctx context.Context, req *runtimeapi.StartContainerRequest) (*runtimeapi.StartContainerResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_StartContainer_FullMethodName, req, p.svc.StartContainer)
 }
 
-func (g *InProcess) ListContainers(ctx context.Context, req *runtimeapi.ListContainersRequest) (*runtimeapi.ListContainersResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/ListContainers", req, g.Service.ListContainers)
+func (p *InProcess) StopContainer(ctx context.Context, req *runtimeapi.StopContainerRequest) (*runtimeapi.StopContainerResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_StopContainer_FullMethodName, req, p.svc.StopContainer)
 }
 
-func (g *InProcess) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerStatusRequest) (*runtimeapi.ContainerStatusResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/ContainerStatus", req, g.Service.ContainerStatus)
+func (p *InProcess) RemoveContainer(ctx context.Context, req *runtimeapi.RemoveContainerRequest) (*runtimeapi.RemoveContainerResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_RemoveContainer_FullMethodName, req, p.svc.RemoveContainer)
 }
 
-func (g *InProcess) UpdateContainerResources(ctx context.Context, req *runtimeapi.UpdateContainerResourcesRequest) (*runtimeapi.UpdateContainerResourcesResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/UpdateContainerResources", req, g.Service.UpdateContainerResources)
+func (p *InProcess) ListContainers(ctx context.Context, req *runtimeapi.ListContainersRequest) (*runtimeapi.ListContainersResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_ListContainers_FullMethodName, req, p.svc.ListContainers)
 }
 
-func (g *InProcess) ReopenContainerLog(ctx context.Context, req *runtimeapi.ReopenContainerLogRequest) (*runtimeapi.ReopenContainerLogResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/ReopenContainerLog", req, g.Service.ReopenContainerLog)
+func (p *InProcess) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerStatusRequest) (*runtimeapi.ContainerStatusResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_ContainerStatus_FullMethodName, req, p.svc.ContainerStatus)
 }
 
-func (g *InProcess) ExecSync(ctx context.Context, req *runtimeapi.ExecSyncRequest) (*runtimeapi.ExecSyncResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/ExecSync", req, g.Service.ExecSync)
+func (p *InProcess) UpdateContainerResources(ctx context.Context, req *runtimeapi.UpdateContainerResourcesRequest) (*runtimeapi.UpdateContainerResourcesResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_UpdateContainerResources_FullMethodName, req, p.svc.UpdateContainerResources)
 }
 
-func (g *InProcess) Exec(ctx context.Context, req *runtimeapi.ExecRequest) (*runtimeapi.ExecResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/Exec", req, g.Service.Exec)
+func (p *InProcess) ReopenContainerLog(ctx context.Context, req *runtimeapi.ReopenContainerLogRequest) (*runtimeapi.ReopenContainerLogResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_ReopenContainerLog_FullMethodName, req, p.svc.ReopenContainerLog)
 }
 
-func (g *InProcess) Attach(ctx context.Context, req *runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/Attach", req, g.Service.Attach)
+func (p *InProcess) ExecSync(ctx context.Context, req *runtimeapi.ExecSyncRequest) (*runtimeapi.ExecSyncResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_ExecSync_FullMethodName, req, p.svc.ExecSync)
 }
 
-func (g *InProcess) PortForward(ctx context.Context, req *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/PortForward", req, g.Service.PortForward)
+func (p *InProcess) Exec(ctx context.Context, req *runtimeapi.ExecRequest) (*runtimeapi.ExecResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_Exec_FullMethodName, req, p.svc.Exec)
 }
 
-func (g *InProcess) ContainerStats(ctx context.Context, req *runtimeapi.ContainerStatsRequest) (*runtimeapi.ContainerStatsResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/ContainerStats", req, g.Service.ContainerStats)
+func (p *InProcess) Attach(ctx context.Context, req *runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_Attach_FullMethodName, req, p.svc.Attach)
 }
 
-func (g *InProcess) ListContainerStats(ctx context.Context, req *runtimeapi.ListContainerStatsRequest) (*runtimeapi.ListContainerStatsResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/ListContainerStats", req, g.Service.ListContainerStats)
+func (p *InProcess) PortForward(ctx context.Context, req *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_PortForward_FullMethodName, req, p.svc.PortForward)
 }
 
-func (g *InProcess) PodSandboxStats(ctx context.Context, req *runtimeapi.PodSandboxStatsRequest) (*runtimeapi.PodSandboxStatsResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/PodSandboxStats", req, g.Service.PodSandboxStats)
+func (p *InProcess) ContainerStats(ctx context.Context, req *runtimeapi.ContainerStatsRequest) (*runtimeapi.ContainerStatsResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_ContainerStats_FullMethodName, req, p.svc.ContainerStats)
 }
 
-func (g *InProcess) ListPodSandboxStats(ctx context.Context, req *runtimeapi.ListPodSandboxStatsRequest) (*runtimeapi.ListPodSandboxStatsResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/ListPodSandboxStats", req, g.Service.ListPodSandboxStats)
+func (p *InProcess) ListContainerStats(ctx context.Context, req *runtimeapi.ListContainerStatsRequest) (*runtimeapi.ListContainerStatsResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_ListContainerStats_FullMethodName, req, p.svc.ListContainerStats)
 }
 
-func (g *InProcess) UpdateRuntimeConfig(ctx context.Context, req *runtimeapi.UpdateRuntimeConfigRequest) (*runtimeapi.UpdateRuntimeConfigResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/UpdateRuntimeConfig", req, g.Service.UpdateRuntimeConfig)
+func (p *InProcess) PodSandboxStats(ctx context.Context, req *runtimeapi.PodSandboxStatsRequest) (*runtimeapi.PodSandboxStatsResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_PodSandboxStats_FullMethodName, req, p.svc.PodSandboxStats)
 }
 
-func (g *InProcess) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*runtimeapi.StatusResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/Status", req, g.Service.Status)
+func (p *InProcess) ListPodSandboxStats(ctx context.Context, req *runtimeapi.ListPodSandboxStatsRequest) (*runtimeapi.ListPodSandboxStatsResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_ListPodSandboxStats_FullMethodName, req, p.svc.ListPodSandboxStats)
 }
 
-func (g *InProcess) CheckpointContainer(ctx context.Context, req *runtimeapi.CheckpointContainerRequest) (*runtimeapi.CheckpointContainerResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/CheckpointContainer", req, g.Service.CheckpointContainer)
+func (p *InProcess) UpdateRuntimeConfig(ctx context.Context, req *runtimeapi.UpdateRuntimeConfigRequest) (*runtimeapi.UpdateRuntimeConfigResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_UpdateRuntimeConfig_FullMethodName, req, p.svc.UpdateRuntimeConfig)
 }
 
-func (g *InProcess) CheckpointPod(ctx context.Context, req *runtimeapi.CheckpointPodRequest) (*runtimeapi.CheckpointPodResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/CheckpointPod", req, g.Service.CheckpointPod)
+func (p *InProcess) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*runtimeapi.StatusResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_Status_FullMethodName, req, p.svc.Status)
 }
 
-func (g *InProcess) RestorePod(ctx context.Context, req *runtimeapi.RestorePodRequest) (*runtimeapi.RestorePodResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/RestorePod", req, g.Service.RestorePod)
+func (p *InProcess) CheckpointContainer(ctx context.Context, req *runtimeapi.CheckpointContainerRequest) (*runtimeapi.CheckpointContainerResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_CheckpointContainer_FullMethodName, req, p.svc.CheckpointContainer)
 }
 
-func (g *InProcess) ListMetricDescriptors(ctx context.Context, req *runtimeapi.ListMetricDescriptorsRequest) (*runtimeapi.ListMetricDescriptorsResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/ListMetricDescriptors", req, g.Service.ListMetricDescriptors)
+func (p *InProcess) CheckpointPod(ctx context.Context, req *runtimeapi.CheckpointPodRequest) (*runtimeapi.CheckpointPodResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_CheckpointPod_FullMethodName, req, p.svc.CheckpointPod)
 }
 
-func (g *InProcess) ListPodSandboxMetrics(ctx context.Context, req *runtimeapi.ListPodSandboxMetricsRequest) (*runtimeapi.ListPodSandboxMetricsResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/ListPodSandboxMetrics", req, g.Service.ListPodSandboxMetrics)
+func (p *InProcess) RestorePod(ctx context.Context, req *runtimeapi.RestorePodRequest) (*runtimeapi.RestorePodResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_RestorePod_FullMethodName, req, p.svc.RestorePod)
 }
 
-func (g *InProcess) RuntimeConfig(ctx context.Context, req *runtimeapi.RuntimeConfigRequest) (*runtimeapi.RuntimeConfigResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/RuntimeConfig", req, g.Service.RuntimeConfig)
+func (p *InProcess) ListMetricDescriptors(ctx context.Context, req *runtimeapi.ListMetricDescriptorsRequest) (*runtimeapi.ListMetricDescriptorsResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_ListMetricDescriptors_FullMethodName, req, p.svc.ListMetricDescriptors)
 }
 
-func (g *InProcess) UpdatePodSandboxResources(ctx context.Context, req *runtimeapi.UpdatePodSandboxResourcesRequest) (*runtimeapi.UpdatePodSandboxResourcesResponse, error) {
-	return gate(g, ctx, "/runtime.v1.RuntimeService/UpdatePodSandboxResources", req, g.Service.UpdatePodSandboxResources)
+func (p *InProcess) ListPodSandboxMetrics(ctx context.Context, req *runtimeapi.ListPodSandboxMetricsRequest) (*runtimeapi.ListPodSandboxMetricsResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_ListPodSandboxMetrics_FullMethodName, req, p.svc.ListPodSandboxMetrics)
 }
 
-func (g *InProcess) ListImages(ctx context.Context, req *runtimeapi.ListImagesRequest) (*runtimeapi.ListImagesResponse, error) {
-	return gate(g, ctx, "/runtime.v1.ImageService/ListImages", req, g.Service.ListImages)
+func (p *InProcess) RuntimeConfig(ctx context.Context, req *runtimeapi.RuntimeConfigRequest) (*runtimeapi.RuntimeConfigResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_RuntimeConfig_FullMethodName, req, p.svc.RuntimeConfig)
 }
 
-func (g *InProcess) ImageStatus(ctx context.Context, req *runtimeapi.ImageStatusRequest) (*runtimeapi.ImageStatusResponse, error) {
-	return gate(g, ctx, "/runtime.v1.ImageService/ImageStatus", req, g.Service.ImageStatus)
+func (p *InProcess) UpdatePodSandboxResources(ctx context.Context, req *runtimeapi.UpdatePodSandboxResourcesRequest) (*runtimeapi.UpdatePodSandboxResourcesResponse, error) {
+	return gated(p, ctx, runtimeapi.RuntimeService_UpdatePodSandboxResources_FullMethodName, req, p.svc.UpdatePodSandboxResources)
 }
 
-func (g *InProcess) PullImage(ctx context.Context, req *runtimeapi.PullImageRequest) (*runtimeapi.PullImageResponse, error) {
-	return gate(g, ctx, "/runtime.v1.ImageService/PullImage", req, g.Service.PullImage)
+func (p *InProcess) ListImages(ctx context.Context, req *runtimeapi.ListImagesRequest) (*runtimeapi.ListImagesResponse, error) {
+	return gated(p, ctx, runtimeapi.ImageService_ListImages_FullMethodName, req, p.svc.ListImages)
 }
 
-func (g *InProcess) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRequest) (*runtimeapi.RemoveImageResponse, error) {
-	return gate(g, ctx, "/runtime.v1.ImageService/RemoveImage", req, g.Service.RemoveImage)
+func (p *InProcess) ImageStatus(ctx context.Context, req *runtimeapi.ImageStatusRequest) (*runtimeapi.ImageStatusResponse, error) {
+	return gated(p, ctx, runtimeapi.ImageService_ImageStatus_FullMethodName, req, p.svc.ImageStatus)
 }
 
-func (g *InProcess) ImageFsInfo(ctx context.Context, req *runtimeapi.ImageFsInfoRequest) (*runtimeapi.ImageFsInfoResponse, error) {
-	return gate(g, ctx, "/runtime.v1.ImageService/ImageFsInfo", req, g.Service.ImageFsInfo)
+func (p *InProcess) PullImage(ctx context.Context, req *runtimeapi.PullImageRequest) (*runtimeapi.PullImageResponse, error) {
+	return gated(p, ctx, runtimeapi.ImageService_PullImage_FullMethodName, req, p.svc.PullImage)
+}
+
+func (p *InProcess) RemoveImage(ctx context.Context, req *runtimeapi.RemoveImageRequest) (*runtimeapi.RemoveImageResponse, error) {
+	return gated(p, ctx, runtimeapi.ImageService_RemoveImage_FullMethodName, req, p.svc.RemoveImage)
+}
+
+func (p *InProcess) ImageFsInfo(ctx context.Context, req *runtimeapi.ImageFsInfoRequest) (*runtimeapi.ImageFsInfoResponse, error) {
+	return gated(p, ctx, runtimeapi.ImageService_ImageFsInfo_FullMethodName, req, p.svc.ImageFsInfo)
+}
+
+func (p *InProcess) StreamPodSandboxes(req *runtimeapi.StreamPodSandboxesRequest, stream grpc.ServerStreamingServer[runtimeapi.StreamPodSandboxesResponse]) error {
+	return gatedStream(p, runtimeapi.RuntimeService_StreamPodSandboxes_FullMethodName, req, stream, p.svc.StreamPodSandboxes)
+}
+
+func (p *InProcess) StreamContainers(req *runtimeapi.StreamContainersRequest, stream grpc.ServerStreamingServer[runtimeapi.StreamContainersResponse]) error {
+	return gatedStream(p, runtimeapi.RuntimeService_StreamContainers_FullMethodName, req, stream, p.svc.StreamContainers)
+}
+
+func (p *InProcess) StreamContainerStats(req *runtimeapi.StreamContainerStatsRequest, stream grpc.ServerStreamingServer[runtimeapi.StreamContainerStatsResponse]) error {
+	return gatedStream(p, runtimeapi.RuntimeService_StreamContainerStats_FullMethodName, req, stream, p.svc.StreamContainerStats)
+}
+
+func (p *InProcess) StreamPodSandboxStats(req *runtimeapi.StreamPodSandboxStatsRequest, stream grpc.ServerStreamingServer[runtimeapi.StreamPodSandboxStatsResponse]) error {
+	return gatedStream(p, runtimeapi.RuntimeService_StreamPodSandboxStats_FullMethodName, req, stream, p.svc.StreamPodSandboxStats)
+}
+
+func (p *InProcess) GetContainerEvents(req *runtimeapi.GetEventsRequest, stream grpc.ServerStreamingServer[runtimeapi.ContainerEventResponse]) error {
+	return gatedStream(p, runtimeapi.RuntimeService_GetContainerEvents_FullMethodName, req, stream, p.svc.GetContainerEvents)
+}
+
+func (p *InProcess) StreamPodSandboxMetrics(req *runtimeapi.StreamPodSandboxMetricsRequest, stream grpc.ServerStreamingServer[runtimeapi.StreamPodSandboxMetricsResponse]) error {
+	return gatedStream(p, runtimeapi.RuntimeService_StreamPodSandboxMetrics_FullMethodName, req, stream, p.svc.StreamPodSandboxMetrics)
+}
+
+func (p *InProcess) StreamImages(req *runtimeapi.StreamImagesRequest, stream grpc.ServerStreamingServer[runtimeapi.StreamImagesResponse]) error {
+	return gatedStream(p, runtimeapi.ImageService_StreamImages_FullMethodName, req, stream, p.svc.StreamImages)
 }
 
 var (

@@ -36,17 +36,82 @@ func unimplementedf(format string, args ...any) error {
 	return fmt.Errorf(format+": %w", append(args, errdefs.ErrNotImplemented)...)
 }
 
-// Interceptors returns the server options that make the one gRPC boundary:
-// request-scoped logging, panic recovery and error→code mapping.
-// Every request is validated (validateRequest) before its handler runs; a
-// request that does not even decode is InvalidArgument too (requestCodec).
-func Interceptors(logger *slog.Logger) []grpc.ServerOption {
-	codec := newRequestCodec()
-	return []grpc.ServerOption{
-		grpc.ForceServerCodecV2(codec),
-		grpc.ChainUnaryInterceptor(unaryInterceptor(logger, codec)),
-		grpc.ChainStreamInterceptor(streamInterceptor(logger, codec)),
+// gate is the one way into the Service, for requests from a socket (the
+// gRPC interceptors) and from this process (InProcess) alike, unary and
+// streaming: a request-scoped logger, the request's checks (admit: it
+// decoded, validateRequest) before its handler runs, panic recovery, and
+// errors mapped to gRPC status codes. Handlers trust what it admitted.
+type gate struct {
+	log   *slog.Logger
+	codec *requestCodec // nil in process: nothing is decoded
+}
+
+// call runs h for method with the request-scoped logger in its ctx; a
+// panic in h is Internal, h's error a gRPC status.
+func (g *gate) call(ctx context.Context, fullMethod string, h func(context.Context) (any, error)) (resp any, err error) {
+	method := shortMethod(fullMethod)
+	l := g.log.With("rpc", method, "req", requestID())
+	ctx = context.WithValue(ctx, loggerKey{}, l)
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			l.Error("panic in handler", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			resp, err = nil, status.Errorf(codes.Internal, "%s: internal error: %v", method, p)
+		}
+		logDone(l, method, start, resp, err)
+	}()
+	resp, err = h(ctx)
+	if err != nil {
+		err = toStatus(err)
 	}
+	return resp, err
+}
+
+// admit checks a request before its handler sees it: it decoded, and it
+// is valid (validateRequest). Bad input is InvalidArgument here, before it
+// reaches a handler or the engine.
+func (g *gate) admit(ctx context.Context, req any) error {
+	if err := g.codec.decodeError(req); err != nil {
+		return toStatus(err)
+	}
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l.Enabled(ctx, slog.LevelDebug) {
+		// Formatting a request costs more than a List handler.
+		l.Debug("request", "body", compactRequest(req))
+	}
+	if err := validateRequest(req); err != nil {
+		return toStatus(err)
+	}
+	return nil
+}
+
+// Interceptors returns the server options that put the gate in front of a
+// gRPC server; a request that does not even decode is InvalidArgument too
+// (requestCodec).
+func Interceptors(logger *slog.Logger) []grpc.ServerOption {
+	g := &gate{log: logger, codec: newRequestCodec()}
+	return []grpc.ServerOption{
+		grpc.ForceServerCodecV2(g.codec),
+		grpc.ChainUnaryInterceptor(g.unary),
+		grpc.ChainStreamInterceptor(g.stream),
+	}
+}
+
+func (g *gate) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	return g.call(ctx, info.FullMethod, func(ctx context.Context) (any, error) {
+		if err := g.admit(ctx, req); err != nil {
+			return nil, err
+		}
+		return handler(ctx, req)
+	})
+}
+
+// stream gates a server-streaming RPC: its one request is admitted as it
+// is received (ctxStream.RecvMsg), before the handler sees it.
+func (g *gate) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	_, err := g.call(ss.Context(), info.FullMethod, func(ctx context.Context) (any, error) {
+		return nil, handler(srv, &ctxStream{ServerStream: ss, ctx: ctx, g: g})
+	})
+	return err
 }
 
 func requestID() string {
@@ -62,78 +127,20 @@ func shortMethod(full string) string {
 	return full
 }
 
-func unaryInterceptor(base *slog.Logger, codec *requestCodec) grpc.UnaryServerInterceptor {
-	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-		method := shortMethod(info.FullMethod)
-		l := base.With("rpc", method, "req", requestID())
-		ctx = context.WithValue(ctx, loggerKey{}, l)
-		start := time.Now()
-		defer func() {
-			if p := recover(); p != nil {
-				l.Error("panic in handler", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				resp, err = nil, status.Errorf(codes.Internal, "%s: internal error: %v", method, p)
-			}
-			logDone(l, method, start, resp, err)
-		}()
-		if err := codec.decodeError(req); err != nil {
-			return nil, toStatus(err)
-		}
-		if l.Enabled(ctx, slog.LevelDebug) { // formatting a request costs more than a List handler
-			l.Debug("request", "body", compactRequest(req))
-		}
-		if err := validateRequest(req); err != nil {
-			return nil, toStatus(err)
-		}
-		resp, err = handler(ctx, req)
-		if err != nil {
-			err = toStatus(err)
-		}
-		return resp, err
-	}
-}
-
-func streamInterceptor(base *slog.Logger, codec *requestCodec) grpc.StreamServerInterceptor {
-	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
-		method := shortMethod(info.FullMethod)
-		l := base.With("rpc", method, "req", requestID())
-		ctx := context.WithValue(ss.Context(), loggerKey{}, l)
-		start := time.Now()
-		defer func() {
-			if p := recover(); p != nil {
-				l.Error("panic in handler", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-				err = status.Errorf(codes.Internal, "%s: internal error: %v", method, p)
-			}
-			logDone(l, method, start, nil, err)
-		}()
-		err = handler(srv, &ctxStream{ServerStream: ss, ctx: ctx, codec: codec})
-		if err != nil {
-			err = toStatus(err)
-		}
-		return err
-	}
-}
-
 type ctxStream struct {
 	grpc.ServerStream
-	ctx   context.Context
-	codec *requestCodec
+	ctx context.Context
+	g   *gate
 }
 
 func (c *ctxStream) Context() context.Context { return c.ctx }
 
-// RecvMsg validates a streaming RPC's request as the unary interceptor
-// does.
+// RecvMsg admits a streaming RPC's request as the unary path does.
 func (c *ctxStream) RecvMsg(m any) error {
 	if err := c.ServerStream.RecvMsg(m); err != nil {
 		return err
 	}
-	if err := c.codec.decodeError(m); err != nil {
-		return toStatus(err)
-	}
-	if err := validateRequest(m); err != nil {
-		return toStatus(err)
-	}
-	return nil
+	return c.g.admit(c.ctx, m)
 }
 
 // quiet are the RPCs a kubelet calls every second; they log at debug level.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"testing"
 
@@ -42,7 +41,7 @@ func TestCodeMapping(t *testing.T) {
 }
 
 func TestInterceptorRecoversPanics(t *testing.T) {
-	ic := unaryInterceptor(slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	ic := (&gate{log: slog.New(slog.DiscardHandler)}).unary
 	info := &grpc.UnaryServerInfo{FullMethod: "/runtime.v1.RuntimeService/RunPodSandbox"}
 	_, err := ic(context.Background(), nil, info, func(ctx context.Context, req any) (any, error) {
 		var m map[string]int

@@ -11,7 +11,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// Listed items are immutable (see sharedEngine), so each one's protobuf
+// Listed items are immutable (see list_shared.go), so each one's protobuf
 // encoding is made once, when it is derived, and a List response made only
 // of such items is encoded by appending them: marshalling 220 items with
 // their label maps was the largest CPU share of a relist.

@@ -3,7 +3,6 @@ package cri
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"testing"
 
@@ -11,7 +10,6 @@ import (
 	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
 )
 
@@ -21,16 +19,7 @@ import (
 // ordinary path.
 func TestListedWireEncoding(t *testing.T) {
 	h := newHarness(t)
-	c, err := cache.New(context.Background(), h.fake, cache.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	svc, err := New(Config{Engine: c, RootDir: h.root, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.svc = svc
+	svc := h.svc
 	for _, name := range []string{"a", "b", "c"} {
 		sb := h.runSandbox(name)
 		if _, err := svc.CreateContainer(h.ctx, &runtimeapi.CreateContainerRequest{
@@ -92,15 +81,7 @@ func TestListedWireEncoding(t *testing.T) {
 func BenchmarkListMarshal(b *testing.B) {
 	f := fake.New()
 	f.AddImage(image.InspectResponse{RepoTags: []string{DefaultPodInfraImage}})
-	c, err := cache.New(context.Background(), f, cache.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	svc, err := New(Config{Engine: c, RootDir: b.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
+	svc, _, _ := NewTestNode(b, TestNode{Engine: f, RootDir: b.TempDir(), Logger: slog.New(slog.DiscardHandler), Stats: stubStats{}})
 	for i := range 110 {
 		cfg := sandboxConfig(fmt.Sprintf("pod-%03d", i))
 		if _, err := svc.RunPodSandbox(context.Background(), &runtimeapi.RunPodSandboxRequest{Config: cfg}); err != nil {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
+	"github.com/dockerlet/dockerlet/internal/metrics"
 )
 
 // stubStats answers every stats call without touching anything, so that a
@@ -44,6 +44,7 @@ type cachedNode struct {
 	svc       *Service
 	fake      *fake.Fake
 	cache     *cache.Cache
+	metrics   *metrics.Metrics // counts what reaches the engine under cache
 	sandboxes []string
 	ctrs      []string
 }
@@ -55,21 +56,8 @@ func newCachedNode(tb testing.TB, pods int) *cachedNode {
 	f := fake.New()
 	f.AddImage(image.InspectResponse{RepoTags: []string{DefaultPodInfraImage}})
 	f.AddImage(image.InspectResponse{RepoTags: []string{testImage}, RepoDigests: []string{"busybox@sha256:" + fmt.Sprintf("%064d", 1)}})
-	root := tb.TempDir()
-	owner, err := OwnerLabelFilter(root)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	c, err := cache.New(ctx, f, cache.Options{Logger: logger, LabelFilter: owner}) // as serve wires it
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { c.Close() })
-	svc, err := New(Config{Engine: c, RootDir: root, Logger: logger, Stats: stubStats{}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	n := &cachedNode{svc: svc, fake: f, cache: c}
+	svc, c, m := NewTestNode(tb, TestNode{Engine: f, RootDir: tb.TempDir(), Logger: logger, Stats: stubStats{}})
+	n := &cachedNode{svc: svc, fake: f, cache: c, metrics: m}
 	for i := range pods {
 		cfg := &runtimeapi.PodSandboxConfig{
 			Metadata: &runtimeapi.PodSandboxMetadata{Name: fmt.Sprintf("pod-%03d", i), Namespace: "dltperf", Uid: fmt.Sprintf("dltperf-uid-%03d", i)},
@@ -139,10 +127,7 @@ func TestKubeletPollingMakesNoEngineCall(t *testing.T) {
 	}
 	// Another server on the same engine (play, a test, a second serve)
 	// runs a pod: this server neither lists it nor pays for its events.
-	other, err := New(Config{Engine: n.fake, RootDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other, _, _ := NewTestNode(t, TestNode{Engine: n.fake, RootDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler), Stats: stubStats{}})
 	foreign, err := other.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: &runtimeapi.PodSandboxConfig{
 		Metadata: &runtimeapi.PodSandboxMetadata{Name: "foreign", Namespace: "dltperf", Uid: "dltperf-foreign"},
 		Linux:    &runtimeapi.LinuxPodSandboxConfig{},
@@ -160,28 +145,30 @@ func TestKubeletPollingMakesNoEngineCall(t *testing.T) {
 		}
 	}
 	poll() // first round may fill per-image memos
-	n.fake.ResetCalls()
+	// This node's own count: the other server's cache works the same
+	// engine meanwhile.
+	before := n.engineOps(t)
 	for range 3 {
 		poll()
 	}
-	if calls := n.fake.Calls(); len(calls) > 0 {
-		slices.Sort(calls)
-		t.Fatalf("kubelet-like polling reached the engine %d times: %v", len(calls), slices.Compact(calls))
+	if calls := n.engineOps(t).since(before); len(calls) > 0 {
+		t.Fatalf("kubelet-like polling reached the engine: %v", calls)
 	}
 	if n.cache.Synced() {
 		if _, err := n.cache.InspectContainer(ctx, foreign.PodSandboxId); err != nil {
 			t.Fatal(err)
 		}
-		if n.fake.CallCount("InspectContainer") != 1 {
-			t.Fatal("the cache holds another server's sandbox")
+		if calls := n.engineOps(t).since(before); calls["InspectContainer"] != 1 {
+			t.Fatalf("the cache holds another server's sandbox: %v", calls)
 		}
 	}
 }
 
-// Without a synced cache in front, Status asks the engine: a daemon that
-// does not answer makes the runtime not ready.
-func TestStatusAsksAnUncachedEngine(t *testing.T) {
+// Until the cache is synced, Status asks the engine: a daemon that does
+// not answer makes the runtime not ready.
+func TestStatusAsksTheEngineUntilSynced(t *testing.T) {
 	h := newHarness(t)
+	h.unsynced()
 	h.fake.InjectPersistentError("Version", fmt.Errorf("daemon gone: %w", errdefs.ErrUnavailable))
 	resp, err := h.svc.Status(h.ctx, &runtimeapi.StatusRequest{})
 	if err != nil {
@@ -197,4 +184,42 @@ func TestStatusAsksAnUncachedEngine(t *testing.T) {
 	if err != nil || !resp.Status.Conditions[0].Status {
 		t.Fatalf("after recovery: %v %v", resp, err)
 	}
+}
+
+// opCounts are engine operations by name.
+type opCounts map[string]float64
+
+// engineOps reads the node's count of the operations that reached the
+// engine under its cache (dockerlet_docker_operations_total).
+func (n *cachedNode) engineOps(tb testing.TB) opCounts {
+	tb.Helper()
+	mfs, err := n.metrics.Registry().Gather()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := opCounts{}
+	for _, mf := range mfs {
+		if mf.GetName() != "dockerlet_docker_operations_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "operation" {
+					out[l.GetValue()] = m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return out
+}
+
+// since is what was counted after before.
+func (c opCounts) since(before opCounts) opCounts {
+	out := opCounts{}
+	for op, v := range c {
+		if d := v - before[op]; d > 0 {
+			out[op] = d
+		}
+	}
+	return out
 }

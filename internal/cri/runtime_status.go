@@ -57,17 +57,13 @@ func (s *Service) Status(ctx context.Context, req *runtimeapi.StatusRequest) (*r
 	return resp, nil
 }
 
-// syncedEngine is the state cache (internal/engine/cache): Synced is true
-// while its event stream from the daemon is up and its state is current.
-type syncedEngine interface{ Synced() bool }
-
 // engineAlive reports whether the engine answers. A synced cache is proof
 // enough: its event stream is a live connection to the daemon, and the
 // cache leaves the synced state the moment that stream ends. So the
 // kubelet's Status every few seconds costs the daemon nothing; only an
-// unsynced or uncached engine is asked for its version.
+// unsynced cache asks the daemon for its version.
 func (s *Service) engineAlive(ctx context.Context) error {
-	if se, ok := s.eng.(syncedEngine); ok && se.Synced() {
+	if s.eng.Synced() {
 		return nil
 	}
 	_, err := s.eng.Version(ctx)

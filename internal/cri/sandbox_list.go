@@ -21,7 +21,7 @@ func (s *Service) ListPodSandbox(ctx context.Context, req *runtimeapi.ListPodSan
 	return &runtimeapi.ListPodSandboxResponse{Items: items}, nil
 }
 
-// listSandboxes returns shared, read-only items (see sharedEngine).
+// listSandboxes returns shared, read-only items (see list_shared.go).
 func (s *Service) listSandboxes(ctx context.Context, f *runtimeapi.PodSandboxFilter) ([]*runtimeapi.PodSandbox, error) {
 	var list []*cache.Shared
 	if f.GetId() != "" {
@@ -32,7 +32,7 @@ func (s *Service) listSandboxes(ctx context.Context, f *runtimeapi.PodSandboxFil
 		list = cache.WrapShared(found)
 	} else {
 		var err error
-		list, err = s.listShared(ctx, engine.ListOptions{
+		list, err = s.eng.ListShared(ctx, engine.ListOptions{
 			All:    true,
 			Labels: append(s.managedFilter(naming.TypeSandbox), selectorFilters(f.GetLabelSelector())...),
 		})

@@ -13,9 +13,6 @@ import (
 // RemovePodSandbox removes the sandbox, its containers, its network and its
 // checkpoint. An unknown id is success.
 func (s *Service) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePodSandboxRequest) (*runtimeapi.RemovePodSandboxResponse, error) {
-	if err := validateID("pod sandbox", req.PodSandboxId); err != nil {
-		return nil, err
-	}
 	id, ok, err := s.resolveIdempotent(ctx, naming.TypeSandbox, req.PodSandboxId)
 	if err != nil {
 		return nil, err

@@ -21,9 +21,6 @@ import (
 // its network. Whatever it made is removed again if a later step fails.
 func (s *Service) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandboxRequest) (_ *runtimeapi.RunPodSandboxResponse, retErr error) {
 	cfg := req.GetConfig()
-	if err := validateSandboxConfig(cfg); err != nil {
-		return nil, err
-	}
 	if err := s.checkRuntimeHandler(ctx, req.RuntimeHandler); err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func TestSandboxSpecNamespacesDNSAndSysctls(t *testing.T) {
 	}
 	bad := sandboxConfig("baddns")
 	bad.DnsConfig = &runtimeapi.DNSConfig{Servers: []string{"not-an-ip"}}
-	if _, err := h.svc.RunPodSandbox(h.ctx, &runtimeapi.RunPodSandboxRequest{Config: bad}); code(err) != codes.InvalidArgument {
+	if _, err := h.rt().RunPodSandbox(h.ctx, &runtimeapi.RunPodSandboxRequest{Config: bad}); code(err) != codes.InvalidArgument {
 		t.Errorf("bad DNS server: %v, want InvalidArgument", err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -81,12 +80,14 @@ func TestPodSandboxStatusCarriesContainerStatuses(t *testing.T) {
 }
 
 // When the containers cannot be listed the call fails: an empty list would
-// tell the kubelet the pod has none, and it would create them again.
+// tell the kubelet the pod has none, and it would create them again. (A
+// synced cache lists from memory; one whose event stream is down asks the
+// daemon.)
 func TestPodSandboxStatusFailsWhenContainersUnknown(t *testing.T) {
 	h := newHarness(t)
 	sb := h.runSandbox("evented")
 	h.createContainer(sb, "c")
-	h.fake.InjectError("ListContainers", fmt.Errorf("daemon restarting: %w", errdefs.ErrUnavailable))
+	h.unsynced() // and listing fails
 	resp, err := h.svc.PodSandboxStatus(h.ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sb})
 	if err == nil {
 		t.Fatalf("PodSandboxStatus with the engine's list failing: %v, want an error", resp)

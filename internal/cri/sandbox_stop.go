@@ -20,9 +20,6 @@ const sandboxStopTimeout = 0
 // kubelet stops them gracefully before), tears the network down and stops the
 // pause container. An unknown id is success.
 func (s *Service) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSandboxRequest) (*runtimeapi.StopPodSandboxResponse, error) {
-	if err := validateID("pod sandbox", req.PodSandboxId); err != nil {
-		return nil, err
-	}
 	id, ok, err := s.resolveIdempotent(ctx, naming.TypeSandbox, req.PodSandboxId)
 	if err != nil {
 		return nil, err

@@ -34,7 +34,7 @@ func TestRunPodSandboxValidation(t *testing.T) {
 		"nil config": nil, "nil metadata": noMeta, "empty name": noName, "empty namespace": noNS,
 		"empty uid": noUID, "underscore": underscore, "bad port": badPort, "nil port": nilPort,
 	} {
-		_, err := h.svc.RunPodSandbox(h.ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
+		_, err := h.rt().RunPodSandbox(h.ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
 		if code(err) != codes.InvalidArgument {
 			t.Errorf("%s: got %v (%v), want InvalidArgument", name, code(err), err)
 		}
@@ -117,7 +117,7 @@ func TestStopRemoveUnknownSandboxIsSuccess(t *testing.T) {
 	if _, err := h.svc.RemovePodSandbox(h.ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: "nope"}); err != nil {
 		t.Errorf("remove unknown: %v", err)
 	}
-	if _, err := h.svc.StopPodSandbox(h.ctx, &runtimeapi.StopPodSandboxRequest{}); code(err) != codes.InvalidArgument {
+	if _, err := h.rt().StopPodSandbox(h.ctx, &runtimeapi.StopPodSandboxRequest{}); code(err) != codes.InvalidArgument {
 		t.Errorf("stop with empty id: %v, want InvalidArgument", err)
 	}
 }
@@ -126,8 +126,11 @@ func TestRunPodSandboxRollsBack(t *testing.T) {
 	for _, op := range []string{"StartContainer", "InspectContainer"} {
 		t.Run(op, func(t *testing.T) {
 			h := newHarness(t)
-			h.fake.InjectError(op, errors.New("boom"))
+			// Persistent: the cache's own refresh after a write meets the
+			// failure first, and then the handler's read.
+			h.fake.InjectPersistentError(op, errors.New("boom"))
 			_, err := h.svc.RunPodSandbox(h.ctx, &runtimeapi.RunPodSandboxRequest{Config: sandboxConfig("rb")})
+			h.fake.ClearError(op)
 			if err == nil {
 				t.Fatal("RunPodSandbox succeeded despite the injected failure")
 			}
@@ -327,10 +330,8 @@ func sameSet(a, b []string) bool {
 func TestServersSharingAnEngineSeeOnlyTheirOwn(t *testing.T) {
 	h := newHarness(t)
 	mine := h.runSandbox("mine")
-	other, err := New(Config{Engine: h.fake, RootDir: t.TempDir(), Logger: h.svc.cfg.Logger})
-	if err != nil {
-		t.Fatal(err)
-	}
+	other := h.node(TestNode{RootDir: t.TempDir()})
+	h.cache = nil // the other's
 	theirs, err := other.RunPodSandbox(h.ctx, &runtimeapi.RunPodSandboxRequest{Config: sandboxConfig("theirs")})
 	if err != nil {
 		t.Fatal(err)

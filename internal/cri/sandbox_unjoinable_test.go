@@ -3,6 +3,7 @@ package cri
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,15 +78,11 @@ func TestStartInStoppedSandboxStopsItsStaleView(t *testing.T) {
 	sb := h.runSandbox("dlcf-net")
 	ctr := h.createContainer(sb, "app")
 	view := &staleView{Fake: h.fake, id: sb}
-	h.svc.eng = view
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
+	h.svc = h.node(TestNode{Engine: view})
+	view.set(true) // the view will still say running
+	if err := h.fake.ExitContainer(sb, 0); err != nil {
+		t.Fatal(err)
 	}
-	must(h.fake.ExitContainer(sb, 0))
-	view.set(true) // the view still says running
 	if st := h.sandboxState(sb); st != runtimeapi.PodSandboxState_SANDBOX_READY {
 		t.Fatalf("stale view not in effect: %v", st)
 	}
@@ -122,14 +119,14 @@ func TestRefusedPIDTargetLeavesSandboxAlone(t *testing.T) {
 type staleView struct {
 	*fake.Fake
 	id    string
-	stale bool
+	stale atomic.Bool // read by the cache's goroutines
 }
 
-func (v *staleView) set(on bool) { v.stale = on }
+func (v *staleView) set(on bool) { v.stale.Store(on) }
 
 func (v *staleView) InspectContainer(ctx context.Context, id string) (*container.InspectResponse, error) {
 	in, err := v.Fake.InspectContainer(ctx, id)
-	if err == nil && v.stale && in.ID == v.id {
+	if err == nil && v.stale.Load() && in.ID == v.id {
 		in.State.Running, in.State.Status = true, container.StateRunning
 	}
 	return in, err
@@ -138,7 +135,7 @@ func (v *staleView) InspectContainer(ctx context.Context, id string) (*container
 func (v *staleView) ListContainers(ctx context.Context, opts engine.ListOptions) ([]container.Summary, error) {
 	list, err := v.Fake.ListContainers(ctx, opts)
 	for i := range list {
-		if v.stale && list[i].ID == v.id {
+		if v.stale.Load() && list[i].ID == v.id {
 			list[i].State = container.StateRunning
 		}
 	}
@@ -148,7 +145,7 @@ func (v *staleView) ListContainers(ctx context.Context, opts engine.ListOptions)
 func (v *staleView) StopContainer(ctx context.Context, id string, timeout time.Duration) error {
 	err := v.Fake.StopContainer(ctx, id, timeout)
 	if id == v.id {
-		v.stale = false
+		v.stale.Store(false)
 	}
 	return err
 }

@@ -19,19 +19,17 @@ import (
 	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/naming"
-	"github.com/dockerlet/dockerlet/internal/network"
 )
 
 // DefaultPodInfraImage is the sandbox image when none is configured.
 const DefaultPodInfraImage = "registry.k8s.io/pause:3.10"
 
-// Config is everything the Service needs. Engine is required; every other
-// collaborator is optional and the RPCs that need a missing one answer
-// codes.Unimplemented.
+// Config is everything the Service needs. Engine, RootDir, Network and
+// Puller are required; the RPCs that need another collaborator that is
+// missing answer codes.Unimplemented. internal/node builds it.
 type Config struct {
-	Engine        engine.Engine
+	Engine        Engine
 	Logger        *slog.Logger
 	PodInfraImage string
 	// RootDir holds the sandbox checkpoints.
@@ -62,7 +60,7 @@ type Service struct {
 	runtimeapi.UnimplementedImageServiceServer
 
 	cfg    Config
-	eng    engine.Engine
+	eng    Engine
 	namer  naming.Namer
 	ckpt   *checkpointStore
 	oomAdj oomPolicy
@@ -88,8 +86,8 @@ type Service struct {
 
 // New returns a Service. It does not contact the engine.
 func New(cfg Config) (*Service, error) {
-	if cfg.Engine == nil {
-		return nil, fmt.Errorf("cri: Config.Engine is required")
+	if cfg.Engine == nil || cfg.Network == nil || cfg.Puller == nil {
+		return nil, fmt.Errorf("cri: Config.Engine, Network and Puller are required: %w", errdefs.ErrInvalidArgument)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -98,17 +96,10 @@ func New(cfg Config) (*Service, error) {
 		cfg.PodInfraImage = DefaultPodInfraImage
 	}
 	if cfg.RootDir == "" {
-		return nil, fmt.Errorf("cri: Config.RootDir is required")
+		return nil, fmt.Errorf("cri: Config.RootDir is required: %w", errdefs.ErrInvalidArgument)
 	}
 	if cfg.Version == "" {
 		cfg.Version = "dev"
-	}
-	if cfg.Network == nil {
-		n, err := network.New(cfg.Engine, network.Config{Plugin: network.PluginDocker, Logger: cfg.Logger})
-		if err != nil {
-			return nil, err
-		}
-		cfg.Network = n
 	}
 	rootDir, err := filepath.Abs(cfg.RootDir)
 	if err != nil {

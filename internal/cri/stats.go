@@ -43,9 +43,6 @@ func (s *Service) ContainerStats(ctx context.Context, req *runtimeapi.ContainerS
 	if err := s.requireStats("ContainerStats"); err != nil {
 		return nil, err
 	}
-	if err := validateID("container", req.ContainerId); err != nil {
-		return nil, err
-	}
 	c, err := s.resolveContainer(ctx, req.ContainerId)
 	if err != nil {
 		return nil, err
@@ -71,7 +68,7 @@ func (s *Service) ListContainerStats(ctx context.Context, req *runtimeapi.ListCo
 	}
 	out := make([]*runtimeapi.ContainerStats, 0, len(ctrs))
 	for _, c := range ctrs {
-		ic, err := s.inspectShared(ctx, c.Id) // containerRef only reads it
+		ic, err := s.eng.InspectShared(ctx, c.Id) // containerRef only reads it
 		if errdefs.IsNotFound(err) {
 			continue // removed meanwhile
 		}
@@ -144,9 +141,6 @@ func (s *Service) containersBySandbox(ctx context.Context) (map[string][]contain
 // PodSandboxStats reports one pod's usage.
 func (s *Service) PodSandboxStats(ctx context.Context, req *runtimeapi.PodSandboxStatsRequest) (*runtimeapi.PodSandboxStatsResponse, error) {
 	if err := s.requireStats("PodSandboxStats"); err != nil {
-		return nil, err
-	}
-	if err := validateID("pod sandbox", req.PodSandboxId); err != nil {
 		return nil, err
 	}
 	sb, err := s.resolveSandbox(ctx, req.PodSandboxId)

@@ -13,9 +13,6 @@ import (
 
 // runningContainer resolves a container that must be running.
 func (s *Service) runningContainer(ctx context.Context, id string) (*container.InspectResponse, error) {
-	if err := validateID("container", id); err != nil {
-		return nil, err
-	}
 	c, err := s.resolveContainer(ctx, id)
 	if err != nil {
 		return nil, err
@@ -28,9 +25,6 @@ func (s *Service) runningContainer(ctx context.Context, id string) (*container.I
 
 // ExecSync runs a command in a running container and returns its output.
 func (s *Service) ExecSync(ctx context.Context, req *runtimeapi.ExecSyncRequest) (*runtimeapi.ExecSyncResponse, error) {
-	if len(req.Cmd) == 0 {
-		return nil, invalidf("exec: command is empty")
-	}
 	if s.cfg.ExecSync == nil {
 		return nil, unimplementedf("ExecSync: no exec implementation is wired")
 	}
@@ -43,12 +37,6 @@ func (s *Service) ExecSync(ctx context.Context, req *runtimeapi.ExecSyncRequest)
 
 // Exec returns the streaming URL of an exec session.
 func (s *Service) Exec(ctx context.Context, req *runtimeapi.ExecRequest) (*runtimeapi.ExecResponse, error) {
-	if len(req.Cmd) == 0 {
-		return nil, invalidf("exec: command is empty")
-	}
-	if !req.Stdout && !req.Stderr && !req.Stdin {
-		return nil, invalidf("exec: one of stdin, stdout or stderr must be attached")
-	}
 	if s.cfg.Streaming == nil {
 		return nil, unimplementedf("Exec: no streaming server is wired")
 	}
@@ -63,9 +51,6 @@ func (s *Service) Exec(ctx context.Context, req *runtimeapi.ExecRequest) (*runti
 
 // Attach returns the streaming URL of an attach session.
 func (s *Service) Attach(ctx context.Context, req *runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error) {
-	if !req.Stdout && !req.Stderr && !req.Stdin {
-		return nil, invalidf("attach: one of stdin, stdout or stderr must be attached")
-	}
 	if s.cfg.Streaming == nil {
 		return nil, unimplementedf("Attach: no streaming server is wired")
 	}
@@ -80,9 +65,6 @@ func (s *Service) Attach(ctx context.Context, req *runtimeapi.AttachRequest) (*r
 
 // PortForward returns the streaming URL of a port-forward session.
 func (s *Service) PortForward(ctx context.Context, req *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error) {
-	if err := validateID("pod sandbox", req.PodSandboxId); err != nil {
-		return nil, err
-	}
 	if s.cfg.Streaming == nil {
 		return nil, unimplementedf("PortForward: no streaming server is wired")
 	}

@@ -13,9 +13,10 @@ import (
 // joined with '_' so they must not contain one either.
 var nameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9.-]*$`)
 
-// validateRequest is the gate every gRPC request passes (the interceptor
-// calls it): the generic rules of checkGeneric, then each RPC's own. Bad
-// input is InvalidArgument here, before it reaches a handler or the engine.
+// validateRequest is the check every request passes at the gate (see
+// gate.admit), from a socket or in process: the generic rules of
+// checkGeneric, then each RPC's own. Bad input is InvalidArgument here,
+// before it reaches a handler or the engine; handlers trust what passed.
 func validateRequest(req any) error {
 	m, ok := req.(proto.Message)
 	if !ok {
@@ -94,9 +95,15 @@ func validateRequest(req any) error {
 		if err := validateID("container", r.ContainerId); err != nil {
 			return err
 		}
-		return validateCmd(r.Cmd)
+		if err := validateCmd(r.Cmd); err != nil {
+			return err
+		}
+		return validateAttached("exec", r.Stdin, r.Stdout, r.Stderr)
 	case *runtimeapi.AttachRequest:
-		return validateID("container", r.ContainerId)
+		if err := validateID("container", r.ContainerId); err != nil {
+			return err
+		}
+		return validateAttached("attach", r.Stdin, r.Stdout, r.Stderr)
 	case *runtimeapi.PortForwardRequest:
 		if err := validateID("pod sandbox", r.PodSandboxId); err != nil {
 			return err
@@ -147,10 +154,6 @@ func validateRequest(req any) error {
 	}
 	return nil
 }
-
-// ValidateRequest is the gRPC edge's check of a request, for callers in
-// the same process (the pod runner) that do not pass the interceptor.
-func ValidateRequest(req any) error { return validateRequest(req) }
 
 func validateID(kind, id string) error {
 	if id == "" {
@@ -209,6 +212,14 @@ func validateImageSpec(where string, spec *runtimeapi.ImageSpec, required bool) 
 		return invalidf("%s: image reference of %d bytes (at most %d)", where, len(img), maxImageRef)
 	}
 	return validateAnnotations(where+": image annotations", spec.GetAnnotations())
+}
+
+// validateAttached: a session with no stream attached would do nothing.
+func validateAttached(what string, stdin, stdout, stderr bool) error {
+	if !stdin && !stdout && !stderr {
+		return invalidf("%s: one of stdin, stdout or stderr must be attached", what)
+	}
+	return nil
 }
 
 func validateCmd(cmd []string) error {
@@ -288,6 +299,11 @@ func validateSandboxConfig(c *runtimeapi.PodSandboxConfig) error {
 	if dns := c.DnsConfig; dns != nil {
 		if len(dns.Servers) > 32 || len(dns.Searches) > 32 || len(dns.Options) > 32 {
 			return invalidf("pod sandbox DNS config: too many servers, searches or options (at most 32 each)")
+		}
+		for _, s := range dns.Servers {
+			if _, err := netip.ParseAddr(s); err != nil {
+				return invalidf("pod sandbox DNS server %.80q: %v", s, err)
+			}
 		}
 		for _, s := range dns.Searches {
 			if len(s) > maxDNSSubdomain || strings.ContainsAny(s, " \t\n") {

@@ -170,6 +170,14 @@ func validateContainerSecurity(sc *runtimeapi.LinuxContainerSecurityContext) err
 	if strings.ContainsAny(sc.RunAsUsername, ":/ \t\n") || len(sc.RunAsUsername) > 256 {
 		return invalidf("run_as_username %.80q", sc.RunAsUsername)
 	}
+	if sc.RunAsGroup != nil && sc.RunAsUser == nil && sc.RunAsUsername == "" {
+		return invalidf("run_as_group is set without run_as_user or run_as_username")
+	}
+	if ns := sc.NamespaceOptions; ns.GetPid() == runtimeapi.NamespaceMode_TARGET {
+		if err := validateID("pid namespace target container", ns.TargetId); err != nil {
+			return err
+		}
+	}
 	for name, paths := range map[string][]string{"masked paths": sc.MaskedPaths, "readonly paths": sc.ReadonlyPaths} {
 		if len(paths) > maxPathList {
 			return invalidf("%s: %d entries (at most %d)", name, len(paths), maxPathList)

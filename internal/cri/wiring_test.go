@@ -3,8 +3,6 @@ package cri
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -85,17 +83,11 @@ func (g *gcNet) GC(_ context.Context, live func(string) bool) error {
 	return nil
 }
 
-// wiredService rebuilds h.svc with the given collaborators.
-func (h *harness) wire(cfg Config) *Service {
+// wire rebuilds h.svc with the given collaborators.
+func (h *harness) wire(o TestNode) *Service {
 	h.t.Helper()
-	cfg.Engine, cfg.RootDir = h.fake, h.root
-	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := New(cfg)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.svc = svc
-	return svc
+	h.svc = h.node(o)
+	return h.svc
 }
 
 // startLogged creates and starts a container that has a log path.
@@ -118,7 +110,7 @@ func (h *harness) startLogged(sb, name, logDir string) string {
 func TestContainerStatusDrainsExitedLog(t *testing.T) {
 	h := newHarness(t)
 	logs := &recLogs{}
-	h.wire(Config{Logs: logs})
+	h.wire(TestNode{Logs: logs})
 	sb := h.runSandbox("drain")
 	id := h.startLogged(sb, "app", t.TempDir())
 
@@ -126,9 +118,7 @@ func TestContainerStatusDrainsExitedLog(t *testing.T) {
 	if _, drains := logs.calls(); len(drains) != 0 {
 		t.Fatalf("status of a running container drained its log: %v", drains)
 	}
-	if err := h.fake.ExitContainer(id, 0); err != nil {
-		t.Fatal(err)
-	}
+	h.exit(id, 0)
 	if st := h.status(id); st.State != runtimeapi.ContainerState_CONTAINER_EXITED {
 		t.Fatalf("state %v, want exited", st.State)
 	}
@@ -145,12 +135,10 @@ func TestContainerStatusDrainsExitedLog(t *testing.T) {
 func TestContainerStatusGivesUpOnStuckDrain(t *testing.T) {
 	h := newHarness(t)
 	logs := &recLogs{drainErr: fmt.Errorf("drain: %w", context.DeadlineExceeded)}
-	h.wire(Config{Logs: logs})
+	h.wire(TestNode{Logs: logs})
 	sb := h.runSandbox("stuck")
 	id := h.startLogged(sb, "app", t.TempDir())
-	if err := h.fake.ExitContainer(id, 1); err != nil {
-		t.Fatal(err)
-	}
+	h.exit(id, 1)
 	for range 3 {
 		h.status(id)
 	}
@@ -170,16 +158,14 @@ func TestContainerStatusGivesUpOnStuckDrain(t *testing.T) {
 // nor for another server's.
 func TestResumeCatchesUpContainersExitedWhileDown(t *testing.T) {
 	h := newHarness(t)
-	h.wire(Config{Logs: &recLogs{}})
+	h.wire(TestNode{Logs: &recLogs{}})
 	dir := t.TempDir()
 	sb := h.runSandbox("resume")
 	running := h.startLogged(sb, "running", dir)
 	missed := h.startLogged(sb, "missed", dir)
 	drained := h.startLogged(sb, "drained", dir)
 	for _, id := range []string{missed, drained} {
-		if err := h.fake.ExitContainer(id, 0); err != nil {
-			t.Fatal(err)
-		}
+		h.exit(id, 0)
 	}
 	past, future := time.Now().Add(-time.Hour), time.Now().Add(time.Hour)
 	for name, when := range map[string]time.Time{"running": past, "missed": past, "drained": future} {
@@ -192,7 +178,7 @@ func TestResumeCatchesUpContainersExitedWhileDown(t *testing.T) {
 		}
 	}
 	logs := &recLogs{}
-	h.wire(Config{Logs: logs}) // the restarted server
+	h.wire(TestNode{Logs: logs}) // the restarted server
 	h.svc.Resume(h.ctx)
 	starts, _ := logs.calls()
 	slices.Sort(starts)
@@ -204,7 +190,7 @@ func TestResumeCatchesUpContainersExitedWhileDown(t *testing.T) {
 
 	other := &recLogs{}
 	h.root = t.TempDir() // a server with another root dir owns none of them
-	h.wire(Config{Logs: other})
+	h.wire(TestNode{Logs: other})
 	h.svc.Resume(h.ctx)
 	if starts, _ := other.calls(); len(starts) != 0 {
 		t.Fatalf("another server resumed copiers of containers it does not own: %v", starts)
@@ -214,7 +200,7 @@ func TestResumeCatchesUpContainersExitedWhileDown(t *testing.T) {
 func TestRemovePodSandboxForgetsStats(t *testing.T) {
 	h := newHarness(t)
 	st := &recStats{}
-	h.wire(Config{Stats: st})
+	h.wire(TestNode{Stats: st})
 	sb := h.runSandbox("forget")
 	ctr := h.createContainer(sb, "app")
 	if _, err := h.svc.RemovePodSandbox(h.ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: sb}); err != nil {
@@ -250,7 +236,7 @@ func TestReconcileGarbageCollectsNetwork(t *testing.T) {
 	// The checkpoint-only sandbox must be written after the new Service
 	// starts, or Reconcile releases it as an orphan before GC runs.
 	net := &gcNet{Plugin: base, pods: []string{withCtr, ckptOnly, gone}}
-	svc := h.wire(Config{Network: net})
+	svc := h.wire(TestNode{Network: net})
 	cp, err := h.svc.ckpt.Load(ckptOnly)
 	if err != nil || cp == nil {
 		t.Fatal(cp, err)

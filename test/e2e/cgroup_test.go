@@ -24,7 +24,7 @@ import (
 // cgroup. `make test` runs it on cgroupfs, test/systemd/gotest.sh under a
 // real systemd.
 func TestCgroupsOfDockersDriver(t *testing.T) {
-	e := newEnvWith(t, func(e *env) { e.stats = true })
+	e := newEnv(t) // with stats, as serve wires them
 	ctx := testCtx(t)
 	rc, err := e.rt.RuntimeConfig(ctx, &runtimeapi.RuntimeConfigRequest{})
 	if err != nil {

@@ -16,32 +16,22 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/dockerlet/dockerlet/internal/cri"
-	"github.com/dockerlet/dockerlet/internal/crilog"
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/network"
-	"github.com/dockerlet/dockerlet/internal/stats"
+	"github.com/dockerlet/dockerlet/internal/node"
 	"github.com/dockerlet/dockerlet/internal/streaming"
 	"github.com/dockerlet/dockerlet/internal/testutil"
 )
 
-// sandboxResolver hands the streaming server, made before the service,
-// the service's sandbox lookups.
-type sandboxResolver struct{ svc *cri.Service }
-
-func (r *sandboxResolver) SandboxNetNS(ctx context.Context, id string) (string, error) {
-	return r.svc.SandboxNetNS(ctx, id)
-}
-
 // prefix names everything these tests create.
 const prefix = "dltcri"
 
-// server is one in-process dockerlet CRI server on a unix socket.
+// server is one in-process dockerlet CRI server on a unix socket, wired
+// as serve wires it (internal/node).
 type server struct {
 	socket string
 	grpc   *grpc.Server
-	logs   *crilog.Manager
-	stream *streaming.Server
+	node   *node.Node
 	conn   *grpc.ClientConn
 }
 
@@ -55,9 +45,7 @@ type env struct {
 	rt      runtimeapi.RuntimeServiceClient
 	img     runtimeapi.ImageServiceClient
 	// net configures the pod network (default: Docker's bridge).
-	net network.Config
-	// stats wires the cgroup stats collector (as dockerlet serve does).
-	stats   bool
+	net     network.Config
 	sockDir string
 }
 
@@ -110,41 +98,14 @@ func (e *env) start() {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	logs := crilog.NewManager(e.eng, logger)
-	netCfg := e.net
-	netCfg.Logger = logger
-	plugin, err := network.New(e.eng, netCfg)
+	n, err := node.New(context.Background(), node.Options{
+		Engine: e.eng, Logger: logger, PodInfraImage: e.pause, RootDir: filepath.Join(e.root, "state"),
+		Network: e.net, Streaming: &streaming.Config{},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The streaming server resolves sandboxes through the service it serves.
-	resolver := &sandboxResolver{}
-	stream, err := streaming.New(e.eng, resolver, streaming.Config{Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := cri.Config{
-		Engine: e.eng, Logger: logger, PodInfraImage: e.pause, RootDir: filepath.Join(e.root, "state"), Logs: logs,
-		Network: plugin, Streaming: stream, ExecSync: streaming.ExecSync,
-	}
-	if e.stats {
-		info, err := e.eng.Info(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		col, err := stats.NewCollector(info.CgroupDriver, info.DockerRootDir, logger)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(col.Close)
-		cfg.Stats = col
-	}
-	svc, err := cri.New(cfg)
-	if err != nil {
-		stream.Close()
-		t.Fatal(err)
-	}
-	resolver.svc = svc
+	svc := n.Service
 	svc.Reconcile(context.Background())
 	// One socket dir for every (re)start, removed when the env ends: a
 	// restarted server's must outlive the cleanups registered before it.
@@ -162,16 +123,14 @@ func (e *env) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gs := grpc.NewServer(cri.Interceptors(logger)...)
-	runtimeapi.RegisterRuntimeServiceServer(gs, svc)
-	runtimeapi.RegisterImageServiceServer(gs, svc)
+	gs := n.GRPCServer()
 	go gs.Serve(lis)
 	svc.Resume(context.Background())
 	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = &server{socket: sock, grpc: gs, logs: logs, stream: stream, conn: conn}
+	e.srv = &server{socket: sock, grpc: gs, node: n, conn: conn}
 	e.rt = runtimeapi.NewRuntimeServiceClient(conn)
 	e.img = runtimeapi.NewImageServiceClient(conn)
 }
@@ -180,8 +139,7 @@ func (e *env) stop() {
 	if e.srv != nil {
 		e.srv.conn.Close()
 		e.srv.grpc.Stop()
-		e.srv.stream.Close()
-		e.srv.logs.Close()
+		e.srv.node.Close()
 		e.srv = nil
 	}
 }

@@ -11,33 +11,26 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/cri"
-	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
+	"github.com/dockerlet/dockerlet/internal/node"
 )
 
 // criNode runs 110 pods (sandbox + one running container) through the CRI
-// service over the fake engine, with or without the cache in between.
-func criNode(b *testing.B, cached bool) (*cri.Service, string, string) {
+// service over the fake engine, wired as serve wires it.
+func criNode(b *testing.B) (*cri.Service, string, string) {
 	b.Helper()
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	f := fake.New()
 	f.AddImage(image.InspectResponse{RepoTags: []string{cri.DefaultPodInfraImage}})
 	f.AddImage(image.InspectResponse{RepoTags: []string{"busybox:latest"}})
-	var eng engine.Engine = f
-	if cached {
-		c, err := cache.New(ctx, f, cache.Options{Logger: logger})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { c.Close() })
-		eng = c
-	}
-	svc, err := cri.New(cri.Config{Engine: eng, RootDir: b.TempDir(), Logger: logger})
+	n, err := node.New(ctx, node.Options{Engine: f, RootDir: b.TempDir(), Logger: logger, Stats: nullStats{}})
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(n.Close)
+	svc := n.Service
 	var sb, ctr string
 	for i := range 110 {
 		cfg := &runtimeapi.PodSandboxConfig{
@@ -68,14 +61,11 @@ func criNode(b *testing.B, cached bool) (*cri.Service, string, string) {
 }
 
 // BenchmarkCRI measures the kubelet's polling RPCs at 110 pods, handler
-// included (no gRPC transport), with and without the cache.
+// included (no gRPC transport).
 func BenchmarkCRI(b *testing.B) {
 	ctx := context.Background()
-	for _, mode := range []struct {
-		name   string
-		cached bool
-	}{{"cache", true}, {"fake", false}} {
-		svc, sb, ctr := criNode(b, mode.cached)
+	for _, mode := range []struct{ name string }{{"cache"}} {
+		svc, sb, ctr := criNode(b)
 		b.Run("ListPodSandbox/"+mode.name, func(b *testing.B) {
 			cache.MeasureCPU(b, false, func() {
 				for b.Loop() {

@@ -18,6 +18,7 @@ import (
 	"github.com/dockerlet/dockerlet/internal/cri"
 	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
+	"github.com/dockerlet/dockerlet/internal/node"
 )
 
 // nullStats is a stats collector that reads nothing.
@@ -49,21 +50,13 @@ func TestSharedStaysUnmodified(t *testing.T) {
 	f := fake.New()
 	f.AddImage(image.InspectResponse{RepoTags: []string{cri.DefaultPodInfraImage}})
 	f.AddImage(image.InspectResponse{RepoTags: []string{"busybox:latest"}})
-	c, err := cache.New(ctx, f, cache.Options{Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	root := t.TempDir()
-	svc, err := cri.New(cri.Config{Engine: c, RootDir: root, Logger: logger, Stats: nullStats{}})
+	n, err := node.New(ctx, node.Options{Engine: f, RootDir: root, Logger: logger, Stats: nullStats{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The same server without the cache derives every item afresh.
-	plain, err := cri.New(cri.Config{Engine: f, RootDir: root, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
+	defer n.Close()
+	c, svc := n.Engine, n.Service
 	var sandboxes, containers []string
 	runPod := func(i int) {
 		cfg := &runtimeapi.PodSandboxConfig{
@@ -174,6 +167,14 @@ func TestSharedStaysUnmodified(t *testing.T) {
 			t.Errorf("%s: a shared record was modified by a reader", id[:12])
 		}
 	}
+	// The same server over a cache of its own, synced now, derives every
+	// item afresh.
+	p, err := node.New(ctx, node.Options{Engine: f, RootDir: root, Logger: logger, Stats: nullStats{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	plain := p.Service
 	fresh := map[string]proto.Message{}
 	sbs, err := plain.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
 	if err != nil {
