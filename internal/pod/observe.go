@@ -14,8 +14,6 @@ func (w *Worker) Observe(ctx context.Context, prev *PodStatus) PodStatus {
 	if prev != nil {
 		w.restore(*prev)
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	defer w.publish()
 	sbs, err := w.cfg.Runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
 		LabelSelector: map[string]string{LabelPodUID: string(w.pod.UID)},
@@ -39,11 +37,11 @@ func (w *Worker) Observe(ctx context.Context, prev *PodStatus) PodStatus {
 		}
 	}
 	if best == nil {
-		w.computeStatus(containerSet{})
+		w.updateStatus(containerSet{})
 		w.status.Reason, w.status.Message = "NotRunning", "the pod has no sandbox: start a supervisor (dockerlet play -d or dockerlet supervise)"
 		return w.status
 	}
-	w.sandboxID = best.Id
+	w.mem.sandboxID = best.Id
 	if st, err := w.cfg.Runtime.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: best.Id}); err == nil {
 		w.setIP(st.Status)
 	}
@@ -60,7 +58,7 @@ func (w *Worker) Observe(ctx context.Context, prev *PodStatus) PodStatus {
 			ready[c.ID] = c.Ready
 		}
 	}
-	w.computeStatus(conts)
+	w.updateStatus(conts)
 	all := w.status.Phase == "Running"
 	for i := range w.status.Containers {
 		c := &w.status.Containers[i]

@@ -14,8 +14,6 @@ import (
 // restore seeds a new worker with what a previous supervisor recorded, so
 // that a restarted supervisor keeps the pod's events and terminal state.
 func (w *Worker) restore(st PodStatus) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	w.status.Events = st.Events
 	w.cfg.Backoff.Import(st.Backoff)
 	if !st.Created.IsZero() {
@@ -33,8 +31,6 @@ func (w *Worker) restore(st PodStatus) {
 // the grace period, in parallel, as the kubelet kills a pod. The pod's
 // directory (logs, volumes) goes too.
 func (w *Worker) Teardown(ctx context.Context) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	rt := w.cfg.Runtime
 	sbs, err := rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
 		LabelSelector: map[string]string{LabelPodUID: string(w.pod.UID)},
@@ -77,7 +73,7 @@ func (w *Worker) Teardown(ctx context.Context) error {
 	if err := removePodDir(w.podDir); err != nil {
 		errs = append(errs, err)
 	}
-	w.sandboxID = ""
+	w.mem.sandboxID = ""
 	return errors.Join(errs...)
 }
 

@@ -59,7 +59,9 @@ func (c *Config) defaults() {
 func PodDir(stateDir string, uid string) string { return filepath.Join(stateDir, "pods", uid) }
 
 // Worker runs one pod with kubelet semantics. Sync is one reconcile step;
-// Run calls it every SyncPeriod.
+// Run calls it every SyncPeriod. Its methods run on one goroutine at a
+// time (the supervisor's runner for the pod, or a command's own worker);
+// Status may be called from any.
 type Worker struct {
 	cfg    Config
 	pod    *corev1.Pod
@@ -68,27 +70,12 @@ type Worker struct {
 	podDir string
 	log    *slog.Logger
 
-	mu             sync.Mutex // guards everything below
-	sandboxID      string
-	sandboxCfg     *runtimeapi.PodSandboxConfig
-	sandboxAttempt uint32
-	podIP          string
-	volumes        map[string]Volume
-	probes         map[string]*containerProbes // by container id
-	waiting        map[string]waitReason       // by container name
-	killed         map[string]string           // container id → why dockerlet stopped it
-	pullFailed     map[string]time.Time        // image → last failure
-	initFailed     bool
-	sandboxFailed  time.Time         // last failed sandbox creation
-	nextAttempt    map[string]uint32 // first attempt in a new sandbox, by container
-	initialized    bool              // the init containers of this sandbox are done
-	status         PodStatus
+	mem    memory // see worker_plan.go
+	status PodStatus
 
 	pubMu     sync.Mutex
 	published PodStatus // what Status returns
 }
-
-type waitReason struct{ reason, message string }
 
 type containerProbes struct {
 	startup, liveness, readiness *probeState
@@ -101,13 +88,9 @@ func NewWorker(cfg Config, p *corev1.Pod, objs Objects, source string) *Worker {
 	now := cfg.Clock.Now()
 	w := &Worker{
 		cfg: cfg, pod: p, objs: objs, source: source,
-		podDir:      PodDir(cfg.StateDir, string(p.UID)),
-		log:         cfg.Logger.With("pod", p.Namespace+"/"+p.Name),
-		probes:      map[string]*containerProbes{},
-		waiting:     map[string]waitReason{},
-		killed:      map[string]string{},
-		pullFailed:  map[string]time.Time{},
-		nextAttempt: map[string]uint32{},
+		podDir: PodDir(cfg.StateDir, string(p.UID)),
+		log:    cfg.Logger.With("pod", p.Namespace+"/"+p.Name),
+		mem:    newMemory(),
 	}
 	w.status = PodStatus{Name: p.Name, Namespace: p.Namespace, UID: string(p.UID), Source: source,
 		Phase: corev1.PodPending, Created: now, Updated: now}
@@ -129,7 +112,7 @@ func (w *Worker) Status() PodStatus {
 	return w.published
 }
 
-// publish makes the current status what Status returns. Callers hold mu.
+// publish makes the current status what Status returns.
 func (w *Worker) publish() {
 	s := w.status
 	s.InitContainers = append([]ContainerStatus(nil), s.InitContainers...)
@@ -170,31 +153,30 @@ func (w *Worker) safeSync(ctx context.Context) {
 }
 
 // Sync is one reconcile step: sandbox, init containers in order, app
-// containers per restart policy, probes, status.
+// containers per restart policy, probes, status; each observed, planned
+// (worker_plan.go) and carried out (worker_act.go).
 func (w *Worker) Sync(ctx context.Context) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
 	defer w.publish()
 	if w.status.Terminal {
 		return
 	}
 	now := w.cfg.Clock.Now()
 	sbKey := string(w.pod.UID) + "/sandbox"
-	if in, _ := w.cfg.Backoff.InBackoff(sbKey, w.sandboxFailed, now); in && !w.sandboxFailed.IsZero() {
+	if in, _ := w.cfg.Backoff.InBackoff(sbKey, w.mem.sandboxFailed, now); in && !w.mem.sandboxFailed.IsZero() {
 		return
 	}
-	if err := w.ensureSandbox(ctx); err != nil {
+	if err := w.syncSandbox(ctx); err != nil {
 		// Retried with the crash-loop back-off: a port already in use
 		// will not free itself within a second.
-		w.sandboxFailed = now
+		w.mem.sandboxFailed = now
 		w.cfg.Backoff.Next(sbKey, now)
-		w.computeStatus(containerSet{})
+		w.updateStatus(containerSet{})
 		w.status.Reason, w.status.Message = "SandboxError", err.Error()
 		w.event("Warning", "FailedCreatePodSandBox", err.Error())
 		return
 	}
-	if !w.sandboxFailed.IsZero() {
-		w.sandboxFailed = time.Time{}
+	if !w.mem.sandboxFailed.IsZero() {
+		w.mem.sandboxFailed = time.Time{}
 		w.cfg.Backoff.Reset(sbKey)
 	}
 	w.status.Reason, w.status.Message = "", ""
@@ -203,35 +185,44 @@ func (w *Worker) Sync(ctx context.Context) {
 		w.status.Message = err.Error()
 		return
 	}
-	if w.syncInit(ctx, conts) {
-		w.syncApps(ctx, conts)
-	}
+	w.act(ctx, planContainers(w.pod, w.observed(conts), w.cfg.Clock.Now()))
 	// Sidecars are probed during the init phase too: their startup probe
 	// gates the next init container.
-	w.runProbes(ctx, conts)
+	w.runProbes(ctx, planProbes(w.pod, w.observed(conts), w.cfg.Clock.Now()))
 	if conts, err = w.listContainers(ctx); err == nil {
-		w.computeStatus(conts)
+		w.updateStatus(conts)
 	}
-	if w.status.Terminal && w.sandboxID != "" {
+	if w.status.Terminal && w.mem.sandboxID != "" {
 		if conts, err := w.listContainers(ctx); err == nil {
-			w.stopSidecars(ctx, conts)
+			w.act(ctx, planTerminal(w.pod, conts))
 			if conts, err = w.listContainers(ctx); err == nil {
-				w.computeStatus(conts)
+				w.updateStatus(conts)
 			}
 		}
 		// As the kubelet does: a finished pod keeps its containers (for
 		// logs) but not its sandbox, whose host ports go free.
-		if _, err := w.cfg.Runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: w.sandboxID}); err != nil {
+		if _, err := w.cfg.Runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: w.mem.sandboxID}); err != nil {
 			w.event("Warning", "FailedStopPodSandbox", err.Error())
 		}
 	}
 }
 
-// ensureSandbox adopts the pod's ready sandbox or creates one. A sandbox
-// that died takes the pod's containers with it: they are restarted in a new
-// sandbox, as the kubelet does.
-func (w *Worker) ensureSandbox(ctx context.Context) error {
-	if w.volumes == nil {
+// observed is what a plan sees of this sync: conts and the worker's memory.
+func (w *Worker) observed(conts containerSet) observed {
+	return observed{containers: conts, mem: &w.mem, backoff: w.cfg.Backoff}
+}
+
+// updateStatus recomputes the pod's status from conts.
+func (w *Worker) updateStatus(conts containerSet) {
+	now := w.cfg.Clock.Now()
+	w.status.Updated = now
+	w.status.Backoff = w.cfg.Backoff.Export(string(w.pod.UID) + "/")
+	computeStatus(&w.status, w.pod, w.observed(conts), w.podDir, now)
+}
+
+// syncSandbox adopts the pod's ready sandbox or creates one (planSandbox).
+func (w *Worker) syncSandbox(ctx context.Context) error {
+	if w.mem.volumes == nil {
 		vols, err := PrepareVolumes(w.pod, w.podDir, w.objs)
 		if err != nil {
 			return err
@@ -239,77 +230,69 @@ func (w *Worker) ensureSandbox(ctx context.Context) error {
 		if err := os.MkdirAll(LogDir(w.podDir), 0o755); err != nil {
 			return err
 		}
-		w.volumes = vols
+		w.mem.volumes = vols
 	}
-	if w.sandboxID == "" {
-		resp, err := w.cfg.Runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
-			LabelSelector: map[string]string{LabelPodUID: string(w.pod.UID)},
-		}})
-		if err != nil {
-			return fmt.Errorf("list sandboxes: %w", err)
+	var p sandboxPlan
+	var seen sandboxSeen
+	for {
+		seen = sandboxSeen{}
+		if w.mem.sandboxID == "" {
+			resp, err := w.cfg.Runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
+				LabelSelector: map[string]string{LabelPodUID: string(w.pod.UID)},
+			}})
+			if err != nil {
+				return fmt.Errorf("list sandboxes: %w", err)
+			}
+			seen.listed = resp.Items
+		} else if st, err := w.cfg.Runtime.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: w.mem.sandboxID}); err == nil {
+			seen.current = st.Status
 		}
-		var best *runtimeapi.PodSandbox
-		for _, sb := range resp.Items {
-			if sb.Metadata != nil && sb.Metadata.Attempt >= w.sandboxAttempt {
-				w.sandboxAttempt = sb.Metadata.Attempt
-			}
-			if sb.State == runtimeapi.PodSandboxState_SANDBOX_READY && (best == nil || sb.CreatedAt > best.CreatedAt) {
-				best = sb
-			}
+		p = planSandbox(&w.mem, seen)
+		if p.adopt == "" {
+			break
 		}
-		if best != nil {
-			w.sandboxID = best.Id
-			if best.Metadata != nil {
-				w.sandboxAttempt = best.Metadata.Attempt
-			}
-		} else if len(resp.Items) > 0 {
-			for _, sb := range resp.Items {
-				w.carryAttempts(ctx, sb.Id)
-			}
-			w.sandboxAttempt++
-			w.event("Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
-		}
+		// An earlier sandbox listed ready: looked at as the current one.
+		w.mem.sandboxID, w.mem.sandboxAttempt = p.adopt, p.attempt
 	}
-	if w.sandboxCfg == nil || w.sandboxCfg.Metadata.Attempt != w.sandboxAttempt {
-		cfg, err := SandboxConfig(w.pod, w.podDir, w.source, w.sandboxAttempt)
-		if err != nil {
-			return err
+	if p.changed {
+		if p.stop != "" {
+			w.log.Warn("pod sandbox is not ready; re-creating it", "sandbox", p.stop)
 		}
-		w.sandboxCfg = cfg
-	}
-	if w.sandboxID != "" {
-		st, err := w.cfg.Runtime.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: w.sandboxID})
-		if err == nil && st.Status != nil && st.Status.State == runtimeapi.PodSandboxState_SANDBOX_READY {
-			w.setIP(st.Status)
-			return nil
-		}
-		// Gone or not ready: replace it.
-		w.log.Warn("pod sandbox is not ready; re-creating it", "sandbox", w.sandboxID)
 		w.event("Normal", "SandboxChanged", "Pod sandbox changed, it will be killed and re-created.")
-		_, _ = w.cfg.Runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: w.sandboxID})
-		w.carryAttempts(ctx, w.sandboxID)
-		w.sandboxID = ""
-		w.sandboxAttempt++
-		cfg, err := SandboxConfig(w.pod, w.podDir, w.source, w.sandboxAttempt)
+	}
+	if p.stop != "" {
+		_, _ = w.cfg.Runtime.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: p.stop})
+	}
+	for _, id := range p.carry {
+		w.carryAttempts(ctx, id)
+	}
+	w.mem.sandboxAttempt = p.attempt
+	if w.mem.sandboxCfg == nil || w.mem.sandboxCfg.Metadata.Attempt != p.attempt {
+		cfg, err := SandboxConfig(w.pod, w.podDir, w.source, p.attempt)
 		if err != nil {
 			return err
 		}
-		w.sandboxCfg = cfg
+		w.mem.sandboxCfg = cfg
 	}
-	resp, err := w.cfg.Runtime.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: w.sandboxCfg})
+	if !p.create {
+		w.setIP(seen.current)
+		return nil
+	}
+	w.mem.sandboxID = ""
+	resp, err := w.cfg.Runtime.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: w.mem.sandboxCfg})
 	if err != nil {
 		return fmt.Errorf("run pod sandbox: %w", err)
 	}
-	w.sandboxID = resp.PodSandboxId
-	w.initialized = false // a new sandbox runs its init containers again
-	w.status.SandboxID = w.sandboxID
+	w.mem.sandboxID = resp.PodSandboxId
+	w.mem.initialized = false // a new sandbox runs its init containers again
+	w.status.SandboxID = w.mem.sandboxID
 	w.status.StartTime = w.cfg.Clock.Now()
-	st, err := w.cfg.Runtime.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: w.sandboxID})
+	st, err := w.cfg.Runtime.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: w.mem.sandboxID})
 	if err != nil {
 		return fmt.Errorf("pod sandbox status: %w", err)
 	}
 	w.setIP(st.Status)
-	w.event("Normal", "SandboxCreated", "Created pod sandbox "+shortID(w.sandboxID))
+	w.event("Normal", "SandboxCreated", "Created pod sandbox "+shortID(w.mem.sandboxID))
 	return nil
 }
 
@@ -322,21 +305,21 @@ func (w *Worker) carryAttempts(ctx context.Context, sandboxID string) {
 		return
 	}
 	for _, c := range resp.Containers {
-		if c.Metadata != nil && c.Metadata.Attempt+1 > w.nextAttempt[c.Metadata.Name] {
-			w.nextAttempt[c.Metadata.Name] = c.Metadata.Attempt + 1
+		if c.Metadata != nil && c.Metadata.Attempt+1 > w.mem.nextAttempt[c.Metadata.Name] {
+			w.mem.nextAttempt[c.Metadata.Name] = c.Metadata.Attempt + 1
 		}
 	}
 }
 
 func (w *Worker) setIP(st *runtimeapi.PodSandboxStatus) {
-	w.status.SandboxID = w.sandboxID
+	w.status.SandboxID = w.mem.sandboxID
 	if st != nil && st.Network != nil && st.Network.Ip != "" {
-		w.podIP = st.Network.Ip
+		w.mem.podIP = st.Network.Ip
 	}
 	if w.status.StartTime.IsZero() && st != nil && st.CreatedAt > 0 {
 		w.status.StartTime = time.Unix(0, st.CreatedAt)
 	}
-	w.status.PodIP = w.podIP
+	w.status.PodIP = w.mem.podIP
 	if w.pod.Spec.HostNetwork {
 		w.status.PodIP = "127.0.0.1"
 	}
@@ -344,17 +327,17 @@ func (w *Worker) setIP(st *runtimeapi.PodSandboxStatus) {
 
 // probeHost is where network probes and hooks go.
 func (w *Worker) probeHost() string {
-	if w.pod.Spec.HostNetwork || w.podIP == "" {
+	if w.pod.Spec.HostNetwork || w.mem.podIP == "" {
 		return "127.0.0.1"
 	}
-	return w.podIP
+	return w.mem.podIP
 }
 
 // containerSet is the latest instance of each container of the sandbox.
 type containerSet map[string]*runtimeapi.ContainerStatus
 
 func (w *Worker) listContainers(ctx context.Context) (containerSet, error) {
-	resp, err := w.cfg.Runtime.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{PodSandboxId: w.sandboxID}})
+	resp, err := w.cfg.Runtime.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{PodSandboxId: w.mem.sandboxID}})
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
@@ -375,7 +358,26 @@ func (w *Worker) listContainers(ctx context.Context) (containerSet, error) {
 		}
 		out[name] = st.Status
 	}
+	w.trackProbes(out)
 	return out, nil
+}
+
+// trackProbes starts the probe state of each running instance on first
+// sight, timed from the instance's start.
+func (w *Worker) trackProbes(conts containerSet) {
+	now := w.cfg.Clock.Now()
+	for _, list := range [][]corev1.Container{w.pod.Spec.InitContainers, w.pod.Spec.Containers} {
+		for i := range list {
+			c := &list[i]
+			st := conts[c.Name]
+			if st == nil || st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+				continue
+			}
+			if _, ok := w.mem.probes[st.Id]; !ok {
+				w.mem.probes[st.Id] = newContainerProbes(c, st, now)
+			}
+		}
+	}
 }
 
 func (w *Worker) event(typ, reason, msg string) {

@@ -4,34 +4,30 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // probesFor returns the probe state of a running container instance,
-// creating it (timed from the container's start) on first sight.
+// starting it (timed from the container's start) on first sight.
 func (w *Worker) probesFor(c *corev1.Container, st *runtimeapi.ContainerStatus) *containerProbes {
-	if p, ok := w.probes[st.Id]; ok {
-		return p
+	p, ok := w.mem.probes[st.Id]
+	if !ok {
+		p = newContainerProbes(c, st, w.cfg.Clock.Now())
+		w.mem.probes[st.Id] = p
 	}
-	started := time.Unix(0, st.StartedAt)
-	if st.StartedAt == 0 {
-		started = w.cfg.Clock.Now()
-	}
-	p := &containerProbes{}
-	if c.StartupProbe != nil {
-		p.startup = newProbeState(Startup, c.StartupProbe, started)
-	}
-	if c.LivenessProbe != nil {
-		p.liveness = newProbeState(Liveness, c.LivenessProbe, started)
-	}
-	if c.ReadinessProbe != nil {
-		p.readiness = newProbeState(Readiness, c.ReadinessProbe, started)
-	}
-	w.probes[st.Id] = p
 	return p
+}
+
+func (p *containerProbes) of(kind ProbeKind) *probeState {
+	switch kind {
+	case Startup:
+		return p.startup
+	case Liveness:
+		return p.liveness
+	}
+	return p.readiness
 }
 
 // started reports whether the startup probe (if any) has succeeded.
@@ -42,87 +38,39 @@ func (p *containerProbes) ready() bool {
 	return p.started() && (p.readiness == nil || p.readiness.result == ProbeSuccess)
 }
 
-// runProbes runs the probes that are due for every running app container,
-// in parallel, and kills containers whose liveness or startup probe failed.
-func (w *Worker) runProbes(ctx context.Context, conts containerSet) {
+// runProbes runs the planned probes in parallel, records their results and
+// carries out what planProbeKills decides of them.
+func (w *Worker) runProbes(ctx context.Context, plan []action) {
 	now := w.cfg.Clock.Now()
 	type job struct {
-		c     *corev1.Container
-		id    string
+		a     action
 		state *probeState
 		ok    bool
 		msg   string
 	}
-	var jobs []*job
-	for _, c := range w.probed() {
-		st := conts[c.Name]
-		if st == nil || st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
-			continue
-		}
-		if _, dying := w.killed[st.Id]; dying {
-			continue
-		}
-		p := w.probesFor(c, st)
-		// Until the startup probe succeeds, it is the only one that runs.
-		if !p.started() {
-			if p.startup.due(now) {
-				jobs = append(jobs, &job{c: c, id: st.Id, state: p.startup})
-			}
-			continue
-		}
-		for _, s := range []*probeState{p.liveness, p.readiness} {
-			if s != nil && s.due(now) {
-				jobs = append(jobs, &job{c: c, id: st.Id, state: s})
-			}
+	jobs := make([]*job, 0, len(plan))
+	for _, a := range plan {
+		if a.kind == actProbe {
+			jobs = append(jobs, &job{a: a, state: w.probesFor(a.container, a.status).of(a.probe)})
 		}
 	}
+	host := w.probeHost()
 	var wg sync.WaitGroup
 	for _, j := range jobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t := ProbeTarget{ContainerID: j.id, Container: j.c, Host: w.probeHost()}
+		wg.Go(func() {
+			t := ProbeTarget{ContainerID: j.a.status.Id, Container: j.a.container, Host: host}
 			j.ok, j.msg = w.cfg.Handler.Probe(ctx, t, j.state.spec, j.state.timeout)
-		}()
+		})
 	}
 	wg.Wait()
+	outcomes := make([]probeOutcome, 0, len(jobs))
 	for _, j := range jobs {
 		changed := j.state.observe(j.ok, j.msg, now)
 		if !j.ok {
 			w.event("Warning", "Unhealthy", fmt.Sprintf("%s probe failed: %s", j.state.kind, j.msg))
 		}
-		if !changed || j.state.result != ProbeFailure {
-			continue
-		}
-		switch j.state.kind {
-		case Liveness, Startup:
-			msg := fmt.Sprintf("Container %s failed %s probe, will be restarted", j.c.Name, lower(j.state.kind))
-			w.kill(ctx, j.c, j.id, "Unhealthy", msg)
-		}
+		outcomes = append(outcomes, probeOutcome{container: j.a.container, status: j.a.status, kind: j.state.kind,
+			failed: changed && j.state.result == ProbeFailure})
 	}
-}
-
-func lower(k ProbeKind) string {
-	switch k {
-	case Liveness:
-		return "liveness"
-	case Readiness:
-		return "readiness"
-	}
-	return "startup"
-}
-
-// probed lists the containers whose probes run: the sidecars and the app
-// containers.
-func (w *Worker) probed() []*corev1.Container {
-	var out []*corev1.Container
-	for i := range w.pod.Spec.InitContainers {
-		if c := &w.pod.Spec.InitContainers[i]; isSidecar(c) {
-			out = append(out, c)
-		}
-	}
-	for i := range w.pod.Spec.Containers {
-		out = append(out, &w.pod.Spec.Containers[i])
-	}
-	return out
+	w.act(ctx, planProbeKills(outcomes))
 }

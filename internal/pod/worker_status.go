@@ -8,39 +8,38 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
-// computeStatus derives the pod's phase and per-container states from what
-// the CRI reports, the kubelet's way.
-func (w *Worker) computeStatus(conts containerSet) {
-	s := &w.status
-	s.Updated = w.cfg.Clock.Now()
-	s.Backoff = w.cfg.Backoff.Export(string(w.pod.UID) + "/")
+// computeStatus derives the pod's phase and per-container states, the
+// kubelet's way, from what the CRI reports and the worker remembers; it
+// writes nothing but s.
+func computeStatus(s *PodStatus, pod *corev1.Pod, obs observed, podDir string, now time.Time) {
+	conts, mem := obs.containers, obs.mem
 	s.InitContainers = s.InitContainers[:0]
 	initDone := true
 	sidecarsReady := true
-	for i := range w.pod.Spec.InitContainers {
-		c := &w.pod.Spec.InitContainers[i]
-		cs := w.containerStatus(c, conts[c.Name], "PodInitializing")
+	for i := range pod.Spec.InitContainers {
+		c := &pod.Spec.InitContainers[i]
+		cs := containerStatus(c, conts[c.Name], "PodInitializing", mem, podDir, now)
 		switch {
 		case isSidecar(c):
 			sidecarsReady = sidecarsReady && cs.Ready
 			if cs.State != StateRunning || !cs.Started {
-				initDone = initDone && w.initialized
+				initDone = initDone && mem.initialized
 			}
 		case cs.State != StateTerminated || cs.ExitCode != 0:
-			initDone = initDone && w.initialized
+			initDone = initDone && mem.initialized
 		}
 		s.InitContainers = append(s.InitContainers, cs)
 	}
 	s.Containers = s.Containers[:0]
 	var running, neverStarted, failed, restarting int
-	for i := range w.pod.Spec.Containers {
-		c := &w.pod.Spec.Containers[i]
+	for i := range pod.Spec.Containers {
+		c := &pod.Spec.Containers[i]
 		st := conts[c.Name]
 		waitDefault := "ContainerCreating"
 		if !initDone {
 			waitDefault = "PodInitializing"
 		}
-		cs := w.containerStatus(c, st, waitDefault)
+		cs := containerStatus(c, st, waitDefault, mem, podDir, now)
 		switch {
 		case st == nil || st.State == runtimeapi.ContainerState_CONTAINER_CREATED:
 			neverStarted++
@@ -50,14 +49,14 @@ func (w *Worker) computeStatus(conts containerSet) {
 			if st.ExitCode != 0 {
 				failed++
 			}
-			if shouldRestart(w.pod.Spec.RestartPolicy, st.ExitCode) {
+			if shouldRestart(pod.Spec.RestartPolicy, st.ExitCode) {
 				restarting++
 			}
 		}
 		s.Containers = append(s.Containers, cs)
 	}
 	switch {
-	case w.initFailed:
+	case mem.initFailed:
 		s.Phase = corev1.PodFailed
 		s.Reason = "InitContainerFailed"
 	case !initDone:
@@ -79,9 +78,9 @@ func (w *Worker) computeStatus(conts containerSet) {
 	s.Ready = ready
 }
 
-func (w *Worker) containerStatus(c *corev1.Container, st *runtimeapi.ContainerStatus, waitDefault string) ContainerStatus {
+func containerStatus(c *corev1.Container, st *runtimeapi.ContainerStatus, waitDefault string, mem *memory, podDir string, now time.Time) ContainerStatus {
 	cs := ContainerStatus{Name: c.Name, Image: c.Image, State: StateWaiting, Reason: waitDefault, Sidecar: isSidecar(c)}
-	if wr, ok := w.waiting[c.Name]; ok {
+	if wr, ok := mem.waiting[c.Name]; ok {
 		cs.Reason, cs.Message = wr.reason, wr.message
 	}
 	if st == nil {
@@ -90,7 +89,7 @@ func (w *Worker) containerStatus(c *corev1.Container, st *runtimeapi.ContainerSt
 	cs.ID = st.Id
 	if st.Metadata != nil {
 		cs.RestartCount = int32(st.Metadata.Attempt)
-		cs.LogPath = filepath.Join(LogDir(w.podDir), ContainerLogPath(c.Name, st.Metadata.Attempt))
+		cs.LogPath = filepath.Join(LogDir(podDir), ContainerLogPath(c.Name, st.Metadata.Attempt))
 	}
 	if st.StartedAt > 0 {
 		cs.StartedAt = time.Unix(0, st.StartedAt)
@@ -98,7 +97,7 @@ func (w *Worker) containerStatus(c *corev1.Container, st *runtimeapi.ContainerSt
 	switch st.State {
 	case runtimeapi.ContainerState_CONTAINER_RUNNING:
 		cs.State, cs.Reason, cs.Message = StateRunning, "", ""
-		p := w.probesFor(c, st)
+		p := probesOf(mem, c, st, now)
 		cs.Started = p.started()
 		cs.Ready = p.ready()
 		switch {
@@ -112,13 +111,13 @@ func (w *Worker) containerStatus(c *corev1.Container, st *runtimeapi.ContainerSt
 		if st.FinishedAt > 0 {
 			cs.FinishedAt = time.Unix(0, st.FinishedAt)
 		}
-		if wr, ok := w.waiting[c.Name]; ok && wr.reason == "CrashLoopBackOff" {
+		if wr, ok := mem.waiting[c.Name]; ok && wr.reason == "CrashLoopBackOff" {
 			// Terminated, waiting for its back-off to end: kubectl shows
 			// CrashLoopBackOff with the last state's exit code.
 			return cs
 		}
 		cs.State, cs.Reason, cs.Message = StateTerminated, st.Reason, st.Message
-		if r, ok := w.killed[st.Id]; ok {
+		if r, ok := mem.killed[st.Id]; ok {
 			cs.Reason = r
 		}
 		if cs.Reason == "" {
