@@ -120,7 +120,7 @@ SOAK_PODS     ?= 110
 soak:
 	DOCKERLET_E2E=1 SOAK_DURATION=$(SOAK_DURATION) SOAK_PODS=$(SOAK_PODS) $(GO) test -count=1 -timeout 4h -run '^TestSoak$$' -v ./test/soak/
 
-# The race detector over the CRI, log and network packages, play's command
+# The race detector over the CRI, log, network and pod packages, play's commands
 # and the e2e suite (needs Docker), and a short kill -9 chaos run (Docker
 # and, as root with the CNI plugins, CNI mode) against a race-built server
 # (races in its log fail). ~6-8 minutes on a 2-core machine. The dockerd
@@ -128,7 +128,7 @@ soak:
 # it on its own).
 .PHONY: race
 race:
-	$(ENGINE) $(GO) test -race -count=1 ./internal/cri/... ./internal/crilog/... ./internal/network/... ./cmd/dockerlet/... ./test/e2e/...
+	$(ENGINE) $(GO) test -race -count=1 ./internal/cri/... ./internal/crilog/... ./internal/network/... ./internal/node/... ./internal/pod/... ./cmd/dockerlet/... ./internal/playcli/... ./test/e2e/...
 	DOCKERLET_SERVE_RACE=1 CHAOS_LIFECYCLES=24 CHAOS_KILLS=4 $(ENGINE) $(GO) test -count=1 -timeout 20m -run 'TestKill9Chaos$$|TestKill9ChaosCNI$$' ./test/chaos/
 
 # Kubernetes' own node e2e suite (e2e_node.test from k8s.io/kubernetes,

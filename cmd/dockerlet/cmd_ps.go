@@ -13,6 +13,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 
+	"github.com/dockerlet/dockerlet/internal/cli"
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/naming"
 )
@@ -93,14 +94,14 @@ func stateOf(c container.Summary) string {
 }
 
 func printPs(w io.Writer, rows []psRow) error {
-	tw := tabwriter.NewWriter(safeWriter{w}, 0, 0, 2, ' ', 0)
+	tw := tabwriter.NewWriter(cli.SafeWriter(w), 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CONTAINER ID\tNAMESPACE\tPOD\tCONTAINER\tATTEMPT\tSTATE\tIMAGE")
 	for _, r := range rows {
 		id := strings.TrimPrefix(r.ID, "sha256:")
 		if len(id) > 12 {
 			id = id[:12]
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", safeText(id), safeText(r.Name.Namespace), safeText(r.Name.Pod), safeText(r.Name.Container), r.Name.Attempt, safeText(r.State), safeText(r.Image))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", cli.SafeText(id), cli.SafeText(r.Name.Namespace), cli.SafeText(r.Name.Pod), cli.SafeText(r.Name.Container), r.Name.Attempt, cli.SafeText(r.State), cli.SafeText(r.Image))
 	}
 	return tw.Flush()
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/dockerlet/dockerlet/internal/cli"
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/image"
 	"github.com/dockerlet/dockerlet/internal/keyring"
@@ -56,7 +57,7 @@ func parsePullFlags(args []string, stderr io.Writer) (*pullFlags, error) {
 }
 
 func runPull(ctx context.Context, args []string) error {
-	return pullMain(ctx, args, os.Stdout, os.Stderr, isTerminal(os.Stderr))
+	return pullMain(ctx, args, os.Stdout, os.Stderr, cli.IsTerminal(os.Stderr))
 }
 
 // pullMain pulls and prints the image ID on stdout; progress goes to
@@ -83,7 +84,7 @@ func pullMain(ctx context.Context, args []string, stdout, stderr io.Writer, tty 
 
 	var progress func(engine.Progress)
 	if !f.quiet {
-		progress = newProgressView(stderr, tty).Update
+		progress = cli.NewProgressView(stderr, tty).Update
 		if len(creds) == 0 {
 			fmt.Fprintf(stderr, "pulling %s without credentials\n", f.image)
 		} else {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"log/slog"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"k8s.io/klog/v2"
 
+	"github.com/dockerlet/dockerlet/internal/cli"
 	"github.com/dockerlet/dockerlet/internal/cri"
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/open"
@@ -117,20 +116,12 @@ func mirrorHost(v string) (string, error) {
 	return u.Host + strings.TrimSuffix(u.Path, "/"), nil
 }
 
-func newLogger(level string) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: %w", level, err)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
-}
-
 func runServe(ctx context.Context, args []string) error {
 	f, err := parseServeFlags(args)
 	if err != nil {
 		return err
 	}
-	logger, err := newLogger(f.logLevel)
+	logger, err := cli.NewLogger(f.logLevel)
 	if err != nil {
 		return err
 	}
@@ -170,7 +161,7 @@ func runServe(ctx context.Context, args []string) error {
 		Engine: eng, DockerInfo: info, Logger: logger, Metrics: mtr, Version: version,
 		RootDir: f.rootDir, PodInfraImage: f.podInfraImage, Mirrors: f.mirrors, MirrorCredentials: f.mirrorCredentials,
 		Network: network.Config{
-			Plugin: f.networkPlugin, DockerNetwork: f.dockerNetwork, CNIBinDirs: splitList(f.cniBinDir),
+			Plugin: f.networkPlugin, DockerNetwork: f.dockerNetwork, CNIBinDirs: cli.SplitList(f.cniBinDir),
 			CNIConfDir: f.cniConfDir, CNICacheDir: f.cniCacheDir, CNINetNSDir: f.cniNetNSDir,
 		},
 		Streaming: &streaming.Config{Addr: f.streamingAddr, Limits: f.limits.http(f.limits.streamingMaxConns)},
@@ -213,12 +204,4 @@ func runServe(ctx context.Context, args []string) error {
 		srv.Stop()
 	}
 	return nil
-}
-
-// splitList splits a comma-separated flag value; "" is none.
-func splitList(v string) []string {
-	if v == "" {
-		return nil
-	}
-	return strings.Split(v, ",")
 }

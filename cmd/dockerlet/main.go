@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/dockerlet/dockerlet/internal/cli"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -43,7 +45,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := c.run(ctx, os.Args[2:]); err != nil {
-		fmt.Fprintf(os.Stderr, "dockerlet %s: %s\n", safeText(os.Args[1]), safeLines(err.Error()))
+		fmt.Fprintf(os.Stderr, "dockerlet %s: %s\n", cli.SafeText(os.Args[1]), cli.SafeLines(err.Error()))
 		os.Exit(exitCode(err))
 	}
 }

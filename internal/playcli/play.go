@@ -1,6 +1,4 @@
-//go:build !noplay
-
-package main
+package playcli
 
 import (
 	"context"
@@ -14,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/dockerlet/dockerlet/internal/cli"
 	"github.com/dockerlet/dockerlet/internal/pod"
 )
 
@@ -98,7 +97,7 @@ func runPlay(ctx context.Context, args []string) error {
 		return err
 	}
 	for _, w := range m.Warnings {
-		fmt.Fprintf(os.Stderr, "warning: %s\n", safeText(w.String()))
+		fmt.Fprintf(os.Stderr, "warning: %s\n", cli.SafeText(w.String()))
 	}
 	if len(m.Pods) == 0 {
 		return fmt.Errorf("%s: no pods (Pod, Deployment, ReplicaSet or Job)", path)
@@ -252,7 +251,7 @@ func playForeground(ctx context.Context, env *playEnv, a *pod.Applied, o *playOp
 // show redraws the table on a terminal, or prints changes as lines, until
 // ctx ends.
 func show(ctx context.Context, store pod.Store, a *pod.Applied, logs bool) {
-	tty := isTerminal(os.Stdout) && !logs
+	tty := cli.IsTerminal(os.Stdout) && !logs
 	lines := newLineReporter(os.Stdout)
 	pulls := newPullLines(os.Stdout)
 	t := time.NewTicker(time.Second)
@@ -300,7 +299,7 @@ const (
 // fast when one Failed, and gives up after timeout.
 func waitReady(ctx context.Context, store pod.Store, a *pod.Applied, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	tty := isTerminal(os.Stderr)
+	tty := cli.IsTerminal(os.Stderr)
 	lines := newLineReporter(os.Stderr)
 	pulls := newPullLines(os.Stderr)
 	drawn := 0

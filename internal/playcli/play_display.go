@@ -1,6 +1,4 @@
-//go:build !noplay
-
-package main
+package playcli
 
 import (
 	"fmt"
@@ -9,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dockerlet/dockerlet/internal/cli"
 	"github.com/dockerlet/dockerlet/internal/pod"
 )
 
@@ -65,10 +64,10 @@ func writeContainerTable(w io.Writer, sts []pod.PodStatus, now time.Time) {
 			if since.IsZero() {
 				since = s.Created
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%d\t%s\n", safeText(name), safeText(cname), safeText(containerState(c)), c.Ready, c.RestartCount, age(since, now))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%d\t%s\n", cli.SafeText(name), cli.SafeText(cname), cli.SafeText(containerState(c)), c.Ready, c.RestartCount, age(since, now))
 		}
 		if len(rows) == 0 {
-			fmt.Fprintf(tw, "%s\t-\t%s\tfalse\t0\t%s\n", safeText(name), safeText(s.DisplayStatus()), age(s.Created, now))
+			fmt.Fprintf(tw, "%s\t-\t%s\tfalse\t0\t%s\n", cli.SafeText(name), cli.SafeText(s.DisplayStatus()), age(s.Created, now))
 		}
 	}
 	tw.Flush()
@@ -88,15 +87,15 @@ func newLineReporter(w io.Writer) *lineReporter {
 func (r *lineReporter) report(sts []pod.PodStatus) {
 	for _, s := range sts {
 		pk := s.Namespace + "/" + s.Name
-		if line := fmt.Sprintf("pod %s: %s ready=%v", safeText(pk), safeText(s.DisplayStatus()), s.Ready); r.last[pk] != line {
+		if line := fmt.Sprintf("pod %s: %s ready=%v", cli.SafeText(pk), cli.SafeText(s.DisplayStatus()), s.Ready); r.last[pk] != line {
 			r.last[pk] = line
 			fmt.Fprintln(r.w, line)
 		}
 		for _, c := range append(append([]pod.ContainerStatus(nil), s.InitContainers...), s.Containers...) {
 			k := pk + "/" + c.Name
-			line := fmt.Sprintf("pod %s container %s: %s ready=%v restarts=%d", safeText(pk), safeText(c.Name), safeText(containerState(c)), c.Ready, c.RestartCount)
+			line := fmt.Sprintf("pod %s container %s: %s ready=%v restarts=%d", cli.SafeText(pk), cli.SafeText(c.Name), cli.SafeText(containerState(c)), c.Ready, c.RestartCount)
 			if c.Message != "" && c.State == pod.StateWaiting {
-				line += " (" + safeText(firstLine(c.Message)) + ")"
+				line += " (" + cli.SafeText(firstLine(c.Message)) + ")"
 			}
 			if r.last[k] != line {
 				r.last[k] = line

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"strings"
@@ -7,7 +7,7 @@ import (
 	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
-func feed(v *progressView) {
+func feed(v *ProgressView) {
 	v.Update(engine.Progress{Status: "Pulling from dltkit/app"})
 	v.Update(engine.Progress{Layer: "aaaaaaaaaaaaaaaa", Status: "Pulling fs layer"})
 	v.Update(engine.Progress{Layer: "bbbbbbbbbbbbbbbb", Status: "Pulling fs layer"})
@@ -20,7 +20,7 @@ func feed(v *progressView) {
 
 func TestProgressPlain(t *testing.T) {
 	var b strings.Builder
-	feed(newProgressView(&b, false))
+	feed(NewProgressView(&b, false))
 	want := strings.Join([]string{
 		"Pulling from dltkit/app",
 		"aaaaaaaaaaaa: Pulling fs layer",
@@ -40,7 +40,7 @@ func TestProgressPlain(t *testing.T) {
 
 func TestProgressTTY(t *testing.T) {
 	var b strings.Builder
-	v := newProgressView(&b, true)
+	v := NewProgressView(&b, true)
 	v.Update(engine.Progress{Layer: "aaaaaaaaaaaaaaaa", Status: "Downloading", Current: 512, Total: 1024})
 	first := b.String()
 	if strings.Contains(first, "\x1b[1A") || !strings.Contains(first, "[===============>              ] 512B/1.024kB") {
@@ -65,9 +65,9 @@ func TestLayerLineClamps(t *testing.T) {
 		{Layer: "x", Status: "Downloading", Current: -5, Total: 10},
 		{Layer: "x", Status: "Extracting", Current: 3, Total: 0},
 	} {
-		line := layerLine(p) // must not panic on odd numbers
+		line := LayerLine(p) // must not panic on odd numbers
 		if p.Total > 0 && !strings.Contains(line, "[") {
-			t.Errorf("layerLine(%+v) = %q, no bar", p, line)
+			t.Errorf("LayerLine(%+v) = %q, no bar", p, line)
 		}
 	}
 }

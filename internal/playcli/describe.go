@@ -1,6 +1,4 @@
-//go:build !noplay
-
-package main
+package playcli
 
 import (
 	"context"
@@ -16,6 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/dockerlet/dockerlet/internal/cli"
 	"github.com/dockerlet/dockerlet/internal/pod"
 )
 
@@ -47,7 +46,7 @@ func runDescribe(ctx context.Context, args []string) error {
 		}
 		r = pods[0]
 	}
-	describe(safeWriter{os.Stdout}, r, time.Now())
+	describe(cli.SafeWriter(os.Stdout), r, time.Now())
 	return nil
 }
 
@@ -57,21 +56,21 @@ func describe(out io.Writer, r podRef, now time.Time) {
 	kv := func(indent int, k, v string) {
 		fmt.Fprintf(w, "%s%s:\t%s\n", strings.Repeat("  ", indent), k, v)
 	}
-	kv(0, "Name", safeText(p.Name))
-	kv(0, "Namespace", safeText(p.Namespace))
-	kv(0, "UID", safeText(string(p.UID)))
-	kv(0, "Source", safeText(r.applied.Source))
+	kv(0, "Name", cli.SafeText(p.Name))
+	kv(0, "Namespace", cli.SafeText(p.Namespace))
+	kv(0, "UID", cli.SafeText(string(p.UID)))
+	kv(0, "Source", cli.SafeText(r.applied.Source))
 	if !s.StartTime.IsZero() {
 		kv(0, "Start Time", s.StartTime.Format(time.RFC1123Z))
 	}
 	kv(0, "Labels", mapLines(p.Labels, 0))
 	kv(0, "Annotations", mapLines(p.Annotations, 0))
-	kv(0, "Status", safeText(s.DisplayStatus()))
+	kv(0, "Status", cli.SafeText(s.DisplayStatus()))
 	if s.Message != "" {
-		kv(0, "Message", safeText(s.Message))
+		kv(0, "Message", cli.SafeText(s.Message))
 	}
-	kv(0, "IP", safeText(orNone(s.PodIP)))
-	kv(0, "Restart Policy", safeText(string(orDefault(p.Spec.RestartPolicy, corev1.RestartPolicyAlways))))
+	kv(0, "IP", cli.SafeText(orNone(s.PodIP)))
+	kv(0, "Restart Policy", cli.SafeText(string(orDefault(p.Spec.RestartPolicy, corev1.RestartPolicyAlways))))
 	if len(p.Spec.InitContainers) > 0 {
 		fmt.Fprintln(w, "Init Containers:")
 		for i := range p.Spec.InitContainers {
@@ -87,7 +86,7 @@ func describe(out io.Writer, r podRef, now time.Time) {
 	if len(p.Spec.Volumes) > 0 {
 		fmt.Fprintln(w, "Volumes:")
 		for _, v := range p.Spec.Volumes {
-			fmt.Fprintf(w, "  %s:\t%s\n", safeText(v.Name), safeText(volumeKind(v)))
+			fmt.Fprintf(w, "  %s:\t%s\n", cli.SafeText(v.Name), cli.SafeText(volumeKind(v)))
 		}
 	}
 	w.Flush()
@@ -103,7 +102,7 @@ func describe(out io.Writer, r podRef, now time.Time) {
 		if e.Count > 1 {
 			when += fmt.Sprintf(" (x%d over %s)", e.Count, age(e.First, now))
 		}
-		fmt.Fprintf(ew, "  %s\t%s\t%s\t%s\n", safeText(e.Type), safeText(e.Reason), when, safeText(e.Message))
+		fmt.Fprintf(ew, "  %s\t%s\t%s\t%s\n", cli.SafeText(e.Type), cli.SafeText(e.Reason), when, cli.SafeText(e.Message))
 	}
 	ew.Flush()
 }
@@ -114,7 +113,7 @@ func describeContainer(w io.Writer, c *corev1.Container, s pod.PodStatus, now ti
 	if ok && cs.ID != "" {
 		fmt.Fprintf(w, "    Container ID:\t%s\n", cs.ID)
 	}
-	fmt.Fprintf(w, "    Image:\t%s\n", safeText(c.Image))
+	fmt.Fprintf(w, "    Image:\t%s\n", cli.SafeText(c.Image))
 	fmt.Fprintf(w, "    Image Pull Policy:\t%s\n", pod.PullPolicy(c))
 	for _, p := range c.Ports {
 		hp := ""
@@ -124,18 +123,18 @@ func describeContainer(w io.Writer, c *corev1.Container, s pod.PodStatus, now ti
 		fmt.Fprintf(w, "    Port:\t%d/%s%s\n", p.ContainerPort, orDefault(p.Protocol, corev1.ProtocolTCP), hp)
 	}
 	if len(c.Command) > 0 {
-		fmt.Fprintf(w, "    Command:\t%s\n", safeText(strings.Join(c.Command, " ")))
+		fmt.Fprintf(w, "    Command:\t%s\n", cli.SafeText(strings.Join(c.Command, " ")))
 	}
 	if len(c.Args) > 0 {
-		fmt.Fprintf(w, "    Args:\t%s\n", safeText(strings.Join(c.Args, " ")))
+		fmt.Fprintf(w, "    Args:\t%s\n", cli.SafeText(strings.Join(c.Args, " ")))
 	}
 	if ok {
-		fmt.Fprintf(w, "    State:\t%s\n", safeText(cs.State))
+		fmt.Fprintf(w, "    State:\t%s\n", cli.SafeText(cs.State))
 		if cs.Reason != "" {
-			fmt.Fprintf(w, "      Reason:\t%s\n", safeText(cs.Reason))
+			fmt.Fprintf(w, "      Reason:\t%s\n", cli.SafeText(cs.Reason))
 		}
 		if cs.Message != "" {
-			fmt.Fprintf(w, "      Message:\t%s\n", safeText(firstLine(cs.Message)))
+			fmt.Fprintf(w, "      Message:\t%s\n", cli.SafeText(firstLine(cs.Message)))
 		}
 		if cs.State == pod.StateTerminated || cs.Reason == "CrashLoopBackOff" {
 			fmt.Fprintf(w, "      Exit Code:\t%d\n", cs.ExitCode)
@@ -162,7 +161,7 @@ func describeContainer(w io.Writer, c *corev1.Container, s pod.PodStatus, now ti
 		p    *corev1.Probe
 	}{{"Liveness", c.LivenessProbe}, {"Readiness", c.ReadinessProbe}, {"Startup", c.StartupProbe}} {
 		if pr.p != nil {
-			fmt.Fprintf(w, "    %s:\t%s\n", pr.name, safeText(probeLine(pr.p)))
+			fmt.Fprintf(w, "    %s:\t%s\n", pr.name, cli.SafeText(probeLine(pr.p)))
 		}
 	}
 	if len(c.Env) > 0 || len(c.EnvFrom) > 0 {
@@ -172,7 +171,7 @@ func describeContainer(w io.Writer, c *corev1.Container, s pod.PodStatus, now ti
 			if e.ValueFrom != nil {
 				v = "<set from a reference>"
 			}
-			fmt.Fprintf(w, "      %s:\t%s\n", safeText(e.Name), safeText(v))
+			fmt.Fprintf(w, "      %s:\t%s\n", cli.SafeText(e.Name), cli.SafeText(v))
 		}
 	}
 	if len(c.VolumeMounts) > 0 {
@@ -182,7 +181,7 @@ func describeContainer(w io.Writer, c *corev1.Container, s pod.PodStatus, now ti
 			if m.ReadOnly {
 				ro = "ro"
 			}
-			fmt.Fprintf(w, "      %s from %s (%s)\n", safeText(m.MountPath), safeText(m.Name), ro)
+			fmt.Fprintf(w, "      %s from %s (%s)\n", cli.SafeText(m.MountPath), cli.SafeText(m.Name), ro)
 		}
 	}
 }
@@ -228,7 +227,7 @@ func mapLines(m map[string]string, indent int) string {
 	sort.Strings(keys)
 	var parts []string
 	for _, k := range keys {
-		parts = append(parts, safeText(k+"="+m[k]))
+		parts = append(parts, cli.SafeText(k+"="+m[k]))
 	}
 	return strings.Join(parts, "\n\t")
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -11,10 +11,10 @@ import (
 	"github.com/dockerlet/dockerlet/internal/engine"
 )
 
-// progressView renders pull progress: on a terminal, one bar per layer
+// ProgressView renders pull progress: on a terminal, one bar per layer
 // redrawn in place; otherwise a plain line whenever a layer's status
 // changes (not on every byte), which reads well in CI logs.
-type progressView struct {
+type ProgressView struct {
 	out io.Writer
 	tty bool
 
@@ -25,12 +25,12 @@ type progressView struct {
 	drawn  int    // lines drawn last time (tty)
 }
 
-func newProgressView(out io.Writer, tty bool) *progressView {
-	return &progressView{out: out, tty: tty, layers: map[string]engine.Progress{}}
+func NewProgressView(out io.Writer, tty bool) *ProgressView {
+	return &ProgressView{out: out, tty: tty, layers: map[string]engine.Progress{}}
 }
 
 // Update takes one engine progress report. Safe for concurrent use.
-func (v *progressView) Update(p engine.Progress) {
+func (v *ProgressView) Update(p engine.Progress) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if p.Layer == "" {
@@ -49,7 +49,7 @@ func (v *progressView) Update(p engine.Progress) {
 	v.layers[p.Layer] = p
 	if !v.tty {
 		if !seen || prev.Status != p.Status {
-			fmt.Fprintf(v.out, "%s: %s\n", shortLayer(p.Layer), p.Status)
+			fmt.Fprintf(v.out, "%s: %s\n", ShortLayer(p.Layer), p.Status)
 		}
 		return
 	}
@@ -58,14 +58,14 @@ func (v *progressView) Update(p engine.Progress) {
 
 // redraw moves the cursor back over the previous drawing and paints the
 // layers and the status line again.
-func (v *progressView) redraw() {
+func (v *ProgressView) redraw() {
 	var b strings.Builder
 	if v.drawn > 0 {
 		fmt.Fprintf(&b, "\x1b[%dA", v.drawn)
 	}
 	lines := 0
 	for _, id := range v.order {
-		fmt.Fprintf(&b, "\x1b[2K%s\n", layerLine(v.layers[id]))
+		fmt.Fprintf(&b, "\x1b[2K%s\n", LayerLine(v.layers[id]))
 		lines++
 	}
 	if v.status != "" {
@@ -78,9 +78,9 @@ func (v *progressView) redraw() {
 
 const barWidth = 30
 
-// layerLine is "<id>: <status> [=====>    ] 1.2MB/4.5MB".
-func layerLine(p engine.Progress) string {
-	line := fmt.Sprintf("%s: %-16s", shortLayer(p.Layer), p.Status)
+// LayerLine is "<id>: <status> [=====>    ] 1.2MB/4.5MB".
+func LayerLine(p engine.Progress) string {
+	line := fmt.Sprintf("%s: %-16s", ShortLayer(p.Layer), p.Status)
 	if p.Total <= 0 {
 		return line
 	}
@@ -93,7 +93,7 @@ func layerLine(p engine.Progress) string {
 	return fmt.Sprintf("%s [%s] %s/%s", line, bar, units.HumanSize(float64(cur)), units.HumanSize(float64(p.Total)))
 }
 
-func shortLayer(id string) string {
+func ShortLayer(id string) string {
 	if len(id) > 12 {
 		return id[:12]
 	}

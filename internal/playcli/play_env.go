@@ -1,6 +1,4 @@
-//go:build !noplay
-
-package main
+package playcli
 
 import (
 	"context"
@@ -12,6 +10,7 @@ import (
 
 	"github.com/containerd/errdefs"
 
+	"github.com/dockerlet/dockerlet/internal/cli"
 	"github.com/dockerlet/dockerlet/internal/cri"
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/open"
@@ -104,7 +103,7 @@ func (e *playEnv) Close() {
 // openPlayEnv builds the same CRI service `dockerlet serve` exposes, in
 // process, plus the local image builder and the credential keyring.
 func openPlayEnv(ctx context.Context, f *playFlags) (_ *playEnv, retErr error) {
-	logger, err := newLogger(f.logLevel)
+	logger, err := cli.NewLogger(f.logLevel)
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +145,7 @@ func openPlayEnv(ctx context.Context, f *playFlags) (_ *playEnv, retErr error) {
 	// the pod's pull secrets first and passes them in PullImage.
 	opts := node.Options{
 		Engine: eng, Logger: logger, Version: version, RootDir: f.rootDir, PodInfraImage: f.podInfraImage,
-		Network: network.Config{Plugin: f.networkPlugin, CNIBinDirs: splitList(f.cniBinDir), CNIConfDir: f.cniConfDir, CNICacheDir: f.cniCacheDir},
+		Network: network.Config{Plugin: f.networkPlugin, CNIBinDirs: cli.SplitList(f.cniBinDir), CNIConfDir: f.cniConfDir, CNICacheDir: f.cniCacheDir},
 	}
 	if f.streaming {
 		opts.Streaming = &streaming.Config{}

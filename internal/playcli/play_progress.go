@@ -1,12 +1,11 @@
-//go:build !noplay
-
-package main
+package playcli
 
 import (
 	"context"
 	"fmt"
 	"io"
 
+	"github.com/dockerlet/dockerlet/internal/cli"
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/pod"
 )
@@ -36,7 +35,7 @@ func writePullBars(w io.Writer, pulls []pod.PullProgress) {
 	for _, p := range pulls {
 		fmt.Fprintf(w, "Pulling %s %s\n", p.Image, p.Status)
 		for _, l := range p.Layers {
-			fmt.Fprintf(w, "  %s\n", layerLine(engine.Progress{Image: p.Image, Layer: l.ID, Status: l.Status, Current: l.Current, Total: l.Total}))
+			fmt.Fprintf(w, "  %s\n", cli.LayerLine(engine.Progress{Image: p.Image, Layer: l.ID, Status: l.Status, Current: l.Current, Total: l.Total}))
 		}
 	}
 }
@@ -55,7 +54,7 @@ func (r *pullLines) report(pulls []pod.PullProgress) {
 			k := p.Image + "/" + l.ID
 			if r.last[k] != l.Status {
 				r.last[k] = l.Status
-				fmt.Fprintf(r.w, "pull %s: layer %s: %s\n", p.Image, shortLayer(l.ID), l.Status)
+				fmt.Fprintf(r.w, "pull %s: layer %s: %s\n", p.Image, cli.ShortLayer(l.ID), l.Status)
 			}
 		}
 	}

@@ -1,6 +1,4 @@
-//go:build !noplay
-
-package main
+package playcli
 
 import (
 	"context"
@@ -14,6 +12,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/dockerlet/dockerlet/internal/cli"
 	"github.com/dockerlet/dockerlet/internal/pod"
 )
 
@@ -118,7 +117,7 @@ func runGet(ctx context.Context, args []string) error {
 		fmt.Fprintln(os.Stderr, "No resources found.")
 		return nil
 	}
-	tw := tabwriter.NewWriter(safeWriter{os.Stdout}, 0, 4, 3, ' ', 0)
+	tw := tabwriter.NewWriter(cli.SafeWriter(os.Stdout), 0, 4, 3, ' ', 0)
 	hdr := "NAME\tREADY\tSTATUS\tRESTARTS\tAGE"
 	if *all {
 		hdr = "NAMESPACE\t" + hdr
@@ -131,7 +130,7 @@ func runGet(ctx context.Context, args []string) error {
 	for _, r := range pods {
 		s := r.status
 		ready, total := s.ReadyCount()
-		row := fmt.Sprintf("%s\t%d/%d\t%s\t%d\t%s", safeText(s.Name), ready, total, safeText(s.DisplayStatus()), s.Restarts(), age(s.Created, now))
+		row := fmt.Sprintf("%s\t%d/%d\t%s\t%d\t%s", cli.SafeText(s.Name), ready, total, cli.SafeText(s.DisplayStatus()), s.Restarts(), age(s.Created, now))
 		if *all {
 			row = s.Namespace + "\t" + row
 		}
@@ -140,7 +139,7 @@ func runGet(ctx context.Context, args []string) error {
 			if ip == "" {
 				ip = "<none>"
 			}
-			row += "\t" + safeText(ip) + "\t" + safeText(r.applied.Source)
+			row += "\t" + cli.SafeText(ip) + "\t" + cli.SafeText(r.applied.Source)
 		}
 		fmt.Fprintln(tw, row)
 	}

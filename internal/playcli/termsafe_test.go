@@ -1,6 +1,4 @@
-//go:build !noplay
-
-package main
+package playcli
 
 import (
 	"bytes"
@@ -11,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/dockerlet/dockerlet/internal/cli"
 	"github.com/dockerlet/dockerlet/internal/pod"
 )
 
@@ -31,7 +30,7 @@ func TestContainerTextEscapedForTheTerminal(t *testing.T) {
 	}
 	r := podRef{applied: &pod.Applied{Source: "x.yaml"}, pod: p, status: st}
 	var out bytes.Buffer
-	describe(safeWriter{&out}, r, time.Now())
+	describe(cli.SafeWriter(&out), r, time.Now())
 	check := func(what, s string) {
 		t.Helper()
 		if strings.ContainsAny(s, "\x1b\x07\r\u009b") {
@@ -55,21 +54,4 @@ func TestContainerTextEscapedForTheTerminal(t *testing.T) {
 	out.Reset()
 	newLineReporter(&out).report([]pod.PodStatus{st})
 	check("play's lines", out.String())
-}
-
-func TestSafeTextKeepsPlainText(t *testing.T) {
-	for in, want := range map[string]string{
-		"plain text, ünïcödé ✓": "plain text, ünïcödé ✓",
-		"a\tb\nc":               `a\tb\nc`,
-		"bad \xff utf8":         `bad \xff utf8`,
-		"rtl \u202e override":   `rtl \u202e override`,
-		"\x1b]0;title\x07 tail": `\x1b]0;title\x07 tail`,
-	} {
-		if got := safeText(in); got != want {
-			t.Errorf("safeText(%q) = %q, want %q", in, got, want)
-		}
-	}
-	if got := safeLines("a\tb\nc\x1b"); got != "a\tb\nc\\x1b" {
-		t.Errorf("safeLines = %q", got)
-	}
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"fmt"
@@ -12,18 +12,18 @@ import (
 // terminal through describe, get and play's live view. A terminal acts on
 // what it is sent: an escape sequence sets the window title or rewrites
 // the screen, a carriage return or newline forges a line ("Ready: true").
-// safeText and safeWriter escape such characters, visibly, as Go's %q
+// SafeText and SafeWriter escape such characters, visibly, as Go's %q
 // does. `dockerlet logs` is the container's own output and stays raw, as
 // kubectl and docker print it.
 
-// safeText escapes every control character (newline and tab included),
+// SafeText escapes every control character (newline and tab included),
 // bidirectional-override characters and invalid UTF-8: for a one-line
 // field.
-func safeText(s string) string { return escapeControls(s, false) }
+func SafeText(s string) string { return escapeControls(s, false) }
 
-// safeLines is safeText keeping newlines and tabs: for multi-line text and
+// SafeLines is SafeText keeping newlines and tabs: for multi-line text and
 // tab-separated tables.
-func safeLines(s string) string { return escapeControls(s, true) }
+func SafeLines(s string) string { return escapeControls(s, true) }
 
 func escapeControls(s string, keepLayout bool) string {
 	i := 0
@@ -80,13 +80,15 @@ func unsafeRune(r rune, keepLayout bool) bool {
 	return false
 }
 
-// safeWriter escapes what safeLines escapes in everything written through
+// SafeWriter escapes what SafeLines escapes in everything written through
 // it: the last guard below a command's table of untrusted text. Each Write
 // is taken as whole text (fmt and tabwriter write whole strings and cells).
+func SafeWriter(w io.Writer) io.Writer { return safeWriter{w} }
+
 type safeWriter struct{ w io.Writer }
 
 func (s safeWriter) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(s.w, safeLines(string(p))); err != nil {
+	if _, err := io.WriteString(s.w, SafeLines(string(p))); err != nil {
 		return 0, err
 	}
 	return len(p), nil
