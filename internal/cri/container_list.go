@@ -22,7 +22,7 @@ func (s *Service) ListContainers(ctx context.Context, req *runtimeapi.ListContai
 	return &runtimeapi.ListContainersResponse{Containers: ctrs}, nil
 }
 
-// listContainers returns shared, read-only items (see list_shared.go).
+// listContainers returns shared, read-only items (see list_fast.go).
 func (s *Service) listContainers(ctx context.Context, f *runtimeapi.ContainerFilter) ([]*runtimeapi.Container, error) {
 	var list []*cache.Shared
 	if f.GetId() != "" {

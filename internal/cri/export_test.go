@@ -18,6 +18,8 @@ type TestNode struct {
 	Stats   StatsCollector
 	Logs    LogManager
 	Network NetworkPlugin
+	// PlainLists switches the List fast path off.
+	PlainLists bool
 }
 
 // NewTestNode builds a Service through internal/node, the constructor

@@ -15,7 +15,7 @@ func init() {
 		tb.Helper()
 		n, err := node.New(context.Background(), node.Options{
 			Engine: o.Engine, RootDir: o.RootDir, Logger: o.Logger,
-			Stats: o.Stats, Logs: o.Logs, NetworkPlugin: o.Network,
+			Stats: o.Stats, Logs: o.Logs, NetworkPlugin: o.Network, PlainLists: o.PlainLists,
 		})
 		if err != nil {
 			tb.Fatal(err)

@@ -21,7 +21,7 @@ func (s *Service) ListPodSandbox(ctx context.Context, req *runtimeapi.ListPodSan
 	return &runtimeapi.ListPodSandboxResponse{Items: items}, nil
 }
 
-// listSandboxes returns shared, read-only items (see list_shared.go).
+// listSandboxes returns shared, read-only items (see list_fast.go).
 func (s *Service) listSandboxes(ctx context.Context, f *runtimeapi.PodSandboxFilter) ([]*runtimeapi.PodSandbox, error) {
 	var list []*cache.Shared
 	if f.GetId() != "" {

@@ -43,6 +43,9 @@ type Config struct {
 	MirrorCredentials bool
 	// Version is dockerlet's own version, reported by Version.
 	Version string
+	// PlainLists switches the List fast path off (list_fast.go): every
+	// List derives and encodes its items afresh.
+	PlainLists bool
 
 	Network   NetworkPlugin
 	Streaming StreamingServer

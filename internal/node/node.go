@@ -66,6 +66,8 @@ type Options struct {
 	// the engine.
 	CacheSyncWait time.Duration
 
+	// PlainLists switches the List fast path off (cri.Config.PlainLists).
+	PlainLists bool
 	// DockerInfo is Docker's info as the caller read it (serve waits for
 	// Docker with it): the stats collector's cgroup driver and root
 	// directory. nil: New asks Docker.
@@ -138,7 +140,8 @@ func New(ctx context.Context, o Options) (_ *Node, retErr error) {
 	cfg := cri.Config{
 		Engine: c, Logger: o.Logger, PodInfraImage: o.PodInfraImage, RootDir: o.RootDir,
 		Mirrors: o.Mirrors, MirrorCredentials: o.MirrorCredentials, Version: o.Version, ExecSync: streaming.ExecSync,
-		Network: o.NetworkPlugin, Logs: o.Logs, Stats: o.Stats,
+		PlainLists: o.PlainLists,
+		Network:    o.NetworkPlugin, Logs: o.Logs, Stats: o.Stats,
 		Puller: image.NewPuller(c, o.Logger),
 	}
 	if cfg.Network == nil {
