@@ -34,23 +34,23 @@ func (s *Service) containerSpec(in containerInput) (engine.CreateSpec, error) {
 	sbLabels := sb.Config.Labels
 	md := cfg.Metadata
 	labels := map[string]string{
-		naming.LabelManaged:   "true",
-		naming.LabelType:      naming.TypeContainer,
-		naming.LabelSandboxID: sb.ID,
-		labelPodName:          sbLabels[labelPodName],
-		labelPodNamespace:     sbLabels[labelPodNamespace],
-		labelPodUID:           sbLabels[labelPodUID],
-		labelContainerName:    md.Name,
-		labelAttempt:          strconv.FormatUint(uint64(md.Attempt), 10),
-		labelCreated:          strconv.FormatInt(nowNano(), 10),
-		labelImage:            cfg.Image.Image,
+		naming.LabelManaged:       "true",
+		naming.LabelType:          naming.TypeContainer,
+		naming.LabelSandboxID:     sb.ID,
+		naming.LabelPodName:       sbLabels[naming.LabelPodName],
+		naming.LabelPodNamespace:  sbLabels[naming.LabelPodNamespace],
+		naming.LabelPodUID:        sbLabels[naming.LabelPodUID],
+		naming.LabelContainerName: md.Name,
+		naming.LabelAttempt:       strconv.FormatUint(uint64(md.Attempt), 10),
+		naming.LabelCreated:       strconv.FormatInt(nowNano(), 10),
+		naming.LabelImage:         cfg.Image.Image,
 	}
 	if u := cfg.Image.GetUserSpecifiedImage(); u != "" {
-		labels[labelUserImage] = u
+		labels[naming.LabelUserImage] = u
 	}
 	if in.logPath != "" {
-		labels[labelLogPath] = in.logPath
-		labels[labelLogDir] = in.logDir
+		labels[naming.LabelLogPath] = in.logPath
+		labels[naming.LabelLogDir] = in.logDir
 	}
 	putUserLabels(labels, cfg.Labels, cfg.Annotations)
 
@@ -101,8 +101,8 @@ func (s *Service) containerSpec(in containerInput) (engine.CreateSpec, error) {
 		return engine.CreateSpec{}, err
 	}
 	name := s.namer.Build(naming.Name{
-		Container: md.Name, Pod: sbLabels[labelPodName], Namespace: sbLabels[labelPodNamespace],
-		UID: sbLabels[labelPodUID], Attempt: md.Attempt,
+		Container: md.Name, Pod: sbLabels[naming.LabelPodName], Namespace: sbLabels[naming.LabelPodNamespace],
+		UID: sbLabels[naming.LabelPodUID], Attempt: md.Attempt,
 	})
 	return engine.CreateSpec{Name: name, Config: cc, HostConfig: hc}, nil
 }

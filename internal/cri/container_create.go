@@ -57,12 +57,12 @@ func (s *Service) CreateContainer(ctx context.Context, req *runtimeapi.CreateCon
 	if err != nil {
 		return nil, err
 	}
-	env := engineEnv{dockerRoot: facts.rootDir, features: facts.features, handler: sb.Config.Labels[labelRuntimeHandler]}
+	env := engineEnv{dockerRoot: facts.rootDir, features: facts.features, handler: sb.Config.Labels[naming.LabelRuntimeHandler]}
 	if env.images, err = s.imageVolumes(ctx, cfg.Mounts); err != nil {
 		return nil, err
 	}
 	in := containerInput{cfg: cfg, sandbox: sb, image: img, env: env}
-	logDir := sb.Config.Labels[labelLogDir]
+	logDir := sb.Config.Labels[naming.LabelLogDir]
 	if logDir == "" {
 		logDir = req.GetSandboxConfig().GetLogDirectory()
 	}

@@ -28,7 +28,7 @@ func (s *Service) StartContainer(ctx context.Context, req *runtimeapi.StartConta
 		return nil, err
 	}
 	defer unlock()
-	logPath := c.Config.Labels[labelLogPath]
+	logPath := c.Config.Labels[naming.LabelLogPath]
 	if err := s.eng.StartContainer(ctx, c.ID); err != nil {
 		if errors.Is(err, engine.ErrCannotJoin) {
 			return nil, s.sandboxUnjoinable(ctx, c.Config.Labels[naming.LabelSandboxID], c.ID, err)
@@ -38,7 +38,7 @@ func (s *Service) StartContainer(ctx context.Context, req *runtimeapi.StartConta
 	// The copier makes the log's directories, inside the pod's log
 	// directory only.
 	if logPath != "" && s.cfg.Logs != nil {
-		if err := s.cfg.Logs.StartIn(context.WithoutCancel(ctx), c.ID, c.Config.Labels[labelLogDir], logPath); err != nil {
+		if err := s.cfg.Logs.StartIn(context.WithoutCancel(ctx), c.ID, c.Config.Labels[naming.LabelLogDir], logPath); err != nil {
 			// The container runs; its log can be resumed later (Start is
 			// idempotent and resumes), so this is not a start failure.
 			s.log(ctx).Warn("starting the log copier failed", "container", c.ID, "err", err)

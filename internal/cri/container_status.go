@@ -9,6 +9,8 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
 // Reasons reported for exited containers, as the kubelet knows them.
@@ -32,7 +34,7 @@ func (s *Service) ContainerStatus(ctx context.Context, req *runtimeapi.Container
 	resp := &runtimeapi.ContainerStatusResponse{Status: st}
 	if req.Verbose {
 		info := map[string]any{
-			"sandboxID":  c.Config.Labels["io.dockerlet.sandbox-id"],
+			"sandboxID":  c.Config.Labels[naming.LabelSandboxID],
 			"pid":        pidOf(c),
 			"name":       c.Name,
 			"config":     c.Config,
@@ -89,7 +91,7 @@ func (s *Service) containerStatus(ctx context.Context, c *container.InspectRespo
 		ImageId:     c.Image,
 		Labels:      labels,
 		Annotations: ann,
-		LogPath:     l[labelLogPath],
+		LogPath:     l[naming.LabelLogPath],
 		Mounts:      statusMounts(c),
 		Resources:   statusResources(c.HostConfig),
 	}
@@ -164,10 +166,10 @@ func (s *Service) imageNames(ctx context.Context, imageID string) imageNames {
 // Kubernetes 1.30) when the create request carried it, else the
 // reference the container was created from.
 func containerImageSpec(l map[string]string) *runtimeapi.ImageSpec {
-	if u := l[labelUserImage]; u != "" {
+	if u := l[naming.LabelUserImage]; u != "" {
 		return &runtimeapi.ImageSpec{Image: u, UserSpecifiedImage: u}
 	}
-	return &runtimeapi.ImageSpec{Image: l[labelImage]}
+	return &runtimeapi.ImageSpec{Image: l[naming.LabelImage]}
 }
 
 func statusMounts(c *container.InspectResponse) []*runtimeapi.Mount {

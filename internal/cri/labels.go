@@ -10,29 +10,6 @@ import (
 	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
-// Docker labels that carry CRI state. CRI labels and annotations live under
-// their own prefixes so that they round-trip exactly and can never collide
-// with dockerlet's own keys.
-const (
-	labelPodName        = naming.LabelPrefix + "pod.name"
-	labelPodNamespace   = naming.LabelPrefix + "pod.namespace"
-	labelPodUID         = naming.LabelPrefix + "pod.uid"
-	labelAttempt        = naming.LabelPrefix + "attempt"
-	labelContainerName  = naming.LabelPrefix + "container.name"
-	labelImage          = naming.LabelPrefix + "image"
-	labelUserImage      = naming.LabelPrefix + "image.user-specified"
-	labelLogPath        = naming.LabelPrefix + "log-path"
-	labelLogDir         = naming.LabelPrefix + "log-directory"
-	labelCreated        = naming.LabelPrefix + "created"
-	labelRuntimeHandler = naming.LabelPrefix + "runtime-handler"
-	labelNSNetwork      = naming.LabelPrefix + "ns.network"
-	labelNSPID          = naming.LabelPrefix + "ns.pid"
-	labelNSIPC          = naming.LabelPrefix + "ns.ipc"
-	labelNSTarget       = naming.LabelPrefix + "ns.target"
-	userLabelPrefix     = naming.LabelPrefix + "label."
-	annotationPrefix    = naming.LabelPrefix + "annotation."
-)
-
 // managedFilter is the label filter every listing starts from: managed
 // objects of one type that this server made. Several servers (serve, play,
 // tests) may share one engine; each sees only its own.
@@ -40,7 +17,7 @@ func (s *Service) managedFilter(typ string) []string {
 	return []string{naming.ManagedLabelFilter, naming.LabelType + "=" + typ, ownerFilter(s.rootDir)}
 }
 
-func ownerFilter(rootDir string) string { return labelRootDir + "=" + rootDir }
+func ownerFilter(rootDir string) string { return naming.LabelRootDir + "=" + rootDir }
 
 // OwnerLabelFilter is the engine label filter that selects what a server
 // with this root directory made (for an engine cache in front of it).
@@ -55,10 +32,10 @@ func OwnerLabelFilter(rootDir string) (string, error) {
 // putUserLabels stores CRI labels and annotations into Docker labels.
 func putUserLabels(dst, labels, annotations map[string]string) {
 	for k, v := range labels {
-		dst[userLabelPrefix+k] = v
+		dst[naming.LabelUserPrefix+k] = v
 	}
 	for k, v := range annotations {
-		dst[annotationPrefix+k] = v
+		dst[naming.LabelAnnotationPrefix+k] = v
 	}
 }
 
@@ -66,9 +43,9 @@ func putUserLabels(dst, labels, annotations map[string]string) {
 func userLabels(src map[string]string) (labels, annotations map[string]string) {
 	labels, annotations = map[string]string{}, map[string]string{}
 	for k, v := range src {
-		if l, ok := strings.CutPrefix(k, userLabelPrefix); ok {
+		if l, ok := strings.CutPrefix(k, naming.LabelUserPrefix); ok {
 			labels[l] = v
-		} else if a, ok := strings.CutPrefix(k, annotationPrefix); ok {
+		} else if a, ok := strings.CutPrefix(k, naming.LabelAnnotationPrefix); ok {
 			annotations[a] = v
 		}
 	}
@@ -79,7 +56,7 @@ func userLabels(src map[string]string) (labels, annotations map[string]string) {
 func selectorFilters(sel map[string]string) []string {
 	out := make([]string, 0, len(sel))
 	for k, v := range sel {
-		out = append(out, userLabelPrefix+k+"="+v)
+		out = append(out, naming.LabelUserPrefix+k+"="+v)
 	}
 	return out
 }
@@ -96,22 +73,22 @@ func matchSelector(labels, sel map[string]string) bool {
 }
 
 func attemptOf(l map[string]string) uint32 {
-	a, _ := strconv.ParseUint(l[labelAttempt], 10, 32)
+	a, _ := strconv.ParseUint(l[naming.LabelAttempt], 10, 32)
 	return uint32(a)
 }
 
 func sandboxMetadata(l map[string]string) *runtimeapi.PodSandboxMetadata {
 	return &runtimeapi.PodSandboxMetadata{
-		Name: l[labelPodName], Namespace: l[labelPodNamespace], Uid: l[labelPodUID], Attempt: attemptOf(l),
+		Name: l[naming.LabelPodName], Namespace: l[naming.LabelPodNamespace], Uid: l[naming.LabelPodUID], Attempt: attemptOf(l),
 	}
 }
 
 func containerMetadata(l map[string]string) *runtimeapi.ContainerMetadata {
-	return &runtimeapi.ContainerMetadata{Name: l[labelContainerName], Attempt: attemptOf(l)}
+	return &runtimeapi.ContainerMetadata{Name: l[naming.LabelContainerName], Attempt: attemptOf(l)}
 }
 
 func createdOf(l map[string]string, fallbackUnix int64) int64 {
-	if n, err := strconv.ParseInt(l[labelCreated], 10, 64); err == nil {
+	if n, err := strconv.ParseInt(l[naming.LabelCreated], 10, 64); err == nil {
 		return n
 	}
 	return fallbackUnix * 1e9
@@ -123,18 +100,18 @@ func namespaceOptionsOf(l map[string]string) *runtimeapi.NamespaceOption {
 		return runtimeapi.NamespaceMode(n)
 	}
 	return &runtimeapi.NamespaceOption{
-		Network:  mode(labelNSNetwork),
-		Pid:      mode(labelNSPID),
-		Ipc:      mode(labelNSIPC),
-		TargetId: l[labelNSTarget],
+		Network:  mode(naming.LabelNSNetwork),
+		Pid:      mode(naming.LabelNSPID),
+		Ipc:      mode(naming.LabelNSIPC),
+		TargetId: l[naming.LabelNSTarget],
 	}
 }
 
 func putNamespaceOptions(dst map[string]string, ns *runtimeapi.NamespaceOption) {
-	dst[labelNSNetwork] = strconv.Itoa(int(ns.GetNetwork()))
-	dst[labelNSPID] = strconv.Itoa(int(ns.GetPid()))
-	dst[labelNSIPC] = strconv.Itoa(int(ns.GetIpc()))
+	dst[naming.LabelNSNetwork] = strconv.Itoa(int(ns.GetNetwork()))
+	dst[naming.LabelNSPID] = strconv.Itoa(int(ns.GetPid()))
+	dst[naming.LabelNSIPC] = strconv.Itoa(int(ns.GetIpc()))
 	if ns.GetTargetId() != "" {
-		dst[labelNSTarget] = ns.GetTargetId()
+		dst[naming.LabelNSTarget] = ns.GetTargetId()
 	}
 }

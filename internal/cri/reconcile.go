@@ -16,15 +16,10 @@ import (
 	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
-// labelRootDir names the state directory of the server that made a
-// container. Several servers (dockerlet serve, dockerlet play, tests) may
-// share one Docker Engine; each reconciles only what it made.
-const labelRootDir = naming.LabelPrefix + "root-dir"
-
 // markOwned labels a container about to be created as this server's.
 func (s *Service) markOwned(spec engine.CreateSpec) {
 	if spec.Config != nil && spec.Config.Labels != nil {
-		spec.Config.Labels[labelRootDir] = s.rootDir
+		spec.Config.Labels[naming.LabelRootDir] = s.rootDir
 	}
 }
 
@@ -32,7 +27,7 @@ func (s *Service) markOwned(spec engine.CreateSpec) {
 // server's root directory, or (made before the label existed) this
 // server's store has its checkpoint.
 func (s *Service) owns(labels map[string]string, id string) bool {
-	if dir, ok := labels[labelRootDir]; ok {
+	if dir, ok := labels[naming.LabelRootDir]; ok {
 		return dir == s.rootDir
 	}
 	cp, _ := s.ckpt.Load(id)
@@ -88,7 +83,7 @@ func (s *Service) Reconcile(ctx context.Context) {
 	}
 	var orphaned []container.Summary
 	for _, c := range ctrs {
-		if !isManaged(c.Labels, naming.TypeContainer) || c.Labels[labelRootDir] != s.rootDir ||
+		if !isManaged(c.Labels, naming.TypeContainer) || c.Labels[naming.LabelRootDir] != s.rootDir ||
 			known[c.Labels[naming.LabelSandboxID]] || !s.madeBefore(c.Labels, c.Created) {
 			continue
 		}
@@ -150,7 +145,7 @@ func (s *Service) sandboxComplete(sb container.Summary) bool {
 
 // madeBefore reports whether an object was created before this Service.
 func (s *Service) madeBefore(labels map[string]string, createdUnix int64) bool {
-	if n, err := strconv.ParseInt(labels[labelCreated], 10, 64); err == nil {
+	if n, err := strconv.ParseInt(labels[naming.LabelCreated], 10, 64); err == nil {
 		return n < s.started.UnixNano()
 	}
 	return time.Unix(createdUnix, 0).Before(s.started)

@@ -64,7 +64,7 @@ func TestReconcileAfterCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec3.Config.Labels[labelRootDir] = "/var/lib/another-dockerlet"
+	spec3.Config.Labels[naming.LabelRootDir] = "/var/lib/another-dockerlet"
 	other, err := h.fake.CreateContainer(h.ctx, spec3)
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func TestMadeBefore(t *testing.T) {
 	s := h.svc
 	before := strconv.FormatInt(s.started.UnixNano()-1, 10)
 	after := strconv.FormatInt(s.started.UnixNano()+1, 10)
-	if !s.madeBefore(map[string]string{labelCreated: before}, 0) || s.madeBefore(map[string]string{labelCreated: after}, 0) {
+	if !s.madeBefore(map[string]string{naming.LabelCreated: before}, 0) || s.madeBefore(map[string]string{naming.LabelCreated: after}, 0) {
 		t.Error("label time not honoured")
 	}
 	if !s.madeBefore(nil, s.started.Unix()-5) || s.madeBefore(nil, s.started.Unix()+5) {

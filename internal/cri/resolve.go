@@ -41,7 +41,7 @@ func isManaged(l map[string]string, typ string) bool {
 
 // mine reports whether a managed object is this server's.
 func (s *Service) mine(l map[string]string, typ string) bool {
-	return isManaged(l, typ) && l[labelRootDir] == s.rootDir
+	return isManaged(l, typ) && l[naming.LabelRootDir] == s.rootDir
 }
 
 // resolveID turns a full id or unique id prefix into a full id. Unknown ids

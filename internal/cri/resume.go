@@ -28,7 +28,7 @@ func (s *Service) Resume(ctx context.Context) {
 	}
 	running, exited := 0, 0
 	for _, c := range list {
-		path := c.Labels[labelLogPath]
+		path := c.Labels[naming.LabelLogPath]
 		if path == "" || !s.mine(c.Labels, naming.TypeContainer) {
 			continue // another server's: two copiers would write one file twice
 		}
@@ -40,7 +40,7 @@ func (s *Service) Resume(ctx context.Context) {
 		default:
 			continue
 		}
-		if err := s.cfg.Logs.StartIn(ctx, c.ID, c.Labels[labelLogDir], path); err != nil {
+		if err := s.cfg.Logs.StartIn(ctx, c.ID, c.Labels[naming.LabelLogDir], path); err != nil {
 			s.cfg.Logger.Warn("resume: log copier failed", "container", c.ID, "err", err)
 		}
 	}

@@ -73,6 +73,6 @@ func sandboxFromSummary(c *container.Summary) *runtimeapi.PodSandbox {
 		CreatedAt:      createdOf(c.Labels, c.Created),
 		Labels:         labels,
 		Annotations:    ann,
-		RuntimeHandler: c.Labels[labelRuntimeHandler],
+		RuntimeHandler: c.Labels[naming.LabelRuntimeHandler],
 	}
 }

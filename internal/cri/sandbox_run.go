@@ -190,20 +190,20 @@ func (s *Service) sandboxSpec(cfg *runtimeapi.PodSandboxConfig, handler string) 
 	sc := cfg.GetLinux().GetSecurityContext()
 	ns := sc.GetNamespaceOptions()
 	labels := map[string]string{
-		naming.LabelManaged: "true",
-		naming.LabelType:    naming.TypeSandbox,
-		labelPodName:        md.Name,
-		labelPodNamespace:   md.Namespace,
-		labelPodUID:         md.Uid,
-		labelAttempt:        strconv.FormatUint(uint64(md.Attempt), 10),
-		labelCreated:        strconv.FormatInt(nowNano(), 10),
-		labelImage:          s.cfg.PodInfraImage,
+		naming.LabelManaged:      "true",
+		naming.LabelType:         naming.TypeSandbox,
+		naming.LabelPodName:      md.Name,
+		naming.LabelPodNamespace: md.Namespace,
+		naming.LabelPodUID:       md.Uid,
+		naming.LabelAttempt:      strconv.FormatUint(uint64(md.Attempt), 10),
+		naming.LabelCreated:      strconv.FormatInt(nowNano(), 10),
+		naming.LabelImage:        s.cfg.PodInfraImage,
 	}
 	if cfg.LogDirectory != "" {
-		labels[labelLogDir] = cfg.LogDirectory
+		labels[naming.LabelLogDir] = cfg.LogDirectory
 	}
 	if handler != "" {
-		labels[labelRuntimeHandler] = handler
+		labels[naming.LabelRuntimeHandler] = handler
 	}
 	putNamespaceOptions(labels, ns)
 	putUserLabels(labels, cfg.Labels, cfg.Annotations)

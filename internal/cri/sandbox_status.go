@@ -93,7 +93,7 @@ func (s *Service) sandboxStatus(ctx context.Context, sb *container.InspectRespon
 		CreatedAt:      createdOf(l, parseDockerTime(sb.Created)/1e9),
 		Labels:         labels,
 		Annotations:    ann,
-		RuntimeHandler: l[labelRuntimeHandler],
+		RuntimeHandler: l[naming.LabelRuntimeHandler],
 		Linux: &runtimeapi.LinuxPodSandboxStatus{
 			Namespaces: &runtimeapi.Namespace{Options: namespaceOptionsOf(l)},
 		},

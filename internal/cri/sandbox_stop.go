@@ -111,7 +111,7 @@ func podFromInspect(sb *container.InspectResponse) *PodNetwork {
 	l := sb.Config.Labels
 	_, ann := userLabels(l)
 	p := &PodNetwork{
-		ID: sb.ID, Name: l[labelPodName], Namespace: l[labelPodNamespace], UID: l[labelPodUID],
+		ID: sb.ID, Name: l[naming.LabelPodName], Namespace: l[naming.LabelPodNamespace], UID: l[naming.LabelPodUID],
 		HostNetwork: namespaceOptionsOf(l).Network == runtimeapi.NamespaceMode_NODE,
 		Annotations: ann,
 	}

@@ -27,7 +27,7 @@ func containerRef(c *container.InspectResponse) ContainerStatsRef {
 			Id: c.ID, Metadata: containerMetadata(c.Config.Labels), Labels: labels, Annotations: ann,
 		},
 		Pid:   pidOf(c),
-		Image: c.Config.Labels[labelImage],
+		Image: c.Config.Labels[naming.LabelImage],
 	}
 	if c.HostConfig != nil {
 		ref.CgroupParent = c.HostConfig.CgroupParent

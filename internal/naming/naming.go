@@ -16,19 +16,6 @@ const DefaultPrefix = "k8s"
 // SandboxContainerName is the container-name field of a sandbox (pause) container.
 const SandboxContainerName = "POD"
 
-// Labels dockerlet puts on every container it creates. Managed must be
-// present for dockerlet to list, inspect, stop or remove a container: a name
-// that merely looks like k8s_… is not enough.
-const (
-	LabelManaged       = "io.dockerlet.managed"
-	LabelType          = "io.dockerlet.type" // "sandbox" or "container"
-	LabelSandboxID     = "io.dockerlet.sandbox-id"
-	LabelPrefix        = "io.dockerlet."
-	TypeSandbox        = "sandbox"
-	TypeContainer      = "container"
-	ManagedLabelFilter = LabelManaged + "=true"
-)
-
 // ErrNotManaged is returned for names that dockerlet did not build.
 var ErrNotManaged = errors.New("not a dockerlet-managed container name")
 

@@ -14,11 +14,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
-)
 
-// Annotations dockerlet sets on the pods it derives from workloads.
-const (
-	AnnotationOwner = "dockerlet.io/owner" // "Deployment/web"
+	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
 // decodeDocument decodes one YAML document strictly (unknown or duplicate
@@ -222,7 +219,7 @@ func (m *Manifest) addWorkload(doc, kind string, om metav1.ObjectMeta, n int, tm
 		if p.Annotations == nil {
 			p.Annotations = map[string]string{}
 		}
-		p.Annotations[AnnotationOwner] = kind + "/" + om.Name
+		p.Annotations[naming.PlayAnnotationOwner] = kind + "/" + om.Name
 		if err := m.addPod(doc, p); err != nil {
 			return err
 		}

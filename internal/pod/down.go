@@ -8,6 +8,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
 // Down stops and removes exactly what the manifest recorded as sourceID
@@ -41,7 +43,7 @@ func Down(ctx context.Context, cfg Config, store Store, sourceID string, supervi
 	// Anything else this source created (a pod of an earlier apply whose
 	// record was replaced) is found by its label.
 	sbs, err := cfg.Runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
-		LabelSelector: map[string]string{LabelSource: sourceID},
+		LabelSelector: map[string]string{naming.PlayLabelSource: sourceID},
 	}})
 	if err != nil {
 		return errors.Join(append(errs, fmt.Errorf("list sandboxes: %w", err))...)
@@ -64,9 +66,9 @@ func Down(ctx context.Context, cfg Config, store Store, sourceID string, supervi
 
 // nothingLeft reports whether no sandbox of a's pods or source remains.
 func nothingLeft(ctx context.Context, rt Runtime, a *Applied) bool {
-	selectors := []map[string]string{{LabelSource: a.SourceID}}
+	selectors := []map[string]string{{naming.PlayLabelSource: a.SourceID}}
 	for _, p := range a.Pods {
-		selectors = append(selectors, map[string]string{LabelPodUID: string(p.UID)})
+		selectors = append(selectors, map[string]string{naming.KubeletLabelPodUID: string(p.UID)})
 	}
 	for _, sel := range selectors {
 		resp, err := rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{LabelSelector: sel}})

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
 const multiDoc = `
@@ -84,7 +86,7 @@ func TestParseMultiDocument(t *testing.T) {
 	if _, ok := m.ConfigMap("ns1", "cfg"); !ok {
 		t.Error("configMap ns1/cfg missing")
 	}
-	if m.Pods[1].Annotations[AnnotationOwner] != "Deployment/api" || m.Pods[1].Labels["app"] != "api" {
+	if m.Pods[1].Annotations[naming.PlayAnnotationOwner] != "Deployment/api" || m.Pods[1].Labels["app"] != "api" {
 		t.Errorf("deployment pod metadata: %v %v", m.Pods[1].Annotations, m.Pods[1].Labels)
 	}
 	if m.Pods[3].Spec.RestartPolicy != corev1.RestartPolicyNever {

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
 // Observe reads the pod's state from the runtime without acting on it: what
@@ -16,7 +18,7 @@ func (w *Worker) Observe(ctx context.Context, prev *PodStatus) PodStatus {
 	}
 	defer w.publish()
 	sbs, err := w.cfg.Runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
-		LabelSelector: map[string]string{LabelPodUID: string(w.pod.UID)},
+		LabelSelector: map[string]string{naming.KubeletLabelPodUID: string(w.pod.UID)},
 	}})
 	if err != nil {
 		w.status.Reason, w.status.Message = "Unknown", err.Error()

@@ -9,6 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
 // restore seeds a new worker with what a previous supervisor recorded, so
@@ -33,7 +35,7 @@ func (w *Worker) restore(st PodStatus) {
 func (w *Worker) Teardown(ctx context.Context) error {
 	rt := w.cfg.Runtime
 	sbs, err := rt.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
-		LabelSelector: map[string]string{LabelPodUID: string(w.pod.UID)},
+		LabelSelector: map[string]string{naming.KubeletLabelPodUID: string(w.pod.UID)},
 	}})
 	if err != nil {
 		return fmt.Errorf("pod %s: list sandboxes: %w", w.pod.Name, err)

@@ -6,6 +6,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
 // ContainerInput is what translating one container needs beyond the pod.
@@ -52,7 +54,7 @@ func ContainerConfig(p *corev1.Pod, in ContainerInput) (*runtimeapi.ContainerCon
 		WorkingDir: c.WorkingDir,
 		Envs:       env,
 		Mounts:     ms,
-		Labels:     map[string]string{LabelCName: c.Name, LabelPodName: p.Name, LabelPodNS: p.Namespace, LabelPodUID: string(p.UID)},
+		Labels:     map[string]string{naming.KubeletLabelContainerName: c.Name, naming.KubeletLabelPodName: p.Name, naming.KubeletLabelPodNamespace: p.Namespace, naming.KubeletLabelPodUID: string(p.UID)},
 		LogPath:    ContainerLogPath(c.Name, in.Attempt),
 		Stdin:      c.Stdin,
 		StdinOnce:  c.StdinOnce,

@@ -7,17 +7,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-)
 
-// Labels dockerlet puts on the sandboxes it creates, so that what a
-// manifest created can be found again from the CRI alone.
-const (
-	LabelManaged = "dockerlet.io/play"        // "true"
-	LabelSource  = "dockerlet.io/play-source" // SourceID of the manifest
-	LabelPodName = "io.kubernetes.pod.name"
-	LabelPodNS   = "io.kubernetes.pod.namespace"
-	LabelPodUID  = "io.kubernetes.pod.uid"
-	LabelCName   = "io.kubernetes.container.name"
+	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
 // LogDir is where the CRI writes a pod's container logs.
@@ -43,11 +34,11 @@ func SandboxConfig(p *corev1.Pod, podDir, source string, attempt uint32) (*runti
 	for k, v := range p.Labels {
 		labels[k] = v
 	}
-	labels[LabelManaged] = "true"
-	labels[LabelSource] = source
-	labels[LabelPodName] = p.Name
-	labels[LabelPodNS] = p.Namespace
-	labels[LabelPodUID] = string(p.UID)
+	labels[naming.PlayLabel] = "true"
+	labels[naming.PlayLabelSource] = source
+	labels[naming.KubeletLabelPodName] = p.Name
+	labels[naming.KubeletLabelPodNamespace] = p.Namespace
+	labels[naming.KubeletLabelPodUID] = string(p.UID)
 	annotations := map[string]string{}
 	for k, v := range p.Annotations {
 		annotations[k] = v

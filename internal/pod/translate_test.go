@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
 const translateDoc = `
@@ -85,7 +87,7 @@ func TestTranslate(t *testing.T) {
 	if sb.Hostname != "box" || sb.LogDirectory != filepath.Join(podDir, "logs") {
 		t.Errorf("hostname %q logdir %q", sb.Hostname, sb.LogDirectory)
 	}
-	if sb.Labels[LabelSource] != "src" || sb.Labels["app"] != "web" || sb.Labels[LabelPodUID] != "uid-1" {
+	if sb.Labels[naming.PlayLabelSource] != "src" || sb.Labels["app"] != "web" || sb.Labels[naming.KubeletLabelPodUID] != "uid-1" {
 		t.Errorf("labels: %v", sb.Labels)
 	}
 	if len(sb.PortMappings) != 2 || sb.PortMappings[0].HostPort != 8080 || sb.PortMappings[1].Protocol != runtimeapi.Protocol_UDP || sb.PortMappings[1].HostIp != "127.0.0.1" {

@@ -12,6 +12,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
 // Config wires a Worker (and a Supervisor) to its collaborators.
@@ -238,7 +240,7 @@ func (w *Worker) syncSandbox(ctx context.Context) error {
 		seen = sandboxSeen{}
 		if w.mem.sandboxID == "" {
 			resp, err := w.cfg.Runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
-				LabelSelector: map[string]string{LabelPodUID: string(w.pod.UID)},
+				LabelSelector: map[string]string{naming.KubeletLabelPodUID: string(w.pod.UID)},
 			}})
 			if err != nil {
 				return fmt.Errorf("list sandboxes: %w", err)

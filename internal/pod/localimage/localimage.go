@@ -23,6 +23,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
 // The images dockerlet builds itself. The registry host "dockerlet.local"
@@ -124,7 +126,7 @@ func Image(busyboxPath, ref string) (v1.Image, error) {
 	cf.Architecture, cf.OS = runtime.GOARCH, "linux"
 	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
 	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	cf.Config.Labels = map[string]string{"io.dockerlet.local-image": "true"}
+	cf.Config.Labels = map[string]string{naming.LabelLocalImage: "true"}
 	switch {
 	case strings.HasPrefix(ref, "dockerlet.local/pause"):
 		cf.Config.Cmd = []string{"/bin/sh", "-c", pauseScript}
