@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -165,5 +164,3 @@ func hostCmd(t *testing.T, name string, args ...string) string {
 	}
 	return string(out)
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

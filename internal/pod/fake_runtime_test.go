@@ -231,19 +231,6 @@ func (f *fakeRuntime) PullImage(_ context.Context, r *runtimeapi.PullImageReques
 	return &runtimeapi.PullImageResponse{ImageRef: "sha256:" + r.Image.Image}, nil
 }
 
-// state returns the latest instance of container name.
-func (f *fakeRuntime) latest(name string) *runtimeapi.ContainerStatus {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var best *runtimeapi.ContainerStatus
-	for _, c := range f.containers {
-		if c.Metadata.Name == name && (best == nil || c.Metadata.Attempt > best.Metadata.Attempt) {
-			best = c
-		}
-	}
-	return best
-}
-
 type fakeClock struct {
 	mu sync.Mutex
 	t  time.Time

@@ -11,7 +11,7 @@ import (
 
 // Supervisor runs a Worker for every pod recorded in the Store and keeps
 // the Store's status files current. It re-reads the records every
-// ReloadPeriod (or on Reload), so `play -d` and `down` need no other
+// ReloadPeriod, so `play -d` and `down` need no other
 // channel to a running supervisor.
 type Supervisor struct {
 	cfg   Config
@@ -21,7 +21,6 @@ type Supervisor struct {
 
 	mu      sync.Mutex
 	runners map[string]*runner // by pod uid
-	reload  chan struct{}
 	onSync  func(PodStatus)
 }
 
@@ -36,15 +35,7 @@ type runner struct {
 func NewSupervisor(cfg Config, store Store, onSync func(PodStatus)) *Supervisor {
 	cfg.defaults()
 	return &Supervisor{cfg: cfg, store: store, ReloadPeriod: 2 * time.Second,
-		runners: map[string]*runner{}, reload: make(chan struct{}, 1), onSync: onSync}
-}
-
-// Reload asks Run to re-read the records now.
-func (s *Supervisor) Reload() {
-	select {
-	case s.reload <- struct{}{}:
-	default:
-	}
+		runners: map[string]*runner{}, onSync: onSync}
 }
 
 // Run supervises until ctx ends; the pods keep running after it returns.
@@ -60,7 +51,6 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-		case <-s.reload:
 		}
 	}
 }

@@ -103,9 +103,6 @@ func NewWorker(cfg Config, p *corev1.Pod, objs Objects, source string) *Worker {
 	return w
 }
 
-// Pod is the worker's pod.
-func (w *Worker) Pod() *corev1.Pod { return w.pod }
-
 // Status returns a copy of the pod's status as of the last completed
 // Sync; it never waits for a Sync in progress (a pull, a grace period).
 func (w *Worker) Status() PodStatus {

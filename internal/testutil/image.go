@@ -196,16 +196,6 @@ func (r *Registry) PushBusybox(t testing.TB, repoTag string, opts ImageOptions) 
 	return r.Push(t, repoTag, img)
 }
 
-// Digest returns the manifest digest of img ("sha256:…").
-func Digest(t testing.TB, img v1.Image) string {
-	t.Helper()
-	d, err := img.Digest()
-	if err != nil {
-		t.Fatalf("digest: %v", err)
-	}
-	return d.String()
-}
-
 // PushMultiPlatform pushes an image index as repoTag: the busybox image
 // with opts for linux/amd64, and a variant with another marker labelled
 // linux/arm64 (never run; it only has to be a different manifest). It

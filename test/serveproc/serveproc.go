@@ -229,13 +229,6 @@ func (s *Server) Alive() bool {
 	return s.cmd != nil
 }
 
-// Exited is closed when the current process ends (nil if none runs).
-func (s *Server) Exited() <-chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.exited
-}
-
 // ExitErr is the exit status of the last process that ended.
 func (s *Server) ExitErr() error {
 	s.mu.Lock()

@@ -295,13 +295,6 @@ func (c *Cache) resync(ctx context.Context, reason string, full bool) (err error
 	return nil
 }
 
-func (c *Cache) requestResync() {
-	select {
-	case c.resyncNow <- struct{}{}:
-	default:
-	}
-}
-
 // markStaleQuiet is markStale without asking for another resync.
 func (c *Cache) markStaleQuiet() {
 	seq := c.observe()

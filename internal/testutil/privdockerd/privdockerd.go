@@ -336,11 +336,6 @@ func (d *Daemon) Stop() {
 	d.signal(syscall.SIGTERM, 60*time.Second)
 }
 
-// Kill sends SIGKILL to dockerd (its containerd and containers survive).
-func (d *Daemon) Kill() {
-	d.signal(syscall.SIGKILL, 0)
-}
-
 func (d *Daemon) signal(sig syscall.Signal, grace time.Duration) {
 	d.mu.Lock()
 	cmd, exited := d.cmd, d.exited
