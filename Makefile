@@ -13,7 +13,7 @@ TAGS    := grpcnotrace
 # against the machine's dockerd.
 ENGINE  := test/engine/run.sh
 
-.PHONY: all build build-serve test unit e2e vet clean bench bench-go bench-cri conformance conformance-mirror conformance-websocket conformance-cni conformance-systemd
+.PHONY: all build build-serve test unit e2e vet lint clean bench bench-go bench-cri conformance conformance-mirror conformance-websocket conformance-cni conformance-systemd
 
 all: build
 
@@ -46,6 +46,11 @@ e2e:
 vet:
 	$(GO) vet ./...
 	$(GO) vet -tags noplay,$(TAGS) ./cmd/dockerlet
+
+# golangci-lint with .golangci.yml (scripts/lint.sh builds the pinned
+# version from the Go module proxy once and caches it).
+lint:
+	scripts/lint.sh
 
 # CRI conformance: critest v1.37.0 (shared offline harness) against a fresh
 # `dockerlet serve`; ends with "critest: N passed, N failed, N skipped".

@@ -39,7 +39,7 @@ func runPs(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer closeEngine()
+	defer func() { _ = closeEngine() }()
 	rows, err := listManaged(ctx, eng, naming.New(*prefix), !*running)
 	if err != nil {
 		return err

@@ -80,7 +80,7 @@ func pullMain(ctx context.Context, args []string, stdout, stderr io.Writer, tty 
 	if err != nil {
 		return err
 	}
-	defer closeEngine()
+	defer func() { _ = closeEngine() }()
 
 	var progress func(engine.Progress)
 	if !f.quiet {

@@ -136,7 +136,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("docker endpoint: %w", err)
 	}
-	defer closeEngine()
+	defer func() { _ = closeEngine() }()
 	// Docker may be down (starting, restarting): wait for it rather than
 	// exit, so that a restart of dockerlet during a dockerd restart heals.
 	info, err := waitForDocker(ctx, eng, logger)

@@ -27,7 +27,7 @@ func runVersion(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer closeEngine()
+	defer func() { _ = closeEngine() }()
 	return printEngineVersion(ctx, os.Stdout, eng)
 }
 

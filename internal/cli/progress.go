@@ -73,7 +73,7 @@ func (v *ProgressView) redraw() {
 		lines++
 	}
 	v.drawn = lines
-	io.WriteString(v.out, b.String())
+	_, _ = io.WriteString(v.out, b.String()) // a terminal that went away misses the bars
 }
 
 const barWidth = 30

@@ -252,12 +252,10 @@ func TestManagedOnly(t *testing.T) {
 
 func TestAmbiguousPrefixRejected(t *testing.T) {
 	h := newHarness(t)
-	var ids []string
 	// Fake ids are random hex: with enough sandboxes two share a first digit.
 	byFirst := map[byte][]string{}
 	for i := 0; i < 20; i++ {
 		id := h.runSandbox("p" + string(rune('a'+i)))
-		ids = append(ids, id)
 		byFirst[id[0]] = append(byFirst[id[0]], id)
 	}
 	for first, group := range byFirst {

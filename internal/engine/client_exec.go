@@ -114,7 +114,7 @@ func pump(ctx context.Context, hr client.HijackedResponse, s Streams) error {
 		return err
 	case <-ctx.Done():
 		hr.Close() // unblocks the output copy
-		<-done
+		<-done     //nolint:errcheck // ended by the close: ctx's error is the answer
 		return ctx.Err()
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -25,7 +26,7 @@ func (c *Client) classifyCall(ctx context.Context, op string, err error) error {
 	if e == nil || ctx.Err() != nil {
 		return e
 	}
-	if k := e.(*Error).Kind; k != nil && k != errdefs.ErrUnauthenticated {
+	if ee := (*Error)(nil); errors.As(e, &ee) && ee.Kind != nil && ee.Kind != errdefs.ErrUnauthenticated {
 		return e
 	}
 	if c.accepting(ctx) {

@@ -38,7 +38,7 @@ func isPinnedNetNS(path string) bool {
 	if err := unix.Statfs(path, &st); err != nil {
 		return false
 	}
-	return int64(st.Type) == unix.NSFS_MAGIC
+	return st.Type == unix.NSFS_MAGIC
 }
 
 // unpinNetNS unmounts and removes a pin; a missing pin is not an error.

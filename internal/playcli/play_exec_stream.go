@@ -52,7 +52,7 @@ func execStream(ctx context.Context, env *playEnv, containerID string, cmd []str
 		if err != nil {
 			return fmt.Errorf("terminal: %w", err)
 		}
-		defer term.Restore(fd, old)
+		defer func() { _ = term.Restore(fd, old) }()
 		sizes := newSizeQueue(ctx, int(os.Stdout.Fd()))
 		opts.TerminalSizeQueue = sizes
 	}

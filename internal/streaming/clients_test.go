@@ -10,12 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/tools/remotecommand"
 	"k8s.io/client-go/transport/spdy"
 	streamhttp "k8s.io/streaming/pkg/httpstream"
+
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 )
 
 // The test clients are client-go's, wired as crictl and critest wire them.

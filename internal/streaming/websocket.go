@@ -55,11 +55,11 @@ func (s *Server) serveWebSocketV5(w http.ResponseWriter, r *http.Request, opts *
 	// session is up (as the library does for v4).
 	switch {
 	case opts.Stdout:
-		streams[stdoutChannel].Write(nil)
+		_, _ = streams[stdoutChannel].Write(nil)
 	case stderr:
-		streams[stderrChannel].Write(nil)
+		_, _ = streams[stderrChannel].Write(nil)
 	default:
-		streams[errorChannel].Write(nil)
+		_, _ = streams[errorChannel].Write(nil)
 	}
 
 	var (

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,7 +48,7 @@ func dockerletBinary(t *testing.T) string {
 		}
 		removeStaleBinaries(dir)
 		binPath = filepath.Join(dir, fmt.Sprintf("dockerlet.%d", os.Getpid()))
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", binPath, "github.com/dockerlet/dockerlet/cmd/dockerlet")
+		cmd := exec.Command("go", "build", "-o", binPath, "github.com/dockerlet/dockerlet/cmd/dockerlet")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
 		}

@@ -48,7 +48,7 @@ func summarize(in *container.InspectResponse) container.Summary {
 			}
 			for _, b := range bindings {
 				var public uint16
-				fmt.Sscanf(b.HostPort, "%d", &public)
+				_, _ = fmt.Sscanf(b.HostPort, "%d", &public) // Docker writes a number; else 0
 				s.Ports = append(s.Ports, container.PortSummary{
 					IP: b.HostIP, PrivatePort: port.Num(), PublicPort: public, Type: string(port.Proto()),
 				})
