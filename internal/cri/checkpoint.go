@@ -24,10 +24,15 @@ type sandboxCheckpoint struct {
 	// Complete is set once RunPodSandbox has finished; a sandbox without it
 	// after a restart is the leftover of a crash and is rolled back.
 	Complete bool `json:"complete,omitempty"`
+	// NetworkDown is set once StopPodSandbox released the network: the
+	// kubelet's RemovePodSandbox (and a repeated stop) then runs no plugin
+	// again — a second CNI DEL of every plugin, iptables included, was
+	// half of a CNI teardown's cost.
+	NetworkDown bool `json:"network_down,omitempty"`
 }
 
-// checkpointVersion 2 added Complete.
-const checkpointVersion = 2
+// checkpointVersion 2 added Complete, 3 NetworkDown.
+const checkpointVersion = 3
 
 var checkpointIDRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 

@@ -177,7 +177,7 @@ func (s *Service) reconcileCheckpoints(ctx context.Context, known map[string]boo
 		if _, err := s.eng.InspectContainer(ctx, id); !errdefs.IsNotFound(err) {
 			continue
 		}
-		if err := s.teardownFromCheckpoint(ctx, id, nil); err != nil {
+		if err := s.teardownFromCheckpoint(ctx, id, nil, false); err != nil {
 			s.cfg.Logger.Warn("reconcile: network teardown of orphan checkpoint failed", "sandbox", id, "err", err)
 			continue
 		}

@@ -23,7 +23,7 @@ func (s *Service) RemovePodSandbox(ctx context.Context, req *runtimeapi.RemovePo
 			return nil, err
 		}
 		defer unlock()
-		if err := s.teardownFromCheckpoint(ctx, req.PodSandboxId, nil); err != nil {
+		if err := s.teardownFromCheckpoint(ctx, req.PodSandboxId, nil, false); err != nil {
 			return nil, err
 		}
 		if checkpointIDRE.MatchString(req.PodSandboxId) {
@@ -65,7 +65,7 @@ func (s *Service) removeSandbox(ctx context.Context, id string) error {
 	if err != nil {
 		sb = nil
 	}
-	if err := s.teardownFromCheckpoint(ctx, id, sb); err != nil {
+	if err := s.teardownFromCheckpoint(ctx, id, sb, false); err != nil {
 		return err
 	}
 	if err := s.forceRemove(ctx, id); err != nil {

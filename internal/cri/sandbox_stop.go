@@ -34,7 +34,7 @@ func (s *Service) StopPodSandbox(ctx context.Context, req *runtimeapi.StopPodSan
 	defer unlock()
 	if !ok {
 		// The container may be gone while its network is not.
-		if err := s.teardownFromCheckpoint(ctx, req.PodSandboxId, nil); err != nil {
+		if err := s.teardownFromCheckpoint(ctx, req.PodSandboxId, nil, true); err != nil {
 			return nil, err
 		}
 		return &runtimeapi.StopPodSandboxResponse{}, nil
@@ -60,12 +60,12 @@ func (s *Service) stopSandbox(ctx context.Context, id string) error {
 	}
 	sb, err := s.eng.InspectContainer(ctx, id)
 	if errdefs.IsNotFound(err) {
-		return s.teardownFromCheckpoint(ctx, id, nil)
+		return s.teardownFromCheckpoint(ctx, id, nil, true)
 	}
 	if err != nil {
 		return fmt.Errorf("inspect sandbox %s: %w", id, err)
 	}
-	if err := s.teardownFromCheckpoint(ctx, id, sb); err != nil {
+	if err := s.teardownFromCheckpoint(ctx, id, sb, true); err != nil {
 		return err
 	}
 	if sb.State != nil && sb.State.Running {
@@ -78,13 +78,19 @@ func (s *Service) stopSandbox(ctx context.Context, id string) error {
 
 // teardownFromCheckpoint releases the network of a sandbox. sb may be nil
 // (the container is gone); the checkpoint then says what to release.
-func (s *Service) teardownFromCheckpoint(ctx context.Context, id string, sb *container.InspectResponse) error {
+// Once released (remember: a stop, whose checkpoint stays), the checkpoint
+// says so and later calls release nothing: no sandbox's network comes back
+// up after it was stopped, since a pod's next attempt is a new sandbox.
+func (s *Service) teardownFromCheckpoint(ctx context.Context, id string, sb *container.InspectResponse, remember bool) error {
 	if !checkpointIDRE.MatchString(id) {
 		return nil // not a full id: nothing of ours can be left
 	}
 	cp, err := s.ckpt.Load(id)
 	if err != nil {
 		s.log(ctx).Warn("sandbox checkpoint unreadable; network teardown from labels", "sandbox", id, "err", err)
+	}
+	if cp != nil && cp.NetworkDown {
+		return nil
 	}
 	var pod *PodNetwork
 	if cp != nil {
@@ -102,6 +108,13 @@ func (s *Service) teardownFromCheckpoint(ctx context.Context, id string, sb *con
 	}
 	if err := s.cfg.Network.TearDown(ctx, pod, netns); err != nil {
 		return fmt.Errorf("network %s: tear down sandbox %s: %w", s.cfg.Network.Name(), id, err)
+	}
+	if remember && cp != nil {
+		cp.NetworkDown = true
+		if err := s.ckpt.Save(cp); err != nil {
+			// It costs only a second, idempotent teardown at removal.
+			s.log(ctx).Warn("recording the released network in the checkpoint", "sandbox", id, "err", err)
+		}
 	}
 	return nil
 }
