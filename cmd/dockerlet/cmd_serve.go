@@ -125,6 +125,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	defer ignoreHangups(logger)()
 	f.limits.fit(logger, f.metricsAddr != "", f.pprofAddr != "")
 	tuneGC(logger)
 	go trimHeap(ctx, logger, trimEvery)

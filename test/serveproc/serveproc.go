@@ -257,6 +257,18 @@ func (s *Server) Stop() {
 	}
 }
 
+// Signal sends sig to the running server and returns at once (Kill and
+// Stop wait for it to exit).
+func (s *Server) Signal(sig syscall.Signal) error {
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil {
+		return fmt.Errorf("serveproc: not running")
+	}
+	return cmd.Process.Signal(sig)
+}
+
 func (s *Server) signal(sig syscall.Signal) {
 	s.mu.Lock()
 	cmd, exited := s.cmd, s.exited
