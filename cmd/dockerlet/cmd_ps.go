@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,11 +23,11 @@ func init() {
 
 func runPs(ctx context.Context, args []string) error {
 	var tf toolFlags
-	fs := flag.NewFlagSet("ps", flag.ContinueOnError)
+	fs := cli.NewFlagSet("ps", "[flags]")
 	tf.register(fs)
 	running := fs.Bool("running", false, "only running containers")
 	prefix := fs.String("name-prefix", naming.DefaultPrefix, "container name prefix dockerlet uses")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {

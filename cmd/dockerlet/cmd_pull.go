@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,24 +32,18 @@ type pullFlags struct {
 	image        string
 }
 
-func parsePullFlags(args []string, stderr io.Writer) (*pullFlags, error) {
+func parsePullFlags(args []string) (*pullFlags, error) {
 	f := &pullFlags{}
-	fs := flag.NewFlagSet("pull", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: dockerlet pull [--secret FILE]... [--docker-config DIR] [--docker-endpoint URL] [-q] IMAGE")
-		fs.PrintDefaults()
-	}
+	fs := cli.NewFlagSet("pull", "[flags] IMAGE")
 	f.register(fs)
 	fs.Var(&f.secrets, "secret", "Kubernetes pull Secret (kubernetes.io/dockerconfigjson or dockercfg; JSON or YAML); repeatable, tried first")
 	fs.StringVar(&f.dockerConfig, "docker-config", "", "directory holding config.json and/or .dockercfg (default: $DOCKER_CONFIG or ~/.docker, and ~/.dockercfg)")
 	fs.BoolVar(&f.quiet, "q", false, "no progress; print only the image ID")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
-		return nil, errors.New("want exactly one IMAGE")
+		return nil, errors.New("want exactly one IMAGE (dockerlet help pull)")
 	}
 	f.image = fs.Arg(0)
 	return f, nil
@@ -63,7 +56,7 @@ func runPull(ctx context.Context, args []string) error {
 // pullMain pulls and prints the image ID on stdout; progress goes to
 // stderr, as bars when tty is set.
 func pullMain(ctx context.Context, args []string, stdout, stderr io.Writer, tty bool) error {
-	f, err := parsePullFlags(args, stderr)
+	f, err := parsePullFlags(args)
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/url"
 	"strings"
@@ -43,6 +42,7 @@ type serveFlags struct {
 	rootDir           string
 	streamingAddr     string
 	logLevel          string
+	logFormat         string
 	mirrors           map[string]string
 	mirrorCredentials bool
 	plainMirrors      []string // mirrors named by an http:// URL
@@ -55,7 +55,7 @@ type serveFlags struct {
 
 func parseServeFlags(args []string) (*serveFlags, error) {
 	f := &serveFlags{mirrors: map[string]string{}}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := cli.NewFlagSet("serve", "[flags]")
 	fs.StringVar(&f.endpoint, "container-runtime-endpoint", "unix:///var/run/dockerlet.sock", "CRI endpoint: unix://PATH, or fd:// for systemd socket activation")
 	fs.StringVar(&f.dockerEndpoint, "docker-endpoint", "", "Docker endpoint (default: DOCKER_HOST or unix:///var/run/docker.sock; fake:// for the in-memory engine)")
 	fs.StringVar(&f.podInfraImage, "pod-infra-container-image", cri.DefaultPodInfraImage, "image of the sandbox (pause) containers")
@@ -74,6 +74,7 @@ func parseServeFlags(args []string) (*serveFlags, error) {
 	fs.StringVar(&f.pprofAddr, "debug-pprof-addr", "", "PORT or HOST:PORT of a net/http/pprof listener for profiling (a bare port binds 127.0.0.1; default off)")
 	f.limits.addFlags(fs)
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&f.logFormat, "log-format", "text", "text (key=value) or json (one object a line)")
 	fs.DurationVar(&f.gracefulStopBound, "shutdown-timeout", 10*time.Second, "how long a SIGTERM waits for running calls")
 	fs.Func("registry-mirror", "HOST=URL: pull HOST/... from the mirror at URL and tag it under the requested name (repeatable)", func(v string) error {
 		host, mirror, ok := strings.Cut(v, "=")
@@ -91,7 +92,7 @@ func parseServeFlags(args []string) (*serveFlags, error) {
 		return nil
 	})
 	fs.BoolVar(&f.mirrorCredentials, "registry-mirror-credentials", false, "send a pull request's credentials, which are for the mirrored registry, on to its mirror (default: the mirror gets only the node's credentials for the mirror's own host)")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
@@ -121,7 +122,7 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	logger, err := cli.NewLogger(f.logLevel)
+	logger, err := cli.NewLogger(f.logLevel, f.logFormat)
 	if err != nil {
 		return err
 	}
@@ -145,7 +146,7 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 
-	mtr := metrics.New()
+	mtr := metrics.New(version)
 	if f.metricsAddr != "" {
 		if _, err := mtr.Serve(ctx, f.metricsAddr, f.limits.http(f.limits.metricsMaxConns), logger); err != nil {
 			return err

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
+	"github.com/dockerlet/dockerlet/internal/cli"
 	"io"
 	"os"
 	"runtime"
@@ -17,9 +17,9 @@ func init() {
 
 func runVersion(ctx context.Context, args []string) error {
 	var tf toolFlags
-	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	fs := cli.NewFlagSet("version", "[flags]")
 	tf.register(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	printOwnVersion(os.Stdout)

@@ -5,7 +5,10 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"sort"
@@ -14,7 +17,8 @@ import (
 	"github.com/dockerlet/dockerlet/internal/cli"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
+// version is set at build time with -ldflags "-X main.version=…"; without
+// it, buildVersion derives one from what the go command recorded.
 var version = "dev"
 
 // command is one subcommand. Each lives in its own cmd_<name>.go file and
@@ -29,25 +33,61 @@ var commands = map[string]command{}
 func register(name string, c command) { commands[name] = c }
 
 func main() {
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
-		usage()
-		if len(os.Args) < 2 {
-			os.Exit(2)
-		}
-		return
+	version = buildVersion(version)
+	os.Exit(run(os.Args[1:]))
+}
+
+// run is the command line's dispatch; it returns the exit status: 0 for
+// help and --version, 2 for a usage error, the command's status otherwise.
+func run(args []string) int {
+	if len(args) == 0 {
+		usage(os.Stderr)
+		return 2
 	}
-	c, ok := commands[os.Args[1]]
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(os.Stdout)
+		return 0
+	case "-version", "--version":
+		printOwnVersion(os.Stdout)
+		return 0
+	case "help":
+		if len(args) == 1 {
+			usage(os.Stdout)
+			return 0
+		}
+		// `help CMD` is `CMD --help`: the command's own flags.
+		args = []string{args[1], "--help"}
+	}
+	name := args[0]
+	c, ok := commands[name]
 	if !ok {
-		fmt.Fprintf(os.Stderr, "dockerlet: unknown command %q\n\n", os.Args[1])
-		usage()
-		os.Exit(2)
+		fmt.Fprintf(os.Stderr, "dockerlet: unknown command %q\n\n", cli.SafeText(name))
+		usage(os.Stderr)
+		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := c.run(ctx, os.Args[2:]); err != nil {
-		fmt.Fprintf(os.Stderr, "dockerlet %s: %s\n", cli.SafeText(os.Args[1]), cli.SafeLines(err.Error()))
-		os.Exit(exitCode(err))
+	err := c.run(ctx, args[1:])
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case isFlagError(err):
+		fmt.Fprintf(os.Stderr, "dockerlet %s: %s\nsee: dockerlet help %s\n", name, cli.SafeLines(err.Error()), name)
+		return 2
 	}
+	fmt.Fprintf(os.Stderr, "dockerlet %s: %s\n", name, cli.SafeLines(err.Error()))
+	return exitCode(err)
+}
+
+// isFlagError reports whether err is the flag package's complaint about
+// the command line (an unknown flag, a bad value), which it returns as an
+// unwrapped error from Parse.
+func isFlagError(err error) bool {
+	var fe cli.FlagError
+	return errors.As(err, &fe)
 }
 
 // exitCoder lets a command choose its exit status (play --wait does).
@@ -60,14 +100,14 @@ func exitCode(err error) int {
 	return 1
 }
 
-func usage() {
-	fmt.Fprintln(os.Stderr, "usage: dockerlet COMMAND [flags]\n\ncommands:")
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: dockerlet COMMAND [flags]\n       dockerlet help COMMAND   (its flags)\n       dockerlet --version\n\ncommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(os.Stderr, "  %-10s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
 	}
 }

@@ -5,19 +5,32 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
 )
 
-// NewLogger is the commands' logger: text on stderr at level ("debug",
-// "info", "warn" or "error").
-func NewLogger(level string) (*slog.Logger, error) {
+// NewLogger is the commands' logger on stderr at level ("debug", "info",
+// "warn" or "error"), as text (key=value) or as JSON, one object a line,
+// for log collectors that parse it.
+func NewLogger(level, format string) (*slog.Logger, error) {
+	return newLogger(os.Stderr, level, format)
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: %w", level, err)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "", "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
 // SplitList splits a comma-separated flag value; "" is none.

@@ -49,13 +49,17 @@ type Metrics struct {
 	cacheResyncs        *prometheus.CounterVec // reason, result
 	cacheResyncDuration prometheus.Histogram
 	eventReconnects     prometheus.Counter
+
+	buildInfo prometheus.Gauge
 }
 
 // New returns metrics registered in a fresh registry, together with the Go
-// runtime and process collectors.
-func New() *Metrics {
+// runtime and process collectors; version is dockerlet's, for
+// dockerlet_build_info. Error and outcome series start at zero.
+func New(version string) *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		reg:       prometheus.NewRegistry(),
+		buildInfo: newBuildInfo(version),
 		rpcs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "cri", Name: "requests_total",
 			Help: "CRI calls handled, by method and gRPC status code.",
@@ -114,9 +118,11 @@ func New() *Metrics {
 		m.dockerOps, m.dockerDuration, m.dockerErrors, m.dockerTimeouts,
 		m.pullsInFlight, m.pulls, m.pullDuration,
 		m.cacheResyncs, m.cacheResyncDuration, m.eventReconnects,
+		m.buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	m.initSeries()
 	return m
 }
 

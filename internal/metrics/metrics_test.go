@@ -51,7 +51,7 @@ func TestListenAddr(t *testing.T) {
 }
 
 func TestWrapEngine(t *testing.T) {
-	m := New()
+	m := New("test")
 	f := fake.New()
 	f.AddImage(image.InspectResponse{RepoTags: []string{"busybox:latest"}})
 	eng := m.WrapEngine(f)
@@ -107,7 +107,7 @@ func TestWrapEngine(t *testing.T) {
 }
 
 func TestPullsInFlight(t *testing.T) {
-	m := New()
+	m := New("test")
 	f := fake.New()
 	if err := f.AllowPull("example.com/app:v1", nil); err != nil {
 		t.Fatal(err)
@@ -132,7 +132,7 @@ func TestPullsInFlight(t *testing.T) {
 }
 
 func TestInterceptors(t *testing.T) {
-	m := New()
+	m := New("test")
 	unary := m.UnaryServerInterceptor()
 	info := &grpc.UnaryServerInfo{FullMethod: "/runtime.v1.RuntimeService/ListContainers"}
 	ok := func(context.Context, any) (any, error) { return "resp", nil }
@@ -163,7 +163,7 @@ func TestInterceptors(t *testing.T) {
 }
 
 func TestCacheReports(t *testing.T) {
-	m := New()
+	m := New("test")
 	f := fake.New()
 	c, err := cache.New(context.Background(), m.WrapEngine(f), cache.Options{Metrics: m, ResyncPeriod: 10 * time.Millisecond})
 	if err != nil {
@@ -194,7 +194,7 @@ func TestCacheReports(t *testing.T) {
 }
 
 func TestServe(t *testing.T) {
-	m := New()
+	m := New("test")
 	m.EventStreamReconnect()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -108,7 +108,7 @@ func New(ctx context.Context, o Options) (_ *Node, retErr error) {
 		o.Logger = slog.Default()
 	}
 	if o.Metrics == nil {
-		o.Metrics = metrics.New()
+		o.Metrics = metrics.New(o.Version)
 	}
 	if o.CacheSyncWait <= 0 {
 		o.CacheSyncWait = DefaultCacheSyncWait

@@ -3,7 +3,6 @@ package playcli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -23,11 +22,11 @@ func init() {
 }
 
 func runDescribe(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("describe", flag.ContinueOnError)
+	fs := cli.NewFlagSet("describe", "pod NAME [flags]")
 	f := addPlayFlags(fs)
 	ns := fs.String("n", pod.DefaultNamespace, "namespace")
 	fs.StringVar(ns, "namespace", pod.DefaultNamespace, "namespace")
-	if err := fs.Parse(reorder(fs, args)); err != nil {
+	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 || (fs.Arg(0) != "pod" && fs.Arg(0) != "pods" && fs.Arg(0) != "po") {

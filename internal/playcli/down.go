@@ -3,8 +3,8 @@ package playcli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/dockerlet/dockerlet/internal/cli"
 	"path/filepath"
 	"time"
 
@@ -16,9 +16,9 @@ func init() {
 }
 
 func runDown(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("down", flag.ContinueOnError)
+	fs := cli.NewFlagSet("down", "[flags] FILE|DIR|-")
 	f := addPlayFlags(fs)
-	if err := fs.Parse(reorder(fs, args)); err != nil {
+	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -3,8 +3,8 @@ package playcli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/dockerlet/dockerlet/internal/cli"
 	"os"
 	"strings"
 
@@ -27,7 +27,7 @@ func (e exitStatus) Error() string {
 func (e exitStatus) ExitCode() int { return int(e) }
 
 func runExec(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("exec", flag.ContinueOnError)
+	fs := cli.NewFlagSet("exec", "POD [flags] -- COMMAND [ARGS...]")
 	f := addPlayFlags(fs)
 	ns := fs.String("n", pod.DefaultNamespace, "namespace")
 	fs.StringVar(ns, "namespace", pod.DefaultNamespace, "namespace")
@@ -39,7 +39,8 @@ func runExec(ctx context.Context, args []string) error {
 	tty := fs.Bool("t", false, "allocate a terminal")
 	fs.BoolVar(tty, "tty", false, "same as -t")
 	it := fs.Bool("it", false, "same as -i -t")
-	if err := fs.Parse(reorder(fs, args)); err != nil {
+	fs.BoolVar(it, "ti", false, "same as -i -t")
+	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() < 2 {

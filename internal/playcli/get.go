@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"text/tabwriter"
@@ -65,14 +64,14 @@ func findPod(store pod.Store, ns, name string) (podRef, error) {
 }
 
 func runGet(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("get", flag.ContinueOnError)
+	fs := cli.NewFlagSet("get", "pods [NAME] [flags]")
 	f := addPlayFlags(fs)
 	ns := fs.String("n", pod.DefaultNamespace, "namespace")
 	fs.StringVar(ns, "namespace", pod.DefaultNamespace, "namespace")
 	all := fs.Bool("A", false, "all namespaces")
 	fs.BoolVar(all, "all-namespaces", false, "all namespaces")
 	output := fs.String("o", "", "output: wide or json")
-	if err := fs.Parse(reorder(fs, args)); err != nil {
+	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() < 1 || (fs.Arg(0) != "pods" && fs.Arg(0) != "pod" && fs.Arg(0) != "po") {

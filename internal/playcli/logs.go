@@ -3,8 +3,8 @@ package playcli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/dockerlet/dockerlet/internal/cli"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,7 +18,7 @@ func init() {
 }
 
 func runLogs(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("logs", flag.ContinueOnError)
+	fs := cli.NewFlagSet("logs", "POD [flags]")
 	f := addPlayFlags(fs)
 	ns := fs.String("n", pod.DefaultNamespace, "namespace")
 	fs.StringVar(ns, "namespace", pod.DefaultNamespace, "namespace")
@@ -30,7 +30,7 @@ func runLogs(ctx context.Context, args []string) error {
 	fs.BoolVar(previous, "previous", false, "same as -p")
 	tail := fs.Int("tail", -1, "lines from the end (-1: all)")
 	ts := fs.Bool("timestamps", false, "prefix each line with its timestamp")
-	if err := fs.Parse(reorder(fs, args)); err != nil {
+	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -29,23 +29,18 @@ type playOpts struct {
 }
 
 func parsePlayFlags(args []string) (*playOpts, string, error) {
-	fs := flag.NewFlagSet("play", flag.ContinueOnError)
+	fs := cli.NewFlagSet("play", "[flags] FILE|DIR|-")
 	o := &playOpts{playFlags: addPlayFlags(fs)}
 	fs.BoolVar(&o.daemon, "d", false, "leave a background supervisor running the pods and return")
 	fs.BoolVar(&o.daemon, "daemon", false, "same as -d")
 	fs.BoolVar(&o.wait, "wait", false, "return when every pod is Ready (or has Succeeded); implies -d")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "with --wait: give up after this long")
 	fs.BoolVar(&o.logs, "logs", false, "stream the containers' logs (foreground)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: dockerlet play [flags] FILE|DIR|-")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(reorder(fs, args)); err != nil {
+	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
 		return nil, "", err
 	}
 	if fs.NArg() != 1 {
-		fs.Usage()
-		return nil, "", errors.New("want exactly one FILE, DIR or -")
+		return nil, "", errors.New("want exactly one FILE, DIR or - (dockerlet help play)")
 	}
 	if o.wait {
 		o.daemon = true

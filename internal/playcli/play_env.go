@@ -103,7 +103,7 @@ func (e *playEnv) Close() {
 // openPlayEnv builds the same CRI service `dockerlet serve` exposes, in
 // process, plus the local image builder and the credential keyring.
 func openPlayEnv(ctx context.Context, f *playFlags) (_ *playEnv, retErr error) {
-	logger, err := cli.NewLogger(f.logLevel)
+	logger, err := cli.NewLogger(f.logLevel, "text")
 	if err != nil {
 		return nil, err
 	}

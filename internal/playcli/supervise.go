@@ -3,8 +3,8 @@ package playcli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"github.com/dockerlet/dockerlet/internal/cli"
 	"os"
 	"strconv"
 
@@ -16,9 +16,9 @@ func init() {
 }
 
 func runSupervise(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
+	fs := cli.NewFlagSet("supervise", "[flags]")
 	f := addPlayFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
