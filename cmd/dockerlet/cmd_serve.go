@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -51,6 +53,10 @@ type serveFlags struct {
 	socketGroup       string
 	pprofAddr         string
 	limits            listenerLimits
+	criDockerd        criDockerdFlags
+	// networkWhy says why the network plugin is cni when no
+	// --network-plugin was given (cri-dockerd's default); "" otherwise.
+	networkWhy string
 }
 
 func parseServeFlags(args []string) (*serveFlags, error) {
@@ -61,7 +67,7 @@ func parseServeFlags(args []string) (*serveFlags, error) {
 	fs.StringVar(&f.podInfraImage, "pod-infra-container-image", cri.DefaultPodInfraImage, "image of the sandbox (pause) containers")
 	fs.DurationVar(&f.requestTimeout, "runtime-request-timeout", 2*time.Minute, "timeout of every engine request except pulls, logs and exec")
 	fs.DurationVar(&f.pullDeadline, "image-pull-progress-deadline", time.Minute, "cancel a pull that makes no progress for this long")
-	fs.StringVar(&f.networkPlugin, "network-plugin", "", `pod network: "" or "docker" (Docker's bridge) or "cni"`)
+	fs.StringVar(&f.networkPlugin, "network-plugin", "", `pod network: "docker" (Docker's bridge) or "cni" (default docker; cni when a --cni-* flag or one of cri-dockerd's own flags is given, as cri-dockerd defaults to cni)`)
 	fs.StringVar(&f.dockerNetwork, "docker-network", "", `Docker network the sandboxes join in docker mode (default "bridge")`)
 	fs.StringVar(&f.cniBinDir, "cni-bin-dir", "", "CNI plugin directories, comma-separated (default /opt/cni/bin, then /usr/lib/cni)")
 	fs.StringVar(&f.cniConfDir, "cni-conf-dir", "", "CNI configuration directory (default /etc/cni/net.d)")
@@ -73,6 +79,7 @@ func parseServeFlags(args []string) (*serveFlags, error) {
 	fs.StringVar(&f.metricsAddr, "metrics-bind-addr", "", "PORT or HOST:PORT of the Prometheus /metrics listener (a bare port binds 127.0.0.1; default off)")
 	fs.StringVar(&f.pprofAddr, "debug-pprof-addr", "", "PORT or HOST:PORT of a net/http/pprof listener for profiling (a bare port binds 127.0.0.1; default off)")
 	f.limits.addFlags(fs)
+	f.criDockerd.addFlags(fs)
 	fs.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&f.logFormat, "log-format", "text", "text (key=value) or json (one object a line)")
 	fs.DurationVar(&f.gracefulStopBound, "shutdown-timeout", 10*time.Second, "how long a SIGTERM waits for running calls")
@@ -98,6 +105,12 @@ func parseServeFlags(args []string) (*serveFlags, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	f.criDockerd.afterParse(fs)
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if !set["network-plugin"] {
+		f.networkPlugin, f.networkWhy = defaultNetworkPlugin(set)
+	}
 	if f.mirrorCredentials && len(f.plainMirrors) > 0 {
 		return nil, fmt.Errorf("--registry-mirror-credentials with the plain-HTTP mirror %s: the registry's credentials would cross the network in clear text", f.plainMirrors[0])
 	}
@@ -122,9 +135,17 @@ func runServe(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if f.criDockerd.version || f.criDockerd.buildInfo {
+		printOwnVersion(os.Stdout)
+		return nil
+	}
 	logger, err := cli.NewLogger(f.logLevel, f.logFormat)
 	if err != nil {
 		return err
+	}
+	f.criDockerd.warn(logger)
+	if f.networkWhy != "" {
+		logger.Warn("--network-plugin not given: using cni, as cri-dockerd would; --network-plugin docker for Docker's bridge", "why", f.networkWhy)
 	}
 	defer ignoreHangups(logger)()
 	f.limits.fit(logger, f.metricsAddr != "", f.pprofAddr != "")

@@ -19,6 +19,15 @@ func NewLogger(level, format string) (*slog.Logger, error) {
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	// cri-dockerd's (logrus) level names, so that its command line works.
+	switch level {
+	case "trace":
+		level = "debug"
+	case "warning":
+		level = "warn"
+	case "fatal", "panic":
+		level = "error"
+	}
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: %w", level, err)

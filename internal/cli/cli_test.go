@@ -30,6 +30,11 @@ func TestNewLogger(t *testing.T) {
 	if !strings.Contains(b.String(), "level=WARN msg=w k=v") {
 		t.Errorf("text: %q", b.String())
 	}
+	for _, lv := range []string{"trace", "warning", "fatal", "panic", "debug", "error"} {
+		if _, err := newLogger(&b, lv, "text"); err != nil {
+			t.Errorf("level %q (cri-dockerd's): %v", lv, err)
+		}
+	}
 	for _, bad := range [][2]string{{"loud", "text"}, {"info", "yaml"}} {
 		if _, err := newLogger(&b, bad[0], bad[1]); err == nil {
 			t.Errorf("%v accepted", bad)
