@@ -28,6 +28,18 @@ build:
 build-serve:
 	CGO_ENABLED=0 $(GO) build -tags noplay,$(TAGS) -ldflags "$(LDFLAGS)" -o bin/dockerlet-serve ./cmd/dockerlet
 
+# What an operator installs, for linux/amd64 and arm64, in bin/release:
+# static binaries (dockerlet, dockerlet-serve) in tarballs with the systemd
+# units, .deb and .rpm (nfpm), a CycloneDX SBOM of go.mod and SHA256SUMS;
+# reproducible, versioned by git describe (scripts/release.sh).
+# release-check builds it twice and compares, checks the sums and installs
+# the amd64 .deb here (then purges it).
+release:
+	scripts/release.sh
+
+release-check:
+	scripts/release-check.sh
+
 # Every test: unit tests, the integration tests against the real dockerd,
 # then the node e2e suite (a real kubelet against dockerlet serve).
 test: vet
