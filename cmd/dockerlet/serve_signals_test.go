@@ -1,36 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
 )
-
-// lockedBuffer is a log sink the handler goroutine and the test share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // Without the handler, SIGHUP's default action ends the test binary.
 func TestIgnoreHangups(t *testing.T) {
-	var buf lockedBuffer
+	var buf enginetest.SyncBuffer
 	stop := ignoreHangups(slog.New(slog.NewTextHandler(&buf, nil)))
 	defer stop()
 	for range 3 {
