@@ -34,6 +34,7 @@ build-serve:
 # reproducible, versioned by git describe (scripts/release.sh).
 # release-check builds it twice and compares, checks the sums and installs
 # the amd64 .deb here (then purges it).
+.PHONY: release release-check
 release:
 	scripts/release.sh
 
