@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/dockerlet/dockerlet/internal/cli"
 	"io"
 	"os"
 	"runtime"
 
+	"github.com/dockerlet/dockerlet/internal/cli"
 	"github.com/dockerlet/dockerlet/internal/engine"
 )
 

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"regexp"
@@ -15,7 +16,7 @@ import (
 func TestSeriesFromTheStart(t *testing.T) {
 	m := New("v1.2.3")
 	rec := httptest.NewRecorder()
-	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	body := rec.Body.String()
 	for _, re := range []string{
 		`(?m)^dockerlet_build_info\{goarch="[a-z0-9]+",goos="linux",goversion="go[^"]+",version="v1\.2\.3"\} 1$`,
