@@ -154,6 +154,12 @@ func TestUnansweredChangeMarksStaleWithoutInspect(t *testing.T) {
 	defer e.wrap.Release()
 	id := e.create(e.cache, "k8s_a_p_ns_uid_0", managedLabels())
 	must(t, e.cache.StartContainer(e.ctx, id))
+	// The resync the stale cache asks for would inspect every container
+	// and mark the cache synced again, racing with the checks below: with
+	// the daemon's list failing it stops before any inspect, as it would
+	// against the hung daemon this stands for.
+	e.fake.InjectPersistentError("ListContainers", fmt.Errorf("no answer: %w", context.DeadlineExceeded))
+	defer e.fake.ClearError("ListContainers")
 	inspects := e.fake.CallCount("InspectContainer")
 	e.fake.InjectError("StopContainer", fmt.Errorf("no answer: %w", context.DeadlineExceeded))
 	if err := e.cache.StopContainer(e.ctx, id, 0); !errdefs.IsDeadlineExceeded(err) {
