@@ -193,13 +193,16 @@ func shortError(ref string, err error) error {
 	return nil
 }
 
-// anonymousError explains an anonymous pull failure; against a registry
-// named explicitly it says credentials may be what is missing.
+// anonymousError explains an anonymous pull failure; when a registry named
+// explicitly refused or did not find the image, it says credentials may
+// be what is missing.
 func anonymousError(ref string, r Ref, err error) error {
 	if short := shortError(ref, err); short != nil {
 		return short
 	}
-	if r.ExplicitDomain {
+	// Only a registry's refusal or a name it does not show may be about
+	// credentials: a refused connection or a broken registry is not.
+	if r.ExplicitDomain && (errdefs.IsUnauthorized(err) || errdefs.IsPermissionDenied(err) || errdefs.IsNotFound(err)) {
 		return fmt.Errorf("pull %s: %w (pulled without credentials: credentials for %s may be missing)", ref, err, reference.Domain(r.Named))
 	}
 	return fmt.Errorf("pull %s: %w", ref, err)

@@ -115,6 +115,24 @@ func TestPullSuccessWithoutImageIsAnError(t *testing.T) {
 	}
 }
 
+// refusedEngine fails every pull as dockerd does when nothing listens
+// on the registry's port.
+type refusedEngine struct{ *fake.Fake }
+
+func (refusedEngine) PullImage(_ context.Context, ref string, _ engine.PullOptions) error {
+	return &engine.Error{Op: "pull image " + ref, Kind: errdefs.ErrUnknown,
+		Err: errors.New(`Error response from daemon: Get "http://127.0.0.1:5999/v2/": dial tcp 127.0.0.1:5999: connect: connection refused`)}
+}
+
+// TestPullRefusedIsNotAboutCredentials: a registry that is not there is
+// not reported as missing credentials.
+func TestPullRefusedIsNotAboutCredentials(t *testing.T) {
+	_, err := NewPuller(refusedEngine{fake.New()}, nil).Pull(context.Background(), "127.0.0.1:5999/app:1", nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "connection refused") || strings.Contains(err.Error(), "credentials") {
+		t.Fatalf("err = %v, want the refused connection and no word of credentials", err)
+	}
+}
+
 func TestPullAnonymousFailureHint(t *testing.T) {
 	tests := []struct {
 		ref      string

@@ -3,8 +3,11 @@ package playcli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/dockerlet/dockerlet/internal/cli"
@@ -18,19 +21,24 @@ func init() {
 func runDown(ctx context.Context, args []string) error {
 	fs := cli.NewFlagSet("down", "[flags] FILE|DIR|-")
 	f := addPlayFlags(fs)
+	name := fs.String("name", "", "remove what `play --name NAME -` (or a play from stdin derived as NAME) created")
+	grace := fs.Int("grace-period", -1, "seconds each pod gets to stop, instead of its terminationGracePeriodSeconds (-1: the pod's)")
+	force := fs.Bool("force", false, "kill at once: no preStop hooks, no grace period (unless --grace-period is given)")
 	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		return errors.New("usage: dockerlet down FILE|DIR|-")
+	source, err := downSource(fs, *name)
+	if err != nil {
+		return err
 	}
-	source := fs.Arg(0)
-	if source != "-" {
-		abs, err := filepath.Abs(source)
-		if err != nil {
-			return err
-		}
-		source = abs
+	opts := pod.DownOptions{}
+	switch {
+	case *grace >= 0:
+		d := time.Duration(*grace) * time.Second
+		opts.Grace = &d
+	case *force:
+		d := time.Duration(0)
+		opts.Grace = &d
 	}
 	store := pod.Store{Dir: f.stateDir}
 	a, err := store.LoadApplied(pod.SourceID(source))
@@ -47,7 +55,8 @@ func runDown(ctx context.Context, args []string) error {
 	defer env.Close()
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 	defer cancel()
-	if err := pod.Down(dctx, env.cfg, store, a.SourceID, supervisorRunning(store)); err != nil {
+	opts.Supervised = supervisorRunning(store)
+	if err := pod.Down(dctx, env.cfg, store, a.SourceID, opts); err != nil {
 		return err
 	}
 	for _, p := range a.Pods {
@@ -57,4 +66,28 @@ func runDown(ctx context.Context, args []string) error {
 		stopDaemon(store) // nothing left to supervise
 	}
 	return nil
+}
+
+// downSource is the source down removes: a file or directory's absolute
+// path, or for stdin "stdin:NAME" (--name, a stdin:NAME argument, or the
+// name derived from the manifest read from stdin again).
+func downSource(fs *flag.FlagSet, name string) (string, error) {
+	switch {
+	case name != "" && fs.NArg() <= 1 && (fs.NArg() == 0 || fs.Arg(0) == "-"):
+		return pod.StdinPrefix + name, nil
+	case fs.NArg() != 1 || name != "":
+		return "", errors.New("usage: dockerlet down [--grace-period N] [--force] FILE|DIR|- | --name NAME")
+	case strings.HasPrefix(fs.Arg(0), pod.StdinPrefix):
+		return fs.Arg(0), nil
+	case fs.Arg(0) == "-":
+		m, err := pod.Load("-", os.Stdin)
+		if err != nil {
+			return "", err
+		}
+		if err := m.NameStdin(""); err != nil {
+			return "", err
+		}
+		return m.Source, nil
+	}
+	return filepath.Abs(fs.Arg(0))
 }

@@ -2,7 +2,6 @@ package playcli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -70,12 +69,18 @@ func runGet(ctx context.Context, args []string) error {
 	fs.StringVar(ns, "namespace", pod.DefaultNamespace, "namespace")
 	all := fs.Bool("A", false, "all namespaces")
 	fs.BoolVar(all, "all-namespaces", false, "all namespaces")
-	output := fs.String("o", "", "output: wide or json")
+	output := fs.String("o", "", "output: wide, name, json or yaml")
+	fs.StringVar(output, "output", "", "same as -o")
 	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
 	if fs.NArg() < 1 || (fs.Arg(0) != "pods" && fs.Arg(0) != "pod" && fs.Arg(0) != "po") {
-		return errors.New("usage: dockerlet get pods [NAME] [-n NS | -A] [-o wide|json]")
+		return errors.New("usage: dockerlet get pods [NAME] [-n NS | -A] [-o wide|name|json|yaml]")
+	}
+	switch *output {
+	case "", "wide", "name", "json", "yaml":
+	default:
+		return fmt.Errorf("unable to match a printer suitable for the output format %q, allowed formats are: json, name, wide, yaml", *output)
 	}
 	if *all {
 		*ns = ""
@@ -103,14 +108,14 @@ func runGet(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	if *output == "json" {
-		var sts []pod.PodStatus
+	switch *output {
+	case "json", "yaml":
+		return printObjects(os.Stdout, *output, pods, fs.NArg() > 1)
+	case "name":
 		for _, r := range pods {
-			sts = append(sts, r.status)
+			fmt.Println("pod/" + cli.SafeText(r.pod.Name))
 		}
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(sts)
+		return nil
 	}
 	if len(pods) == 0 {
 		fmt.Fprintln(os.Stderr, "No resources found.")

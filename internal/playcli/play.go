@@ -26,6 +26,8 @@ type playOpts struct {
 	wait    bool
 	timeout time.Duration
 	logs    bool
+	name    string
+	replace bool
 }
 
 func parsePlayFlags(args []string) (*playOpts, string, error) {
@@ -36,6 +38,8 @@ func parsePlayFlags(args []string) (*playOpts, string, error) {
 	fs.BoolVar(&o.wait, "wait", false, "return when every pod is Ready (or has Succeeded); implies -d")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "with --wait: give up after this long")
 	fs.BoolVar(&o.logs, "logs", false, "stream the containers' logs (foreground)")
+	fs.StringVar(&o.name, "name", "", "with -: the name of what stdin holds (default: derived from its pods), for down --name")
+	fs.BoolVar(&o.replace, "replace", false, "remove and re-create pods of the same name, whoever played them")
 	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
 		return nil, "", err
 	}
@@ -91,6 +95,9 @@ func runPlay(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := m.NameStdin(o.name); err != nil {
+		return err
+	}
 	for _, w := range m.Warnings {
 		fmt.Fprintf(os.Stderr, "warning: %s\n", cli.SafeText(w.String()))
 	}
@@ -103,7 +110,7 @@ func runPlay(ctx context.Context, args []string) error {
 	}
 	defer env.Close()
 
-	a, err := apply(ctx, env, m)
+	a, err := apply(ctx, env, m, o.replace)
 	if err != nil {
 		return err
 	}
@@ -127,29 +134,21 @@ func runPlay(ctx context.Context, args []string) error {
 }
 
 // apply records m, tearing down the pods of the previous apply of the same
-// source that changed or went away.
-func apply(ctx context.Context, env *playEnv, m *pod.Manifest) (*pod.Applied, error) {
+// source that changed or went away. replace re-creates every pod, and
+// takes over the names other sources hold.
+func apply(ctx context.Context, env *playEnv, m *pod.Manifest, replace bool) (*pod.Applied, error) {
 	prev, err := env.store.LoadApplied(pod.SourceID(m.Source))
 	if err != nil {
 		return nil, err
 	}
-	a := pod.NewApplied(m, prev, time.Now())
-	// Pod names must not clash with another manifest's pods.
-	others, err := env.store.ListApplied()
-	if err != nil {
-		return nil, err
+	keepFrom := prev
+	if replace {
+		keepFrom = nil
 	}
-	for _, o := range others {
-		if o.SourceID == a.SourceID {
-			continue
-		}
-		for _, op := range o.Pods {
-			for _, p := range a.Pods {
-				if op.Name == p.Name && op.Namespace == p.Namespace {
-					return nil, fmt.Errorf("pod %s/%s already exists (created by %s); run dockerlet down %s first", p.Namespace, p.Name, o.Source, o.Source)
-				}
-			}
-		}
+	a := pod.NewApplied(m, keepFrom, time.Now())
+	// Pod names must not clash with another manifest's pods.
+	if err := claimNames(ctx, env, a, replace); err != nil {
+		return nil, err
 	}
 	if err := env.store.SaveApplied(a); err != nil {
 		return nil, err
@@ -159,24 +158,87 @@ func apply(ctx context.Context, env *playEnv, m *pod.Manifest) (*pod.Applied, er
 		for _, p := range a.Pods {
 			keep[string(p.UID)] = true
 		}
-		gone := &pod.Applied{Source: prev.Source, SourceID: prev.SourceID}
+		gone := &pod.Applied{Source: prev.Source, SourceID: prev.SourceID, Secrets: prev.Secrets, ConfigMaps: prev.ConfigMaps}
 		for _, p := range prev.Pods {
 			if !keep[string(p.UID)] {
 				gone.Pods = append(gone.Pods, p)
 			}
 		}
-		if len(gone.Pods) > 0 && supervisorRunning(env.store) {
-			pod.WaitReleased(ctx, env.store, gone.Pods, 10*time.Second)
+		removePods(ctx, env, gone)
+	}
+	return a, nil
+}
+
+// claimNames fails when another source's pod has the name of one of a's;
+// with replace, that pod is removed from the other source instead.
+func claimNames(ctx context.Context, env *playEnv, a *pod.Applied, replace bool) error {
+	others, err := env.store.ListApplied()
+	if err != nil {
+		return err
+	}
+	mine := map[string]bool{}
+	for _, p := range a.Pods {
+		mine[p.Namespace+"/"+p.Name] = true
+	}
+	for _, o := range others {
+		if o.SourceID == a.SourceID {
+			continue
 		}
-		for _, p := range gone.Pods {
-			w := pod.NewWorker(env.cfg, p, prev.Objects(), prev.SourceID)
+		gone := &pod.Applied{Source: o.Source, SourceID: o.SourceID}
+		var kept []*corev1.Pod
+		for _, op := range o.Pods {
+			if !mine[op.Namespace+"/"+op.Name] {
+				kept = append(kept, op)
+				continue
+			}
+			if !replace {
+				return fmt.Errorf("pod %s/%s already exists (created by %s); run dockerlet down %s first, or play --replace", op.Namespace, op.Name, o.Source, downArg(o.Source))
+			}
+			gone.Pods = append(gone.Pods, op)
+		}
+		if len(gone.Pods) == 0 {
+			continue
+		}
+		o.Pods = kept
+		if len(kept) == 0 {
+			err = env.store.DeleteApplied(o.SourceID)
+		} else {
+			err = env.store.SaveApplied(o)
+		}
+		if err != nil {
+			return err
+		}
+		gone.Secrets, gone.ConfigMaps = o.Secrets, o.ConfigMaps
+		removePods(ctx, env, gone)
+	}
+	return nil
+}
+
+// removePods tears down pods whose record is gone (after a running
+// supervisor let go of them).
+func removePods(ctx context.Context, env *playEnv, gone *pod.Applied) {
+	if len(gone.Pods) > 0 && supervisorRunning(env.store) {
+		pod.WaitReleased(ctx, env.store, gone.Pods, 10*time.Second)
+	}
+	var wg sync.WaitGroup
+	for _, p := range gone.Pods {
+		wg.Go(func() {
+			w := pod.NewWorker(env.cfg, p, gone.Objects(), gone.SourceID)
 			if err := w.Teardown(ctx); err != nil {
 				env.logger.Warn("removing a replaced pod", "pod", p.Name, "error", err)
 			}
 			env.store.DeleteStatus(string(p.UID))
-		}
+		})
 	}
-	return a, nil
+	wg.Wait()
+}
+
+// downArg is what `dockerlet down` takes to remove source.
+func downArg(source string) string {
+	if name, ok := strings.CutPrefix(source, pod.StdinPrefix); ok {
+		return "--name " + name
+	}
+	return source
 }
 
 // statusesOf returns the recorded statuses of a's pods (Pending for a pod
@@ -229,7 +291,7 @@ func playForeground(ctx context.Context, env *playEnv, a *pod.Applied, o *playOp
 	}
 	downCtx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := pod.Down(downCtx, env.cfg, env.store, a.SourceID, !ok && supervisorRunning(env.store)); err != nil {
+	if err := pod.Down(downCtx, env.cfg, env.store, a.SourceID, pod.DownOptions{Supervised: !ok && supervisorRunning(env.store)}); err != nil {
 		return err
 	}
 	// This process supervised every recorded pod; others must not be left
@@ -322,6 +384,10 @@ func waitReady(ctx context.Context, store pod.Store, a *pod.Applied, timeout tim
 			case s.Phase == corev1.PodSucceeded:
 			case !s.Ready:
 				done = false
+				if reason, msg, stuck := s.Stuck(); stuck {
+					line, _, _ := strings.Cut(msg, "\n")
+					return &waitError{exitPodFailed, fmt.Sprintf("pod %s cannot start: %s: %s", s.Name, reason, cli.SafeText(line))}
+				}
 			}
 		}
 		if done {

@@ -80,6 +80,7 @@ func allowListFor(apiVersion, kind string) (*fieldNode, error) {
 	want := map[string]string{
 		"Pod": "v1", "Secret": "v1", "ConfigMap": "v1",
 		"Deployment": "apps/v1", "ReplicaSet": "apps/v1", "Job": "batch/v1",
+		"DaemonSet": "apps/v1", "StatefulSet": "apps/v1",
 	}
 	if v, ok := want[kind]; ok && apiVersion != v {
 		return nil, fmt.Errorf("apiVersion %q: want %q", apiVersion, v)
@@ -91,6 +92,12 @@ func allowListFor(apiVersion, kind string) (*fieldNode, error) {
 		return newAllowList(concat(metaFields, []string{"type", "data.*", "stringData.*", "immutable"})...), nil
 	case "ConfigMap":
 		return newAllowList(concat(metaFields, []string{"data.*", "binaryData.*", "immutable"})...), nil
+	case "DaemonSet":
+		return emptyDirNode(newAllowList(concat(metaFields,
+			[]string{"spec.selector"}, prefixed("spec.template", templateFields))...), "spec.template.spec"), nil
+	case "StatefulSet":
+		return emptyDirNode(newAllowList(concat(metaFields,
+			[]string{"spec.replicas", "spec.selector", "spec.serviceName"}, prefixed("spec.template", templateFields))...), "spec.template.spec"), nil
 	case "Deployment", "ReplicaSet":
 		return emptyDirNode(newAllowList(concat(metaFields,
 			[]string{"spec.replicas", "spec.selector"}, prefixed("spec.template", templateFields))...), "spec.template.spec"), nil

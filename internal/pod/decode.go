@@ -47,6 +47,13 @@ func (m *Manifest) decodeDocument(doc string, data []byte) error {
 	meta, _ := obj["metadata"].(map[string]any)
 	name, _ := meta["name"].(string)
 	label := tm.Kind + " " + name
+	if !playable(tm.Kind) {
+		// As podman does: what play cannot run is named once, and the rest
+		// of the file runs.
+		m.Warnings = append(m.Warnings, Warning{Doc: doc, Object: label, Path: "kind",
+			Reason: fmt.Sprintf("kind %q is not run by dockerlet play: skipped", tm.Kind)})
+		return nil
+	}
 	allow, err := allowListFor(tm.APIVersion, tm.Kind)
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", doc, label, err)
@@ -99,8 +106,30 @@ func (m *Manifest) decodeDocument(doc string, data []byte) error {
 			return fmt.Errorf("%s: %s: %w", doc, label, err)
 		}
 		return m.addWorkload(doc, "Job", j.ObjectMeta, replicas(j.Spec.Parallelism), &j.Spec.Template, "")
+	case "DaemonSet":
+		var ds appsv1.DaemonSet
+		if err := strict(jsonData, &ds); err != nil {
+			return fmt.Errorf("%s: %s: %w", doc, label, err)
+		}
+		// One host, one node: one pod.
+		return m.addWorkload(doc, "DaemonSet", ds.ObjectMeta, 1, &ds.Spec.Template, corev1.RestartPolicyAlways)
+	case "StatefulSet":
+		var ss appsv1.StatefulSet
+		if err := strict(jsonData, &ss); err != nil {
+			return fmt.Errorf("%s: %s: %w", doc, label, err)
+		}
+		return m.addWorkload(doc, "StatefulSet", ss.ObjectMeta, replicas(ss.Spec.Replicas), &ss.Spec.Template, corev1.RestartPolicyAlways)
 	}
-	return fmt.Errorf("%s: kind %q is not supported (Pod, Secret, ConfigMap, Deployment, ReplicaSet, Job, List)", doc, tm.Kind)
+	return fmt.Errorf("%s: kind %q: no decoder", doc, tm.Kind)
+}
+
+// playable reports whether play runs (or uses) objects of kind.
+func playable(kind string) bool {
+	switch kind {
+	case "Pod", "Secret", "ConfigMap", "Deployment", "ReplicaSet", "Job", "DaemonSet", "StatefulSet":
+		return true
+	}
+	return false
 }
 
 func (m *Manifest) decodeList(doc string, data []byte) error {
@@ -194,8 +223,8 @@ func (m *Manifest) addSecret(doc string, s *corev1.Secret) error {
 	return nil
 }
 
-// addWorkload reduces a Deployment, ReplicaSet or Job to its pods:
-// <name>-<i> for each replica (parallelism for a Job).
+// addWorkload reduces a workload to its pods: <name>-<i> for each replica
+// (parallelism for a Job, one for a DaemonSet; a StatefulSet's ordinals).
 func (m *Manifest) addWorkload(doc, kind string, om metav1.ObjectMeta, n int, tmpl *corev1.PodTemplateSpec, wantRestart corev1.RestartPolicy) error {
 	if err := checkMeta(&om); err != nil {
 		return fmt.Errorf("%s: %s: %w", doc, kind, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,11 +13,22 @@ import (
 	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
+// DownOptions tune Down.
+type DownOptions struct {
+	// Supervised says a running supervisor holds the pods: Down waits for
+	// it to let go of them first.
+	Supervised bool
+	// Grace, when set, replaces every pod's terminationGracePeriodSeconds
+	// (0: no preStop hooks, killed at once).
+	Grace *time.Duration
+}
+
 // Down stops and removes exactly what the manifest recorded as sourceID
 // created: its record goes first (so a running supervisor lets go of the
-// pods; supervised says whether to wait for that), then every sandbox
-// labelled with one of its pods' UIDs or with its source.
-func Down(ctx context.Context, cfg Config, store Store, sourceID string, supervised bool) error {
+// pods), then every sandbox labelled with one of its pods' UIDs or with
+// its source. Pods stop in parallel, each with its own grace period, as
+// the kubelet kills the pods of a node.
+func Down(ctx context.Context, cfg Config, store Store, sourceID string, opts DownOptions) error {
 	cfg.defaults()
 	a, err := store.LoadApplied(sourceID)
 	if err != nil {
@@ -28,18 +40,21 @@ func Down(ctx context.Context, cfg Config, store Store, sourceID string, supervi
 	if a == nil {
 		a = &Applied{SourceID: sourceID}
 	}
-	if supervised {
+	if opts.Supervised {
 		WaitReleased(ctx, store, a.Pods, 10*time.Second)
 	}
-	var errs []error
 	objs := a.Objects()
-	for _, p := range a.Pods {
-		w := NewWorker(cfg, p, objs, sourceID)
-		if err := w.Teardown(ctx); err != nil {
-			errs = append(errs, err)
-		}
-		store.DeleteStatus(string(p.UID))
+	errs := make([]error, len(a.Pods))
+	var wg sync.WaitGroup
+	for i, p := range a.Pods {
+		wg.Go(func() {
+			w := NewWorker(cfg, p, objs, sourceID)
+			w.graceOverride = opts.Grace
+			errs[i] = w.Teardown(ctx)
+			store.DeleteStatus(string(p.UID))
+		})
 	}
+	wg.Wait()
 	// Anything else this source created (a pod of an earlier apply whose
 	// record was replaced) is found by its label.
 	sbs, err := cfg.Runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{
@@ -56,7 +71,7 @@ func Down(ctx context.Context, cfg Config, store Store, sourceID string, supervi
 			errs = append(errs, err)
 		}
 	}
-	if len(errs) > 0 && nothingLeft(ctx, cfg.Runtime, a) {
+	if errors.Join(errs...) != nil && nothingLeft(ctx, cfg.Runtime, a) {
 		// Whatever failed (a removal racing another, a sandbox gone
 		// meanwhile), the outcome down promises holds.
 		return nil

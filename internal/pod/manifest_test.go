@@ -118,7 +118,6 @@ func TestParseErrors(t *testing.T) {
 		{"unknown field", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers: [{name: c, image: i, imagee: x}]\n", `unknown field "spec.containers[0].imagee"`},
 		{"duplicate field", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nmetadata: {name: b}\nspec: {containers: [{name: c, image: i}]}\n", "already set"},
 		{"no kind", "apiVersion: v1\nmetadata: {name: a}\n", "no kind"},
-		{"bad kind", "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n", `kind "Service" is not supported`},
 		{"bad apiVersion", "apiVersion: apps/v1beta1\nkind: Deployment\nmetadata: {name: a}\n", `want "apps/v1"`},
 		{"no name", "apiVersion: v1\nkind: Pod\nspec: {containers: [{name: c, image: i}]}\n", "metadata.name is required"},
 		{"no containers", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {}\n", "at least one container"},
@@ -177,5 +176,60 @@ func TestEmptyDirFieldsWarned(t *testing.T) {
 	}
 	if len(m.Warnings) != 1 || m.Warnings[0].Path != "spec.volumes[0].emptyDir.medium" {
 		t.Fatalf("warnings = %v", m.Warnings)
+	}
+}
+
+// TestParseSkipsWhatPlayCannotRun: a kind play does not run is one
+// warning, and the rest of the file runs; DaemonSet and StatefulSet give
+// their pods.
+func TestParseSkipsWhatPlayCannotRun(t *testing.T) {
+	m, err := Parse("app.yaml", strings.NewReader(`apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {selector: {app: web}, ports: [{port: 80}]}
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w}
+spec: {anything: [1, 2]}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec: {containers: [{name: c, image: i}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: c, image: i}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range m.Pods {
+		names = append(names, p.Name+"="+p.Annotations[naming.PlayAnnotationOwner])
+	}
+	if got := strings.Join(names, " "); got != "agent-0=DaemonSet/agent db-0=StatefulSet/db db-1=StatefulSet/db" {
+		t.Fatalf("pods: %s", got)
+	}
+	var skipped []string
+	for _, w := range m.Warnings {
+		if w.Path == "kind" {
+			skipped = append(skipped, w.Object)
+		}
+	}
+	if got := strings.Join(skipped, ", "); got != "Service web, Widget w" {
+		t.Fatalf("skipped kinds: %q (warnings %v)", got, m.Warnings)
 	}
 }

@@ -107,13 +107,19 @@ func (s *Supervisor) reconcile(ctx context.Context) error {
 			}()
 		}
 	}
+	// Cancel every dropped runner first, then wait for them: they let go
+	// in parallel, and down waits for the slowest only.
+	var dropped []string
 	for uid, r := range s.runners {
 		if !want[uid] {
 			r.cancel()
-			<-r.done
-			delete(s.runners, uid)
-			s.store.DeleteStatus(uid)
+			dropped = append(dropped, uid)
 		}
+	}
+	for _, uid := range dropped {
+		<-s.runners[uid].done
+		delete(s.runners, uid)
+		s.store.DeleteStatus(uid)
 	}
 	return nil
 }

@@ -93,7 +93,7 @@ func TestSupervisorAndDown(t *testing.T) {
 	if n := len(sup.Statuses()); n != 2 {
 		t.Fatalf("%d statuses", n)
 	}
-	if err := Down(context.Background(), cfg, store, a.SourceID, true); err != nil {
+	if err := Down(context.Background(), cfg, store, a.SourceID, DownOptions{Supervised: true}); err != nil {
 		t.Fatal(err)
 	}
 	rt.mu.Lock()

@@ -77,6 +77,10 @@ type Worker struct {
 
 	pubMu     sync.Mutex
 	published PodStatus // what Status returns
+
+	// graceOverride replaces the pod's grace period when set (down
+	// --grace-period, --force).
+	graceOverride *time.Duration
 }
 
 type containerProbes struct {
@@ -170,8 +174,8 @@ func (w *Worker) Sync(ctx context.Context) {
 		w.mem.sandboxFailed = now
 		w.cfg.Backoff.Next(sbKey, now)
 		w.updateStatus(containerSet{})
-		w.status.Reason, w.status.Message = "SandboxError", err.Error()
-		w.event("Warning", "FailedCreatePodSandBox", err.Error())
+		w.status.Reason, w.status.Message = "SandboxError", errText(err, "")
+		w.event("Warning", "FailedCreatePodSandBox", errText(err, ""))
 		return
 	}
 	if !w.mem.sandboxFailed.IsZero() {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -85,8 +86,8 @@ func (w *Worker) start(ctx context.Context, c *corev1.Container, attempt uint32)
 		PodSandboxId: w.mem.sandboxID, Config: cfg, SandboxConfig: w.mem.sandboxCfg,
 	})
 	if err != nil {
-		w.mem.waiting[c.Name] = waitReason{"CreateContainerError", err.Error()}
-		w.event("Warning", "Failed", "Error: "+err.Error())
+		w.mem.waiting[c.Name] = waitReason{"CreateContainerError", errText(err, "")}
+		w.event("Warning", "Failed", "Error: "+errText(err, ""))
 		return false
 	}
 	w.event("Normal", "Created", "Created container "+c.Name)
@@ -104,8 +105,8 @@ func (w *Worker) subPathsDir() string {
 
 func (w *Worker) startID(ctx context.Context, c *corev1.Container, id string) bool {
 	if _, err := w.cfg.Runtime.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: id}); err != nil {
-		w.mem.waiting[c.Name] = waitReason{"RunContainerError", err.Error()}
-		w.event("Warning", "Failed", "Error: "+err.Error())
+		w.mem.waiting[c.Name] = waitReason{"RunContainerError", errText(err, "")}
+		w.event("Warning", "Failed", "Error: "+errText(err, ""))
 		// Leave nothing half-made behind: the next sync creates anew.
 		_, _ = w.cfg.Runtime.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: id})
 		return false
@@ -125,6 +126,9 @@ func (w *Worker) startID(ctx context.Context, c *corev1.Container, id string) bo
 
 // grace is the pod's termination grace period (default 30 s).
 func (w *Worker) grace() time.Duration {
+	if w.graceOverride != nil {
+		return *w.graceOverride
+	}
 	if g := w.pod.Spec.TerminationGracePeriodSeconds; g != nil && *g >= 0 {
 		return time.Duration(*g) * time.Second
 	}
@@ -207,7 +211,7 @@ func (w *Worker) ensureImage(ctx context.Context, c *corev1.Container) (string, 
 		w.mem.pullFailed[c.Image] = now
 		w.cfg.Backoff.Next(key, now)
 		w.mem.waiting[c.Name] = waitReason{"ErrImagePull", err.Error()}
-		w.event("Warning", "Failed", fmt.Sprintf("Failed to pull image %q: %v", c.Image, err))
+		w.event("Warning", "Failed", fmt.Sprintf("Failed to pull image %q: %s", c.Image, err))
 		return "", err
 	}
 	delete(w.mem.pullFailed, c.Image)
@@ -248,9 +252,9 @@ func (w *Worker) pull(ctx context.Context, image string) (string, error) {
 			}
 			return image, nil
 		}
-		errs = append(errs, err.Error())
+		errs = append(errs, errText(err, image))
 	}
-	return "", errors.New(strings.Join(errs, "; "))
+	return "", errors.New(strings.Join(slices.Compact(errs), "; "))
 }
 
 // checkNonRoot enforces runAsNonRoot against the image's user when the pod

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/pod"
 	"github.com/dockerlet/dockerlet/internal/testutil"
@@ -135,7 +137,8 @@ func (p *player) manifest(name, yaml string) string {
 	return path
 }
 
-// pods returns `dockerlet get pods -A -o json`.
+// pods returns `dockerlet get pods -A -o json` (a v1 List of v1.Pod),
+// each pod's status in the supervisor's terms.
 func (p *player) pods() map[string]pod.PodStatus {
 	p.t.Helper()
 	cmd := exec.Command(p.bin, "get", "pods", "-A", "-o", "json", "--state-dir", p.state)
@@ -145,18 +148,59 @@ func (p *player) pods() map[string]pod.PodStatus {
 	if err != nil {
 		p.t.Fatalf("get pods: %v %s", err, stderr.String())
 	}
-	out := string(b)
-	var sts []pod.PodStatus
-	if strings.TrimSpace(out) != "null" {
-		if err := json.Unmarshal([]byte(out), &sts); err != nil {
-			p.t.Fatalf("get pods -o json: %v\n%s", err, out)
-		}
+	var list struct {
+		APIVersion string       `json:"apiVersion"`
+		Kind       string       `json:"kind"`
+		Items      []corev1.Pod `json:"items"`
+	}
+	if err := json.Unmarshal(b, &list); err != nil || list.Kind != "List" || list.APIVersion != "v1" || list.Items == nil {
+		p.t.Fatalf("get pods -o json: not a v1 List (%v)\n%s", err, b)
 	}
 	m := map[string]pod.PodStatus{}
-	for _, s := range sts {
-		m[s.Name] = s
+	for i := range list.Items {
+		st := statusOf(&list.Items[i])
+		// What the API object has no field for, from the supervisor's record.
+		if rec, ok := (pod.Store{Dir: p.state}).ReadStatus(st.UID); ok {
+			st.SandboxID, st.Events = rec.SandboxID, rec.Events
+		}
+		m[st.Name] = st
 	}
 	return m
+}
+
+// statusOf reads a v1.Pod's status back into the supervisor's terms.
+func statusOf(o *corev1.Pod) pod.PodStatus {
+	st := pod.PodStatus{Name: o.Name, Namespace: o.Namespace, UID: string(o.UID), Phase: o.Status.Phase,
+		Reason: o.Status.Reason, Message: o.Status.Message, PodIP: o.Status.PodIP}
+	for _, c := range o.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			st.Ready = c.Status == corev1.ConditionTrue
+		}
+	}
+	sidecars := map[string]bool{}
+	for _, c := range o.Spec.InitContainers {
+		sidecars[c.Name] = c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+	}
+	conv := func(cs corev1.ContainerStatus) pod.ContainerStatus {
+		out := pod.ContainerStatus{Name: cs.Name, Image: cs.Image, ID: strings.TrimPrefix(cs.ContainerID, "docker://"),
+			Ready: cs.Ready, RestartCount: cs.RestartCount, Sidecar: sidecars[cs.Name]}
+		switch s := cs.State; {
+		case s.Running != nil:
+			out.State, out.StartedAt = pod.StateRunning, s.Running.StartedAt.Time
+		case s.Terminated != nil:
+			out.State, out.ExitCode, out.Reason, out.Message = pod.StateTerminated, s.Terminated.ExitCode, s.Terminated.Reason, s.Terminated.Message
+		case s.Waiting != nil:
+			out.State, out.Reason, out.Message = pod.StateWaiting, s.Waiting.Reason, s.Waiting.Message
+		}
+		return out
+	}
+	for _, cs := range o.Status.InitContainerStatuses {
+		st.InitContainers = append(st.InitContainers, conv(cs))
+	}
+	for _, cs := range o.Status.ContainerStatuses {
+		st.Containers = append(st.Containers, conv(cs))
+	}
+	return st
 }
 
 // waitPod polls the pod's status until ok or the limit.
