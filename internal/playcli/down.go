@@ -24,6 +24,7 @@ func runDown(ctx context.Context, args []string) error {
 	name := fs.String("name", "", "remove what `play --name NAME -` (or a play from stdin derived as NAME) created")
 	grace := fs.Int("grace-period", -1, "seconds each pod gets to stop, instead of its terminationGracePeriodSeconds (-1: the pod's)")
 	force := fs.Bool("force", false, "kill at once: no preStop hooks, no grace period (unless --grace-period is given)")
+	volumes := fs.Bool("volumes", false, "remove the PersistentVolumeClaims' data too (kept by default, for the next play)")
 	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
@@ -31,7 +32,7 @@ func runDown(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := pod.DownOptions{}
+	opts := pod.DownOptions{Volumes: *volumes}
 	switch {
 	case *grace >= 0:
 		d := time.Duration(*grace) * time.Second
@@ -76,7 +77,7 @@ func downSource(fs *flag.FlagSet, name string) (string, error) {
 	case name != "" && fs.NArg() <= 1 && (fs.NArg() == 0 || fs.Arg(0) == "-"):
 		return pod.StdinPrefix + name, nil
 	case fs.NArg() != 1 || name != "":
-		return "", errors.New("usage: dockerlet down [--grace-period N] [--force] FILE|DIR|- | --name NAME")
+		return "", errors.New("usage: dockerlet down [--grace-period N] [--force] [--volumes] FILE|DIR|- | --name NAME")
 	case strings.HasPrefix(fs.Arg(0), pod.StdinPrefix):
 		return fs.Arg(0), nil
 	case fs.Arg(0) == "-":

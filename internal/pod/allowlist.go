@@ -62,12 +62,22 @@ var podSpecFields = concat(
 		"volumes.configMap.items.mode", "volumes.configMap.defaultMode", "volumes.configMap.optional",
 		"volumes.secret.secretName", "volumes.secret.items.key", "volumes.secret.items.path",
 		"volumes.secret.items.mode", "volumes.secret.defaultMode", "volumes.secret.optional",
+		"volumes.persistentVolumeClaim.claimName", "volumes.persistentVolumeClaim.readOnly",
+		"volumes.downwardAPI.defaultMode", "volumes.projected.defaultMode",
+		"volumes.projected.sources.configMap.name", "volumes.projected.sources.configMap.optional",
+		"volumes.projected.sources.configMap.items.key", "volumes.projected.sources.configMap.items.path", "volumes.projected.sources.configMap.items.mode",
+		"volumes.projected.sources.secret.name", "volumes.projected.sources.secret.optional",
+		"volumes.projected.sources.secret.items.key", "volumes.projected.sources.secret.items.path", "volumes.projected.sources.secret.items.mode",
 		// Defaults the API server fills in: harmless when present.
 		"dnsPolicy", "schedulerName",
 	},
+	prefixed("volumes.downwardAPI.items", downwardFields),
+	prefixed("volumes.projected.sources.downwardAPI.items", downwardFields),
 	prefixed("containers", containerFields),
 	prefixed("initContainers", append([]string{"restartPolicy"}, containerFields...)),
 )
+
+var downwardFields = []string{"path", "mode", "fieldRef.fieldPath", "fieldRef.apiVersion"}
 
 var podFields = concat(metaFields, prefixed("spec", podSpecFields))
 
@@ -80,7 +90,7 @@ func allowListFor(apiVersion, kind string) (*fieldNode, error) {
 	want := map[string]string{
 		"Pod": "v1", "Secret": "v1", "ConfigMap": "v1",
 		"Deployment": "apps/v1", "ReplicaSet": "apps/v1", "Job": "batch/v1",
-		"DaemonSet": "apps/v1", "StatefulSet": "apps/v1",
+		"DaemonSet": "apps/v1", "StatefulSet": "apps/v1", "PersistentVolumeClaim": "v1",
 	}
 	if v, ok := want[kind]; ok && apiVersion != v {
 		return nil, fmt.Errorf("apiVersion %q: want %q", apiVersion, v)
@@ -97,7 +107,13 @@ func allowListFor(apiVersion, kind string) (*fieldNode, error) {
 			[]string{"spec.selector"}, prefixed("spec.template", templateFields))...), "spec.template.spec"), nil
 	case "StatefulSet":
 		return emptyDirNode(newAllowList(concat(metaFields,
-			[]string{"spec.replicas", "spec.selector", "spec.serviceName"}, prefixed("spec.template", templateFields))...), "spec.template.spec"), nil
+			[]string{"spec.replicas", "spec.selector", "spec.serviceName",
+				"spec.volumeClaimTemplates.metadata.name", "spec.volumeClaimTemplates.spec.accessModes"},
+			prefixed("spec.template", templateFields))...), "spec.template.spec"), nil
+	case "PersistentVolumeClaim":
+		// A directory on this host: any access mode holds; the size is not
+		// enforced (warned).
+		return newAllowList(concat(metaFields, []string{"spec.accessModes"})...), nil
 	case "Deployment", "ReplicaSet":
 		return emptyDirNode(newAllowList(concat(metaFields,
 			[]string{"spec.replicas", "spec.selector"}, prefixed("spec.template", templateFields))...), "spec.template.spec"), nil

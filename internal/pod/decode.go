@@ -88,6 +88,12 @@ func (m *Manifest) decodeDocument(doc string, data []byte) error {
 		}
 		m.ConfigMaps[key(c.Namespace, c.Name)] = &c
 		return nil
+	case "PersistentVolumeClaim":
+		var c corev1.PersistentVolumeClaim
+		if err := strict(jsonData, &c); err != nil {
+			return fmt.Errorf("%s: %s: %w", doc, label, err)
+		}
+		return m.addClaim(doc, c.ObjectMeta)
 	case "Deployment":
 		var d appsv1.Deployment
 		if err := strict(jsonData, &d); err != nil {
@@ -118,7 +124,18 @@ func (m *Manifest) decodeDocument(doc string, data []byte) error {
 		if err := strict(jsonData, &ss); err != nil {
 			return fmt.Errorf("%s: %s: %w", doc, label, err)
 		}
-		return m.addWorkload(doc, "StatefulSet", ss.ObjectMeta, replicas(ss.Spec.Replicas), &ss.Spec.Template, corev1.RestartPolicyAlways)
+		// The template's mounts of a claim template are validated with
+		// the volume; each pod's gets its own claim below.
+		for _, t := range ss.Spec.VolumeClaimTemplates {
+			if !slices.ContainsFunc(ss.Spec.Template.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == t.Name }) {
+				ss.Spec.Template.Spec.Volumes = append(ss.Spec.Template.Spec.Volumes, corev1.Volume{Name: t.Name,
+					VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: t.Name}}})
+			}
+		}
+		if err := m.addWorkload(doc, "StatefulSet", ss.ObjectMeta, replicas(ss.Spec.Replicas), &ss.Spec.Template, corev1.RestartPolicyAlways); err != nil {
+			return err
+		}
+		return m.addClaimTemplates(doc, &ss)
 	}
 	return fmt.Errorf("%s: kind %q: no decoder", doc, tm.Kind)
 }
@@ -126,7 +143,7 @@ func (m *Manifest) decodeDocument(doc string, data []byte) error {
 // playable reports whether play runs (or uses) objects of kind.
 func playable(kind string) bool {
 	switch kind {
-	case "Pod", "Secret", "ConfigMap", "Deployment", "ReplicaSet", "Job", "DaemonSet", "StatefulSet":
+	case "Pod", "Secret", "ConfigMap", "PersistentVolumeClaim", "Deployment", "ReplicaSet", "Job", "DaemonSet", "StatefulSet":
 		return true
 	}
 	return false
@@ -251,6 +268,52 @@ func (m *Manifest) addWorkload(doc, kind string, om metav1.ObjectMeta, n int, tm
 		p.Annotations[naming.PlayAnnotationOwner] = kind + "/" + om.Name
 		if err := m.addPod(doc, p); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// addClaim records a PersistentVolumeClaim: a directory that outlives
+// down (see ClaimsDir).
+func (m *Manifest) addClaim(doc string, om metav1.ObjectMeta) error {
+	if err := checkMeta(&om); err != nil {
+		return fmt.Errorf("%s: PersistentVolumeClaim: %w", doc, err)
+	}
+	if msg := validateDNSSubdomain(om.Name); msg != "" {
+		return fmt.Errorf("%s: PersistentVolumeClaim %q: metadata.name: %s", doc, om.Name, msg)
+	}
+	m.Claims[key(om.Namespace, om.Name)] = true
+	return nil
+}
+
+// addClaimTemplates gives each of a StatefulSet's pods its own claim per
+// volumeClaimTemplate, named <template>-<set>-<ordinal> as the StatefulSet
+// controller names them.
+func (m *Manifest) addClaimTemplates(doc string, ss *appsv1.StatefulSet) error {
+	ns := ss.Namespace
+	if ns == "" {
+		ns = DefaultNamespace
+	}
+	for _, p := range m.Pods {
+		if p.Namespace != ns || p.Annotations[naming.PlayAnnotationOwner] != "StatefulSet/"+ss.Name {
+			continue
+		}
+		ordinal := strings.TrimPrefix(p.Name, ss.Name+"-")
+		for _, t := range ss.Spec.VolumeClaimTemplates {
+			claim := fmt.Sprintf("%s-%s-%s", t.Name, ss.Name, ordinal)
+			if err := m.addClaim(doc, metav1.ObjectMeta{Name: claim, Namespace: ns}); err != nil {
+				return err
+			}
+			src := corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}
+			replaced := false
+			for i := range p.Spec.Volumes {
+				if p.Spec.Volumes[i].Name == t.Name {
+					p.Spec.Volumes[i].VolumeSource, replaced = src, true
+				}
+			}
+			if !replaced {
+				p.Spec.Volumes = append(p.Spec.Volumes, corev1.Volume{Name: t.Name, VolumeSource: src})
+			}
 		}
 	}
 	return nil

@@ -32,21 +32,71 @@ func validateVolumes(vols []corev1.Volume) error {
 			items, mode, p = v.ConfigMap.Items, v.ConfigMap.DefaultMode, p+".configMap"
 		case v.Secret != nil:
 			items, mode, p = v.Secret.Items, v.Secret.DefaultMode, p+".secret"
+		case v.PersistentVolumeClaim != nil:
+			if msg := validateDNSSubdomain(v.PersistentVolumeClaim.ClaimName); msg != "" {
+				return fmt.Errorf("%s.persistentVolumeClaim.claimName %q: %s", p, v.PersistentVolumeClaim.ClaimName, msg)
+			}
+		case v.DownwardAPI != nil:
+			mode = v.DownwardAPI.DefaultMode
+			if err := validateDownwardItems(p+".downwardAPI", v.DownwardAPI.Items); err != nil {
+				return err
+			}
+		case v.Projected != nil:
+			mode = v.Projected.DefaultMode
+			for j, s := range v.Projected.Sources {
+				sp := fmt.Sprintf("%s.projected.sources[%d]", p, j)
+				var err error
+				switch {
+				case s.ConfigMap != nil:
+					err = validateItems(sp+".configMap", s.ConfigMap.Items)
+				case s.Secret != nil:
+					err = validateItems(sp+".secret", s.Secret.Items)
+				case s.DownwardAPI != nil:
+					err = validateDownwardItems(sp+".downwardAPI", s.DownwardAPI.Items)
+				}
+				if err != nil {
+					return err
+				}
+			}
 		}
 		if err := validateMode(p+".defaultMode", mode); err != nil {
 			return err
 		}
-		for j, it := range items {
-			ip := fmt.Sprintf("%s.items[%d]", p, j)
-			if msgs := validation.IsConfigMapKey(it.Key); len(msgs) > 0 {
-				return fmt.Errorf("%s.key %q: %s", ip, it.Key, strings.Join(msgs, "; "))
-			}
-			if err := validateItemPath(it.Path); err != nil {
-				return fmt.Errorf("%s.path %q: %w", ip, it.Path, err)
-			}
-			if err := validateMode(ip+".mode", it.Mode); err != nil {
-				return err
-			}
+		if err := validateItems(p, items); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateItems checks the items of a configMap or secret volume (or
+// projected source).
+func validateItems(p string, items []corev1.KeyToPath) error {
+	for j, it := range items {
+		ip := fmt.Sprintf("%s.items[%d]", p, j)
+		if msgs := validation.IsConfigMapKey(it.Key); len(msgs) > 0 {
+			return fmt.Errorf("%s.key %q: %s", ip, it.Key, strings.Join(msgs, "; "))
+		}
+		if err := validateItemPath(it.Path); err != nil {
+			return fmt.Errorf("%s.path %q: %w", ip, it.Path, err)
+		}
+		if err := validateMode(ip+".mode", it.Mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateDownwardItems checks the files of a downwardAPI volume (or
+// projected source).
+func validateDownwardItems(p string, items []corev1.DownwardAPIVolumeFile) error {
+	for j, it := range items {
+		ip := fmt.Sprintf("%s.items[%d]", p, j)
+		if err := validateItemPath(it.Path); err != nil {
+			return fmt.Errorf("%s.path %q: %w", ip, it.Path, err)
+		}
+		if err := validateMode(ip+".mode", it.Mode); err != nil {
+			return err
 		}
 	}
 	return nil

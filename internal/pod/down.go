@@ -21,6 +21,9 @@ type DownOptions struct {
 	// Grace, when set, replaces every pod's terminationGracePeriodSeconds
 	// (0: no preStop hooks, killed at once).
 	Grace *time.Duration
+	// Volumes removes the PersistentVolumeClaims the manifest declared or
+	// used, unless another manifest's pods use them too.
+	Volumes bool
 }
 
 // Down stops and removes exactly what the manifest recorded as sourceID
@@ -71,6 +74,11 @@ func Down(ctx context.Context, cfg Config, store Store, sourceID string, opts Do
 			errs = append(errs, err)
 		}
 	}
+	if opts.Volumes {
+		if err := removeClaims(cfg.StateDir, store, a.Claims); err != nil {
+			errs = append(errs, fmt.Errorf("remove volumes: %w", err))
+		}
+	}
 	if errors.Join(errs...) != nil && nothingLeft(ctx, cfg.Runtime, a) {
 		// Whatever failed (a removal racing another, a sandbox gone
 		// meanwhile), the outcome down promises holds.
@@ -110,4 +118,25 @@ func WaitReleased(ctx context.Context, store Store, pods []*corev1.Pod, limit ti
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// removeClaims removes claims no other recorded manifest uses.
+func removeClaims(stateDir string, store Store, claims []string) error {
+	others, err := store.ListApplied()
+	if err != nil {
+		return err
+	}
+	used := map[string]bool{}
+	for _, o := range others {
+		for _, c := range o.Claims {
+			used[c] = true
+		}
+	}
+	var gone []string
+	for _, c := range claims {
+		if !used[c] {
+			gone = append(gone, c)
+		}
+	}
+	return RemoveClaims(stateDir, gone)
 }

@@ -24,7 +24,10 @@ type Manifest struct {
 	Pods       []*corev1.Pod
 	Secrets    map[string]*corev1.Secret    // by namespace/name
 	ConfigMaps map[string]*corev1.ConfigMap // by namespace/name
-	Warnings   []Warning
+	// Claims are the PersistentVolumeClaims declared (a StatefulSet's
+	// included), by namespace/name.
+	Claims   map[string]bool
+	Warnings []Warning
 }
 
 // Warning reports a field that was decoded but is not honoured.
@@ -93,7 +96,7 @@ func Parse(name string, r io.Reader) (*Manifest, error) {
 }
 
 func newManifest(source string) *Manifest {
-	return &Manifest{Source: source, Secrets: map[string]*corev1.Secret{}, ConfigMaps: map[string]*corev1.ConfigMap{}}
+	return &Manifest{Source: source, Secrets: map[string]*corev1.Secret{}, ConfigMaps: map[string]*corev1.ConfigMap{}, Claims: map[string]bool{}}
 }
 
 func manifestFiles(dir string) ([]string, error) {

@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -211,10 +212,19 @@ spec:
   selector: {matchLabels: {app: db}}
   template:
     metadata: {labels: {app: db}}
-    spec: {containers: [{name: c, image: i}]}
+    spec: {containers: [{name: c, image: i, volumeMounts: [{name: data, mountPath: /d}]}]}
+  volumeClaimTemplates:
+  - metadata: {name: data}
+    spec: {accessModes: [ReadWriteOnce]}
 `))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i, p := range m.Pods[1:] {
+		want := fmt.Sprintf("data-db-%d", i)
+		if v := p.Spec.Volumes; len(v) != 1 || v[0].PersistentVolumeClaim == nil || v[0].PersistentVolumeClaim.ClaimName != want || !m.Claims["default/"+want] {
+			t.Errorf("pod %s: volumes %+v, claims %v", p.Name, v, m.Claims)
+		}
 	}
 	var names []string
 	for _, p := range m.Pods {

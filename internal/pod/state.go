@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -35,6 +36,9 @@ type Applied struct {
 	Pods       []*corev1.Pod       `json:"pods"`
 	Secrets    []*corev1.Secret    `json:"secrets,omitempty"`
 	ConfigMaps []*corev1.ConfigMap `json:"configMaps,omitempty"`
+	// Claims are the PersistentVolumeClaims ("ns/name") declared or used:
+	// what down --volumes removes.
+	Claims []string `json:"claims,omitempty"`
 }
 
 // SourceID names a manifest source in the state: a short hash of its
@@ -87,6 +91,15 @@ func NewApplied(m *Manifest, prev *Applied, now time.Time) *Applied {
 	for _, k := range sortedKeys(m.ConfigMaps) {
 		a.ConfigMaps = append(a.ConfigMaps, m.ConfigMaps[k])
 	}
+	claims := maps.Clone(m.Claims)
+	for _, p := range m.Pods {
+		for _, v := range p.Spec.Volumes {
+			if v.PersistentVolumeClaim != nil {
+				claims[key(p.Namespace, v.PersistentVolumeClaim.ClaimName)] = true
+			}
+		}
+	}
+	a.Claims = sortedKeys(claims)
 	return a
 }
 

@@ -100,7 +100,7 @@ func TestTranslate(t *testing.T) {
 		t.Errorf("linux: %v", sb.Linux)
 	}
 
-	vols, err := PrepareVolumes(p, podDir, m)
+	vols, err := PrepareVolumes(p, podDir, filepath.Join(podDir, "claims"), m)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func privateDir(dir string, mode os.FileMode) error {
 // hostPaths checked (or created) per their type. Everything it writes or
 // removes under podDir goes through an os.Root on the volumes directory:
 // nothing a volume's name or item path says can leave it.
-func PrepareVolumes(p *corev1.Pod, podDir string, objs Objects) (map[string]Volume, error) {
+func PrepareVolumes(p *corev1.Pod, podDir, claimsDir string, objs Objects) (map[string]Volume, error) {
 	if err := PreparePodDir(podDir); err != nil {
 		return nil, fmt.Errorf("pod directory: %w", err)
 	}
@@ -85,7 +85,7 @@ func PrepareVolumes(p *corev1.Pod, podDir string, objs Objects) (map[string]Volu
 	defer root.Close()
 	out := map[string]Volume{}
 	for i, v := range p.Spec.Volumes {
-		vol, err := prepareVolume(p.Namespace, v, root, objs)
+		vol, err := prepareVolume(p, v, root, claimsDir, objs)
 		if err != nil {
 			return nil, fmt.Errorf("spec.volumes[%d] (%s): %w", i, v.Name, err)
 		}
@@ -94,7 +94,8 @@ func PrepareVolumes(p *corev1.Pod, podDir string, objs Objects) (map[string]Volu
 	return out, nil
 }
 
-func prepareVolume(ns string, v corev1.Volume, root *os.Root, objs Objects) (Volume, error) {
+func prepareVolume(p *corev1.Pod, v corev1.Volume, root *os.Root, claimsDir string, objs Objects) (Volume, error) {
+	ns := p.Namespace
 	if msgs := validation.IsDNS1123Label(v.Name); len(msgs) > 0 {
 		// Checked when the manifest is read; here too, as it names a path.
 		return Volume{}, fmt.Errorf("name %q: %s", v.Name, strings.Join(msgs, "; "))
@@ -111,34 +112,33 @@ func prepareVolume(ns string, v corev1.Volume, root *os.Root, objs Objects) (Vol
 	case v.HostPath != nil:
 		return hostPathVolume(v.HostPath)
 	case v.ConfigMap != nil:
-		cm, ok := objs.ConfigMap(ns, v.ConfigMap.Name)
-		data := map[string][]byte{}
-		if !ok {
-			if !isOptional(v.ConfigMap.Optional) {
-				return Volume{}, fmt.Errorf("configMap %q not found in the manifest", v.ConfigMap.Name)
-			}
-		} else {
-			for k, s := range cm.Data {
-				data[k] = []byte(s)
-			}
-			for k, b := range cm.BinaryData {
-				data[k] = b
-			}
+		data, err := configMapData(objs, ns, v.ConfigMap.Name, isOptional(v.ConfigMap.Optional))
+		if err != nil {
+			return Volume{}, err
 		}
 		return Volume{HostPath: path, ReadOnly: true}, writeFiles(root, v.Name, data, v.ConfigMap.Items, v.ConfigMap.DefaultMode, isOptional(v.ConfigMap.Optional))
 	case v.Secret != nil:
-		s, ok := objs.Secret(ns, v.Secret.SecretName)
-		data := map[string][]byte{}
-		if !ok {
-			if !isOptional(v.Secret.Optional) {
-				return Volume{}, fmt.Errorf("secret %q not found in the manifest", v.Secret.SecretName)
-			}
-		} else {
-			data = s.Data
+		data, err := secretData(objs, ns, v.Secret.SecretName, isOptional(v.Secret.Optional))
+		if err != nil {
+			return Volume{}, err
 		}
 		return Volume{HostPath: path, ReadOnly: true}, writeFiles(root, v.Name, data, v.Secret.Items, v.Secret.DefaultMode, isOptional(v.Secret.Optional))
+	case v.PersistentVolumeClaim != nil:
+		return claimVolume(claimsDir, ns, v.PersistentVolumeClaim)
+	case v.DownwardAPI != nil:
+		files := map[string]projectedFile{}
+		if err := downwardFiles(p, v.DownwardAPI.Items, files); err != nil {
+			return Volume{}, err
+		}
+		return Volume{HostPath: path, ReadOnly: true}, writeProjected(root, v.Name, files, v.DownwardAPI.DefaultMode)
+	case v.Projected != nil:
+		files, err := projectedFiles(p, v.Projected, objs)
+		if err != nil {
+			return Volume{}, err
+		}
+		return Volume{HostPath: path, ReadOnly: true}, writeProjected(root, v.Name, files, v.Projected.DefaultMode)
 	}
-	return Volume{}, fmt.Errorf("volume type not supported by dockerlet (emptyDir, hostPath, configMap, secret)")
+	return Volume{}, fmt.Errorf("volume type not supported by dockerlet (emptyDir, hostPath, configMap, secret, persistentVolumeClaim, downwardAPI, projected)")
 }
 
 // volumeDir makes root's directory name with exactly mode (a directory

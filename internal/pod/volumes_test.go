@@ -90,7 +90,7 @@ func TestPrepareVolumesStaysInThePodDir(t *testing.T) {
 		}}},
 	} {
 		p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "default"}, Spec: corev1.PodSpec{Volumes: []corev1.Volume{v}}}
-		if _, err := PrepareVolumes(p, podDir, m); err == nil {
+		if _, err := PrepareVolumes(p, podDir, filepath.Join(podDir, "claims"), m); err == nil {
 			t.Errorf("volume %q (items %v): prepared", v.Name, v.VolumeSource.ConfigMap)
 		}
 	}
@@ -129,7 +129,7 @@ func TestVolumesArePrivate(t *testing.T) {
 		{Name: "default-mode", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "s"}}},
 		{Name: "own-mode", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "s", DefaultMode: &mode}}},
 	}}}
-	if _, err := PrepareVolumes(p, podDir, m); err != nil {
+	if _, err := PrepareVolumes(p, podDir, filepath.Join(podDir, "claims"), m); err != nil {
 		t.Fatal(err)
 	}
 	for dir, want := range map[string]os.FileMode{
@@ -149,7 +149,7 @@ func TestVolumesArePrivate(t *testing.T) {
 	}
 	// A changed defaultMode reaches files whose content did not change.
 	mode = 0o440
-	if _, err := PrepareVolumes(p, podDir, m); err != nil {
+	if _, err := PrepareVolumes(p, podDir, filepath.Join(podDir, "claims"), m); err != nil {
 		t.Fatal(err)
 	}
 	if st, _ := os.Stat(filepath.Join(VolumesDir(podDir), "own-mode/password")); st.Mode().Perm() != 0o440 {

@@ -226,7 +226,7 @@ func (w *Worker) updateStatus(conts containerSet) {
 // syncSandbox adopts the pod's ready sandbox or creates one (planSandbox).
 func (w *Worker) syncSandbox(ctx context.Context) error {
 	if w.mem.volumes == nil {
-		vols, err := PrepareVolumes(w.pod, w.podDir, w.objs)
+		vols, err := PrepareVolumes(w.pod, w.podDir, ClaimsDir(w.cfg.StateDir), w.objs)
 		if err != nil {
 			return err
 		}
