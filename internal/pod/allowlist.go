@@ -90,7 +90,7 @@ func allowListFor(apiVersion, kind string) (*fieldNode, error) {
 	want := map[string]string{
 		"Pod": "v1", "Secret": "v1", "ConfigMap": "v1",
 		"Deployment": "apps/v1", "ReplicaSet": "apps/v1", "Job": "batch/v1",
-		"DaemonSet": "apps/v1", "StatefulSet": "apps/v1", "PersistentVolumeClaim": "v1",
+		"DaemonSet": "apps/v1", "StatefulSet": "apps/v1", "PersistentVolumeClaim": "v1", "Service": "v1",
 	}
 	if v, ok := want[kind]; ok && apiVersion != v {
 		return nil, fmt.Errorf("apiVersion %q: want %q", apiVersion, v)
@@ -110,6 +110,9 @@ func allowListFor(apiVersion, kind string) (*fieldNode, error) {
 			[]string{"spec.replicas", "spec.selector", "spec.serviceName",
 				"spec.volumeClaimTemplates.metadata.name", "spec.volumeClaimTemplates.spec.accessModes"},
 			prefixed("spec.template", templateFields))...), "spec.template.spec"), nil
+	case "Service":
+		return newAllowList(concat(metaFields, []string{"spec.selector.*", "spec.clusterIP", "spec.type",
+			"spec.ports.name", "spec.ports.port", "spec.ports.targetPort", "spec.ports.protocol"})...), nil
 	case "PersistentVolumeClaim":
 		// A directory on this host: any access mode holds; the size is not
 		// enforced (warned).

@@ -88,6 +88,12 @@ func (m *Manifest) decodeDocument(doc string, data []byte) error {
 		}
 		m.ConfigMaps[key(c.Namespace, c.Name)] = &c
 		return nil
+	case "Service":
+		var svc corev1.Service
+		if err := strict(jsonData, &svc); err != nil {
+			return fmt.Errorf("%s: %s: %w", doc, label, err)
+		}
+		return m.addService(doc, &svc)
 	case "PersistentVolumeClaim":
 		var c corev1.PersistentVolumeClaim
 		if err := strict(jsonData, &c); err != nil {
@@ -135,6 +141,7 @@ func (m *Manifest) decodeDocument(doc string, data []byte) error {
 		if err := m.addWorkload(doc, "StatefulSet", ss.ObjectMeta, replicas(ss.Spec.Replicas), &ss.Spec.Template, corev1.RestartPolicyAlways); err != nil {
 			return err
 		}
+		m.setStatefulHostnames(&ss)
 		return m.addClaimTemplates(doc, &ss)
 	}
 	return fmt.Errorf("%s: kind %q: no decoder", doc, tm.Kind)
@@ -143,7 +150,7 @@ func (m *Manifest) decodeDocument(doc string, data []byte) error {
 // playable reports whether play runs (or uses) objects of kind.
 func playable(kind string) bool {
 	switch kind {
-	case "Pod", "Secret", "ConfigMap", "PersistentVolumeClaim", "Deployment", "ReplicaSet", "Job", "DaemonSet", "StatefulSet":
+	case "Pod", "Secret", "ConfigMap", "PersistentVolumeClaim", "Service", "Deployment", "ReplicaSet", "Job", "DaemonSet", "StatefulSet":
 		return true
 	}
 	return false
@@ -273,6 +280,36 @@ func (m *Manifest) addWorkload(doc, kind string, om metav1.ObjectMeta, n int, tm
 	return nil
 }
 
+// addService records a Service: its name resolves, in every pod, to the
+// ready pods its selector picks (hosts.go).
+func (m *Manifest) addService(doc string, svc *corev1.Service) error {
+	if err := checkMeta(&svc.ObjectMeta); err != nil {
+		return fmt.Errorf("%s: Service: %w", doc, err)
+	}
+	if msg := validateDNSLabel(svc.Name); msg != "" {
+		return fmt.Errorf("%s: Service %q: metadata.name: %s", doc, svc.Name, msg)
+	}
+	switch svc.Spec.ClusterIP {
+	case "", corev1.ClusterIPNone:
+	default:
+		m.Warnings = append(m.Warnings, Warning{Doc: doc, Object: "Service " + svc.Name, Path: "spec.clusterIP",
+			Reason: "the name resolves to the pods' own addresses; no cluster IP is allocated"})
+	}
+	if t := svc.Spec.Type; t != "" && t != corev1.ServiceTypeClusterIP {
+		m.Warnings = append(m.Warnings, Warning{Doc: doc, Object: "Service " + svc.Name, Path: "spec.type",
+			Reason: fmt.Sprintf("type %s is not published on the host: the name resolves in the pods only", t)})
+	}
+	for i, p := range svc.Spec.Ports {
+		if p.TargetPort.IntValue() != 0 && p.TargetPort.IntValue() != int(p.Port) || p.TargetPort.StrVal != "" {
+			m.Warnings = append(m.Warnings, Warning{Doc: doc, Object: "Service " + svc.Name, Path: fmt.Sprintf("spec.ports[%d].targetPort", i),
+				Reason: fmt.Sprintf("the name resolves to the pods' addresses: connect to the target port %s, port %d is not forwarded", p.TargetPort.String(), p.Port)})
+		}
+	}
+	svc.Kind, svc.APIVersion = "Service", "v1"
+	m.Services[key(svc.Namespace, svc.Name)] = svc
+	return nil
+}
+
 // addClaim records a PersistentVolumeClaim: a directory that outlives
 // down (see ClaimsDir).
 func (m *Manifest) addClaim(doc string, om metav1.ObjectMeta) error {
@@ -284,6 +321,17 @@ func (m *Manifest) addClaim(doc string, om metav1.ObjectMeta) error {
 	}
 	m.Claims[key(om.Namespace, om.Name)] = true
 	return nil
+}
+
+// setStatefulHostnames gives a StatefulSet's pods their own name as
+// hostname and the governing Service as subdomain, as the StatefulSet
+// controller does: web-0.web resolves.
+func (m *Manifest) setStatefulHostnames(ss *appsv1.StatefulSet) {
+	for _, p := range m.Pods {
+		if p.Annotations[naming.PlayAnnotationOwner] == "StatefulSet/"+ss.Name && (ss.Namespace == "" || p.Namespace == ss.Namespace) {
+			p.Spec.Hostname, p.Spec.Subdomain = p.Name, ss.Spec.ServiceName
+		}
+	}
 }
 
 // addClaimTemplates gives each of a StatefulSet's pods its own claim per

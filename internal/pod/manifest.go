@@ -27,6 +27,7 @@ type Manifest struct {
 	// Claims are the PersistentVolumeClaims declared (a StatefulSet's
 	// included), by namespace/name.
 	Claims   map[string]bool
+	Services map[string]*corev1.Service // by namespace/name
 	Warnings []Warning
 }
 
@@ -96,7 +97,7 @@ func Parse(name string, r io.Reader) (*Manifest, error) {
 }
 
 func newManifest(source string) *Manifest {
-	return &Manifest{Source: source, Secrets: map[string]*corev1.Secret{}, ConfigMaps: map[string]*corev1.ConfigMap{}, Claims: map[string]bool{}}
+	return &Manifest{Source: source, Secrets: map[string]*corev1.Secret{}, ConfigMaps: map[string]*corev1.ConfigMap{}, Claims: map[string]bool{}, Services: map[string]*corev1.Service{}}
 }
 
 func manifestFiles(dir string) ([]string, error) {

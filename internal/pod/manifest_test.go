@@ -184,10 +184,10 @@ func TestEmptyDirFieldsWarned(t *testing.T) {
 // warning, and the rest of the file runs; DaemonSet and StatefulSet give
 // their pods.
 func TestParseSkipsWhatPlayCannotRun(t *testing.T) {
-	m, err := Parse("app.yaml", strings.NewReader(`apiVersion: v1
-kind: Service
+	m, err := Parse("app.yaml", strings.NewReader(`apiVersion: policy/v1
+kind: PodDisruptionBudget
 metadata: {name: web}
-spec: {selector: {app: web}, ports: [{port: 80}]}
+spec: {minAvailable: 1}
 ---
 apiVersion: example.com/v1
 kind: Widget
@@ -225,6 +225,10 @@ spec:
 		if v := p.Spec.Volumes; len(v) != 1 || v[0].PersistentVolumeClaim == nil || v[0].PersistentVolumeClaim.ClaimName != want || !m.Claims["default/"+want] {
 			t.Errorf("pod %s: volumes %+v, claims %v", p.Name, v, m.Claims)
 		}
+		// As the StatefulSet controller sets them: web-0.web resolves.
+		if p.Spec.Hostname != p.Name || p.Spec.Subdomain != "db" {
+			t.Errorf("pod %s: hostname %q subdomain %q", p.Name, p.Spec.Hostname, p.Spec.Subdomain)
+		}
 	}
 	var names []string
 	for _, p := range m.Pods {
@@ -239,7 +243,7 @@ spec:
 			skipped = append(skipped, w.Object)
 		}
 	}
-	if got := strings.Join(skipped, ", "); got != "Service web, Widget w" {
+	if got := strings.Join(skipped, ", "); got != "PodDisruptionBudget web, Widget w" {
 		t.Fatalf("skipped kinds: %q (warnings %v)", got, m.Warnings)
 	}
 }

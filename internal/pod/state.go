@@ -39,6 +39,8 @@ type Applied struct {
 	// Claims are the PersistentVolumeClaims ("ns/name") declared or used:
 	// what down --volumes removes.
 	Claims []string `json:"claims,omitempty"`
+	// Services name the pods their selectors pick (see hosts.go).
+	Services []*corev1.Service `json:"services,omitempty"`
 }
 
 // SourceID names a manifest source in the state: a short hash of its
@@ -100,6 +102,9 @@ func NewApplied(m *Manifest, prev *Applied, now time.Time) *Applied {
 		}
 	}
 	a.Claims = sortedKeys(claims)
+	for _, k := range sortedKeys(m.Services) {
+		a.Services = append(a.Services, m.Services[k])
+	}
 	return a
 }
 

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // Supervisor runs a Worker for every pod recorded in the Store and keeps
@@ -22,6 +24,7 @@ type Supervisor struct {
 	mu      sync.Mutex
 	runners map[string]*runner // by pod uid
 	onSync  func(PodStatus)
+	hosts   *ServiceHosts
 }
 
 type runner struct {
@@ -34,8 +37,12 @@ type runner struct {
 // every pod status after each reconcile step.
 func NewSupervisor(cfg Config, store Store, onSync func(PodStatus)) *Supervisor {
 	cfg.defaults()
+	hosts := &ServiceHosts{}
+	if cfg.Hosts == nil {
+		cfg.Hosts = hosts
+	}
 	return &Supervisor{cfg: cfg, store: store, ReloadPeriod: 2 * time.Second,
-		runners: map[string]*runner{}, onSync: onSync}
+		runners: map[string]*runner{}, onSync: onSync, hosts: hosts}
 }
 
 // Run supervises until ctx ends; the pods keep running after it returns.
@@ -121,6 +128,7 @@ func (s *Supervisor) reconcile(ctx context.Context) error {
 		delete(s.runners, uid)
 		s.store.DeleteStatus(uid)
 	}
+	s.updateHosts(records)
 	return nil
 }
 
@@ -154,4 +162,21 @@ func SortStatuses(st []PodStatus) {
 		}
 		return st[i].Name < st[j].Name
 	})
+}
+
+// updateHosts gives the hosts table every recorded Service and the
+// supervised pods' addresses and readiness.
+func (s *Supervisor) updateHosts(records []*Applied) {
+	var services []*corev1.Service
+	for _, a := range records {
+		services = append(services, a.Services...)
+	}
+	var eps []Endpoint
+	for _, r := range s.runners {
+		st := r.w.Status()
+		p := r.w.pod
+		eps = append(eps, Endpoint{Namespace: p.Namespace, Name: p.Name, Hostname: hostname(p), Subdomain: p.Spec.Subdomain,
+			IP: st.PodIP, Labels: p.Labels, Ready: st.Ready && !p.Spec.HostNetwork})
+	}
+	s.hosts.Update(services, eps)
 }

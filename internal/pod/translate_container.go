@@ -2,6 +2,7 @@ package pod
 
 import (
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -21,6 +22,9 @@ type ContainerInput struct {
 	// SubPathsDir, when set, is where sub path mounts are pinned
 	// (pinSubPath); the worker sets it when it may mount.
 	SubPathsDir string
+	// HostsPath, when set, is mounted over /etc/hosts (unless the
+	// container mounts a volume there).
+	HostsPath string
 }
 
 // ContainerConfig translates one container of p.
@@ -33,6 +37,9 @@ func ContainerConfig(p *corev1.Pod, in ContainerInput) (*runtimeapi.ContainerCon
 	ms, err := mounts(c, in.Volumes, in.SubPathsDir)
 	if err != nil {
 		return nil, err
+	}
+	if in.HostsPath != "" && !slices.ContainsFunc(ms, func(m *runtimeapi.Mount) bool { return m.ContainerPath == "/etc/hosts" }) {
+		ms = append(ms, &runtimeapi.Mount{ContainerPath: "/etc/hosts", HostPath: in.HostsPath})
 	}
 	res, err := resources(c)
 	if err != nil {

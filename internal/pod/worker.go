@@ -28,6 +28,9 @@ type Config struct {
 	Backoff     *Backoff    // nil: the kubelet's 10 s … 5 min
 	// SyncPeriod is how often a pod is reconciled and its probes checked.
 	SyncPeriod time.Duration
+	// Hosts, when set, gives each pod a managed /etc/hosts (Service names);
+	// nil leaves the runtime's.
+	Hosts HostsTable
 }
 
 // LocalImages makes images that are built on this host rather than pulled
@@ -183,6 +186,9 @@ func (w *Worker) Sync(ctx context.Context) {
 		w.cfg.Backoff.Reset(sbKey)
 	}
 	w.status.Reason, w.status.Message = "", ""
+	if err := w.syncHosts(); err != nil {
+		w.log.Warn("writing the pod's hosts file", "error", err)
+	}
 	conts, err := w.listContainers(ctx)
 	if err != nil {
 		w.status.Message = err.Error()
@@ -415,4 +421,22 @@ func shortID(id string) string {
 		return id[:12]
 	}
 	return id
+}
+
+// hostsPath is the pod's managed /etc/hosts, "" when it has none (no
+// table, or the host's network).
+func (w *Worker) hostsPath() string {
+	if w.cfg.Hosts == nil || w.pod.Spec.HostNetwork {
+		return ""
+	}
+	return HostsPath(w.podDir)
+}
+
+// syncHosts brings the pod's /etc/hosts up to date with the Services.
+func (w *Worker) syncHosts() error {
+	path := w.hostsPath()
+	if path == "" {
+		return nil
+	}
+	return writeHosts(path, w.cfg.Hosts.Hosts(w.pod, w.mem.podIP))
 }

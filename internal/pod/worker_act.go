@@ -75,7 +75,7 @@ func (w *Worker) start(ctx context.Context, c *corev1.Container, attempt uint32)
 	}
 	cfg, err := ContainerConfig(w.pod, ContainerInput{
 		Container: c, Attempt: attempt, Image: image, PodIP: w.mem.podIP, Volumes: w.mem.volumes, Objects: w.objs,
-		SubPathsDir: w.subPathsDir(),
+		SubPathsDir: w.subPathsDir(), HostsPath: w.hostsPath(),
 	})
 	if err != nil {
 		w.mem.waiting[c.Name] = waitReason{"CreateContainerConfigError", err.Error()}
