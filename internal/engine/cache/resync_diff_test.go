@@ -95,8 +95,11 @@ func TestPartialResyncInspectsOnlyChanges(t *testing.T) {
 		full.run(t, "k8s_c"+string(rune('a'+i))+"_p_ns_uid_0")
 	}
 	full.inspectsOver(t, 2)
-	if got := full.inspectsOver(t, 4); got < 4*2*n {
-		t.Fatalf("full resyncs: %d inspects over 4 resyncs of %d containers; want at least %d", got, n, 4*2*n)
+	// The first of the four may have made some of its inspects before the
+	// count began (a busy machine): three full ones at least, still well
+	// above the partial resyncs' one per container.
+	if got := full.inspectsOver(t, 4); got < 3*2*n {
+		t.Fatalf("full resyncs: %d inspects over 4 resyncs of %d containers; want at least %d", got, n, 3*2*n)
 	}
 }
 
