@@ -154,10 +154,12 @@ spec:
 	if err := p.eng.KillContainer(context.Background(), before.SandboxID, "KILL"); err != nil {
 		t.Fatalf("kill the sandbox container: %v", err)
 	}
-	st := p.waitPod("dltplay-sb", 60*time.Second, "a new sandbox", func(s pod.PodStatus) bool {
-		return s.SandboxID != before.SandboxID && s.Ready
+	// Until the old container is replaced the status may show the new
+	// sandbox beside it: wait for the container's next start.
+	st := p.waitPod("dltplay-sb", 60*time.Second, "a new sandbox and the container started in it", func(s pod.PodStatus) bool {
+		return s.SandboxID != before.SandboxID && s.Ready && len(s.Containers) == 1 && s.Containers[0].RestartCount > 0
 	})
-	if st.Containers[0].RestartCount != 1 {
+	if st.Containers[0].RestartCount != 1 || st.Containers[0].ID == before.Containers[0].ID {
 		t.Fatalf("restart count after the sandbox changed: %+v", st.Containers[0])
 	}
 }

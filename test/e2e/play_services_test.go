@@ -86,6 +86,11 @@ spec:
 		}
 	}
 	for _, pod := range []string{"dltplay-db-0", "dltplay-db-1"} {
+		// Each pod's name is added once it is ready, on a later reload.
+		deadline := time.Now().Add(30 * time.Second)
+		for get(pod+".dltplay-db") != pod && time.Now().Before(deadline) {
+			time.Sleep(time.Second)
+		}
 		if got := get(pod + ".dltplay-db"); got != pod {
 			t.Fatalf("%s.dltplay-db answered %q", pod, got)
 		}
