@@ -10,6 +10,8 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
+	"github.com/containernetworking/cni/pkg/version"
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -66,7 +68,9 @@ func newCNI(cfg Config) (*cniPlugin, error) {
 	}
 	log := cfg.Logger.With("plugin", PluginCNI)
 	return &cniPlugin{
-		cni:      libcni.NewCNIConfigWithCacheDir(binDirs, cacheDir, nil),
+		// The executor given here, not left nil: libcni fills a nil one in
+		// lazily on first use, unsynchronised, and teardowns run in parallel.
+		cni:      libcni.NewCNIConfigWithCacheDir(binDirs, cacheDir, &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: os.Stderr}, PluginDecoder: version.PluginDecoder{}}),
 		conf:     &confSource{dir: confDir, binDirs: binDirs, log: log},
 		loopback: lo,
 		cacheDir: cacheDir,
