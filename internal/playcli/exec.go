@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -46,11 +45,7 @@ func runExec(ctx context.Context, args []string) error {
 	if fs.NArg() < 2 {
 		return errors.New("usage: dockerlet exec POD [-c CONTAINER] -- COMMAND [ARGS...]")
 	}
-	r, err := findPod(pod.Store{Dir: f.stateDir}, *ns, strings.TrimPrefix(fs.Arg(0), "pod/"))
-	if err != nil {
-		return err
-	}
-	name, err := pickContainer(r, *cname)
+	r, name, err := findContainer(f.stateDir, *ns, fs.Arg(0), *cname)
 	if err != nil {
 		return err
 	}

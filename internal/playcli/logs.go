@@ -36,11 +36,7 @@ func runLogs(ctx context.Context, args []string) error {
 	if fs.NArg() != 1 {
 		return errors.New("usage: dockerlet logs POD [-c CONTAINER] [-f] [-p] [--tail N]")
 	}
-	r, err := findPod(pod.Store{Dir: f.stateDir}, *ns, strings.TrimPrefix(fs.Arg(0), "pod/"))
-	if err != nil {
-		return err
-	}
-	name, err := pickContainer(r, *cname)
+	r, name, err := findContainer(f.stateDir, *ns, fs.Arg(0), *cname)
 	if err != nil {
 		return err
 	}
@@ -63,6 +59,17 @@ func runLogs(ctx context.Context, args []string) error {
 }
 
 // pickContainer resolves -c: the given container, or the only one.
+// findContainer finds the pod a command names ("NAME" or "pod/NAME") and
+// the container in it (-c, or the only one).
+func findContainer(stateDir, ns, podArg, cname string) (podRef, string, error) {
+	r, err := findPod(pod.Store{Dir: stateDir}, ns, strings.TrimPrefix(podArg, "pod/"))
+	if err != nil {
+		return podRef{}, "", err
+	}
+	name, err := pickContainer(r, cname)
+	return r, name, err
+}
+
 func pickContainer(r podRef, name string) (string, error) {
 	if name != "" {
 		for _, list := range [][]string{names(r.pod.Spec.Containers), names(r.pod.Spec.InitContainers)} {
