@@ -144,6 +144,7 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	f.criDockerd.warn(logger)
+	f.criDockerd.warnUnadopted(logger)
 	if f.networkWhy != "" {
 		logger.Warn("--network-plugin not given: using cni, as cri-dockerd would; --network-plugin docker for Docker's bridge", "why", f.networkWhy)
 	}
@@ -180,7 +181,7 @@ func runServe(ctx context.Context, args []string) error {
 	} else {
 		disableHeapProfiling()
 	}
-	n, err := node.New(ctx, node.Options{
+	opts := node.Options{
 		Engine: eng, DockerInfo: info, Logger: logger, Metrics: mtr, Version: version,
 		RootDir: f.rootDir, PodInfraImage: f.podInfraImage, Mirrors: f.mirrors, MirrorCredentials: f.mirrorCredentials,
 		Network: network.Config{
@@ -188,7 +189,13 @@ func runServe(ctx context.Context, args []string) error {
 			CNIConfDir: f.cniConfDir, CNICacheDir: f.cniCacheDir, CNINetNSDir: f.cniNetNSDir,
 		},
 		Streaming: &streaming.Config{Addr: f.streamingAddr, Limits: f.limits.http(f.limits.streamingMaxConns)},
-	})
+		// cri-dockerd's flags are the same: its --cni-cache-dir is ours.
+		AdoptCNICacheDir: f.cniCacheDir,
+	}
+	if f.criDockerd.adopt {
+		opts.AdoptCRIDockerd = f.criDockerd.rootDir
+	}
+	n, err := node.New(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+
+	"github.com/dockerlet/dockerlet/internal/adopt"
 )
 
 // criDockerdFlags are cri-dockerd v0.4's flags that dockerlet has no
@@ -15,23 +17,27 @@ type criDockerdFlags struct {
 	set       []string // the flags of this list given on the command line
 	version   bool
 	buildInfo bool
+	// rootDir is cri-dockerd's root directory; adopt says to adopt the
+	// pods its checkpoints there name (internal/adopt).
+	rootDir string
+	adopt   bool
 }
 
 // criDockerdOnly: flag name → what dockerlet does instead.
 var criDockerdOnly = map[string]string{
-	"cri-dockerd-root-directory": "dockerlet keeps its checkpoints in --root-directory and does not read cri-dockerd's; pods cri-dockerd started are not adopted (drain the node before switching)",
-	"runtime-cgroups":            "dockerlet runs in the cgroup its service manager gives it (the unit's Slice=); the containers' cgroups are Docker's",
-	"pod-cidr":                   "pod addresses come from the CNI configuration (cni) or Docker's network (docker), as with cri-dockerd's cni plugin",
-	"ipv6-dual-stack":            "IPv6 follows the CNI configuration (cni) or Docker's network (docker)",
-	"network-plugin-mtu":         "the MTU is the CNI configuration's (cni) or Docker's network's (docker), as with cri-dockerd's cni plugin",
-	"hairpin-mode":               "hairpin is the CNI configuration's (the bridge plugin's hairpinMode), as with cri-dockerd's cni plugin",
+	"runtime-cgroups":    "dockerlet runs in the cgroup its service manager gives it (the unit's Slice=); the containers' cgroups are Docker's",
+	"pod-cidr":           "pod addresses come from the CNI configuration (cni) or Docker's network (docker), as with cri-dockerd's cni plugin",
+	"ipv6-dual-stack":    "IPv6 follows the CNI configuration (cni) or Docker's network (docker)",
+	"network-plugin-mtu": "the MTU is the CNI configuration's (cni) or Docker's network's (docker), as with cri-dockerd's cni plugin",
+	"hairpin-mode":       "hairpin is the CNI configuration's (the bridge plugin's hairpinMode), as with cri-dockerd's cni plugin",
 }
 
 // hairpinModes are the values cri-dockerd accepts for --hairpin-mode.
 var hairpinModes = []string{"promiscuous-bridge", "hairpin-veth", "none"}
 
 func (c *criDockerdFlags) addFlags(fs *flag.FlagSet) {
-	fs.String("cri-dockerd-root-directory", "", "cri-dockerd's; accepted and ignored with a warning (see --root-directory)")
+	fs.StringVar(&c.rootDir, "cri-dockerd-root-directory", adopt.DefaultRootDir, "cri-dockerd's root directory, whose sandbox checkpoints --adopt-cri-dockerd reads (dockerlet's own are in --root-directory)")
+	fs.BoolVar(&c.adopt, "adopt-cri-dockerd", false, "adopt the pods cri-dockerd left running (checkpoints in --cri-dockerd-root-directory, CNI cache in --cni-cache-dir, default cri-dockerd's /var/lib/cni/cache): same ids, nothing restarts")
 	fs.String("runtime-cgroups", "", "cri-dockerd's; accepted and ignored with a warning")
 	fs.String("pod-cidr", "", "cri-dockerd's; accepted and ignored with a warning")
 	fs.Bool("ipv6-dual-stack", false, "cri-dockerd's; accepted and ignored with a warning")
@@ -44,6 +50,18 @@ func (c *criDockerdFlags) addFlags(fs *flag.FlagSet) {
 	})
 	fs.BoolVar(&c.version, "version", false, "print dockerlet's version and exit (as cri-dockerd --version)")
 	fs.BoolVar(&c.buildInfo, "buildinfo", false, "print dockerlet's build information and exit (as cri-dockerd --buildinfo)")
+}
+
+// criDockerdOwn are flags that only a command line carried over from
+// cri-dockerd, or one adopting its pods, gives.
+var criDockerdOwn = []string{"cri-dockerd-root-directory", "adopt-cri-dockerd"}
+
+// warnUnadopted tells a node switched from cri-dockerd without
+// --adopt-cri-dockerd what becomes of cri-dockerd's pods.
+func (c *criDockerdFlags) warnUnadopted(logger *slog.Logger) {
+	if !c.adopt && adopt.HasCheckpoints(c.rootDir) {
+		logger.Warn("cri-dockerd's root directory holds sandbox checkpoints: pods cri-dockerd left running are not adopted without --adopt-cri-dockerd, and the kubelet starts them again beside the old containers", "cri_dockerd_root_directory", c.rootDir)
+	}
 }
 
 // afterParse records which cri-dockerd-only flags were given.
@@ -78,6 +96,11 @@ func defaultNetworkPlugin(set map[string]bool) (plugin, why string) {
 	for name := range criDockerdOnly {
 		if set[name] {
 			return "cni", "cri-dockerd's --" + name + " is set (cri-dockerd's default network plugin is cni)"
+		}
+	}
+	for _, name := range criDockerdOwn {
+		if set[name] {
+			return "cni", "--" + name + " is set (cri-dockerd's default network plugin is cni)"
 		}
 	}
 	return "docker", ""

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -82,5 +85,44 @@ func TestServeVersionFlag(t *testing.T) {
 		if code != 0 || !strings.HasPrefix(out, "dockerlet: ") {
 			t.Errorf("serve %s: exit %d\nstdout: %s\nstderr: %s", flag, code, out, errOut)
 		}
+	}
+}
+
+func TestAdoptCRIDockerdFlags(t *testing.T) {
+	f, err := parseServeFlags(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.criDockerd.adopt || f.criDockerd.rootDir != "/var/lib/cri-dockerd" {
+		t.Errorf("defaults: adopt %v from %q, want no adoption, cri-dockerd's default directory", f.criDockerd.adopt, f.criDockerd.rootDir)
+	}
+	root := t.TempDir()
+	f, err = parseServeFlags(append(slices.Clone(criDockerdCommandLine), "--adopt-cri-dockerd", "--cri-dockerd-root-directory", root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.criDockerd.adopt || f.criDockerd.rootDir != root || f.networkPlugin != "cni" {
+		t.Errorf("adopt %v from %q, network %q", f.criDockerd.adopt, f.criDockerd.rootDir, f.networkPlugin)
+	}
+
+	// Not adopting while cri-dockerd's checkpoints are there is worth a
+	// warning; adopting, or nothing there, is not.
+	warned := func(adopt bool) bool {
+		var b bytes.Buffer
+		c := criDockerdFlags{rootDir: root, adopt: adopt}
+		c.warnUnadopted(slog.New(slog.NewTextHandler(&b, nil)))
+		return strings.Contains(b.String(), "--adopt-cri-dockerd")
+	}
+	if warned(false) {
+		t.Error("warned with no checkpoint")
+	}
+	if err := os.MkdirAll(filepath.Join(root, "sandbox"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "sandbox", strings.Repeat("a", 64)), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !warned(false) || warned(true) {
+		t.Errorf("warnings: without adoption %v, with %v; want true, false", warned(false), warned(true))
 	}
 }

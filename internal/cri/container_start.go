@@ -37,7 +37,10 @@ func (s *Service) StartContainer(ctx context.Context, req *runtimeapi.StartConta
 	}
 	// The copier makes the log's directories, inside the pod's log
 	// directory only.
-	if logPath != "" && s.cfg.Logs != nil {
+	// An adopted container's log path is cri-dockerd's link to Docker's
+	// own log file, which goes on being written: a copier would write
+	// through the link into it.
+	if logPath != "" && s.cfg.Logs != nil && !adopted(c.Config.Labels) {
 		if err := s.cfg.Logs.StartIn(context.WithoutCancel(ctx), c.ID, c.Config.Labels[naming.LabelLogDir], logPath); err != nil {
 			// The container runs; its log can be resumed later (Start is
 			// idempotent and resumes), so this is not a start failure.

@@ -57,7 +57,9 @@ func (s *Service) Reconcile(ctx context.Context) {
 			continue
 		}
 		known[sb.ID] = true
-		if !s.owns(sb.Labels, sb.ID) || !s.madeBefore(sb.Labels, sb.Created) || s.sandboxComplete(sb) {
+		// An adopted sandbox has no checkpoint of dockerlet's: it was
+		// complete when its runtime handed it over.
+		if adopted(sb.Labels) || !s.owns(sb.Labels, sb.ID) || !s.madeBefore(sb.Labels, sb.Created) || s.sandboxComplete(sb) {
 			continue
 		}
 		rollback = append(rollback, sb)
@@ -83,7 +85,7 @@ func (s *Service) Reconcile(ctx context.Context) {
 	}
 	var orphaned []container.Summary
 	for _, c := range ctrs {
-		if !isManaged(c.Labels, naming.TypeContainer) || c.Labels[naming.LabelRootDir] != s.rootDir ||
+		if !isManaged(c.Labels, naming.TypeContainer) || c.Labels[naming.LabelRootDir] != s.rootDir || adopted(c.Labels) ||
 			known[c.Labels[naming.LabelSandboxID]] || !s.madeBefore(c.Labels, c.Created) {
 			continue
 		}

@@ -39,6 +39,11 @@ func isManaged(l map[string]string, typ string) bool {
 	return l[naming.LabelManaged] == "true" && l[naming.LabelType] == typ
 }
 
+// adopted reports whether an object is one dockerlet adopted from another
+// runtime (internal/adopt): its labels are shown, not stored, and its log
+// file is that runtime's.
+func adopted(l map[string]string) bool { return l[naming.LabelAdopted] != "" }
+
 // mine reports whether a managed object is this server's.
 func (s *Service) mine(l map[string]string, typ string) bool {
 	return isManaged(l, typ) && l[naming.LabelRootDir] == s.rootDir

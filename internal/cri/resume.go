@@ -32,6 +32,9 @@ func (s *Service) Resume(ctx context.Context) {
 		if path == "" || !s.mine(c.Labels, naming.TypeContainer) {
 			continue // another server's: two copiers would write one file twice
 		}
+		if adopted(c.Labels) {
+			continue // its log is its runtime's link to Docker's log file
+		}
 		switch {
 		case c.State == container.StateRunning:
 			running++

@@ -109,6 +109,11 @@ func (s *Service) teardownFromCheckpoint(ctx context.Context, id string, sb *con
 	if err := s.cfg.Network.TearDown(ctx, pod, netns); err != nil {
 		return fmt.Errorf("network %s: tear down sandbox %s: %w", s.cfg.Network.Name(), id, err)
 	}
+	if remember && cp == nil && sb != nil && adopted(sb.Config.Labels) {
+		// An adopted sandbox has no checkpoint of dockerlet's yet: this
+		// one records the release, so that its removal runs no second DEL.
+		cp = &sandboxCheckpoint{ID: id, Pod: pod, Complete: true}
+	}
 	if remember && cp != nil {
 		cp.NetworkDown = true
 		if err := s.ckpt.Save(cp); err != nil {
@@ -127,6 +132,7 @@ func podFromInspect(sb *container.InspectResponse) *PodNetwork {
 		ID: sb.ID, Name: l[naming.LabelPodName], Namespace: l[naming.LabelPodNamespace], UID: l[naming.LabelPodUID],
 		HostNetwork: namespaceOptionsOf(l).Network == runtimeapi.NamespaceMode_NODE,
 		Annotations: ann,
+		CNICacheDir: l[naming.LabelCNICacheDir],
 	}
 	if sb.HostConfig != nil {
 		p.CgroupParent = sb.HostConfig.CgroupParent

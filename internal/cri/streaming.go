@@ -9,6 +9,8 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
 // runningContainer resolves a container that must be running.
@@ -89,6 +91,12 @@ func (s *Service) ReopenContainerLog(ctx context.Context, req *runtimeapi.Reopen
 	c, err := s.runningContainer(ctx, req.ContainerId)
 	if err != nil {
 		return nil, err
+	}
+	if adopted(c.Config.Labels) {
+		// As cri-dockerd answered: the file is Docker's json-file log,
+		// which Docker alone writes and rotates.
+		return nil, fmt.Errorf("container %s was adopted from %s: its log is Docker's json-file log, which is not reopened: %w",
+			c.ID, c.Config.Labels[naming.LabelAdopted], errdefs.ErrFailedPrecondition)
 	}
 	if err := s.cfg.Logs.Reopen(ctx, c.ID); err != nil {
 		return nil, fmt.Errorf("reopen log of %s: %w", c.ID, err)

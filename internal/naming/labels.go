@@ -66,6 +66,39 @@ const (
 	LabelAnnotationPrefix = LabelPrefix + "annotation."
 )
 
+// Labels no Docker container carries: dockerlet shows them on the
+// sandboxes and containers it adopted from cri-dockerd (internal/adopt),
+// whose Docker labels are cri-dockerd's and cannot be changed. The adopt
+// layer adds every label above to what such a container shows, from
+// cri-dockerd's labels, its name and its checkpoint.
+const (
+	// LabelAdopted names the runtime that made the container
+	// (AdoptedFromCRIDockerd). dockerlet never copies its own log into
+	// such a container's log path (cri-dockerd's symlink to Docker's log)
+	// and never rolls it back as a half-made sandbox of its own.
+	LabelAdopted = LabelPrefix + "adopted-from"
+	// LabelCNICacheDir is the CNI cache directory the sandbox's network
+	// was set up with (cri-dockerd's --cni-cache-dir): its teardown
+	// replays DEL from the config cached there. Sandboxes only.
+	LabelCNICacheDir = LabelPrefix + "cni-cache-dir"
+)
+
+// AdoptedFromCRIDockerd is LabelAdopted's value for cri-dockerd's objects.
+const AdoptedFromCRIDockerd = "cri-dockerd"
+
+// cri-dockerd's own Docker labels (v0.3 and v0.4), read to adopt what it
+// left running. The kubelet's labels are stored as they are, its
+// annotations under CRIDockerdAnnotationPrefix.
+const (
+	CRIDockerdLabelType          = "io.kubernetes.docker.type"
+	CRIDockerdTypeSandbox        = "podsandbox"
+	CRIDockerdTypeContainer      = "container"
+	CRIDockerdLabelSandboxID     = "io.kubernetes.sandbox.id"
+	CRIDockerdLabelLogPath       = "io.kubernetes.container.logpath"
+	CRIDockerdAnnotationPrefix   = "annotation."
+	CRIDockerdLabelContainerName = "io.kubernetes.container.name"
+)
+
 // LabelType's values.
 const (
 	TypeSandbox   = "sandbox"

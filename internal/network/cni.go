@@ -33,6 +33,8 @@ var loopbackConf = []byte(`{"cniVersion":"0.3.1","name":"` + loopbackName + `","
 // set up: IPs reads it, TearDown replays DEL from it.
 type cniPlugin struct {
 	cni      *libcni.CNIConfig
+	exec     invoke.Exec
+	binDirs  []string
 	conf     *confSource
 	loopback *libcni.PluginConfig
 	cacheDir string
@@ -67,10 +69,13 @@ func newCNI(cfg Config) (*cniPlugin, error) {
 		return nil, fmt.Errorf("loopback config: %w", err)
 	}
 	log := cfg.Logger.With("plugin", PluginCNI)
+	// The executor given here, not left nil: libcni fills a nil one in
+	// lazily on first use, unsynchronised, and teardowns run in parallel.
+	exec := &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: os.Stderr}, PluginDecoder: version.PluginDecoder{}}
 	return &cniPlugin{
-		// The executor given here, not left nil: libcni fills a nil one in
-		// lazily on first use, unsynchronised, and teardowns run in parallel.
-		cni:      libcni.NewCNIConfigWithCacheDir(binDirs, cacheDir, &invoke.DefaultExec{RawExec: &invoke.RawExec{Stderr: os.Stderr}, PluginDecoder: version.PluginDecoder{}}),
+		cni:      libcni.NewCNIConfigWithCacheDir(binDirs, cacheDir, exec),
+		exec:     exec,
+		binDirs:  binDirs,
 		conf:     &confSource{dir: confDir, binDirs: binDirs, log: log},
 		loopback: lo,
 		cacheDir: cacheDir,
@@ -81,6 +86,19 @@ func newCNI(cfg Config) (*cniPlugin, error) {
 }
 
 func (p *cniPlugin) Name() string { return PluginCNI }
+
+// forPod is the plugin as it reads and tears down pod: over the cache
+// directory another runtime set the pod up with (Pod.CNICacheDir), where
+// libcni cached that runtime's config, arguments and result.
+func (p *cniPlugin) forPod(pod *Pod) *cniPlugin {
+	if pod == nil || pod.CNICacheDir == "" || pod.CNICacheDir == p.cacheDir {
+		return p
+	}
+	q := *p
+	q.cacheDir = pod.CNICacheDir
+	q.cni = libcni.NewCNIConfigWithCacheDir(p.binDirs, pod.CNICacheDir, p.exec)
+	return &q
+}
 
 // Status re-reads the conf dir (cheaply) so the node turns ready as soon as
 // a config appears.
@@ -171,6 +189,7 @@ func (p *cniPlugin) IPs(_ context.Context, pod *Pod, _ *container.InspectRespons
 	if pod.HostNetwork {
 		return nil, nil
 	}
+	p = p.forPod(pod)
 	preferred := ""
 	if list, _, err := p.conf.current(); err == nil {
 		preferred = list.Name
@@ -197,6 +216,7 @@ func (p *cniPlugin) TearDown(ctx context.Context, pod *Pod, netnsPath string) er
 	if pod.HostNetwork {
 		return nil
 	}
+	p = p.forPod(pod)
 	pin := p.pinPath(pod.ID)
 	if isPinnedNetNS(pin) {
 		netnsPath = pin // the pod's own netns, whatever became of the container

@@ -27,6 +27,11 @@ type Pod struct {
 	// DNS is the pod's DNS config, handed to CNI plugins with the "dns"
 	// capability. Optional.
 	DNS *runtimeapi.DNSConfig
+	// CNICacheDir, when set, is the CNI cache directory another runtime
+	// set the pod up with (a pod adopted from cri-dockerd): cni mode reads
+	// its IPs and replays its teardown from there, with the config cached
+	// at its ADD. "": the plugin's own.
+	CNICacheDir string
 }
 
 // Result of SetUp.

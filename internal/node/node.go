@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	"github.com/dockerlet/dockerlet/internal/adopt"
 	"github.com/dockerlet/dockerlet/internal/cri"
 	"github.com/dockerlet/dockerlet/internal/crilog"
 	"github.com/dockerlet/dockerlet/internal/engine"
@@ -73,6 +74,13 @@ type Options struct {
 	// directory. nil: New asks Docker.
 	DockerInfo *system.Info
 
+	// AdoptCRIDockerd is cri-dockerd's root directory
+	// (--cri-dockerd-root-directory) whose running pods this node adopts
+	// (internal/adopt); "": none. AdoptCNICacheDir is the CNI cache
+	// directory cri-dockerd used ("": its default).
+	AdoptCRIDockerd  string
+	AdoptCNICacheDir string
+
 	// Stand-ins for tests; nil: the real collaborator.
 	Stats         cri.StatsCollector
 	Logs          cri.LogManager
@@ -90,6 +98,9 @@ type Node struct {
 	Metrics *metrics.Metrics
 	Keyring *keyring.Keyring
 	Network cri.NetworkPlugin
+	// Adopted is what was adopted from cri-dockerd (nil unless
+	// Options.AdoptCRIDockerd was set).
+	Adopted *adopt.Set
 	// Streaming is nil unless Options.Streaming was set.
 	Streaming *streaming.Server
 
@@ -128,8 +139,21 @@ func New(ctx context.Context, o Options) (_ *Node, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	eng := o.Metrics.WrapEngine(o.Engine)
+	if o.AdoptCRIDockerd != "" {
+		// Below the cache, so that the cache holds the adopted objects as
+		// dockerlet's and its relists cost what they always do.
+		set, err := adopt.Scan(ctx, eng, adopt.Options{
+			RootDir: o.AdoptCRIDockerd, Owner: o.RootDir, CNICacheDir: o.AdoptCNICacheDir, Logger: o.Logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		n.Adopted = set
+		eng = set.Wrap(eng)
+	}
 	syncCtx, cancel := context.WithTimeout(ctx, o.CacheSyncWait)
-	c, err := cache.New(syncCtx, o.Metrics.WrapEngine(o.Engine), cache.Options{Logger: o.Logger, Metrics: o.Metrics, LabelFilter: owner})
+	c, err := cache.New(syncCtx, eng, cache.Options{Logger: o.Logger, Metrics: o.Metrics, LabelFilter: owner})
 	cancel()
 	if err != nil {
 		return nil, err
