@@ -122,6 +122,11 @@ func (p *player) mustRun(args ...string) string {
 	p.t.Helper()
 	out, code := p.run("", args...)
 	if code != 0 {
+		// The background supervisor's log says why it exited; the state
+		// directory goes with the test.
+		if log, err := os.ReadFile(filepath.Join(p.state, "supervisor.log")); err == nil {
+			out += "\nsupervisor.log:\n" + string(log)
+		}
 		p.t.Fatalf("dockerlet %s: exit %d\n%s", strings.Join(args, " "), code, out)
 	}
 	return out
