@@ -263,7 +263,7 @@ func statusesOf(store pod.Store, a *pod.Applied) []pod.PodStatus {
 // supervisor) and shows the pods until interrupted; then it tears down
 // what this manifest created.
 func playForeground(ctx context.Context, env *playEnv, a *pod.Applied, o *playOpts) error {
-	lock, ok, err := tryLock(env.store)
+	lock, ok, err := lockSupervisor(env.store)
 	if err != nil {
 		return err
 	}

@@ -44,6 +44,27 @@ func (l *supervisorLock) Unlock() {
 	l.f.Close()
 }
 
+// lockWait bounds how long lockSupervisor waits out a holder.
+var lockWait = 2 * time.Second
+
+// lockSupervisor takes the supervisor lock for a process that is to
+// supervise store. supervisorRunning probes by taking the same lock for a
+// moment, so a probe (play polling for the supervisor it started, a
+// `get` or `down` beside it) can hold it exactly when the supervisor
+// tries: that would make the supervisor give up as if another ran. A probe
+// lets go at once and a supervisor never does, so the lock is retried for
+// lockWait before ok=false.
+func lockSupervisor(store pod.Store) (*supervisorLock, bool, error) {
+	deadline := time.Now().Add(lockWait)
+	for {
+		l, ok, err := tryLock(store)
+		if ok || err != nil || time.Now().After(deadline) {
+			return l, ok, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // supervisorRunning reports whether some process supervises store.
 func supervisorRunning(store pod.Store) bool {
 	l, ok, err := tryLock(store)

@@ -72,3 +72,30 @@ func TestStopDaemonSignalsOnlyTheLockHolder(t *testing.T) {
 		t.Fatal("the lock holder named by the pid file was not signalled")
 	}
 }
+
+// A supervisor starting while a probe (supervisorRunning) holds the lock
+// for its moment gets the lock once the probe lets go; one that finds the
+// lock held for good says another supervisor runs.
+func TestLockSupervisorOutwaitsAProbe(t *testing.T) {
+	store := pod.Store{Dir: filepath.Join(t.TempDir(), "state")}
+	probe, ok, err := tryLock(store)
+	if err != nil || !ok {
+		t.Fatalf("probe: ok %v, %v", ok, err)
+	}
+	go func() { time.Sleep(100 * time.Millisecond); probe.Unlock() }()
+	sup, ok, err := lockSupervisor(store)
+	if err != nil || !ok {
+		t.Fatalf("supervisor behind a probe: ok %v, %v", ok, err)
+	}
+	defer sup.Unlock()
+
+	defer func(w time.Duration) { lockWait = w }(lockWait)
+	lockWait = 200 * time.Millisecond
+	start := time.Now()
+	if _, ok, err := lockSupervisor(store); err != nil || ok {
+		t.Fatalf("second supervisor: ok %v, %v", ok, err)
+	}
+	if d := time.Since(start); d < lockWait {
+		t.Fatalf("gave up after %v, before lockWait", d)
+	}
+}

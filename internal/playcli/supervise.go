@@ -25,7 +25,7 @@ func runSupervise(ctx context.Context, args []string) error {
 		return fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	store := pod.Store{Dir: f.stateDir}
-	lock, ok, err := tryLock(store)
+	lock, ok, err := lockSupervisor(store)
 	if err != nil {
 		return err
 	}
