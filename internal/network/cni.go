@@ -231,9 +231,12 @@ func (p *cniPlugin) TearDown(ctx context.Context, pod *Pod, netnsPath string) er
 	}
 	deleted := false
 	for _, att := range atts {
-		if att.NetworkName == loopbackName {
-			continue
+		if att.NetworkName == loopbackName && att.IfName == loopbackIf {
+			continue // dockerlet's own loopback: its DEL follows
 		}
+		// cri-dockerd's loopback attachment is cached under the pod's
+		// interface name: replayed like any other, so its record goes too.
+		isLoopback := att.NetworkName == loopbackName
 		list, err := libcni.NetworkConfFromBytes(att.Config)
 		if err != nil || len(list.Plugins) == 0 {
 			// A record nobody can replay must not keep the pod
@@ -246,7 +249,7 @@ func (p *cniPlugin) TearDown(ctx context.Context, pod *Pod, netnsPath string) er
 			errs = append(errs, err)
 			continue
 		}
-		deleted = true
+		deleted = deleted || !isLoopback
 	}
 	if !deleted && len(errs) == 0 {
 		// No (usable) record: never set up, the ADD was cut short (a
