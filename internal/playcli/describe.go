@@ -18,21 +18,32 @@ import (
 )
 
 func init() {
-	register("describe", command{summary: "describe pod NAME: a pod's containers, probes, volumes and events", run: runDescribe})
+	register("describe", command{summary: "describe pod|job NAME: a pod's containers, probes, volumes and events, or a Job's status", run: runDescribe})
 }
 
 func runDescribe(ctx context.Context, args []string) error {
-	fs := cli.NewFlagSet("describe", "pod NAME [flags]")
+	fs := cli.NewFlagSet("describe", "pod|job NAME [flags]")
 	f := addPlayFlags(fs)
 	ns := fs.String("n", pod.DefaultNamespace, "namespace")
 	fs.StringVar(ns, "namespace", pod.DefaultNamespace, "namespace")
 	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
-	if fs.NArg() != 2 || (fs.Arg(0) != "pod" && fs.Arg(0) != "pods" && fs.Arg(0) != "po") {
-		return errors.New("usage: dockerlet describe pod NAME [-n NS]")
+	if fs.NArg() != 2 || (fs.Arg(0) != "pod" && fs.Arg(0) != "pods" && fs.Arg(0) != "po" && !isJobs(fs.Arg(0))) {
+		return errors.New("usage: dockerlet describe pod|job NAME [-n NS]")
 	}
 	store := pod.Store{Dir: f.stateDir}
+	if isJobs(fs.Arg(0)) {
+		jobs, err := listJobs(store, *ns, fs.Arg(1))
+		if err != nil {
+			return err
+		}
+		if len(jobs) == 0 {
+			return fmt.Errorf("job %q not found in namespace %q", fs.Arg(1), *ns)
+		}
+		describeJob(cli.SafeWriter(os.Stdout), jobs[0], time.Now())
+		return nil
+	}
 	r, err := findPod(store, *ns, fs.Arg(1))
 	if err != nil {
 		return err

@@ -63,6 +63,9 @@ func runDown(ctx context.Context, args []string) error {
 	for _, p := range a.Pods {
 		fmt.Printf("pod/%s deleted\n", p.Name)
 	}
+	for _, j := range a.Jobs {
+		fmt.Printf("job.batch/%s deleted\n", j.Name)
+	}
 	if rest, err := store.ListApplied(); err == nil && len(rest) == 0 {
 		stopDaemon(store) // nothing left to supervise
 	}

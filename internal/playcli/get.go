@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	register("get", command{summary: "get pods: list the pods play created (kubectl get pods)", run: runGet})
+	register("get", command{summary: "get pods|jobs: list the pods (or Jobs) play created (kubectl get)", run: runGet})
 }
 
 type podRef struct {
@@ -38,7 +38,7 @@ func listPods(store pod.Store, ns string) ([]podRef, error) {
 		for _, s := range sts {
 			byUID[s.UID] = s
 		}
-		for _, p := range a.Pods {
+		for _, p := range store.PodsOf(a) {
 			if ns != "" && p.Namespace != ns {
 				continue
 			}
@@ -63,7 +63,7 @@ func findPod(store pod.Store, ns, name string) (podRef, error) {
 }
 
 func runGet(ctx context.Context, args []string) error {
-	fs := cli.NewFlagSet("get", "pods [NAME] [flags]")
+	fs := cli.NewFlagSet("get", "pods|jobs [NAME] [flags]")
 	f := addPlayFlags(fs)
 	ns := fs.String("n", pod.DefaultNamespace, "namespace")
 	fs.StringVar(ns, "namespace", pod.DefaultNamespace, "namespace")
@@ -74,8 +74,8 @@ func runGet(ctx context.Context, args []string) error {
 	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
-	if fs.NArg() < 1 || (fs.Arg(0) != "pods" && fs.Arg(0) != "pod" && fs.Arg(0) != "po") {
-		return errors.New("usage: dockerlet get pods [NAME] [-n NS | -A] [-o wide|name|json|yaml]")
+	if fs.NArg() < 1 || (fs.Arg(0) != "pods" && fs.Arg(0) != "pod" && fs.Arg(0) != "po" && !isJobs(fs.Arg(0))) {
+		return errors.New("usage: dockerlet get pods|jobs [NAME] [-n NS | -A] [-o wide|name|json|yaml]")
 	}
 	switch *output {
 	case "", "wide", "name", "json", "yaml":
@@ -86,6 +86,9 @@ func runGet(ctx context.Context, args []string) error {
 		*ns = ""
 	}
 	store := pod.Store{Dir: f.stateDir}
+	if isJobs(fs.Arg(0)) {
+		return getJobs(os.Stdout, store, *ns, fs.Arg(1), *output, *all)
+	}
 	pods, err := listPods(store, *ns)
 	if err != nil {
 		return err

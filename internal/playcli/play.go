@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/dockerlet/dockerlet/internal/cli"
@@ -101,8 +102,8 @@ func runPlay(ctx context.Context, args []string) error {
 	for _, w := range m.Warnings {
 		fmt.Fprintf(os.Stderr, "warning: %s\n", cli.SafeText(w.String()))
 	}
-	if len(m.Pods) == 0 {
-		return fmt.Errorf("%s: no pods (Pod, Deployment, ReplicaSet or Job)", path)
+	if len(m.Pods) == 0 && len(m.Jobs) == 0 {
+		return fmt.Errorf("%s: no pods (Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet or Job)", path)
 	}
 	env, err := openPlayEnv(ctx, o.playFlags)
 	if err != nil {
@@ -121,6 +122,9 @@ func runPlay(ctx context.Context, args []string) error {
 		}
 		for _, p := range a.Pods {
 			fmt.Printf("pod/%s created\n", p.Name)
+		}
+		for _, j := range a.Jobs {
+			fmt.Printf("job.batch/%s created\n", j.Name)
 		}
 		if started {
 			fmt.Fprintf(os.Stderr, "background supervisor started (log: %s)\n", env.store.LogFile())
@@ -158,10 +162,20 @@ func apply(ctx context.Context, env *playEnv, m *pod.Manifest, replace bool) (*p
 		for _, p := range a.Pods {
 			keep[string(p.UID)] = true
 		}
+		for _, j := range a.Jobs {
+			keep[string(j.UID)] = true
+		}
 		gone := &pod.Applied{Source: prev.Source, SourceID: prev.SourceID, Secrets: prev.Secrets, ConfigMaps: prev.ConfigMaps}
 		for _, p := range prev.Pods {
 			if !keep[string(p.UID)] {
 				gone.Pods = append(gone.Pods, p)
+			}
+		}
+		// A Job that changed or left the file goes with its pods, as a
+		// Job deleted with the default propagation does.
+		for _, j := range prev.Jobs {
+			if !keep[string(j.UID)] {
+				gone.Jobs = append(gone.Jobs, j)
 			}
 		}
 		removePods(ctx, env, gone)
@@ -180,6 +194,9 @@ func claimNames(ctx context.Context, env *playEnv, a *pod.Applied, replace bool)
 	for _, p := range a.Pods {
 		mine[p.Namespace+"/"+p.Name] = true
 	}
+	for _, j := range a.Jobs {
+		mine["job:"+j.Namespace+"/"+j.Name] = true
+	}
 	for _, o := range others {
 		if o.SourceID == a.SourceID {
 			continue
@@ -196,11 +213,22 @@ func claimNames(ctx context.Context, env *playEnv, a *pod.Applied, replace bool)
 			}
 			gone.Pods = append(gone.Pods, op)
 		}
-		if len(gone.Pods) == 0 {
+		var keptJobs []*batchv1.Job
+		for _, oj := range o.Jobs {
+			if !mine["job:"+oj.Namespace+"/"+oj.Name] {
+				keptJobs = append(keptJobs, oj)
+				continue
+			}
+			if !replace {
+				return fmt.Errorf("job %s/%s already exists (created by %s); run dockerlet down %s first, or play --replace", oj.Namespace, oj.Name, o.Source, downArg(o.Source))
+			}
+			gone.Jobs = append(gone.Jobs, oj)
+		}
+		if len(gone.Pods) == 0 && len(gone.Jobs) == 0 {
 			continue
 		}
-		o.Pods = kept
-		if len(kept) == 0 {
+		o.Pods, o.Jobs = kept, keptJobs
+		if len(kept) == 0 && len(keptJobs) == 0 {
 			err = env.store.DeleteApplied(o.SourceID)
 		} else {
 			err = env.store.SaveApplied(o)
@@ -215,13 +243,13 @@ func claimNames(ctx context.Context, env *playEnv, a *pod.Applied, replace bool)
 }
 
 // removePods tears down pods whose record is gone (after a running
-// supervisor let go of them).
+// supervisor let go of them), and gone's Jobs with the pods they made.
 func removePods(ctx context.Context, env *playEnv, gone *pod.Applied) {
-	if len(gone.Pods) > 0 && supervisorRunning(env.store) {
-		pod.WaitReleased(ctx, env.store, gone.Pods, 10*time.Second)
+	if (len(gone.Pods) > 0 || len(gone.Jobs) > 0) && supervisorRunning(env.store) {
+		pod.WaitReleased(ctx, env.store, env.store.PodsOf(gone), 10*time.Second)
 	}
 	var wg sync.WaitGroup
-	for _, p := range gone.Pods {
+	for _, p := range env.store.PodsOf(gone) {
 		wg.Go(func() {
 			w := pod.NewWorker(env.cfg, p, gone.Objects(), gone.SourceID)
 			if err := w.Teardown(ctx); err != nil {
@@ -231,6 +259,9 @@ func removePods(ctx context.Context, env *playEnv, gone *pod.Applied) {
 		})
 	}
 	wg.Wait()
+	for _, j := range gone.Jobs {
+		env.store.DeleteJob(string(j.UID))
+	}
 }
 
 // downArg is what `dockerlet down` takes to remove source.
@@ -245,7 +276,7 @@ func downArg(source string) string {
 // the supervisor has not seen yet).
 func statusesOf(store pod.Store, a *pod.Applied) []pod.PodStatus {
 	var out []pod.PodStatus
-	for _, p := range a.Pods {
+	for _, p := range store.PodsOf(a) {
 		st, ok := store.ReadStatus(string(p.UID))
 		if !ok {
 			st = pod.PodStatus{Name: p.Name, Namespace: p.Namespace, UID: string(p.UID), Phase: corev1.PodPending, Created: p.CreationTimestamp.Time}
@@ -335,110 +366,4 @@ func show(ctx context.Context, store pod.Store, a *pod.Applied, logs bool) {
 		case <-t.C:
 		}
 	}
-}
-
-// waitError carries play --wait's exit status.
-type waitError struct {
-	code int
-	msg  string
-}
-
-func (e *waitError) Error() string { return e.msg }
-func (e *waitError) ExitCode() int { return e.code }
-
-// Exit codes of play --wait.
-const (
-	exitPodFailed = 1
-	exitTimeout   = 124 // as timeout(1)
-)
-
-// waitReady returns when every pod of a is Ready (or Succeeded), fails
-// fast when one Failed, and gives up after timeout.
-func waitReady(ctx context.Context, store pod.Store, a *pod.Applied, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	tty := cli.IsTerminal(os.Stderr)
-	lines := newLineReporter(os.Stderr)
-	pulls := newPullLines(os.Stderr)
-	drawn := 0
-	for {
-		sts := statusesOf(store, a)
-		if tty {
-			// Redraw the pods and pull bars in place.
-			var b strings.Builder
-			writeContainerTable(&b, sts, time.Now())
-			writePullBars(&b, store.ReadPulls())
-			if drawn > 0 {
-				fmt.Fprintf(os.Stderr, "\x1b[%dA\x1b[J", drawn)
-			}
-			fmt.Fprint(os.Stderr, b.String())
-			drawn = strings.Count(b.String(), "\n")
-		} else {
-			lines.report(sts)
-			pulls.report(store.ReadPulls())
-		}
-		done := true
-		for _, s := range sts {
-			switch {
-			case s.Phase == corev1.PodFailed:
-				return &waitError{exitPodFailed, fmt.Sprintf("pod %s failed: %s", s.Name, failureReason(s))}
-			case s.Phase == corev1.PodSucceeded:
-			case !s.Ready:
-				done = false
-				if reason, msg, stuck := s.Stuck(); stuck {
-					line, _, _ := strings.Cut(msg, "\n")
-					return &waitError{exitPodFailed, fmt.Sprintf("pod %s cannot start: %s: %s", s.Name, reason, cli.SafeText(line))}
-				}
-			}
-		}
-		if done {
-			fmt.Fprintf(os.Stderr, "all %d pods ready\n", len(sts))
-			return nil
-		}
-		if time.Now().After(deadline) {
-			var why []string
-			for _, s := range sts {
-				if !s.Ready && s.Phase != corev1.PodSucceeded {
-					why = append(why, fmt.Sprintf("%s: %s", s.Name, notReadyReason(s)))
-				}
-			}
-			return &waitError{exitTimeout, fmt.Sprintf("timed out after %s waiting for pods to be ready: %s", timeout, strings.Join(why, "; "))}
-		}
-		select {
-		case <-ctx.Done():
-			return &waitError{130, "interrupted"}
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-}
-
-func failureReason(s pod.PodStatus) string {
-	for _, c := range append(append([]pod.ContainerStatus(nil), s.InitContainers...), s.Containers...) {
-		if c.State == pod.StateTerminated && c.ExitCode != 0 {
-			return fmt.Sprintf("container %s exited with code %d (%s)", c.Name, c.ExitCode, c.Reason)
-		}
-	}
-	if s.Reason != "" {
-		return s.Reason + ": " + s.Message
-	}
-	return string(s.Phase)
-}
-
-func notReadyReason(s pod.PodStatus) string {
-	for _, c := range append(append([]pod.ContainerStatus(nil), s.InitContainers...), s.Containers...) {
-		if c.Ready || (c.State == pod.StateTerminated && c.ExitCode == 0) {
-			continue
-		}
-		r := fmt.Sprintf("container %s %s", c.Name, containerState(c))
-		if c.State == pod.StateRunning {
-			r = fmt.Sprintf("container %s running but not ready", c.Name)
-		}
-		if c.Message != "" {
-			r += ": " + firstLine(c.Message)
-		}
-		return r
-	}
-	if s.Message != "" {
-		return s.DisplayStatus() + ": " + firstLine(s.Message)
-	}
-	return s.DisplayStatus()
 }

@@ -117,7 +117,7 @@ func (m *Manifest) decodeDocument(doc string, data []byte) error {
 		if err := strict(jsonData, &j); err != nil {
 			return fmt.Errorf("%s: %s: %w", doc, label, err)
 		}
-		return m.addWorkload(doc, "Job", j.ObjectMeta, replicas(j.Spec.Parallelism), &j.Spec.Template, "")
+		return m.addJob(doc, &j)
 	case "DaemonSet":
 		var ds appsv1.DaemonSet
 		if err := strict(jsonData, &ds); err != nil {

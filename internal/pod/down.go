@@ -44,12 +44,15 @@ func Down(ctx context.Context, cfg Config, store Store, sourceID string, opts Do
 		a = &Applied{SourceID: sourceID}
 	}
 	if opts.Supervised {
-		WaitReleased(ctx, store, a.Pods, 10*time.Second)
+		WaitReleased(ctx, store, store.PodsOf(a), 10*time.Second)
 	}
+	// Read after the supervisor let go: its Job controllers made their
+	// last pods by then.
+	pods := store.PodsOf(a)
 	objs := a.Objects()
-	errs := make([]error, len(a.Pods))
+	errs := make([]error, len(pods))
 	var wg sync.WaitGroup
-	for i, p := range a.Pods {
+	for i, p := range pods {
 		wg.Go(func() {
 			w := NewWorker(cfg, p, objs, sourceID)
 			w.graceOverride = opts.Grace
@@ -58,6 +61,9 @@ func Down(ctx context.Context, cfg Config, store Store, sourceID string, opts Do
 		})
 	}
 	wg.Wait()
+	for _, j := range a.Jobs {
+		store.DeleteJob(string(j.UID))
+	}
 	// Anything else this source created (a pod of an earlier apply whose
 	// record was replaced) is found by its label.
 	sbs, err := cfg.Runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 )
@@ -28,6 +29,9 @@ type Manifest struct {
 	// included), by namespace/name.
 	Claims   map[string]bool
 	Services map[string]*corev1.Service // by namespace/name
+	// Jobs are run by the supervisor's Job controller, which makes their
+	// pods (job_controller.go).
+	Jobs     []*batchv1.Job
 	Warnings []Warning
 }
 
@@ -172,6 +176,14 @@ func (m *Manifest) validate() error {
 			return fmt.Errorf("%s: pod %s defined twice", m.Source, k)
 		}
 		seen[k] = true
+	}
+	jobs := map[string]bool{}
+	for _, j := range m.Jobs {
+		k := key(j.Namespace, j.Name)
+		if jobs[k] {
+			return fmt.Errorf("%s: job %s defined twice", m.Source, k)
+		}
+		jobs[k] = true
 	}
 	return nil
 }

@@ -63,6 +63,7 @@ kind: Job
 metadata: {name: once}
 spec:
   backoffLimit: 2
+  suspend: false
   template:
     spec:
       restartPolicy: Never
@@ -78,7 +79,7 @@ func TestParseMultiDocument(t *testing.T) {
 	for _, p := range m.Pods {
 		names = append(names, p.Namespace+"/"+p.Name)
 	}
-	if got, want := strings.Join(names, ","), "default/web,default/api-0,default/api-1,default/once-0"; got != want {
+	if got, want := strings.Join(names, ","), "default/web,default/api-0,default/api-1"; got != want {
 		t.Errorf("pods = %s, want %s", got, want)
 	}
 	if s, ok := m.Secret("default", "creds"); !ok || string(s.Data[corev1.DockerConfigJsonKey]) == "" {
@@ -90,8 +91,9 @@ func TestParseMultiDocument(t *testing.T) {
 	if m.Pods[1].Annotations[naming.PlayAnnotationOwner] != "Deployment/api" || m.Pods[1].Labels["app"] != "api" {
 		t.Errorf("deployment pod metadata: %v %v", m.Pods[1].Annotations, m.Pods[1].Labels)
 	}
-	if m.Pods[3].Spec.RestartPolicy != corev1.RestartPolicyNever {
-		t.Errorf("job pod restartPolicy = %q", m.Pods[3].Spec.RestartPolicy)
+	// A Job's pods are the Job controller's to make.
+	if len(m.Jobs) != 1 || m.Jobs[0].Name != "once" || *m.Jobs[0].Spec.BackoffLimit != 2 || m.Jobs[0].Namespace != "default" {
+		t.Errorf("jobs: %+v", m.Jobs)
 	}
 	var warned []string
 	for _, w := range m.Warnings {
@@ -102,7 +104,7 @@ func TestParseMultiDocument(t *testing.T) {
 		"Pod web:spec.nodeSelector",
 		"Pod web:status",
 		"Deployment api:spec.strategy",
-		"Job once:spec.backoffLimit",
+		"Job once:spec.suspend",
 	}
 	if strings.Join(warned, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(warned, "\n"), strings.Join(want, "\n"))
@@ -128,6 +130,9 @@ func TestParseErrors(t *testing.T) {
 		{"bad name", "apiVersion: v1\nkind: Pod\nmetadata: {name: A_b}\nspec: {containers: [{name: c, image: i}]}\n", "metadata.name"},
 		{"dup pod", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, image: i}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {containers: [{name: c, image: i}]}\n", "defined twice"},
 		{"job restart", "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec: {template: {spec: {containers: [{name: c, image: i}]}}}\n", "must be Never or OnFailure"},
+		{"job completions", "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec: {completions: -1, template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}\n", "spec.completions: must be greater than or equal to 0"},
+		{"job deadline", "apiVersion: batch/v1\nkind: Job\nmetadata: {name: j}\nspec: {activeDeadlineSeconds: 0, template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}\n", "spec.activeDeadlineSeconds: must be greater than 0"},
+		{"job name", "apiVersion: batch/v1\nkind: Job\nmetadata: {name: a.b}\nspec: {template: {spec: {restartPolicy: Never, containers: [{name: c, image: i}]}}}\n", "metadata.name"},
 		{"bad yaml", "apiVersion: v1\nkind: [\n", "x.yaml#1"},
 	}
 	for _, tt := range tests {

@@ -37,6 +37,9 @@ func DerivedName(m *Manifest) string {
 	for _, p := range m.Pods {
 		keys = append(keys, key(p.Namespace, p.Name))
 	}
+	for _, j := range m.Jobs {
+		keys = append(keys, "job:"+key(j.Namespace, j.Name))
+	}
 	slices.Sort(keys)
 	sum := sha256.Sum256([]byte(strings.Join(keys, "\n")))
 	first := "empty"
@@ -45,6 +48,8 @@ func DerivedName(m *Manifest) string {
 		if owner, ok := m.Pods[0].Annotations[naming.PlayAnnotationOwner]; ok {
 			_, first, _ = strings.Cut(owner, "/")
 		}
+	} else if len(m.Jobs) > 0 {
+		first = m.Jobs[0].Name
 	}
 	if len(first) > 40 {
 		first = strings.TrimRight(first[:40], "-.")

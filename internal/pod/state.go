@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -41,6 +42,9 @@ type Applied struct {
 	Claims []string `json:"claims,omitempty"`
 	// Services name the pods their selectors pick (see hosts.go).
 	Services []*corev1.Service `json:"services,omitempty"`
+	// Jobs (with the UIDs given to them) are run by the supervisor's Job
+	// controller; their pods are in their states (Store.LoadJob).
+	Jobs []*batchv1.Job `json:"jobs,omitempty"`
 }
 
 // SourceID names a manifest source in the state: a short hash of its
@@ -94,10 +98,18 @@ func NewApplied(m *Manifest, prev *Applied, now time.Time) *Applied {
 		a.ConfigMaps = append(a.ConfigMaps, m.ConfigMaps[k])
 	}
 	claims := maps.Clone(m.Claims)
+	specs := map[string]*corev1.PodSpec{}
 	for _, p := range m.Pods {
-		for _, v := range p.Spec.Volumes {
+		specs[key(p.Namespace, p.Name)] = &p.Spec
+	}
+	for _, j := range m.Jobs {
+		specs[key(j.Namespace, "job/"+j.Name)] = &j.Spec.Template.Spec
+	}
+	for k, spec := range specs {
+		ns, _, _ := strings.Cut(k, "/")
+		for _, v := range spec.Volumes {
 			if v.PersistentVolumeClaim != nil {
-				claims[key(p.Namespace, v.PersistentVolumeClaim.ClaimName)] = true
+				claims[key(ns, v.PersistentVolumeClaim.ClaimName)] = true
 			}
 		}
 	}
@@ -105,7 +117,33 @@ func NewApplied(m *Manifest, prev *Applied, now time.Time) *Applied {
 	for _, k := range sortedKeys(m.Services) {
 		a.Services = append(a.Services, m.Services[k])
 	}
+	a.Jobs = keepJobs(m.Jobs, prev, now)
 	return a
+}
+
+// keepJobs gives each Job its UID: that of prev's Job of the same name if
+// nothing changed (so the Job goes on, or stays finished, as a re-applied
+// unchanged Job does), a new one otherwise (a new run).
+func keepJobs(jobs []*batchv1.Job, prev *Applied, now time.Time) []*batchv1.Job {
+	old := map[string]*batchv1.Job{}
+	if prev != nil {
+		for _, j := range prev.Jobs {
+			old[key(j.Namespace, j.Name)] = j
+		}
+	}
+	var out []*batchv1.Job
+	for _, j := range jobs {
+		j = j.DeepCopy()
+		if o, ok := old[key(j.Namespace, j.Name)]; ok && equality.Semantic.DeepEqual(o.Spec, j.Spec) &&
+			equality.Semantic.DeepEqual(o.Labels, j.Labels) && equality.Semantic.DeepEqual(o.Annotations, j.Annotations) {
+			j.UID, j.CreationTimestamp = o.UID, o.CreationTimestamp
+		} else {
+			j.UID = newUID()
+			j.CreationTimestamp = metav1.NewTime(now)
+		}
+		out = append(out, j)
+	}
+	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

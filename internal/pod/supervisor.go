@@ -25,6 +25,11 @@ type Supervisor struct {
 	runners map[string]*runner // by pod uid
 	onSync  func(PodStatus)
 	hosts   *ServiceHosts
+	// runCtx is Run's: the pods' workers run under it, whoever starts them.
+	runCtx context.Context
+	// jobs are the Job controllers, by Job uid; only Run's goroutine
+	// touches the map.
+	jobs map[string]*jobRunner
 }
 
 type runner struct {
@@ -42,13 +47,16 @@ func NewSupervisor(cfg Config, store Store, onSync func(PodStatus)) *Supervisor 
 		cfg.Hosts = hosts
 	}
 	return &Supervisor{cfg: cfg, store: store, ReloadPeriod: 2 * time.Second,
-		runners: map[string]*runner{}, onSync: onSync, hosts: hosts}
+		runners: map[string]*runner{}, onSync: onSync, hosts: hosts, jobs: map[string]*jobRunner{}}
 }
 
 // Run supervises until ctx ends; the pods keep running after it returns.
 func (s *Supervisor) Run(ctx context.Context) error {
 	t := time.NewTicker(s.ReloadPeriod)
 	defer t.Stop()
+	s.mu.Lock()
+	s.runCtx = ctx
+	s.mu.Unlock()
 	defer s.stopAll()
 	for {
 		if err := s.reconcile(ctx); err != nil {
@@ -69,49 +77,25 @@ func (s *Supervisor) reconcile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Job controllers first, and without the lock: a dropped one may be
+	// waiting for it, and its pods must not be made again once dropped.
+	s.syncJobs(ctx, records)
 	want := map[string]bool{}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, a := range records {
 		objs := a.Objects()
 		for _, p := range a.Pods {
-			uid := string(p.UID)
-			want[uid] = true
-			if _, ok := s.runners[uid]; ok {
-				continue
-			}
-			w := NewWorker(s.cfg, p, objs, a.SourceID)
-			if st, ok := s.store.ReadStatus(uid); ok {
-				w.restore(st)
-			}
-			rctx, cancel := context.WithCancel(ctx)
-			r := &runner{w: w, cancel: cancel, done: make(chan struct{})}
-			s.runners[uid] = r
-			go func() {
-				defer close(r.done)
-				var last []byte
-				w.Run(rctx, func(st PodStatus) {
-					if rctx.Err() != nil {
-						return
-					}
-					// Written when it changed (or every minute, so that readers
-					// can tell a live supervisor from a stale file).
-					key := st
-					key.Updated = st.Updated.Truncate(time.Minute)
-					b, _ := json.Marshal(key)
-					if bytes.Equal(b, last) {
-						return
-					}
-					if err := s.store.WriteStatus(st); err != nil {
-						s.cfg.Logger.Warn("writing pod status", "pod", st.Name, "error", err)
-					} else {
-						last = b
-					}
-					if s.onSync != nil {
-						s.onSync(st)
-					}
-				})
-			}()
+			want[string(p.UID)] = true
+			s.startLocked(p, objs, a.SourceID)
+		}
+	}
+	for _, jr := range s.jobs {
+		pods, a := jr.ctl.pods()
+		objs := a.Objects()
+		for _, p := range pods {
+			want[string(p.UID)] = true
+			s.startLocked(p, objs, a.SourceID)
 		}
 	}
 	// Cancel every dropped runner first, then wait for them: they let go
@@ -133,6 +117,11 @@ func (s *Supervisor) reconcile(ctx context.Context) error {
 }
 
 func (s *Supervisor) stopAll() {
+	for uid, jr := range s.jobs {
+		jr.cancel()
+		<-jr.done
+		delete(s.jobs, uid)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for uid, r := range s.runners {
@@ -140,6 +129,46 @@ func (s *Supervisor) stopAll() {
 		<-r.done
 		delete(s.runners, uid)
 	}
+}
+
+// startLocked runs a worker for p unless one runs (s.mu held).
+func (s *Supervisor) startLocked(p *corev1.Pod, objs Objects, source string) {
+	uid := string(p.UID)
+	if _, ok := s.runners[uid]; ok || s.runCtx == nil || s.runCtx.Err() != nil {
+		return
+	}
+	w := NewWorker(s.cfg, p, objs, source)
+	if st, ok := s.store.ReadStatus(uid); ok {
+		w.restore(st)
+	}
+	rctx, cancel := context.WithCancel(s.runCtx)
+	r := &runner{w: w, cancel: cancel, done: make(chan struct{})}
+	s.runners[uid] = r
+	go func() {
+		defer close(r.done)
+		var last []byte
+		w.Run(rctx, func(st PodStatus) {
+			if rctx.Err() != nil {
+				return
+			}
+			// Written when it changed (or every minute, so that readers
+			// can tell a live supervisor from a stale file).
+			key := st
+			key.Updated = st.Updated.Truncate(time.Minute)
+			b, _ := json.Marshal(key)
+			if bytes.Equal(b, last) {
+				return
+			}
+			if err := s.store.WriteStatus(st); err != nil {
+				s.cfg.Logger.Warn("writing pod status", "pod", st.Name, "error", err)
+			} else {
+				last = b
+			}
+			if s.onSync != nil {
+				s.onSync(st)
+			}
+		})
+	}()
 }
 
 // Statuses returns every supervised pod's status, by namespace and name.

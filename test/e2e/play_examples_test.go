@@ -45,8 +45,14 @@ func TestPlayShippedExamples(t *testing.T) {
 	if !strings.Contains(string(body), "Hello from dockerlet") {
 		t.Fatalf("web page: %q", body)
 	}
-	st := p.waitPod("count-0", 60*time.Second, "the Job to succeed", func(s pod.PodStatus) bool { return s.Phase == corev1.PodSucceeded })
-	if logs := p.mustRun("logs", "count-0"); !strings.Contains(logs, "done") {
+	// --wait returned with the Job Complete: its one pod (count-<5
+	// random characters>) Succeeded.
+	jobPods := podsOf(p.pods(), "count-")
+	if len(jobPods) != 1 || jobPods[0].Phase != corev1.PodSucceeded {
+		t.Fatalf("the Job's pods: %+v", jobPods)
+	}
+	st := jobPods[0]
+	if logs := p.mustRun("logs", st.Name); !strings.Contains(logs, "done") {
 		t.Fatalf("job logs: %q", logs)
 	}
 	uids := []string{st.UID}

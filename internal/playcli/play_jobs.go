@@ -1,0 +1,63 @@
+package playcli
+
+import (
+	"fmt"
+
+	batchv1 "k8s.io/api/batch/v1"
+
+	"github.com/dockerlet/dockerlet/internal/cli"
+	"github.com/dockerlet/dockerlet/internal/pod"
+)
+
+// jobsDone reports whether every Job of a is Complete, and which pods
+// (by UID) are Jobs' pods; a Failed Job is play --wait's failure, with
+// its reason.
+func jobsDone(store pod.Store, a *pod.Applied) (bool, map[string]bool, error) {
+	done := true
+	pods := map[string]bool{}
+	for _, j := range a.Jobs {
+		st, err := store.LoadJob(string(j.UID))
+		if err != nil {
+			return false, nil, err
+		}
+		if st == nil {
+			done = false // not started yet
+			continue
+		}
+		for _, p := range st.AllPods() {
+			pods[string(p.UID)] = true
+		}
+		switch fin := st.Finished(); {
+		case fin == nil:
+			done = false
+		case fin.Type == batchv1.JobFailed:
+			return false, nil, &waitError{exitPodFailed, fmt.Sprintf("job %s failed: %s: %s (%s)",
+				cli.SafeText(j.Name), fin.Reason, fin.Message, jobProgress(j, st))}
+		}
+	}
+	return done, pods, nil
+}
+
+// jobProgress sums a Job's pods up: "0/1 succeeded, 1 failed, 1 active".
+func jobProgress(j *batchv1.Job, st *pod.JobState) string {
+	if st == nil {
+		return "not started"
+	}
+	return fmt.Sprintf("%s succeeded, %d failed, %d active", completions(j, st), st.Failed, st.Active)
+}
+
+// completions is kubectl's COMPLETIONS column: succeeded/completions, or
+// for a work queue (no completions) succeeded/1 of parallelism.
+func completions(j *batchv1.Job, st *pod.JobState) string {
+	if j.Spec.Completions != nil {
+		return fmt.Sprintf("%d/%d", st.Succeeded, *j.Spec.Completions)
+	}
+	par := int32(1)
+	if j.Spec.Parallelism != nil {
+		par = *j.Spec.Parallelism
+	}
+	if par > 1 {
+		return fmt.Sprintf("%d/1 of %d", st.Succeeded, par)
+	}
+	return fmt.Sprintf("%d/1", st.Succeeded)
+}
