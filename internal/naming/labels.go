@@ -131,4 +131,8 @@ const (
 	// PlayAnnotationOwner is set on a pod play derives from a workload
 	// ("Deployment/web"): its owner, as kubectl shows "Controlled By".
 	PlayAnnotationOwner = "dockerlet.io/owner"
+	// PlayAnnotationStartAfter names the pod (same namespace) that must be
+	// Running and Ready before this one is made: a StatefulSet's previous
+	// ordinal under podManagementPolicy OrderedReady.
+	PlayAnnotationStartAfter = "dockerlet.io/start-after"
 )

@@ -1,6 +1,10 @@
 package pod
 
-import "fmt"
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+)
 
 // The fields dockerlet honours. Everything else that decodes is reported as
 // a warning with its path; keep this list in step with translate*.go.
@@ -54,7 +58,7 @@ var podSpecFields = concat(
 		"hostname", "subdomain", "imagePullSecrets.name",
 		"dnsConfig.nameservers", "dnsConfig.searches", "dnsConfig.options.name", "dnsConfig.options.value",
 		"securityContext.runAsUser", "securityContext.runAsGroup", "securityContext.runAsNonRoot",
-		"securityContext.supplementalGroups", "securityContext.sysctls.name", "securityContext.sysctls.value",
+		"securityContext.supplementalGroups", "securityContext.fsGroup", "securityContext.sysctls.name", "securityContext.sysctls.value",
 		"volumes.name",
 		"volumes.emptyDir",
 		"volumes.hostPath.path", "volumes.hostPath.type",
@@ -107,7 +111,7 @@ func allowListFor(apiVersion, kind string) (*fieldNode, error) {
 			[]string{"spec.selector"}, prefixed("spec.template", templateFields))...), "spec.template.spec"), nil
 	case "StatefulSet":
 		return emptyDirNode(newAllowList(concat(metaFields,
-			[]string{"spec.replicas", "spec.selector", "spec.serviceName",
+			[]string{"spec.replicas", "spec.selector", "spec.serviceName", "spec.podManagementPolicy",
 				"spec.volumeClaimTemplates.metadata.name", "spec.volumeClaimTemplates.spec.accessModes"},
 			prefixed("spec.template", templateFields))...), "spec.template.spec"), nil
 	case "Service":
@@ -128,8 +132,8 @@ func allowListFor(apiVersion, kind string) (*fieldNode, error) {
 	return nil, fmt.Errorf("kind %q is not supported (Pod, Secret, ConfigMap, Deployment, ReplicaSet, Job, List)", kind)
 }
 
-// emptyDirNode makes volumes[].emptyDir honour "{}" but report any field
-// inside it (medium, sizeLimit): an emptyDir is a plain host directory.
+// emptyDirNode makes volumes[].emptyDir honour "{}", medium and sizeLimit
+// (a disk emptyDir's sizeLimit is warned apart: see emptyDirWarnings).
 func emptyDirNode(root *fieldNode, specPath string) *fieldNode {
 	n := root
 	for _, p := range append(splitPath(specPath), "volumes", "emptyDir") {
@@ -139,9 +143,35 @@ func emptyDirNode(root *fieldNode, specPath string) *fieldNode {
 		n = n.children[p]
 	}
 	if n != nil {
-		n.children = map[string]*fieldNode{}
+		n.children = map[string]*fieldNode{"medium": {}, "sizeLimit": {}}
 	}
 	return root
+}
+
+// emptyDirWarnings reports a sizeLimit on a disk emptyDir: only a
+// Memory one (a tmpfs of that size) is bounded.
+func emptyDirWarnings(kind string, obj map[string]any) []Warning {
+	path := "spec.template.spec"
+	if kind == "Pod" {
+		path = "spec"
+	}
+	var spec any = obj
+	for _, p := range splitPath(path) {
+		m, _ := spec.(map[string]any)
+		spec = m[p]
+	}
+	m, _ := spec.(map[string]any)
+	vols, _ := m["volumes"].([]any)
+	var ws []Warning
+	for i, v := range vols {
+		vm, _ := v.(map[string]any)
+		ed, _ := vm["emptyDir"].(map[string]any)
+		if ed["sizeLimit"] != nil && ed["medium"] != string(corev1.StorageMediumMemory) {
+			ws = append(ws, Warning{Path: fmt.Sprintf("%s.volumes[%d].emptyDir.sizeLimit", path, i),
+				Reason: "not enforced for an emptyDir on disk (medium: Memory makes a tmpfs of that size)"})
+		}
+	}
+	return ws
 }
 
 func splitPath(p string) []string {

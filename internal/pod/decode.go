@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -58,7 +59,7 @@ func (m *Manifest) decodeDocument(doc string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", doc, label, err)
 	}
-	for _, w := range walkAllowed(allow, obj) {
+	for _, w := range append(walkAllowed(allow, obj), emptyDirWarnings(tm.Kind, obj)...) {
 		w.Doc, w.Object = doc, label
 		m.Warnings = append(m.Warnings, w)
 	}
@@ -142,6 +143,9 @@ func (m *Manifest) decodeDocument(doc string, data []byte) error {
 			return err
 		}
 		m.setStatefulHostnames(&ss)
+		if err := m.setStartOrder(doc, &ss); err != nil {
+			return err
+		}
 		return m.addClaimTemplates(doc, &ss)
 	}
 	return fmt.Errorf("%s: kind %q: no decoder", doc, tm.Kind)
@@ -332,6 +336,29 @@ func (m *Manifest) setStatefulHostnames(ss *appsv1.StatefulSet) {
 			p.Spec.Hostname, p.Spec.Subdomain = p.Name, ss.Spec.ServiceName
 		}
 	}
+}
+
+// setStartOrder makes each ordinal of an OrderedReady StatefulSet (the
+// default) wait for the previous one to be Running and Ready before it is
+// made, as the StatefulSet controller creates them.
+func (m *Manifest) setStartOrder(doc string, ss *appsv1.StatefulSet) error {
+	switch ss.Spec.PodManagementPolicy {
+	case appsv1.ParallelPodManagement:
+		return nil
+	case "", appsv1.OrderedReadyPodManagement:
+	default:
+		return fmt.Errorf("%s: StatefulSet %s: spec.podManagementPolicy %q: want OrderedReady or Parallel", doc, ss.Name, ss.Spec.PodManagementPolicy)
+	}
+	for _, p := range m.Pods {
+		if p.Annotations[naming.PlayAnnotationOwner] != "StatefulSet/"+ss.Name || p.Namespace != ss.Namespace && ss.Namespace != "" {
+			continue
+		}
+		ordinal, err := strconv.Atoi(strings.TrimPrefix(p.Name, ss.Name+"-"))
+		if err == nil && ordinal > 0 {
+			p.Annotations[naming.PlayAnnotationStartAfter] = fmt.Sprintf("%s-%d", ss.Name, ordinal-1)
+		}
+	}
+	return nil
 }
 
 // addClaimTemplates gives each of a StatefulSet's pods its own claim per

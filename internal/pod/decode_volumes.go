@@ -28,6 +28,15 @@ func validateVolumes(vols []corev1.Volume) error {
 		var items []corev1.KeyToPath
 		var mode *int32
 		switch {
+		case v.EmptyDir != nil:
+			switch v.EmptyDir.Medium {
+			case corev1.StorageMediumDefault, corev1.StorageMediumMemory:
+			default:
+				return fmt.Errorf("%s.emptyDir.medium %q: dockerlet makes an emptyDir on disk (\"\") or in memory (Memory)", p, v.EmptyDir.Medium)
+			}
+			if l := v.EmptyDir.SizeLimit; l != nil && l.Sign() < 0 {
+				return fmt.Errorf("%s.emptyDir.sizeLimit: must be greater than or equal to 0", p)
+			}
 		case v.ConfigMap != nil:
 			items, mode, p = v.ConfigMap.Items, v.ConfigMap.DefaultMode, p+".configMap"
 		case v.Secret != nil:

@@ -174,14 +174,20 @@ func TestLoadDirAndList(t *testing.T) {
 	}
 }
 
-func TestEmptyDirFieldsWarned(t *testing.T) {
-	doc := "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  volumes: [{name: v, emptyDir: {medium: Memory}}, {name: w, emptyDir: {}}]\n  containers: [{name: c, image: i}]\n"
+// TestEmptyDirFields: medium Memory and its sizeLimit are honoured (a
+// tmpfs); a disk emptyDir's sizeLimit is warned; another medium is an error.
+func TestEmptyDirFields(t *testing.T) {
+	doc := "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  volumes: [{name: v, emptyDir: {medium: Memory, sizeLimit: 1Mi}}, {name: w, emptyDir: {sizeLimit: 1Gi}}, {name: x, emptyDir: {}}]\n  containers: [{name: c, image: i}]\n"
 	m, err := Parse("x", strings.NewReader(doc))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.Warnings) != 1 || m.Warnings[0].Path != "spec.volumes[0].emptyDir.medium" {
+	if len(m.Warnings) != 1 || m.Warnings[0].Path != "spec.volumes[1].emptyDir.sizeLimit" {
 		t.Fatalf("warnings = %v", m.Warnings)
+	}
+	bad := strings.Replace(doc, "medium: Memory", "medium: HugePages", 1)
+	if _, err := Parse("x", strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "emptyDir.medium") {
+		t.Fatalf("medium HugePages: %v", err)
 	}
 }
 

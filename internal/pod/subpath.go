@@ -114,6 +114,9 @@ func removePodDir(podDir string) error {
 	} else if os.IsNotExist(err) {
 		return nil
 	}
+	if err := unmountVolumes(VolumesDir(abs)); err != nil {
+		return err
+	}
 	if left, err := mountsUnder(abs); err != nil {
 		return fmt.Errorf("remove %s: cannot check for mounts: %w", podDir, err)
 	} else if len(left) > 0 {

@@ -85,9 +85,15 @@ func (s *Supervisor) reconcile(ctx context.Context) error {
 	defer s.mu.Unlock()
 	for _, a := range records {
 		objs := a.Objects()
+		byName := map[string]*corev1.Pod{}
+		for _, p := range a.Pods {
+			byName[key(p.Namespace, p.Name)] = p
+		}
 		for _, p := range a.Pods {
 			want[string(p.UID)] = true
-			s.startLocked(p, objs, a.SourceID)
+			if s.mayStartLocked(p, byName) {
+				s.startLocked(p, objs, a.SourceID)
+			}
 		}
 	}
 	for _, jr := range s.jobs {

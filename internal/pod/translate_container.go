@@ -145,7 +145,7 @@ func containerSecurityContext(p *corev1.Pod, c *corev1.Container) (*runtimeapi.L
 	var runAsNonRoot *bool
 	if psc := p.Spec.SecurityContext; psc != nil {
 		runAsUser, runAsGroup, runAsNonRoot = psc.RunAsUser, psc.RunAsGroup, psc.RunAsNonRoot
-		out.SupplementalGroups = psc.SupplementalGroups
+		out.SupplementalGroups = withFSGroup(p, psc.SupplementalGroups)
 	}
 	if sc := c.SecurityContext; sc != nil {
 		if sc.RunAsUser != nil {

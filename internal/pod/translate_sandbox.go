@@ -183,7 +183,7 @@ func podSecurityContext(p *corev1.Pod) *runtimeapi.LinuxSandboxSecurityContext {
 		if psc.RunAsGroup != nil {
 			sc.RunAsGroup = &runtimeapi.Int64Value{Value: *psc.RunAsGroup}
 		}
-		sc.SupplementalGroups = psc.SupplementalGroups
+		sc.SupplementalGroups = withFSGroup(p, psc.SupplementalGroups)
 	}
 	return sc
 }

@@ -89,6 +89,11 @@ func PrepareVolumes(p *corev1.Pod, podDir, claimsDir string, objs Objects) (map[
 		if err != nil {
 			return nil, fmt.Errorf("spec.volumes[%d] (%s): %w", i, v.Name, err)
 		}
+		if g := fsGroupOf(p); g != nil && ownedByFSGroup(v) {
+			if err := setVolumeOwnership(vol.HostPath, *g, vol.ReadOnly); err != nil {
+				return nil, fmt.Errorf("spec.volumes[%d] (%s): fsGroup: %w", i, v.Name, err)
+			}
+		}
 		out[v.Name] = vol
 	}
 	return out, nil
@@ -107,6 +112,11 @@ func prepareVolume(p *corev1.Pod, v corev1.Volume, root *os.Root, claimsDir stri
 		// can use it (the pod directory above it is private).
 		if err := volumeDir(root, v.Name, 0o777); err != nil {
 			return Volume{}, err
+		}
+		if v.EmptyDir.Medium == corev1.StorageMediumMemory {
+			if err := mountMemory(path, v.EmptyDir); err != nil {
+				return Volume{}, err
+			}
 		}
 		return Volume{HostPath: path}, nil
 	case v.HostPath != nil:
