@@ -116,6 +116,13 @@ func (x *fixture) serve(extra ...string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(x.srv.Stop)
+	x.dial()
+}
+
+// dial connects to the running server (anew after a restart: the old
+// connection may wait out a reconnect backoff).
+func (x *fixture) dial() {
+	t := x.t
 	conn, err := x.srv.Dial()
 	if err != nil {
 		t.Fatal(err)
@@ -251,6 +258,16 @@ func TestAdoptCRIDockerdPod(t *testing.T) {
 	st := x.checkAdopted()
 	if st.GetNetwork().GetIp() == "" {
 		t.Errorf("no pod IP: %v", st.GetNetwork())
+	}
+	// Adoption is made afresh at each start: a restarted server (kill -9,
+	// as a crash) adopts the pod again, and its Reconcile leaves it be.
+	x.srv.Kill()
+	if err := x.srv.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	x.dial()
+	if again := x.checkAdopted(); again.CreatedAt != st.CreatedAt || again.GetNetwork().GetIp() != st.GetNetwork().GetIp() {
+		t.Errorf("after a restart: %v, before: %v", again, st)
 	}
 	x.stopAndRemove()
 }
