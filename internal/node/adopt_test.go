@@ -13,6 +13,8 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/image"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/adopt"
@@ -185,6 +187,12 @@ func TestAdoptedPodsAreListed(t *testing.T) {
 	if st.Status.LogPath != x.made.LogPaths[0] || st.Status.CreatedAt != createdNanos(t, x.f, c.Id) ||
 		st.Status.Metadata.Attempt != 2 || st.Status.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
 		t.Errorf("container status %v", st.Status)
+	}
+	// Its log is Docker's json-file log behind cri-dockerd's symlink:
+	// nothing of dockerlet's copies into it or reopens it.
+	n.Service.Resume(ctx)
+	if _, err := rt.ReopenContainerLog(ctx, &runtimeapi.ReopenContainerLogRequest{ContainerId: c.Id}); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("ReopenContainerLog: %v, want FailedPrecondition", err)
 	}
 	ps, err := rt.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sb.Id[:12]})
 	if err != nil {
