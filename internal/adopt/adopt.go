@@ -62,6 +62,10 @@ type Set struct {
 
 	mu      sync.RWMutex
 	objects map[string]*object // by full id
+	// orphans are checkpoints whose sandbox container is gone: cri-dockerd
+	// listed them until the kubelet stopped and removed them, which
+	// released their network (ReleaseOrphans).
+	orphans map[string]*checkpoint
 }
 
 // Scan reads cri-dockerd's checkpoints and asks eng for the containers
@@ -96,6 +100,10 @@ func Scan(ctx context.Context, eng engine.Engine, o Options) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("adopt: list cri-dockerd's containers: %w", err)
 	}
+	s.orphans = maps.Clone(cps)
+	for _, c := range list {
+		delete(s.orphans, c.ID)
+	}
 	// Sandboxes first: a container is adopted only with its sandbox.
 	for _, want := range []string{naming.CRIDockerdTypeSandbox, naming.CRIDockerdTypeContainer} {
 		for _, c := range list {
@@ -120,7 +128,7 @@ func Scan(ctx context.Context, eng engine.Engine, o Options) (*Set, error) {
 		}
 	}
 	s.log.Info("adopted cri-dockerd's pods", "root", o.RootDir, "checkpoints", len(cps),
-		"sandboxes", sandboxes, "containers", len(s.objects)-sandboxes)
+		"sandboxes", sandboxes, "containers", len(s.objects)-sandboxes, "without_container", len(s.orphans))
 	return s, nil
 }
 

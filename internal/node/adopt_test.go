@@ -2,11 +2,13 @@ package node_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +32,7 @@ import (
 type recordingNetwork struct {
 	mu    sync.Mutex
 	downs []network.Pod
+	fail  error // what TearDown answers
 }
 
 func (r *recordingNetwork) Name() string  { return "recording" }
@@ -50,7 +53,7 @@ func (r *recordingNetwork) TearDown(_ context.Context, p *network.Pod, _ string)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.downs = append(r.downs, *p)
-	return nil
+	return r.fail
 }
 
 func (r *recordingNetwork) tornDown() []network.Pod {
@@ -292,5 +295,36 @@ func TestAdoptedPodStopAndRemove(t *testing.T) {
 	}
 	if got := strconv.Itoa(n.Adopted.Len()); got != "0" {
 		t.Errorf("%s objects still adopted after removal", got)
+	}
+}
+
+// A checkpoint whose sandbox container is gone (cri-dockerd listed it, not
+// ready, until the kubelet removed it) has its network released with
+// cri-dockerd's CNI cache and its checkpoint removed at start; a failed
+// release keeps the checkpoint for the next start.
+func TestAdoptionReleasesCheckpointsWithoutContainer(t *testing.T) {
+	x := newAdoptFixture(t)
+	gone := strings.Repeat("ab", 32)
+	body := `{"version":"v1","name":"gone","namespace":"default","data":{},"checksum":1}`
+	path := filepath.Join(x.root, "sandbox", gone)
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	x.net.fail = errors.New("plugin failed")
+	x.node(t, x.root)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("checkpoint removed although its release failed: %v", err)
+	}
+	x.net = &recordingNetwork{}
+	x.node(t, x.root)
+	downs := x.net.tornDown()
+	if len(downs) != 1 || downs[0].ID != gone || downs[0].Name != "gone" || downs[0].CNICacheDir != adopt.DefaultCNICacheDir {
+		t.Errorf("teardowns %+v, want one of %s with cri-dockerd's CNI cache", downs, gone)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("checkpoint of the released sandbox left: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(x.root, "sandbox", x.made.SandboxID)); err != nil {
+		t.Errorf("the live sandbox's checkpoint: %v", err)
 	}
 }

@@ -176,6 +176,9 @@ func New(ctx context.Context, o Options) (_ *Node, retErr error) {
 		}
 	}
 	n.Network = cfg.Network
+	// Before serving, as Reconcile: cri-dockerd's sandboxes whose
+	// container is gone are not listed, so their network goes now.
+	n.Adopted.ReleaseOrphans(ctx, cfg.Network)
 	if cfg.Logs == nil {
 		logs := crilog.NewManager(c, o.Logger)
 		n.closes = append(n.closes, logs.Close)

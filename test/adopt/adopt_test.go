@@ -282,9 +282,26 @@ func TestAdoptCRIDockerdCNIPod(t *testing.T) {
 	defer cancel()
 	n := testutil.NewCNINet(t, testutil.CNINetOptions{Prefix: prefix})
 	x := newFixture(t, ctx, "none")
-	x.attach(n)
-	if got := n.Reservations(t); len(got) != 1 || got[0] != x.attachedIP {
-		t.Fatalf("reservations %v after cri-dockerd's ADD of %s", got, x.attachedIP)
+	x.attachedIP = x.attach(n, x.made, x.pod)
+	// A second pod whose sandbox container went (docker rm -f) while its
+	// checkpoint and its attachment stayed.
+	gonePod := x.pod
+	gonePod.Name, gonePod.UID, gonePod.Containers = x.pod.Name+"-gone", x.pod.UID+"-gone", nil
+	gone, err := adopttest.Make(ctx, x.eng, x.criRoot, gonePod)
+	if gone != nil {
+		t.Cleanup(func() {
+			_ = x.eng.RemoveContainer(context.Background(), gone.SandboxID, engine.RemoveOptions{Force: true})
+		})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	goneIP := x.attach(n, gone, gonePod)
+	if err := x.eng.RemoveContainer(ctx, gone.SandboxID, engine.RemoveOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Reservations(t); len(got) != 2 {
+		t.Fatalf("reservations %v after cri-dockerd's ADDs of %s and %s", got, x.attachedIP, goneIP)
 	}
 	// Only the cache knows the network from now on.
 	confs, _ := filepath.Glob(filepath.Join(n.ConfDir, "*"))
@@ -295,6 +312,13 @@ func TestAdoptCRIDockerdCNIPod(t *testing.T) {
 	}
 	x.serve("--network-plugin", "cni", "--cni-bin-dir", testutil.CNIPluginDir, "--cni-conf-dir", n.ConfDir,
 		"--cni-cache-dir", x.criCNICache, "--cni-netns-dir", n.NetNSDir)
+	// The gone sandbox's address is released at start.
+	if got := n.Reservations(t); len(got) != 1 || got[0] != x.attachedIP {
+		t.Errorf("reservations %v once serving, want only the live pod's %s", got, x.attachedIP)
+	}
+	if _, err := os.Stat(filepath.Join(x.criRoot, "sandbox", gone.SandboxID)); !os.IsNotExist(err) {
+		t.Errorf("checkpoint of the gone sandbox left: %v", err)
+	}
 	st := x.checkAdopted()
 	if st.GetNetwork().GetIp() != x.attachedIP {
 		t.Errorf("pod IP %q, want %s (cri-dockerd's ADD)", st.GetNetwork().GetIp(), x.attachedIP)
@@ -316,9 +340,9 @@ func TestAdoptCRIDockerdCNIPod(t *testing.T) {
 // (buildCNIRuntimeConf): loopback, then the network, both with the
 // sandbox id, interface eth0 and the K8S_POD_* arguments, cached by
 // libcni in cri-dockerd's cache directory.
-func (x *fixture) attach(n *testutil.CNINet) {
+func (x *fixture) attach(n *testutil.CNINet, made *adopttest.Made, pod adopttest.Pod) string {
 	t, ctx := x.t, x.ctx
-	in, err := x.eng.InspectContainer(ctx, x.made.SandboxID)
+	in, err := x.eng.InspectContainer(ctx, made.SandboxID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,10 +360,10 @@ func (x *fixture) attach(n *testutil.CNINet) {
 		t.Fatal(err)
 	}
 	rt := &libcni.RuntimeConf{
-		ContainerID: x.made.SandboxID, NetNS: fmt.Sprintf("/proc/%d/ns/net", in.State.Pid), IfName: "eth0",
+		ContainerID: made.SandboxID, NetNS: fmt.Sprintf("/proc/%d/ns/net", in.State.Pid), IfName: "eth0",
 		Args: [][2]string{
-			{"IgnoreUnknown", "1"}, {"K8S_POD_NAMESPACE", x.pod.Namespace}, {"K8S_POD_NAME", x.pod.Name},
-			{"K8S_POD_INFRA_CONTAINER_ID", x.made.SandboxID},
+			{"IgnoreUnknown", "1"}, {"K8S_POD_NAMESPACE", pod.Namespace}, {"K8S_POD_NAME", pod.Name},
+			{"K8S_POD_INFRA_CONTAINER_ID", made.SandboxID},
 		},
 		CapabilityArgs: map[string]any{"portMappings": []any{}},
 	}
@@ -351,7 +375,7 @@ func (x *fixture) attach(n *testutil.CNINet) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = cni.DelNetworkList(context.Background(), list, &libcni.RuntimeConf{ContainerID: x.made.SandboxID, IfName: "eth0"})
+		_ = cni.DelNetworkList(context.Background(), list, &libcni.RuntimeConf{ContainerID: made.SandboxID, IfName: "eth0"})
 	})
 	b, _ := json.Marshal(res)
 	var r struct {
@@ -360,5 +384,6 @@ func (x *fixture) attach(n *testutil.CNINet) {
 	if err := json.Unmarshal(b, &r); err != nil || len(r.IPs) == 0 {
 		t.Fatalf("ADD result %s: %v", b, err)
 	}
-	x.attachedIP, _, _ = strings.Cut(r.IPs[0].Address, "/")
+	ip, _, _ := strings.Cut(r.IPs[0].Address, "/")
+	return ip
 }
