@@ -63,6 +63,9 @@ func runDown(ctx context.Context, args []string) error {
 	for _, p := range a.Pods {
 		fmt.Printf("pod/%s deleted\n", p.Name)
 	}
+	for _, d := range a.Deployments {
+		fmt.Printf("deployment.apps/%s deleted\n", d.Name)
+	}
 	for _, j := range a.Jobs {
 		fmt.Printf("job.batch/%s deleted\n", j.Name)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
@@ -102,7 +103,7 @@ func runPlay(ctx context.Context, args []string) error {
 	for _, w := range m.Warnings {
 		fmt.Fprintf(os.Stderr, "warning: %s\n", cli.SafeText(w.String()))
 	}
-	if len(m.Pods) == 0 && len(m.Jobs) == 0 {
+	if len(m.Pods) == 0 && len(m.Jobs) == 0 && len(m.Deployments) == 0 {
 		return fmt.Errorf("%s: no pods (Pod, Deployment, ReplicaSet, StatefulSet, DaemonSet or Job)", path)
 	}
 	env, err := openPlayEnv(ctx, o.playFlags)
@@ -122,6 +123,9 @@ func runPlay(ctx context.Context, args []string) error {
 		}
 		for _, p := range a.Pods {
 			fmt.Printf("pod/%s created\n", p.Name)
+		}
+		for _, d := range a.Deployments {
+			fmt.Printf("deployment.apps/%s configured\n", d.Name)
 		}
 		for _, j := range a.Jobs {
 			fmt.Printf("job.batch/%s created\n", j.Name)
@@ -165,6 +169,9 @@ func apply(ctx context.Context, env *playEnv, m *pod.Manifest, replace bool) (*p
 		for _, j := range a.Jobs {
 			keep[string(j.UID)] = true
 		}
+		for _, d := range a.Deployments {
+			keep[string(d.UID)] = true
+		}
 		gone := &pod.Applied{Source: prev.Source, SourceID: prev.SourceID, Secrets: prev.Secrets, ConfigMaps: prev.ConfigMaps}
 		for _, p := range prev.Pods {
 			if !keep[string(p.UID)] {
@@ -176,6 +183,11 @@ func apply(ctx context.Context, env *playEnv, m *pod.Manifest, replace bool) (*p
 		for _, j := range prev.Jobs {
 			if !keep[string(j.UID)] {
 				gone.Jobs = append(gone.Jobs, j)
+			}
+		}
+		for _, d := range prev.Deployments {
+			if !keep[string(d.UID)] {
+				gone.Deployments = append(gone.Deployments, d)
 			}
 		}
 		removePods(ctx, env, gone)
@@ -196,6 +208,9 @@ func claimNames(ctx context.Context, env *playEnv, a *pod.Applied, replace bool)
 	}
 	for _, j := range a.Jobs {
 		mine["job:"+j.Namespace+"/"+j.Name] = true
+	}
+	for _, d := range a.Deployments {
+		mine["deployment:"+d.Namespace+"/"+d.Name] = true
 	}
 	for _, o := range others {
 		if o.SourceID == a.SourceID {
@@ -224,11 +239,22 @@ func claimNames(ctx context.Context, env *playEnv, a *pod.Applied, replace bool)
 			}
 			gone.Jobs = append(gone.Jobs, oj)
 		}
-		if len(gone.Pods) == 0 && len(gone.Jobs) == 0 {
+		var keptDeployments []*appsv1.Deployment
+		for _, od := range o.Deployments {
+			if !mine["deployment:"+od.Namespace+"/"+od.Name] {
+				keptDeployments = append(keptDeployments, od)
+				continue
+			}
+			if !replace {
+				return fmt.Errorf("deployment %s/%s already exists (created by %s); run dockerlet down %s first, or play --replace", od.Namespace, od.Name, o.Source, downArg(o.Source))
+			}
+			gone.Deployments = append(gone.Deployments, od)
+		}
+		if len(gone.Pods) == 0 && len(gone.Jobs) == 0 && len(gone.Deployments) == 0 {
 			continue
 		}
-		o.Pods, o.Jobs = kept, keptJobs
-		if len(kept) == 0 && len(keptJobs) == 0 {
+		o.Pods, o.Jobs, o.Deployments = kept, keptJobs, keptDeployments
+		if len(kept) == 0 && len(keptJobs) == 0 && len(keptDeployments) == 0 {
 			err = env.store.DeleteApplied(o.SourceID)
 		} else {
 			err = env.store.SaveApplied(o)
@@ -245,7 +271,7 @@ func claimNames(ctx context.Context, env *playEnv, a *pod.Applied, replace bool)
 // removePods tears down pods whose record is gone (after a running
 // supervisor let go of them), and gone's Jobs with the pods they made.
 func removePods(ctx context.Context, env *playEnv, gone *pod.Applied) {
-	if (len(gone.Pods) > 0 || len(gone.Jobs) > 0) && supervisorRunning(env.store) {
+	if (len(gone.Pods) > 0 || len(gone.Jobs) > 0 || len(gone.Deployments) > 0) && supervisorRunning(env.store) {
 		pod.WaitReleased(ctx, env.store, env.store.PodsOf(gone), 10*time.Second)
 	}
 	var wg sync.WaitGroup
@@ -261,6 +287,9 @@ func removePods(ctx context.Context, env *playEnv, gone *pod.Applied) {
 	wg.Wait()
 	for _, j := range gone.Jobs {
 		env.store.DeleteJob(string(j.UID))
+	}
+	for _, d := range gone.Deployments {
+		env.store.DeleteDeployment(string(d.UID))
 	}
 }
 

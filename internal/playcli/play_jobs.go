@@ -61,3 +61,31 @@ func completions(j *batchv1.Job, st *pod.JobState) string {
 	}
 	return fmt.Sprintf("%d/1", st.Succeeded)
 }
+
+// rolledOut reports whether every Deployment of a has its replicas, all
+// of its current template, and no old pod left; why says which is not.
+func rolledOut(store pod.Store, a *pod.Applied) (bool, string) {
+	for _, d := range a.Deployments {
+		st, err := store.LoadDeployment(string(d.UID))
+		if err != nil || st == nil {
+			return false, "deployment " + d.Name + ": not started"
+		}
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		// The hash of the template as recorded now: a re-play's rollout is
+		// waited for even before the supervisor has seen it.
+		hash := pod.TemplateHash(&d.Spec.Template)
+		current := int32(0)
+		for _, dp := range st.Pods {
+			if dp.Hash == hash {
+				current++
+			}
+		}
+		if current != want || int(current) != len(st.Pods) || len(st.Removing) > 0 {
+			return false, fmt.Sprintf("deployment %s: %d of %d pods of the current template, %d old", d.Name, current, want, len(st.Pods)-int(current)+len(st.Removing))
+		}
+	}
+	return true, ""
+}

@@ -56,6 +56,8 @@ func waitReady(ctx context.Context, store pod.Store, a *pod.Applied, timeout tim
 		if err != nil {
 			return err
 		}
+		rolled, rollWhy := rolledOut(store, a)
+		done = done && rolled
 		for _, s := range sts {
 			switch {
 			case jobPods[s.UID]:
@@ -98,6 +100,9 @@ func waitReady(ctx context.Context, store pod.Store, a *pod.Applied, timeout tim
 				if st, _ := store.LoadJob(string(j.UID)); st == nil || st.Finished() == nil {
 					why = append(why, "job "+j.Name+": "+jobProgress(j, st))
 				}
+			}
+			if !rolled {
+				why = append(why, rollWhy)
 			}
 			return &waitError{exitTimeout, fmt.Sprintf("timed out after %s waiting for pods to be ready: %s", timeout, strings.Join(why, "; "))}
 		}

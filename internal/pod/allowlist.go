@@ -121,7 +121,12 @@ func allowListFor(apiVersion, kind string) (*fieldNode, error) {
 		// A directory on this host: any access mode holds; the size is not
 		// enforced (warned).
 		return newAllowList(concat(metaFields, []string{"spec.accessModes"})...), nil
-	case "Deployment", "ReplicaSet":
+	case "Deployment":
+		return emptyDirNode(newAllowList(concat(metaFields,
+			[]string{"spec.replicas", "spec.selector", "spec.strategy.type",
+				"spec.strategy.rollingUpdate.maxSurge", "spec.strategy.rollingUpdate.maxUnavailable"},
+			prefixed("spec.template", templateFields))...), "spec.template.spec"), nil
+	case "ReplicaSet":
 		return emptyDirNode(newAllowList(concat(metaFields,
 			[]string{"spec.replicas", "spec.selector"}, prefixed("spec.template", templateFields))...), "spec.template.spec"), nil
 	case "Job":

@@ -106,7 +106,7 @@ func (m *Manifest) decodeDocument(doc string, data []byte) error {
 		if err := strict(jsonData, &d); err != nil {
 			return fmt.Errorf("%s: %s: %w", doc, label, err)
 		}
-		return m.addWorkload(doc, "Deployment", d.ObjectMeta, replicas(d.Spec.Replicas), &d.Spec.Template, corev1.RestartPolicyAlways)
+		return m.addDeployment(doc, &d)
 	case "ReplicaSet":
 		var rs appsv1.ReplicaSet
 		if err := strict(jsonData, &rs); err != nil {

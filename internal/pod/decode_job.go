@@ -3,9 +3,53 @@ package pod
 import (
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 )
+
+// addDeployment records a Deployment: the supervisor's Deployment
+// controller makes its pods and rolls a changed template out
+// (deploy_controller.go).
+func (m *Manifest) addDeployment(doc string, d *appsv1.Deployment) error {
+	if err := checkMeta(&d.ObjectMeta); err != nil {
+		return fmt.Errorf("%s: Deployment: %w", doc, err)
+	}
+	if msg := validateDNSSubdomain(d.Name); msg != "" {
+		return fmt.Errorf("%s: Deployment %q: metadata.name: %s", doc, d.Name, msg)
+	}
+	fail := func(field, msg string) error {
+		return fmt.Errorf("%s: Deployment %s: spec.%s: %s", doc, d.Name, field, msg)
+	}
+	if r := d.Spec.Replicas; r != nil && *r < 0 {
+		return fail("replicas", "must be greater than or equal to 0")
+	}
+	if rp := d.Spec.Template.Spec.RestartPolicy; rp != "" && rp != corev1.RestartPolicyAlways {
+		return fail("template.spec.restartPolicy", fmt.Sprintf("%q: must be Always", rp))
+	}
+	switch st := d.Spec.Strategy; st.Type {
+	case "", appsv1.RollingUpdateDeploymentStrategyType:
+		if _, _, err := rollingParams(d, max(replicas(d.Spec.Replicas), 1)); err != nil {
+			return fail("strategy.rollingUpdate", err.Error())
+		}
+		if ru := st.RollingUpdate; ru != nil && ru.MaxSurge != nil && ru.MaxUnavailable != nil &&
+			ru.MaxSurge.IntValue() == 0 && ru.MaxSurge.StrVal == "" && ru.MaxUnavailable.IntValue() == 0 && ru.MaxUnavailable.StrVal == "" {
+			return fail("strategy.rollingUpdate", "maxSurge and maxUnavailable may not both be 0")
+		}
+	case appsv1.RecreateDeploymentStrategyType:
+		if st.RollingUpdate != nil {
+			return fail("strategy.rollingUpdate", "may not be specified when strategy type is 'Recreate'")
+		}
+	default:
+		return fail("strategy.type", fmt.Sprintf("%q: want RollingUpdate or Recreate", st.Type))
+	}
+	if err := validatePodSpec(&d.Spec.Template.Spec); err != nil {
+		return fmt.Errorf("%s: Deployment %s: spec.template: %w", doc, d.Name, err)
+	}
+	d.Kind, d.APIVersion = "Deployment", "apps/v1"
+	m.Deployments = append(m.Deployments, d)
+	return nil
+}
 
 // addJob records a Job: the supervisor's Job controller makes its pods
 // (job_controller.go), so it is checked here as the API server checks one.

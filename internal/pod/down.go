@@ -64,6 +64,9 @@ func Down(ctx context.Context, cfg Config, store Store, sourceID string, opts Do
 	for _, j := range a.Jobs {
 		store.DeleteJob(string(j.UID))
 	}
+	for _, d := range a.Deployments {
+		store.DeleteDeployment(string(d.UID))
+	}
 	// Anything else this source created (a pod of an earlier apply whose
 	// record was replaced) is found by its label.
 	sbs, err := cfg.Runtime.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{Filter: &runtimeapi.PodSandboxFilter{

@@ -118,10 +118,15 @@ func (s Store) DeleteJob(uid string) {
 	_ = os.Remove(filepath.Join(s.jobsDir(), uid+".json"))
 }
 
-// PodsOf returns every pod a's manifest has: its own, then those its Jobs
-// made (as their recorded states say).
+// PodsOf returns every pod a's manifest has: its own, then those its
+// Deployments and Jobs made (as their recorded states say).
 func (s Store) PodsOf(a *Applied) []*corev1.Pod {
 	out := append([]*corev1.Pod(nil), a.Pods...)
+	for _, d := range a.Deployments {
+		if st, err := s.LoadDeployment(string(d.UID)); err == nil && st != nil {
+			out = append(out, st.AllPods()...)
+		}
+	}
 	for _, j := range a.Jobs {
 		if st, err := s.LoadJob(string(j.UID)); err == nil && st != nil {
 			out = append(out, st.AllPods()...)

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -31,8 +32,11 @@ type Manifest struct {
 	Services map[string]*corev1.Service // by namespace/name
 	// Jobs are run by the supervisor's Job controller, which makes their
 	// pods (job_controller.go).
-	Jobs     []*batchv1.Job
-	Warnings []Warning
+	Jobs []*batchv1.Job
+	// Deployments are run by the supervisor's Deployment controller
+	// (deploy_controller.go), which rolls a changed template out.
+	Deployments []*appsv1.Deployment
+	Warnings    []Warning
 }
 
 // Warning reports a field that was decoded but is not honoured.
@@ -176,6 +180,14 @@ func (m *Manifest) validate() error {
 			return fmt.Errorf("%s: pod %s defined twice", m.Source, k)
 		}
 		seen[k] = true
+	}
+	deployments := map[string]bool{}
+	for _, d := range m.Deployments {
+		k := key(d.Namespace, d.Name)
+		if deployments[k] {
+			return fmt.Errorf("%s: deployment %s defined twice", m.Source, k)
+		}
+		deployments[k] = true
 	}
 	jobs := map[string]bool{}
 	for _, j := range m.Jobs {

@@ -53,6 +53,7 @@ spec:
   replicas: 2
   selector: {matchLabels: {app: api}}
   strategy: {type: Recreate}
+  minReadySeconds: 5
   template:
     metadata: {labels: {app: api}}
     spec:
@@ -79,7 +80,7 @@ func TestParseMultiDocument(t *testing.T) {
 	for _, p := range m.Pods {
 		names = append(names, p.Namespace+"/"+p.Name)
 	}
-	if got, want := strings.Join(names, ","), "default/web,default/api-0,default/api-1"; got != want {
+	if got, want := strings.Join(names, ","), "default/web"; got != want {
 		t.Errorf("pods = %s, want %s", got, want)
 	}
 	if s, ok := m.Secret("default", "creds"); !ok || string(s.Data[corev1.DockerConfigJsonKey]) == "" {
@@ -88,8 +89,9 @@ func TestParseMultiDocument(t *testing.T) {
 	if _, ok := m.ConfigMap("ns1", "cfg"); !ok {
 		t.Error("configMap ns1/cfg missing")
 	}
-	if m.Pods[1].Annotations[naming.PlayAnnotationOwner] != "Deployment/api" || m.Pods[1].Labels["app"] != "api" {
-		t.Errorf("deployment pod metadata: %v %v", m.Pods[1].Annotations, m.Pods[1].Labels)
+	// A Deployment's pods are the Deployment controller's to make.
+	if len(m.Deployments) != 1 || m.Deployments[0].Name != "api" || m.Deployments[0].Spec.Strategy.Type != "Recreate" {
+		t.Errorf("deployments: %+v", m.Deployments)
 	}
 	// A Job's pods are the Job controller's to make.
 	if len(m.Jobs) != 1 || m.Jobs[0].Name != "once" || *m.Jobs[0].Spec.BackoffLimit != 2 || m.Jobs[0].Namespace != "default" {
@@ -103,7 +105,7 @@ func TestParseMultiDocument(t *testing.T) {
 		"Pod web:spec.containers[0].livenessProbe.terminationGracePeriodSeconds",
 		"Pod web:spec.nodeSelector",
 		"Pod web:status",
-		"Deployment api:spec.strategy",
+		"Deployment api:spec.minReadySeconds",
 		"Job once:spec.suspend",
 	}
 	if strings.Join(warned, "\n") != strings.Join(want, "\n") {

@@ -40,6 +40,9 @@ func DerivedName(m *Manifest) string {
 	for _, j := range m.Jobs {
 		keys = append(keys, "job:"+key(j.Namespace, j.Name))
 	}
+	for _, d := range m.Deployments {
+		keys = append(keys, "deployment:"+key(d.Namespace, d.Name))
+	}
 	slices.Sort(keys)
 	sum := sha256.Sum256([]byte(strings.Join(keys, "\n")))
 	first := "empty"
@@ -48,6 +51,8 @@ func DerivedName(m *Manifest) string {
 		if owner, ok := m.Pods[0].Annotations[naming.PlayAnnotationOwner]; ok {
 			_, first, _ = strings.Cut(owner, "/")
 		}
+	} else if len(m.Deployments) > 0 {
+		first = m.Deployments[0].Name
 	} else if len(m.Jobs) > 0 {
 		first = m.Jobs[0].Name
 	}

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -45,6 +46,9 @@ type Applied struct {
 	// Jobs (with the UIDs given to them) are run by the supervisor's Job
 	// controller; their pods are in their states (Store.LoadJob).
 	Jobs []*batchv1.Job `json:"jobs,omitempty"`
+	// Deployments (with their UIDs, kept by name across re-plays: a changed
+	// template is rolled out) are run by the Deployment controller.
+	Deployments []*appsv1.Deployment `json:"deployments,omitempty"`
 }
 
 // SourceID names a manifest source in the state: a short hash of its
@@ -105,6 +109,9 @@ func NewApplied(m *Manifest, prev *Applied, now time.Time) *Applied {
 	for _, j := range m.Jobs {
 		specs[key(j.Namespace, "job/"+j.Name)] = &j.Spec.Template.Spec
 	}
+	for _, d := range m.Deployments {
+		specs[key(d.Namespace, "deployment/"+d.Name)] = &d.Spec.Template.Spec
+	}
 	for k, spec := range specs {
 		ns, _, _ := strings.Cut(k, "/")
 		for _, v := range spec.Volumes {
@@ -118,7 +125,32 @@ func NewApplied(m *Manifest, prev *Applied, now time.Time) *Applied {
 		a.Services = append(a.Services, m.Services[k])
 	}
 	a.Jobs = keepJobs(m.Jobs, prev, now)
+	a.Deployments = keepDeployments(m.Deployments, prev, now)
 	return a
+}
+
+// keepDeployments gives each Deployment the UID of prev's of the same name
+// (the same Deployment: a changed template is rolled out), a new one
+// otherwise.
+func keepDeployments(ds []*appsv1.Deployment, prev *Applied, now time.Time) []*appsv1.Deployment {
+	old := map[string]*appsv1.Deployment{}
+	if prev != nil {
+		for _, d := range prev.Deployments {
+			old[key(d.Namespace, d.Name)] = d
+		}
+	}
+	var out []*appsv1.Deployment
+	for _, d := range ds {
+		d = d.DeepCopy()
+		if o, ok := old[key(d.Namespace, d.Name)]; ok {
+			d.UID, d.CreationTimestamp = o.UID, o.CreationTimestamp
+		} else {
+			d.UID = newUID()
+			d.CreationTimestamp = metav1.NewTime(now)
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // keepJobs gives each Job its UID: that of prev's Job of the same name if

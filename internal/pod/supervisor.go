@@ -27,7 +27,7 @@ type Supervisor struct {
 	hosts   *ServiceHosts
 	// runCtx is Run's: the pods' workers run under it, whoever starts them.
 	runCtx context.Context
-	// jobs are the Job controllers, by Job uid; only Run's goroutine
+	// jobs are the Job and Deployment controllers, by uid; only Run's goroutine
 	// touches the map.
 	jobs map[string]*jobRunner
 }

@@ -6,33 +6,53 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// jobRunner is a running Job controller.
+// workloadController makes and removes the pods of one workload (a Job,
+// a Deployment) in the supervisor.
+type workloadController interface {
+	run(ctx context.Context)
+	// pods are the pods the supervisor must run for it, and their record.
+	pods() ([]*corev1.Pod, *Applied)
+}
+
+// jobRunner is a running workload controller.
 type jobRunner struct {
-	ctl    *jobController
+	ctl    workloadController
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-// syncJobs starts a controller for every recorded Job and stops those of
-// Jobs no longer recorded (down or a re-play tears their pods down). It
-// runs on Run's goroutine, without s.mu.
+// syncJobs starts a controller for every recorded Job and Deployment and
+// stops those no longer recorded (down or a re-play tears their pods
+// down). It runs on Run's goroutine, without s.mu.
 func (s *Supervisor) syncJobs(ctx context.Context, records []*Applied) {
 	want := map[string]bool{}
+	start := func(uid string, ctl workloadController) {
+		jctx, cancel := context.WithCancel(ctx)
+		jr := &jobRunner{ctl: ctl, cancel: cancel, done: make(chan struct{})}
+		s.jobs[uid] = jr
+		go func() {
+			defer close(jr.done)
+			jr.ctl.run(jctx)
+		}()
+	}
 	for _, a := range records {
 		for _, j := range a.Jobs {
 			uid := string(j.UID)
 			want[uid] = true
 			if jr, ok := s.jobs[uid]; ok {
-				jr.ctl.update(a)
+				jr.ctl.(*jobController).update(a)
 				continue
 			}
-			jctx, cancel := context.WithCancel(ctx)
-			jr := &jobRunner{ctl: newJobController(s, j, a), cancel: cancel, done: make(chan struct{})}
-			s.jobs[uid] = jr
-			go func() {
-				defer close(jr.done)
-				jr.ctl.run(jctx)
-			}()
+			start(uid, newJobController(s, j, a))
+		}
+		for _, d := range a.Deployments {
+			uid := string(d.UID)
+			want[uid] = true
+			if jr, ok := s.jobs[uid]; ok {
+				jr.ctl.(*deploymentController).update(a, d)
+				continue
+			}
+			start(uid, newDeploymentController(s, d, a))
 		}
 	}
 	var dropped []string

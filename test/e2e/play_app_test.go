@@ -133,10 +133,15 @@ spec:
 	p.mustRun("play", "--wait", "--timeout", "3m", file)
 	p.mustRun("down", file)
 	var times []int
-	for i := range 3 {
-		b, err := os.ReadFile(filepath.Join(marks, fmt.Sprintf("dltplay-slow-%d", i)))
+	// One mark per pod, named after it (dltplay-slow-<hash>-<random>).
+	entries, err := os.ReadDir(marks)
+	if err != nil || len(entries) != 3 {
+		t.Fatalf("SIGTERM marks: %v %v", entries, err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(marks, e.Name()))
 		if err != nil {
-			t.Fatalf("pod %d got no SIGTERM: %v", i, err)
+			t.Fatalf("pod %s: %v", e.Name(), err)
 		}
 		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 		times = append(times, n)

@@ -100,9 +100,11 @@ spec:
 	// answers.
 	first := get("web")
 	p.mustRun("exec", "-n", "dltplay", first, "--", "rm", "/tmp/ready")
-	other := "dltplay-web-0"
-	if first == other {
-		other = "dltplay-web-1"
+	other := ""
+	for name := range p.pods() {
+		if strings.HasPrefix(name, "dltplay-web-") && name != first {
+			other = name
+		}
 	}
 	deadline = time.Now().Add(45 * time.Second)
 	for {
