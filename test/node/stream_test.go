@@ -140,7 +140,12 @@ func (n *Node) portForward(t *testing.T, websocket bool, pod string, port int) (
 // Port-forward through the kubelet reaches a server listening in the pod,
 // on both protocols, for several requests over one forward.
 func testPortForward(t *testing.T, n *Node) {
-	p := newPod("dlnode-portfwd", v1.RestartPolicyAlways, httpd("web", 8082))
+	// Ready only once httpd listens: a started container's shell may not
+	// have reached httpd yet (Docker 29 reports the start sooner than 20.10
+	// did, and a forward before the listen is refused, as on any runtime).
+	web := httpd("web", 8082)
+	web.ReadinessProbe = tcpProbe(8082)
+	p := newPod("dlnode-portfwd", v1.RestartPolicyAlways, web)
 	n.addPod(t, p)
 	n.waitPod(t, p.Name, 2*time.Minute, podReady)
 	for _, ws := range []bool{false, true} {
