@@ -200,6 +200,10 @@ func (x *fixture) checkAdopted() *runtimeapi.PodSandboxStatus {
 	if err := json.Unmarshal([]byte(strings.SplitN(logText, "\n", 2)[0]), &rec); err != nil || rec.Log != "adopted-hello\n" {
 		t.Errorf("log at %s: %q (%v), want Docker's json-file record of the container's output", st.Status.LogPath, logText, err)
 	}
+	cs, err := rt.ContainerStats(ctx, &runtimeapi.ContainerStatsRequest{ContainerId: c.Id})
+	if err != nil || cs.GetStats().GetAttributes().GetMetadata().GetName() != "app" || cs.GetStats().GetCpu() == nil {
+		t.Errorf("ContainerStats: %v, %v", cs, err)
+	}
 	if _, err := rt.ReopenContainerLog(ctx, &runtimeapi.ReopenContainerLogRequest{ContainerId: c.Id}); err == nil {
 		t.Error("ReopenContainerLog of an adopted container succeeded; its log is Docker's")
 	}
