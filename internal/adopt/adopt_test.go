@@ -214,6 +214,15 @@ func TestWrappedEngine(t *testing.T) {
 	if list, _ := eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: []string{naming.LabelRootDir + "=/elsewhere"}}); len(list) != 0 {
 		t.Errorf("another owner's listing: %v", list)
 	}
+	// A listing by name, without label filters: once, as dockerlet's.
+	byName, err := eng.ListContainers(ctx, engine.ListOptions{All: true, Names: []string{adopttest.SandboxName(p)}})
+	if err != nil || len(byName) != 1 || byName[0].Labels[naming.LabelType] != naming.TypeSandbox {
+		t.Errorf("listing by name: %v, %v", byName, err)
+	}
+	all, err := eng.ListContainers(ctx, engine.ListOptions{All: true})
+	if err != nil || len(all) != 2 {
+		t.Errorf("unfiltered listing: %d containers, %v; want the sandbox and the container once each", len(all), err)
+	}
 	in, err := eng.InspectContainer(ctx, made.SandboxID[:12])
 	if err != nil || in.Config.Labels[naming.LabelType] != naming.TypeSandbox {
 		t.Fatalf("inspect %v, %v", in, err)

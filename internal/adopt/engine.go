@@ -42,6 +42,15 @@ func (e *adopting) ListContainers(ctx context.Context, opts engine.ListOptions) 
 	if err != nil || e.set.Len() == 0 {
 		return list, err
 	}
+	// A listing without dockerlet's labels (by name, say) has them
+	// already: shown with their adopted labels, which keep cri-dockerd's.
+	seen := map[string]bool{}
+	for i := range list {
+		if l := e.set.labelsOf(list[i].ID); l != nil {
+			list[i].Labels = l
+			seen[list[i].ID] = true
+		}
+	}
 	o := opts
 	o.Labels = []string{naming.CRIDockerdLabelType}
 	more, err := e.Engine.ListContainers(ctx, o)
@@ -49,6 +58,9 @@ func (e *adopting) ListContainers(ctx context.Context, opts engine.ListOptions) 
 		return nil, err
 	}
 	for _, c := range more {
+		if seen[c.ID] {
+			continue
+		}
 		l := e.set.labelsOf(c.ID)
 		if l == nil || !matchLabels(l, opts.Labels) {
 			continue
