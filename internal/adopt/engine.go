@@ -125,8 +125,8 @@ func (e *adopting) cleanUp(id string, ob *object) {
 // Events adds the adopted containers' events to opts' stream: a second
 // subscription, by cri-dockerd's type label, passes on only theirs.
 func (e *adopting) Events(ctx context.Context, opts engine.EventsOptions) (<-chan engine.Event, <-chan error) {
-	if e.set.Len() == 0 {
-		return e.Engine.Events(ctx, opts)
+	if e.set.Len() == 0 || len(opts.Labels) == 0 {
+		return e.Engine.Events(ctx, opts) // unfiltered, it has theirs
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	own, ownErr := e.Engine.Events(ctx, opts)
