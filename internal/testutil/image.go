@@ -1,16 +1,8 @@
 package testutil
 
 import (
-	"archive/tar"
-	"bytes"
-	"fmt"
-	"io"
-	"os"
-	"os/exec"
-	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -18,11 +10,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/dockerlet/dockerlet/internal/pod/localimage"
 )
 
 // BusyboxPath is Debian's busybox-static binary.
-const BusyboxPath = "/bin/busybox"
+const BusyboxPath = localimage.DefaultBusyboxPath
 
 // ImageOptions varies a test image.
 type ImageOptions struct {
@@ -37,80 +30,31 @@ type ImageOptions struct {
 	Labels map[string]string
 }
 
+// The test images' account files: more users and groups than the play
+// image's, as in the upstream busybox image.
+const (
+	testPasswd = "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nwww-data:x:33:33:www-data:/var/www:/bin/false\nnobody:x:65534:65534:nobody:/home:/bin/false\n"
+	testGroup  = "root:x:0:\ndaemon:x:1:\nwheel:x:10:root\nwww-data:x:33:\nnogroup:x:65534:\n"
+)
+
 var (
 	baseOnce  sync.Once
 	baseLayer v1.Layer
 	baseErr   error
 )
 
-// busyboxLayer is a layer with busybox-static and every applet hard-linked
-// in /bin, like the upstream busybox image, plus /etc/passwd, /etc/group
-// and a 1777 /tmp.
+// busyboxLayer is localimage's busybox layer (busybox-static, every applet
+// hard-linked in /bin) with the test images' account files, built once.
 func busyboxLayer() (v1.Layer, error) {
 	baseOnce.Do(func() {
-		bin, err := os.ReadFile(BusyboxPath)
+		l, err := localimage.BusyboxLayer(BusyboxPath)
 		if err != nil {
-			baseErr = fmt.Errorf("read %s (apt-get install busybox-static): %w", BusyboxPath, err)
-			return
-		}
-		out, err := exec.Command(BusyboxPath, "--list").Output()
-		if err != nil {
-			baseErr = fmt.Errorf("busybox --list: %w", err)
-			return
-		}
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
-		mt := time.Unix(0, 0)
-		dirs := []struct {
-			name string
-			mode int64
-		}{{"bin/", 0o755}, {"etc/", 0o755}, {"tmp/", 0o1777}, {"root/", 0o700}, {"var/", 0o755}, {"var/run/", 0o755}}
-		for _, d := range dirs {
-			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d.name, Mode: d.mode, ModTime: mt}); err != nil {
-				baseErr = err
-				return
-			}
-		}
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "bin/busybox", Mode: 0o755, Size: int64(len(bin)), ModTime: mt}); err != nil {
 			baseErr = err
 			return
 		}
-		if _, err := tw.Write(bin); err != nil {
-			baseErr = err
-			return
-		}
-		for _, applet := range strings.Fields(string(out)) {
-			if applet == "busybox" {
-				continue
-			}
-			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeLink, Name: "bin/" + applet, Linkname: "bin/busybox", Mode: 0o755, ModTime: mt}); err != nil {
-				baseErr = err
-				return
-			}
-		}
-		files := map[string]string{
-			"etc/passwd": "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nwww-data:x:33:33:www-data:/var/www:/bin/false\nnobody:x:65534:65534:nobody:/home:/bin/false\n",
-			"etc/group":  "root:x:0:\ndaemon:x:1:\nwheel:x:10:root\nwww-data:x:33:\nnogroup:x:65534:\n",
-		}
-		for _, n := range []string{"etc/passwd", "etc/group"} {
-			c := files[n]
-			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: n, Mode: 0o644, Size: int64(len(c)), ModTime: mt}); err != nil {
-				baseErr = err
-				return
-			}
-			if _, err := tw.Write([]byte(c)); err != nil {
-				baseErr = err
-				return
-			}
-		}
-		if err := tw.Close(); err != nil {
-			baseErr = err
-			return
-		}
-		data := buf.Bytes()
-		baseLayer, baseErr = tarball.LayerFromOpener(func() (io.ReadCloser, error) {
-			return io.NopCloser(bytes.NewReader(data)), nil
-		})
+		l.Text("etc/passwd", testPasswd)
+		l.Text("etc/group", testGroup)
+		baseLayer, baseErr = l.Build()
 	})
 	return baseLayer, baseErr
 }
@@ -126,16 +70,9 @@ func BusyboxImage(opts ImageOptions) (v1.Image, error) {
 		return nil, err
 	}
 	if opts.Marker != "" {
-		var buf bytes.Buffer
-		tw := tar.NewWriter(&buf)
-		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: opts.Marker, Mode: 0o644, ModTime: time.Unix(0, 0)}); err != nil {
-			return nil, err
-		}
-		if err := tw.Close(); err != nil {
-			return nil, err
-		}
-		data := buf.Bytes()
-		marker, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+		ml := localimage.NewLayer()
+		ml.File(opts.Marker, 0o644, nil)
+		marker, err := ml.Build()
 		if err != nil {
 			return nil, err
 		}

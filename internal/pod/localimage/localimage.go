@@ -2,17 +2,15 @@
 // machine that cannot pull anything: a busybox image for the shipped
 // examples and a pause image for pod sandboxes, both FROM scratch around
 // the host's static busybox (Debian's busybox-static), loaded into Docker
-// through its image-load API.
+// through its image-load API. Its Layer and BusyboxLayer are also what
+// the test images (internal/testutil) and the node e2e suite's images
+// (test/nodeconf/images) are built from.
 package localimage
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"sync"
@@ -110,7 +108,11 @@ func Write(w io.Writer, ref string, img v1.Image) error {
 
 // Image builds the image for ref (Busybox or Pause).
 func Image(busyboxPath, ref string) (v1.Image, error) {
-	layer, err := busyboxLayer(busyboxPath)
+	l, err := BusyboxLayer(busyboxPath)
+	if err != nil {
+		return nil, err
+	}
+	layer, err := l.Build()
 	if err != nil {
 		return nil, err
 	}
@@ -134,73 +136,4 @@ func Image(busyboxPath, ref string) (v1.Image, error) {
 		cf.Config.Cmd = []string{"sh"}
 	}
 	return mutate.ConfigFile(img, cf)
-}
-
-// busyboxLayer is a layer with the static busybox, every applet
-// hard-linked in /bin, a minimal /etc and a 1777 /tmp. It is byte-for-byte
-// reproducible, so the image ID is stable across builds.
-func busyboxLayer(path string) (v1.Layer, error) {
-	if path == "" {
-		path = DefaultBusyboxPath
-	}
-	bin, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s (install busybox-static): %w", path, err)
-	}
-	if !isStatic(bin) {
-		return nil, fmt.Errorf("%s is not statically linked (install busybox-static)", path)
-	}
-	out, err := exec.Command(path, "--list").Output()
-	if err != nil {
-		return nil, fmt.Errorf("%s --list: %w", path, err)
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	mt := time.Unix(0, 0)
-	hdr := func(h *tar.Header) error { h.ModTime = mt; h.Format = tar.FormatPAX; return tw.WriteHeader(h) }
-	for _, d := range []struct {
-		name string
-		mode int64
-	}{{"bin/", 0o755}, {"etc/", 0o755}, {"tmp/", 0o1777}, {"root/", 0o700}, {"var/", 0o755}, {"var/run/", 0o755}, {"proc/", 0o755}, {"sys/", 0o755}, {"dev/", 0o755}} {
-		if err := hdr(&tar.Header{Typeflag: tar.TypeDir, Name: d.name, Mode: d.mode}); err != nil {
-			return nil, err
-		}
-	}
-	if err := hdr(&tar.Header{Typeflag: tar.TypeReg, Name: "bin/busybox", Mode: 0o755, Size: int64(len(bin))}); err != nil {
-		return nil, err
-	}
-	if _, err := tw.Write(bin); err != nil {
-		return nil, err
-	}
-	for _, applet := range strings.Fields(string(out)) {
-		if applet == "busybox" || strings.Contains(applet, "/") {
-			continue
-		}
-		if err := hdr(&tar.Header{Typeflag: tar.TypeLink, Name: "bin/" + applet, Linkname: "bin/busybox", Mode: 0o755}); err != nil {
-			return nil, err
-		}
-	}
-	files := []struct{ name, body string }{
-		{"etc/passwd", "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n"},
-		{"etc/group", "root:x:0:\nnogroup:x:65534:\n"},
-	}
-	for _, f := range files {
-		if err := hdr(&tar.Header{Typeflag: tar.TypeReg, Name: f.name, Mode: 0o644, Size: int64(len(f.body))}); err != nil {
-			return nil, err
-		}
-		if _, err := tw.Write([]byte(f.body)); err != nil {
-			return nil, err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return nil, err
-	}
-	data := buf.Bytes()
-	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-}
-
-// isStatic reports whether an ELF binary has no program interpreter (a
-// dynamically linked busybox would not run FROM scratch).
-func isStatic(b []byte) bool {
-	return len(b) > 4 && string(b[:4]) == "\x7fELF" && !bytes.Contains(b[:min(len(b), 4096)], []byte("/lib64/ld-linux")) && !bytes.Contains(b[:min(len(b), 4096)], []byte("/lib/ld-linux"))
 }

@@ -9,8 +9,6 @@ import (
 	"os"
 	"strings"
 	"testing"
-
-	"github.com/dockerlet/dockerlet/internal/testutil"
 )
 
 func requireBusybox(t *testing.T) {
@@ -89,27 +87,5 @@ func TestEnsure(t *testing.T) {
 	present[Busybox] = true
 	if _, err := b.Ensure(context.Background(), Busybox); err != nil || l.n != 1 {
 		t.Fatalf("present image rebuilt: %v loads=%d", err, l.n)
-	}
-}
-
-// TestLoadIntoDocker loads both images into the real engine and checks
-// that Docker knows them by name.
-func TestLoadIntoDocker(t *testing.T) {
-	testutil.RequireDocker(t)
-	requireBusybox(t)
-	l, err := NewDockerLoader("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	ctx := context.Background()
-	b := &Builder{Loader: l}
-	for _, ref := range []string{Busybox, Pause} {
-		if _, err := b.Ensure(ctx, ref); err != nil {
-			t.Fatalf("%s: %v", ref, err)
-		}
-		if _, err := l.Client.ImageInspect(ctx, ref); err != nil {
-			t.Fatalf("%s not in Docker after load: %v", ref, err)
-		}
 	}
 }

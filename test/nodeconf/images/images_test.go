@@ -1,10 +1,7 @@
 package main
 
 import (
-	"archive/tar"
 	"context"
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,46 +9,6 @@ import (
 
 	"github.com/dockerlet/dockerlet/internal/testutil"
 )
-
-// A hard link must come after the file it links to, whatever the names'
-// order ("bin/[" sorts before "bin/busybox"): Docker refuses the layer
-// otherwise.
-func TestLayerHardLinksAfterTargets(t *testing.T) {
-	l := newLayer()
-	l.file("bin/busybox", 0o755, []byte("x"))
-	l.hardlink("bin/[", "bin/busybox")
-	l.hardlink("a", "bin/busybox")
-	l.symlink("agnhost-2", "agnhost")
-	lay, err := l.build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := lay.Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	seen := map[string]bool{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag == tar.TypeLink && !seen[h.Linkname] {
-			t.Errorf("hard link %s comes before its target %s", h.Name, h.Linkname)
-		}
-		seen[h.Name] = true
-	}
-	for _, want := range []string{"bin/", "bin/busybox", "bin/[", "a", "agnhost-2"} {
-		if !seen[want] {
-			t.Errorf("layer lacks %s", want)
-		}
-	}
-}
 
 // Building twice gives the same digest, so a second run pushes nothing.
 func TestImagesReproducibleAndPushedOnce(t *testing.T) {

@@ -5,12 +5,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+
+	"github.com/dockerlet/dockerlet/internal/pod/localimage"
 )
 
 // inputs are the programs the images are made of.
@@ -27,7 +28,7 @@ type inputs struct {
 
 // spec is an image: its file system and its config.
 type spec struct {
-	layer      *layer
+	layer      *localimage.Layer
 	entrypoint []string
 	cmd        []string
 	user       string
@@ -68,7 +69,7 @@ var builders = map[string]func(in inputs) (*spec, error){
 		if err != nil {
 			return nil, err
 		}
-		if err := l.hostFile("usr/local/bin/nnp", in.Nnp, 0o4755); err != nil {
+		if err := l.HostFile("usr/local/bin/nnp", in.Nnp, 0o4755); err != nil {
 			return nil, err
 		}
 		return &spec{layer: l, cmd: []string{"nnp"}}, nil
@@ -85,7 +86,7 @@ var builders = map[string]func(in inputs) (*spec, error){
 			if err != nil {
 				return nil, fmt.Errorf("%s (util-linux): %w", p, err)
 			}
-			if err := l.hostProgram("usr/bin/"+p, src); err != nil {
+			if err := hostProgram(l, "usr/bin/"+p, src); err != nil {
 				return nil, err
 			}
 		}
@@ -99,19 +100,19 @@ var builders = map[string]func(in inputs) (*spec, error){
 		if err != nil {
 			return nil, err
 		}
-		if err := l.hostProgram("bin/sh", "/bin/dash"); err != nil {
+		if err := hostProgram(l, "bin/sh", "/bin/dash"); err != nil {
 			return nil, fmt.Errorf("dash: %w", err)
 		}
-		if err := l.hostProgram("bin/hostname", "/bin/hostname"); err != nil {
+		if err := hostProgram(l, "bin/hostname", "/bin/hostname"); err != nil {
 			return nil, fmt.Errorf("hostname: %w", err)
 		}
-		l.text("etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n")
+		l.Text("etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files dns\n")
 		return &spec{layer: l, cmd: []string{"sh"}}, nil
 	},
 	// pause: pause.c built static, USER 65535:65535, ENTRYPOINT ["/pause"].
 	"pause": func(in inputs) (*spec, error) {
-		l := newLayer()
-		if err := l.hostFile("pause", in.Pause, 0o755); err != nil {
+		l := localimage.NewLayer()
+		if err := l.HostFile("pause", in.Pause, 0o755); err != nil {
 			return nil, err
 		}
 		return &spec{layer: l, entrypoint: []string{"/pause"}, user: "65535:65535"}, nil
@@ -123,27 +124,27 @@ func agnhost(in inputs) (*spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := l.hostFile("agnhost", in.Agnhost, 0o755); err != nil {
+	if err := l.HostFile("agnhost", in.Agnhost, 0o755); err != nil {
 		return nil, err
 	}
-	l.symlink("agnhost-2", "agnhost")
-	l.hardlink("bin/bash", "bin/sh") // the Alpine image adds bash; sh is bash here
+	l.Symlink("agnhost-2", "agnhost")
+	l.Hardlink("bin/bash", "bin/sh") // the Alpine image adds bash; sh is bash here
 	curl, err := exec.LookPath("curl")
 	if err != nil {
 		return nil, fmt.Errorf("curl: %w", err)
 	}
-	if err := l.hostProgram("usr/bin/curl", curl); err != nil {
+	if err := hostProgram(l, "usr/bin/curl", curl); err != nil {
 		return nil, err
 	}
 	for _, f := range []string{"localhost.crt", "localhost.key"} {
-		if err := l.hostFile(f, filepath.Join(in.AgnhostSrc, "porter", f), 0o644); err != nil {
+		if err := l.HostFile(f, filepath.Join(in.AgnhostSrc, "porter", f), 0o644); err != nil {
 			return nil, err
 		}
 	}
-	l.dir("uploads", 0o755)
-	l.text("etc/passwd", passwd+"user-defined-in-image:x:1000:1000:Linux User,,,:/home/user-defined-in-image:/bin/sh\n")
-	l.text("etc/group", group+"user-defined-in-image:x:1000:\ngroup-defined-in-image:x:50000:user-defined-in-image\n")
-	l.dirOwned("home/user-defined-in-image", 0o755, 1000, 1000)
+	l.Dir("uploads", 0o755)
+	l.Text("etc/passwd", passwd+"user-defined-in-image:x:1000:1000:Linux User,,,:/home/user-defined-in-image:/bin/sh\n")
+	l.Text("etc/group", group+"user-defined-in-image:x:1000:\ngroup-defined-in-image:x:50000:user-defined-in-image\n")
+	l.DirOwned("home/user-defined-in-image", 0o755, 1000, 1000)
 	return &spec{layer: l, entrypoint: []string{"/agnhost"}, cmd: []string{"pause"},
 		ports: []string{"80/tcp", "8080/tcp", "8081/tcp", "9376/tcp", "5000/tcp"}}, nil
 }
@@ -153,10 +154,10 @@ func nginx(in inputs) (*spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := l.hostFile("usr/sbin/nginx", in.Nginx, 0o755); err != nil {
+	if err := l.HostFile("usr/sbin/nginx", in.Nginx, 0o755); err != nil {
 		return nil, err
 	}
-	l.text("usr/share/nginx/html/index.html", "<!DOCTYPE html>\n<html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1></body></html>\n")
+	l.Text("usr/share/nginx/html/index.html", "<!DOCTYPE html>\n<html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1></body></html>\n")
 	return &spec{layer: l, cmd: []string{"nginx", "-g", "daemon off;"}, stopSignal: "SIGQUIT", ports: []string{"80/tcp"}}, nil
 }
 
@@ -170,64 +171,46 @@ const (
 		"plugdev:x:46:\nstaff:x:50:\nlock:x:54:\nnetdev:x:82:\nusers:x:100:\nnogroup:x:65534:\n"
 )
 
-// busyboxLayer is the static busybox with every applet hard-linked in
-// /bin (as in the busybox image), nmeter (an applet of the busybox image
-// that Debian's build lacks), an nc with UDP (Debian's has no -u), its account files, /tmp 1777 and the usual
-// empty directories. /bin/sh is this machine's bash: the ash of Debian's
-// busybox (1.35) drops environment variables whose names are not shell
-// identifiers (data-1, from a Secret's keys) before running a command,
-// which the busybox and Alpine images' shell passes on; and unlike
-// busybox-static's shell, which runs its applets in process, bash runs
-// /bin/<applet> as the images' shell does.
-func busyboxLayer(in inputs) (*layer, error) {
-	bin := in.Busybox
-	static, err := isStatic(bin)
+// busyboxLayer is localimage's busybox layer (the static busybox with
+// every applet hard-linked in /bin, as in the busybox image) with the
+// busybox image's account files and empty directories, nmeter (an applet
+// of the busybox image that Debian's build lacks) and an nc with UDP
+// (Debian's has no -u). /bin/sh is this machine's bash: the ash of
+// Debian's busybox (1.35) drops environment variables whose names are not
+// shell identifiers (data-1, from a Secret's keys) before running a
+// command, which the busybox and Alpine images' shell passes on; and
+// unlike busybox-static's shell, which runs its applets in process, bash
+// runs /bin/<applet> as the images' shell does.
+func busyboxLayer(in inputs) (*localimage.Layer, error) {
+	l, err := localimage.BusyboxLayer(in.Busybox)
 	if err != nil {
-		return nil, fmt.Errorf("%s (apt-get install busybox-static): %w", bin, err)
-	}
-	if !static {
-		return nil, fmt.Errorf("%s is not statically linked (apt-get install busybox-static)", bin)
-	}
-	out, err := exec.Command(bin, "--list").Output()
-	if err != nil {
-		return nil, fmt.Errorf("%s --list: %w", bin, err)
-	}
-	l := newLayer()
-	for _, d := range []string{"bin", "dev", "etc", "home", "proc", "sys", "usr", "usr/sbin", "var", "var/run", "var/www"} {
-		l.dir(d, 0o755)
-	}
-	l.dir("root", 0o700)
-	l.dir("tmp", 0o1777)
-	if err := l.hostFile("bin/busybox", bin, 0o755); err != nil {
 		return nil, err
 	}
-	for _, a := range strings.Fields(string(out)) {
-		if a != "busybox" && !strings.Contains(a, "/") {
-			l.hardlink("bin/"+a, "bin/busybox")
-		}
+	for _, d := range []string{"home", "usr", "usr/sbin", "var/www"} {
+		l.Dir(d, 0o755)
 	}
-	if err := l.hostProgram("bin/sh", "/bin/bash"); err != nil {
+	if err := hostProgram(l, "bin/sh", "/bin/bash"); err != nil {
 		return nil, fmt.Errorf("bash: %w", err)
 	}
 	if in.Nmeter != "" {
-		if err := l.hostFile("bin/nmeter", in.Nmeter, 0o755); err != nil {
+		if err := l.HostFile("bin/nmeter", in.Nmeter, 0o755); err != nil {
 			return nil, err
 		}
 	}
 	if in.Nc != "" {
-		if err := l.hostFile("bin/nc", in.Nc, 0o755); err != nil {
+		if err := l.HostFile("bin/nc", in.Nc, 0o755); err != nil {
 			return nil, err
 		}
 	}
-	l.text("etc/passwd", passwd)
-	l.text("etc/group", group)
+	l.Text("etc/passwd", passwd)
+	l.Text("etc/group", group)
 	return l, nil
 }
 
 // image assembles the spec into a one-layer image labelled with the key,
 // so that two stand-ins built the same way are still distinct images.
 func (s *spec) image(key string) (v1.Image, error) {
-	layer, err := s.layer.build()
+	layer, err := s.layer.Build()
 	if err != nil {
 		return nil, err
 	}
