@@ -41,22 +41,9 @@ spec:
     spec:
       terminationGracePeriodSeconds: 1
       containers:
-      - {name: main, image: `+busyboxImage+`, command: [sh, -c, "trap 'exit 0' TERM; while :; do sleep 1; done"]}
+      - {name: main, image: `+busyboxImage+`, command: `+idleCmd("")+`}
 ---
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: dltplay-web, namespace: dltplay}
-spec:
-  replicas: 2
-  serviceName: dltplay-web
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - {name: main, image: `+busyboxImage+`, command: [sh, -c, "trap 'exit 0' TERM; while :; do sleep 1; done"]}
-`)
+`+statefulSet("dltplay-web", "web", idleCmd("")))
 	out := p.mustRun("play", "--wait", "--timeout", "3m", file)
 	for _, kind := range []string{"Widget", "PodDisruptionBudget"} {
 		if n := strings.Count(out, `kind "`+kind+`" is not run by dockerlet play: skipped`); n != 1 {
@@ -175,20 +162,10 @@ spec:
 // pod's name over from another source.
 func TestPlayStdinNamed(t *testing.T) {
 	p := newPlayer(t)
-	podYAML := func(name string) string {
-		return `apiVersion: v1
-kind: Pod
-metadata: {name: ` + name + `, namespace: dltplay}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - {name: main, image: ` + busyboxImage + `, command: [sh, -c, "trap 'exit 0' TERM; while :; do sleep 1; done"]}
-`
-	}
-	if out, code := p.run(podYAML("dltplay-in-a"), "play", "-d", "-"); code != 0 {
+	if out, code := p.run(idlePod("dltplay-in-a", ""), "play", "-d", "-"); code != 0 {
 		t.Fatalf("play a: %d\n%s", code, out)
 	}
-	if out, code := p.run(podYAML("dltplay-in-b"), "play", "-d", "--name", "second", "-"); code != 0 {
+	if out, code := p.run(idlePod("dltplay-in-b", ""), "play", "-d", "--name", "second", "-"); code != 0 {
 		t.Fatalf("play b: %d\n%s", code, out)
 	}
 	sts := p.pods()
@@ -196,10 +173,10 @@ spec:
 		t.Fatalf("the second play from stdin removed the first one's pod: %v", sts)
 	}
 	// The same name from another source is refused, taken with --replace.
-	if out, code := p.run(podYAML("dltplay-in-a"), "play", "-d", "--name", "third", "-"); code == 0 || !strings.Contains(out, "already exists") {
+	if out, code := p.run(idlePod("dltplay-in-a", ""), "play", "-d", "--name", "third", "-"); code == 0 || !strings.Contains(out, "already exists") {
 		t.Fatalf("a clashing pod name: exit %d\n%s", code, out)
 	}
-	if out, code := p.run(podYAML("dltplay-in-a"), "play", "-d", "--replace", "--name", "third", "-"); code != 0 {
+	if out, code := p.run(idlePod("dltplay-in-a", ""), "play", "-d", "--replace", "--name", "third", "-"); code != 0 {
 		t.Fatalf("play --replace: %d\n%s", code, out)
 	}
 	if out, code := p.run("", "down", "--name", "second"); code != 0 || !strings.Contains(out, "pod/dltplay-in-b deleted") {
@@ -212,7 +189,7 @@ spec:
 		t.Fatalf("down --name third: %d\n%s", code, out)
 	}
 	// The first play gave its pod to the third: nothing of it is left.
-	if out, code := p.run(podYAML("dltplay-in-a"), "down", "-"); code == 0 {
+	if out, code := p.run(idlePod("dltplay-in-a", ""), "down", "-"); code == 0 {
 		t.Fatalf("down - of a replaced play: %s", out)
 	}
 }

@@ -153,7 +153,7 @@ spec:
   containers:
   - name: main
     image: `+busyboxImage+`
-    command: [sh, -c, "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    command: `+idleCmd("")+`
 `)
 	p.mustRun("play", "--wait", "--timeout", "60s", file)
 	before := p.pods()["dltplay-sb"]

@@ -27,7 +27,7 @@ spec:
   containers:
   - name: main
     image: `+busyboxImage+`
-    command: [sh, -c, "trap 'exit 0' TERM; echo hello-from-fg; while :; do sleep 1; done"]
+    command: `+idleCmd("echo hello-from-fg")+`
 `)
 	cmd := exec.Command(p.bin, "play", "--state-dir", p.state, "--docker-endpoint", testutil.DockerHost(), "--logs", file)
 	out := &enginetest.SyncBuffer{}

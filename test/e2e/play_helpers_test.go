@@ -285,3 +285,47 @@ func removeStaleBinaries(dir string) {
 		}
 	}
 }
+
+// idleCmd is a container command (YAML flow list) that runs before, if
+// any, then idles until SIGTERM, which ends it at once: a shell as PID 1
+// ignores TERM without the trap, and every stop would wait out the grace
+// period.
+func idleCmd(before string) string {
+	if before != "" {
+		before += "; "
+	}
+	return `[sh, -c, "trap 'exit 0' TERM; ` + before + `while :; do sleep 1; done"]`
+}
+
+// idlePod is a Pod in play's namespace with one busybox container, main,
+// that runs before (idleCmd) and then idles.
+func idlePod(name, before string) string {
+	return `apiVersion: v1
+kind: Pod
+metadata: {name: ` + name + `, namespace: dltplay}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: main, image: ` + busyboxImage + `, command: ` + idleCmd(before) + `}
+`
+}
+
+// statefulSet is a StatefulSet of two busybox pods labelled app: app in
+// play's namespace, named after the headless Service name, whose
+// container main runs command (a YAML flow list).
+func statefulSet(name, app, command string) string {
+	return `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: ` + name + `, namespace: dltplay}
+spec:
+  replicas: 2
+  serviceName: ` + name + `
+  selector: {matchLabels: {app: ` + app + `}}
+  template:
+    metadata: {labels: {app: ` + app + `}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {name: main, image: ` + busyboxImage + `, command: ` + command + `}
+`
+}

@@ -9,23 +9,13 @@ import (
 // changed ones and removes the ones that left the file.
 func TestPlayReapply(t *testing.T) {
 	p := newPlayer(t)
-	podYAML := func(name, cmd string) string {
-		return `apiVersion: v1
-kind: Pod
-metadata: {name: ` + name + `, namespace: dltplay}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - {name: main, image: ` + busyboxImage + `, command: [sh, -c, "trap 'exit 0' TERM; ` + cmd + `; while :; do sleep 1; done"]}
-`
-	}
 	file := p.manifest("app.yaml", strings.Join([]string{
-		podYAML("dltplay-keep", "echo keep"), podYAML("dltplay-change", "echo v1"), podYAML("dltplay-gone", "echo gone"),
+		idlePod("dltplay-keep", "echo keep"), idlePod("dltplay-change", "echo v1"), idlePod("dltplay-gone", "echo gone"),
 	}, "---\n"))
 	p.mustRun("play", "--wait", "--timeout", "60s", file)
 	v1 := p.pods()
 	p.manifest("app.yaml", strings.Join([]string{
-		podYAML("dltplay-keep", "echo keep"), podYAML("dltplay-change", "echo v2"), podYAML("dltplay-new", "echo new"),
+		idlePod("dltplay-keep", "echo keep"), idlePod("dltplay-change", "echo v2"), idlePod("dltplay-new", "echo new"),
 	}, "---\n"))
 	p.mustRun("play", "--wait", "--timeout", "60s", file)
 	v2 := p.pods()

@@ -43,30 +43,8 @@ spec:
   clusterIP: None
   selector: {app: db}
 ---
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: dltplay-db, namespace: dltplay}
-spec:
-  replicas: 2
-  serviceName: dltplay-db
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-      - name: main
-        image: `+busyboxImage+`
-        command: [sh, -c, "`+serve+`"]
----
-apiVersion: v1
-kind: Pod
-metadata: {name: dltplay-client, namespace: dltplay}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - {name: main, image: `+busyboxImage+`, command: [sh, -c, "trap 'exit 0' TERM; while :; do sleep 1; done"]}
-`)
+`+statefulSet("dltplay-db", "db", `[sh, -c, "`+serve+`"]`)+`---
+`+idlePod("dltplay-client", ""))
 	p.mustRun("play", "--wait", "--timeout", "150s", file)
 	// nc rather than wget: the static busybox's wget crashes here.
 	get := func(host string) string {

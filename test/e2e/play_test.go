@@ -37,11 +37,11 @@ spec:
   containers:
   - name: writer
     image: `+busyboxImage+`
-    command: [sh, -c, "trap 'exit 0' TERM; echo from-writer >> /data/f; while :; do sleep 1; done"]
+    command: `+idleCmd("echo from-writer >> /data/f")+`
     volumeMounts: [{name: data, mountPath: /data}]
   - name: reader
     image: `+busyboxImage+`
-    command: [sh, -c, "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    command: `+idleCmd("")+`
     readinessProbe:
       exec: {command: [grep, -q, from-writer, /data/f]}
       periodSeconds: 1
@@ -116,19 +116,23 @@ spec:
 // passes, and times out (exit 124, with the reason) when it never does.
 func TestPlayReadinessGatesWait(t *testing.T) {
 	p := newPlayer(t)
-	file := p.manifest("ready.yaml", `apiVersion: v1
+	// readyPod becomes ready 3 s after its start.
+	readyPod := func(name string) string {
+		return `apiVersion: v1
 kind: Pod
-metadata: {name: dltplay-ready, namespace: dltplay}
+metadata: {name: ` + name + `, namespace: dltplay}
 spec:
   terminationGracePeriodSeconds: 1
   containers:
   - name: main
-    image: `+busyboxImage+`
-    command: [sh, -c, "trap 'exit 0' TERM; sleep 3; touch /tmp/ready; while :; do sleep 1; done"]
+    image: ` + busyboxImage + `
+    command: ` + idleCmd("sleep 3; touch /tmp/ready") + `
     readinessProbe:
       exec: {command: [test, -f, /tmp/ready]}
       periodSeconds: 1
----
+`
+	}
+	file := p.manifest("ready.yaml", readyPod("dltplay-ready")+`---
 apiVersion: v1
 kind: Pod
 metadata: {name: dltplay-never-ready, namespace: dltplay}
@@ -137,7 +141,7 @@ spec:
   containers:
   - name: main
     image: `+busyboxImage+`
-    command: [sh, -c, "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    command: `+idleCmd("")+`
     readinessProbe:
       exec: {command: [test, -f, /nonexistent]}
       periodSeconds: 1
@@ -153,19 +157,7 @@ spec:
 		t.Fatalf("ready: %v / %v", sts["dltplay-ready"].Ready, sts["dltplay-never-ready"].Ready)
 	}
 
-	file2 := p.manifest("ready-only.yaml", strings.ReplaceAll(`apiVersion: v1
-kind: Pod
-metadata: {name: dltplay-ready2, namespace: dltplay}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: main
-    image: IMG
-    command: [sh, -c, "trap 'exit 0' TERM; sleep 3; touch /tmp/ready; while :; do sleep 1; done"]
-    readinessProbe:
-      exec: {command: [test, -f, /tmp/ready]}
-      periodSeconds: 1
-`, "IMG", busyboxImage))
+	file2 := p.manifest("ready-only.yaml", readyPod("dltplay-ready2"))
 	p.mustRun("play", "--wait", "--timeout", "60s", file2)
 	st := p.pods()["dltplay-ready2"]
 	if !st.Ready {
@@ -190,7 +182,7 @@ spec:
   containers:
   - name: main
     image: `+busyboxImage+`
-    command: [sh, -c, "trap 'exit 0' TERM; while :; do sleep 1; done"]
+    command: `+idleCmd("")+`
     livenessProbe:
       exec: {command: [test, -f, /tmp/healthy]}
       periodSeconds: 1
@@ -260,7 +252,7 @@ spec:
   terminationGracePeriodSeconds: 1
   imagePullSecrets: [{name: regcred}]
   containers:
-  - {name: main, image: "`+ref+`", command: [sh, -c, "trap 'exit 0' TERM; while :; do sleep 1; done"]}
+  - {name: main, image: "`+ref+`", command: `+idleCmd("")+`}
 `)
 	noSecret := p.manifest("nosecret.yaml", `apiVersion: v1
 kind: Pod
