@@ -12,6 +12,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
+// soakPod is one pod of the run: its config and the ids it got.
 type soakPod struct {
 	n         int
 	cfg       *runtimeapi.PodSandboxConfig
@@ -19,6 +20,8 @@ type soakPod struct {
 	container string
 }
 
+// soak is the run: the client, what it counts, and the pods alive in
+// the order they were started (the churn replaces the oldest).
 type soak struct {
 	t       *testing.T
 	ctx     context.Context
@@ -32,6 +35,8 @@ type soak struct {
 	next int
 }
 
+// call makes one CRI call with the kubelet's deadline and counts its
+// answer (NotFound is expected where notFoundOK).
 func (s *soak) call(rpc string, notFoundOK bool, fn func(context.Context) error) error {
 	ctx, cancel := context.WithTimeout(s.ctx, 2*time.Minute) // the kubelet's deadline
 	defer cancel()
