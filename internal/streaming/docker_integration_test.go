@@ -17,6 +17,7 @@ import (
 
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
+	"github.com/dockerlet/dockerlet/internal/streaming/streamtest"
 	"github.com/dockerlet/dockerlet/internal/testutil"
 )
 
@@ -94,7 +95,7 @@ func TestDocker(t *testing.T) {
 					t.Fatal(err)
 				}
 				var stdout, stderr bytes.Buffer
-				err = executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{
+				err = streamtest.Executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{
 					Stdin: strings.NewReader("hello\n"), Stdout: &stdout, Stderr: &stderr,
 				})
 				var exitErr clientexec.CodeExitError
@@ -115,7 +116,7 @@ func TestDocker(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				sizes := make(sizeQueue, 1)
+				sizes := make(streamtest.SizeQueue, 1)
 				sizes <- remotecommand.TerminalSize{Width: 123, Height: 45}
 				defer close(sizes)
 				stdinR, stdinW := io.Pipe()
@@ -123,7 +124,7 @@ func TestDocker(t *testing.T) {
 				var stdout enginetest.SyncBuffer
 				done := make(chan error, 1)
 				go func() {
-					done <- executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{
+					done <- streamtest.Executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{
 						Stdin: stdinR, Stdout: &stdout, Tty: true, TerminalSizeQueue: sizes,
 					})
 				}()
@@ -162,7 +163,7 @@ func TestDocker(t *testing.T) {
 				var stdout, stderr enginetest.SyncBuffer
 				done := make(chan error, 1)
 				go func() {
-					done <- executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{
+					done <- streamtest.Executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{
 						Stdin: stdinR, Stdout: &stdout, Stderr: &stderr,
 					})
 				}()
@@ -215,7 +216,7 @@ func TestDocker(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				local := forward(t, tr, resp.Url, 8080)
+				local := streamtest.Forward(t, tr, resp.Url, 8080)
 				got, err := roundTrip(t, local, "GET /index.html HTTP/1.0\r\n\r\n")
 				if err != nil || !strings.Contains(got, "200 OK") || !strings.HasSuffix(got, "hello-dltstr\n") {
 					t.Fatalf("GET through port-forward: %q, %v", got, err)
@@ -309,7 +310,7 @@ func startSleep(t *testing.T, transport, url string, ctx context.Context) <-chan
 	var stdout enginetest.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- executor(t, transport, url).StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout})
+		done <- streamtest.Executor(t, transport, url).StreamWithContext(ctx, remotecommand.StreamOptions{Stdout: &stdout})
 	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(stdout.String(), "started") {

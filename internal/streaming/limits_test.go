@@ -15,6 +15,7 @@ import (
 
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/netlimit"
+	"github.com/dockerlet/dockerlet/internal/streaming/streamtest"
 )
 
 // closedWithin reports whether the server closes c within d (a read ends
@@ -116,7 +117,7 @@ func TestSessionOutlivesRequestTimeouts(t *testing.T) {
 			t.Fatal(err)
 		}
 		var stdout bytes.Buffer
-		if err := executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{Stdout: &stdout}); err != nil {
+		if err := streamtest.Executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{Stdout: &stdout}); err != nil {
 			t.Errorf("%s: session longer than the request timeouts: %v", tr, err)
 		}
 		if stdout.String() != "after a second" {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
+	"github.com/dockerlet/dockerlet/internal/streaming/streamtest"
 )
 
 func TestExecSeparatesStreamsAndPassesExitCode(t *testing.T) {
@@ -38,7 +39,7 @@ func TestExecSeparatesStreamsAndPassesExitCode(t *testing.T) {
 				t.Fatal(err)
 			}
 			var stdout, stderr bytes.Buffer
-			err = executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{
+			err = streamtest.Executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{
 				Stdin: strings.NewReader("hello"), Stdout: &stdout, Stderr: &stderr,
 			})
 			var exitErr clientexec.CodeExitError
@@ -63,7 +64,7 @@ func TestExecSuccessAndEngineError(t *testing.T) {
 			})
 			resp, _ := s.GetExec(&runtimeapi.ExecRequest{ContainerId: id, Cmd: []string{"true"}, Stdout: true})
 			var stdout bytes.Buffer
-			if err := executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{Stdout: &stdout}); err != nil {
+			if err := streamtest.Executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{Stdout: &stdout}); err != nil {
 				t.Fatalf("exit 0: err = %v", err)
 			}
 			if stdout.String() != "ok" {
@@ -71,7 +72,7 @@ func TestExecSuccessAndEngineError(t *testing.T) {
 			}
 
 			resp, _ = s.GetExec(&runtimeapi.ExecRequest{ContainerId: "no-such-container", Cmd: []string{"true"}, Stdout: true})
-			err := executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{Stdout: &stdout})
+			err := streamtest.Executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{Stdout: &stdout})
 			var exitErr clientexec.CodeExitError
 			if err == nil || errors.As(err, &exitErr) {
 				t.Fatalf("exec in a missing container: err = %v, want a non-exit-code error", err)
@@ -113,13 +114,13 @@ func TestExecTTYResize(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sizes := make(sizeQueue, 2)
+			sizes := make(streamtest.SizeQueue, 2)
 			sizes <- remotecommand.TerminalSize{Width: 120, Height: 40}
 			defer close(sizes)
 			stdinR, stdinW := io.Pipe()
 			defer stdinW.Close()
 			var stdout bytes.Buffer
-			err = executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{
+			err = streamtest.Executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{
 				Stdin: stdinR, Stdout: &stdout, Tty: true, TerminalSizeQueue: sizes,
 			})
 			if err != nil {
@@ -151,7 +152,7 @@ func TestAttach(t *testing.T) {
 				t.Fatal(err)
 			}
 			var stdout, stderr bytes.Buffer
-			err = executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{
+			err = streamtest.Executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{
 				Stdin: strings.NewReader("hi"), Stdout: &stdout, Stderr: &stderr,
 			})
 			if err != nil {
@@ -184,13 +185,13 @@ func TestAttachTTYFollowsContainerAndResizes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sizes := make(sizeQueue, 1)
+	sizes := make(streamtest.SizeQueue, 1)
 	sizes <- remotecommand.TerminalSize{Width: 90, Height: 30}
 	defer close(sizes)
 	stdinR, stdinW := io.Pipe()
 	defer stdinW.Close()
 	var stdout bytes.Buffer
-	err = executor(t, "spdy", resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{
+	err = streamtest.Executor(t, "spdy", resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{
 		Stdin: stdinR, Stdout: &stdout, Tty: true, TerminalSizeQueue: sizes,
 	})
 	if err != nil || stdout.String() != "resized" {
@@ -239,7 +240,7 @@ func TestPortForwardHostNetwork(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			local := forward(t, tr, resp.Url, port)
+			local := streamtest.Forward(t, tr, resp.Url, port)
 			// Several connections over one session, each half-closed by
 			// the client and answered after that.
 			for _, msg := range []string{"one", "two", strings.Repeat("x", 1<<20)} {
@@ -270,7 +271,7 @@ func TestCloseEndsRunningSessions(t *testing.T) {
 			}
 			done := make(chan error, 1)
 			go func() {
-				done <- executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{Stdout: io.Discard})
+				done <- streamtest.Executor(t, tr, resp.Url).StreamWithContext(testContext(t), remotecommand.StreamOptions{Stdout: io.Discard})
 			}()
 			select {
 			case <-started:
@@ -331,7 +332,7 @@ func TestOrphanedExecIsKilled(t *testing.T) {
 				defer cancelClient()
 				done := make(chan error, 1)
 				go func() {
-					done <- executor(t, tr, resp.Url).StreamWithContext(clientCtx, remotecommand.StreamOptions{Stdout: io.Discard})
+					done <- streamtest.Executor(t, tr, resp.Url).StreamWithContext(clientCtx, remotecommand.StreamOptions{Stdout: io.Discard})
 				}()
 				<-started
 				end(s, cancelClient)

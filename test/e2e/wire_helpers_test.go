@@ -6,26 +6,20 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
-
-	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/portforward"
-	"k8s.io/client-go/tools/remotecommand"
-	"k8s.io/client-go/transport/spdy"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
-	streamhttp "k8s.io/streaming/pkg/httpstream"
+
+	"github.com/dockerlet/dockerlet/internal/streaming/streamtest"
 )
 
 // wirePrefix names the pods of the streaming and networking tests.
 const wirePrefix = "dltwire"
 
 // streamTransports are the two protocols the kubelet and crictl speak.
-var streamTransports = []string{"spdy", "websocket"}
+var streamTransports = streamtest.Transports
 
 // wirePod is a sandbox config named with wirePrefix; the test removes it.
 func (e *env) wirePod(name string, ports ...*runtimeapi.PortMapping) *runtimeapi.PodSandboxConfig {
@@ -140,81 +134,4 @@ func freeHostPort(t *testing.T) int32 {
 	}
 	defer l.Close()
 	return int32(l.Addr().(*net.TCPAddr).Port)
-}
-
-// executor is client-go's exec client for a CRI exec URL, as crictl wires it.
-func executor(t *testing.T, transport, rawURL string) remotecommand.Executor {
-	t.Helper()
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ex remotecommand.Executor
-	if transport == "websocket" {
-		ex, err = remotecommand.NewWebSocketExecutor(&rest.Config{}, http.MethodGet, rawURL)
-	} else {
-		ex, err = remotecommand.NewSPDYExecutor(&rest.Config{}, http.MethodPost, u)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ex
-}
-
-// forward starts a client-go port-forward from a free local port to
-// remotePort over a CRI port-forward URL and returns the local address.
-func forward(t *testing.T, transport, rawURL string, remotePort int) string {
-	t.Helper()
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d streamhttp.Dialer
-	if transport == "websocket" {
-		d, err = portforward.NewSPDYOverWebsocketDialerForStreaming(u, &rest.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-	} else {
-		tr, up, err := spdy.RoundTripperFor(&rest.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		d = spdy.NewDialerForStreaming(up, &http.Client{Transport: tr}, http.MethodPost, u)
-	}
-	stop, ready := make(chan struct{}), make(chan struct{})
-	var out, errOut enginetest.SyncBuffer
-	pf, err := portforward.NewOnAddressesForStreaming(d, []string{"127.0.0.1"}, []string{fmt.Sprintf("0:%d", remotePort)}, stop, ready, &out, &errOut)
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- pf.ForwardPorts() }()
-	t.Cleanup(func() {
-		close(stop)
-		<-done
-	})
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("port-forward ended before it was ready: %v (%s)", err, errOut.String())
-	case <-time.After(30 * time.Second):
-		t.Fatal("port-forward not ready after 30s")
-	}
-	ports, err := pf.GetPorts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return net.JoinHostPort("127.0.0.1", fmt.Sprint(ports[0].Local))
-}
-
-// sizeQueue feeds terminal sizes to the exec client.
-type sizeQueue chan remotecommand.TerminalSize
-
-func (q sizeQueue) Next() *remotecommand.TerminalSize {
-	s, ok := <-q
-	if !ok {
-		return nil
-	}
-	return &s
 }

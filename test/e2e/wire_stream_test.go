@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dockerlet/dockerlet/internal/engine/enginetest"
+	"github.com/dockerlet/dockerlet/internal/streaming/streamtest"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -43,11 +44,11 @@ func TestExecTTYResize(t *testing.T) {
 			stdin, typing := io.Pipe()
 			defer typing.Close()
 			var out enginetest.SyncBuffer
-			sizes := make(sizeQueue, 2)
+			sizes := make(streamtest.SizeQueue, 2)
 			sizes <- remotecommand.TerminalSize{Width: 100, Height: 30}
 			done := make(chan error, 1)
 			go func() {
-				done <- executor(t, transport, resp.Url).StreamWithContext(ctx, remotecommand.StreamOptions{
+				done <- streamtest.Executor(t, transport, resp.Url).StreamWithContext(ctx, remotecommand.StreamOptions{
 					Stdin: stdin, Stdout: &out, Tty: true, TerminalSizeQueue: sizes,
 				})
 			}()
@@ -111,7 +112,7 @@ func TestPortForwardToHttpd(t *testing.T) {
 			if err != nil {
 				t.Fatalf("PortForward: %v", err)
 			}
-			addr := forward(t, transport, resp.Url, 8080)
+			addr := streamtest.Forward(t, transport, resp.Url, 8080)
 			eventually(t, "GET through the port-forward", func() error {
 				return httpGetBody("http://"+addr+"/index.html", "hello-dltwire-pf")
 			})
