@@ -18,6 +18,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
+	"github.com/dockerlet/dockerlet/internal/testutil"
 )
 
 // TestListedWireEncoding: List responses of the cache's items are encoded
@@ -282,22 +283,11 @@ func relistNode(b *testing.B, plain bool) *Service {
 			Labels:   labels, Annotations: map[string]string{"kubernetes.io/config.source": "api", "kubernetes.io/config.seen": "2026-01-01T00:00:00Z"},
 			Linux: &runtimeapi.LinuxPodSandboxConfig{},
 		}
-		r, err := svc.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
-		if err != nil {
-			b.Fatal(err)
-		}
-		c, err := svc.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: r.PodSandboxId, SandboxConfig: cfg,
-			Config: &runtimeapi.ContainerConfig{
-				Metadata: &runtimeapi.ContainerMetadata{Name: "app"}, Image: &runtimeapi.ImageSpec{Image: "busybox"},
-				Command: []string{"sleep", "3600"}, Labels: labels,
-				Annotations: map[string]string{"io.kubernetes.container.hash": "1a2b3c4d", "io.kubernetes.container.restartCount": "0"},
-			}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := svc.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: c.ContainerId}); err != nil {
-			b.Fatal(err)
-		}
+		testutil.RunPod(ctx, b, svc, cfg, &runtimeapi.ContainerConfig{
+			Metadata: &runtimeapi.ContainerMetadata{Name: "app"}, Image: &runtimeapi.ImageSpec{Image: "busybox"},
+			Command: []string{"sleep", "3600"}, Labels: labels,
+			Annotations: map[string]string{"io.kubernetes.container.hash": "1a2b3c4d", "io.kubernetes.container.restartCount": "0"},
+		})
 	}
 	return svc
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
 	"github.com/dockerlet/dockerlet/internal/metrics"
+	"github.com/dockerlet/dockerlet/internal/testutil"
 )
 
 // stubStats answers every stats call without touching anything, so that a
@@ -63,26 +64,13 @@ func newCachedNode(tb testing.TB, pods int) *cachedNode {
 			Metadata: &runtimeapi.PodSandboxMetadata{Name: fmt.Sprintf("pod-%03d", i), Namespace: "dltperf", Uid: fmt.Sprintf("dltperf-uid-%03d", i)},
 			Linux:    &runtimeapi.LinuxPodSandboxConfig{},
 		}
-		r, err := svc.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		cc, err := svc.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
-			PodSandboxId: r.PodSandboxId, SandboxConfig: cfg,
-			Config: &runtimeapi.ContainerConfig{
-				Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
-				Image:    &runtimeapi.ImageSpec{Image: "busybox"},
-				Command:  []string{"sleep", "3600"},
-			},
+		sb, ctr := testutil.RunPod(ctx, tb, svc, cfg, &runtimeapi.ContainerConfig{
+			Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
+			Image:    &runtimeapi.ImageSpec{Image: "busybox"},
+			Command:  []string{"sleep", "3600"},
 		})
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if _, err := svc.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: cc.ContainerId}); err != nil {
-			tb.Fatal(err)
-		}
-		n.sandboxes = append(n.sandboxes, r.PodSandboxId)
-		n.ctrs = append(n.ctrs, cc.ContainerId)
+		n.sandboxes = append(n.sandboxes, sb)
+		n.ctrs = append(n.ctrs, ctr)
 	}
 	// The cache applies the events of the set-up in the background; let
 	// it settle so that the calls below see a quiet engine.

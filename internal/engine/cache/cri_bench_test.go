@@ -14,6 +14,7 @@ import (
 	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
 	"github.com/dockerlet/dockerlet/internal/node"
+	"github.com/dockerlet/dockerlet/internal/testutil"
 )
 
 // criNode runs 110 pods (sandbox + one running container) through the CRI
@@ -37,25 +38,11 @@ func criNode(b *testing.B) (*cri.Service, string, string) {
 			Metadata: &runtimeapi.PodSandboxMetadata{Name: fmt.Sprintf("pod-%03d", i), Namespace: "default", Uid: fmt.Sprintf("dltcache-uid-%03d", i)},
 			Linux:    &runtimeapi.LinuxPodSandboxConfig{},
 		}
-		r, err := svc.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
-		if err != nil {
-			b.Fatal(err)
-		}
-		c, err := svc.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
-			PodSandboxId: r.PodSandboxId, SandboxConfig: cfg,
-			Config: &runtimeapi.ContainerConfig{
-				Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
-				Image:    &runtimeapi.ImageSpec{Image: "busybox"},
-				Command:  []string{"sleep", "3600"},
-			},
+		sb, ctr = testutil.RunPod(ctx, b, svc, cfg, &runtimeapi.ContainerConfig{
+			Metadata: &runtimeapi.ContainerMetadata{Name: "app"},
+			Image:    &runtimeapi.ImageSpec{Image: "busybox"},
+			Command:  []string{"sleep", "3600"},
 		})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := svc.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: c.ContainerId}); err != nil {
-			b.Fatal(err)
-		}
-		sb, ctr = r.PodSandboxId, c.ContainerId
 	}
 	return svc, sb, ctr
 }

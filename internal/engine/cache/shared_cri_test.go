@@ -19,6 +19,7 @@ import (
 	"github.com/dockerlet/dockerlet/internal/engine/cache"
 	"github.com/dockerlet/dockerlet/internal/engine/fake"
 	"github.com/dockerlet/dockerlet/internal/node"
+	"github.com/dockerlet/dockerlet/internal/testutil"
 )
 
 // nullStats is a stats collector that reads nothing.
@@ -65,24 +66,11 @@ func TestSharedStaysUnmodified(t *testing.T) {
 			Annotations: map[string]string{"note": "x"},
 			Linux:       &runtimeapi.LinuxPodSandboxConfig{},
 		}
-		r, err := svc.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: cfg})
-		if err != nil {
-			t.Fatal(err)
-		}
-		cr, err := svc.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
-			PodSandboxId: r.PodSandboxId, SandboxConfig: cfg,
-			Config: &runtimeapi.ContainerConfig{
-				Metadata: &runtimeapi.ContainerMetadata{Name: "app"}, Image: &runtimeapi.ImageSpec{Image: "busybox"},
-				Labels: map[string]string{"tier": "a"}, Annotations: map[string]string{"k": "v"},
-			},
+		sb, ctr := testutil.RunPod(ctx, t, svc, cfg, &runtimeapi.ContainerConfig{
+			Metadata: &runtimeapi.ContainerMetadata{Name: "app"}, Image: &runtimeapi.ImageSpec{Image: "busybox"},
+			Labels: map[string]string{"tier": "a"}, Annotations: map[string]string{"k": "v"},
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := svc.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: cr.ContainerId}); err != nil {
-			t.Fatal(err)
-		}
-		sandboxes, containers = append(sandboxes, r.PodSandboxId), append(containers, cr.ContainerId)
+		sandboxes, containers = append(sandboxes, sb), append(containers, ctr)
 	}
 	for i := range 6 {
 		runPod(i)
