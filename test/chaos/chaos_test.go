@@ -10,7 +10,6 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,18 +30,6 @@ import (
 )
 
 const prefix = "dltrob"
-
-func envInt(t *testing.T, name string, def int) int {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		t.Fatalf("%s=%q: %v", name, v, err)
-	}
-	return n
-}
 
 // stats of one run.
 type stats struct {
@@ -96,11 +83,11 @@ type chaosMode struct {
 }
 
 func runChaos(t *testing.T, mode chaosMode) {
-	lifecycles := envInt(t, "CHAOS_LIFECYCLES", 64)
-	kills := envInt(t, "CHAOS_KILLS", 10)
-	clients := envInt(t, "CHAOS_CLIENTS", 8)
-	seed := int64(envInt(t, "CHAOS_SEED", 1))
-	restarts := envInt(t, "CHAOS_DOCKERD_RESTARTS", mode.dockerdRestarts)
+	lifecycles := testutil.EnvInt(t, "CHAOS_LIFECYCLES", 64)
+	kills := testutil.EnvInt(t, "CHAOS_KILLS", 10)
+	clients := testutil.EnvInt(t, "CHAOS_CLIENTS", 8)
+	seed := int64(testutil.EnvInt(t, "CHAOS_SEED", 1))
+	restarts := testutil.EnvInt(t, "CHAOS_DOCKERD_RESTARTS", mode.dockerdRestarts)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -21,26 +20,14 @@ import (
 // prefix names everything this test makes.
 const prefix = "dltrob"
 
-func envInt(t *testing.T, name string, def int64) int64 {
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil {
-		t.Fatalf("%s=%q: %v", name, v, err)
-	}
-	return n
-}
-
 // TestCRIFuzz runs the fuzzer against `dockerlet serve` on the real
 // engine. CRIFUZZ_REQUESTS (default 3000) and CRIFUZZ_SEED (default 1) set
 // the run; CRIFUZZ_REPORT names a file for the counts (the server's log is
 // kept beside it, as FILE.serve.log).
 func TestCRIFuzz(t *testing.T) {
 	testutil.RequireDocker(t)
-	requests := envInt(t, "CRIFUZZ_REQUESTS", 3000)
-	seed := envInt(t, "CRIFUZZ_SEED", 1)
+	requests := testutil.EnvInt(t, "CRIFUZZ_REQUESTS", 3000)
+	seed := int64(testutil.EnvInt(t, "CRIFUZZ_SEED", 1))
 	ctx := context.Background()
 
 	eng, err := engine.Connect(testutil.DockerHost(), engine.Options{})
@@ -109,7 +96,7 @@ func TestCRIFuzz(t *testing.T) {
 		Alive:   srv.Alive,
 		Restart: func() error { return srv.Start(ctx) },
 	}, Config{
-		Seed: seed, Requests: int(requests), Prefix: prefix + "-fz", WorkDir: dir,
+		Seed: seed, Requests: requests, Prefix: prefix + "-fz", WorkDir: dir,
 		RegistryHost: reg.Host, BusyboxImage: busybox, BusyboxID: img.ID, PauseImage: pause, SpareImage: spare,
 		ForeignID: foreign, ForeignName: foreignName,
 		Progress: func(done int, r *Report) {

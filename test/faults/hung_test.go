@@ -3,7 +3,6 @@ package faults
 import (
 	"context"
 	"fmt"
-	"os"
 	"sort"
 	"sync"
 	"testing"
@@ -80,7 +79,7 @@ func (l *callLog) summary(phase string) string {
 func TestDockerdHung(t *testing.T) {
 	privdockerd.Require(t)
 	const requestTimeout = 10 * time.Second
-	freeze := envDuration(t, "FAULTS_FREEZE", 60*time.Second)
+	freeze := testutil.EnvDuration(t, "FAULTS_FREEZE", 60*time.Second)
 	reg := testutil.StartRegistry(t)
 	busybox := reg.PushBusybox(t, prefix+"/busybox:hung", testutil.ImageOptions{Marker: prefix + "-hung"})
 	pause := reg.PushBusybox(t, prefix+"/pause:hung", testutil.ImageOptions{Marker: prefix + "-hung-pause", Cmd: []string{"sh", "-c", loopCmd}})
@@ -323,19 +322,6 @@ func TestDockerdHung(t *testing.T) {
 	if peakG > g0*4+200 {
 		t.Errorf("goroutines peaked at %v during the freeze (%v before)", peakG, g0)
 	}
-}
-
-func envDuration(t *testing.T, name string, def time.Duration) time.Duration {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		return def
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return d
 }
 
 func readGauges(addr string) (goroutines, fds, rss float64, err error) {

@@ -13,7 +13,6 @@ package soak
 
 import (
 	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -34,12 +33,12 @@ const prefix = "dlsk"
 const idleCmd = "trap 'exit 0' TERM; echo started; sleep 1000000 & wait"
 
 func TestSoak(t *testing.T) {
-	duration := envDuration(t, "SOAK_DURATION", 0)
+	duration := testutil.EnvDuration(t, "SOAK_DURATION", 0)
 	if duration <= 0 {
 		t.Skip("SOAK_DURATION unset (make soak runs 60 minutes)")
 	}
-	pods := envInt(t, "SOAK_PODS", 110)
-	churnEvery := envDuration(t, "SOAK_CHURN", 5*time.Second)
+	pods := testutil.EnvInt(t, "SOAK_PODS", 110)
+	churnEvery := testutil.EnvDuration(t, "SOAK_CHURN", 5*time.Second)
 	testutil.RequireDocker(t)
 	testutil.RequireCNI(t, "bridge", "host-local")
 	// The run, its warm-up, and starting and removing the pods: on a busy
@@ -67,14 +66,7 @@ func TestSoak(t *testing.T) {
 	}
 	_ = os.Chmod(dir, 0o750)
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	metricsAddr := func() string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		return l.Addr().String()
-	}()
+	metricsAddr := serveproc.FreeAddr(t)
 	srv := serveproc.New(t, serveproc.Options{Dir: dir, PauseImage: pause, Args: append(cni.ServeArgs(), "--metrics-bind-addr", metricsAddr)})
 	if err := srv.Start(ctx); err != nil {
 		t.Fatal(err)
