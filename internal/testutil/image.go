@@ -65,10 +65,7 @@ func BusyboxImage(opts ImageOptions) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := mutate.AppendLayers(empty.Image, base)
-	if err != nil {
-		return nil, err
-	}
+	layers := []v1.Layer{base}
 	if opts.Marker != "" {
 		ml := localimage.NewLayer()
 		ml.File(opts.Marker, 0o644, nil)
@@ -76,25 +73,13 @@ func BusyboxImage(opts ImageOptions) (v1.Image, error) {
 		if err != nil {
 			return nil, err
 		}
-		if img, err = mutate.AppendLayers(img, marker); err != nil {
-			return nil, err
-		}
+		layers = append(layers, marker)
 	}
 	cmd := opts.Cmd
 	if cmd == nil {
 		cmd = []string{"sh"}
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.Architecture, cf.OS = "amd64", "linux"
-	cf.Config.Cmd = cmd
-	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	cf.Config.User = opts.User
-	cf.Config.Labels = opts.Labels
-	return mutate.ConfigFile(img, cf)
+	return localimage.ImageOf(v1.Config{Cmd: cmd, User: opts.User, Labels: opts.Labels}, layers...)
 }
 
 // Push writes img to the registry as repoTag ("name:tag") and returns the

@@ -116,7 +116,21 @@ func Image(busyboxPath, ref string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
+	cfg := v1.Config{Labels: map[string]string{naming.LabelLocalImage: "true"}, Cmd: []string{"sh"}}
+	if strings.HasPrefix(ref, "dockerlet.local/pause") {
+		cfg.Cmd = []string{"/bin/sh", "-c", pauseScript}
+	}
+	return ImageOf(cfg, layer)
+}
+
+// pathEnv is the images' PATH, as in the upstream busybox image.
+const pathEnv = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// ImageOf is an image FROM scratch of layers with cfg, for this machine's
+// architecture, created at the epoch (so the same layers and config give
+// the same image ID), with the busybox image's PATH unless cfg sets Env.
+func ImageOf(cfg v1.Config, layers ...v1.Layer) (v1.Image, error) {
+	img, err := mutate.AppendLayers(empty.Image, layers...)
 	if err != nil {
 		return nil, err
 	}
@@ -127,13 +141,9 @@ func Image(busyboxPath, ref string) (v1.Image, error) {
 	cf = cf.DeepCopy()
 	cf.Architecture, cf.OS = runtime.GOARCH, "linux"
 	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
-	cf.Config.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
-	cf.Config.Labels = map[string]string{naming.LabelLocalImage: "true"}
-	switch {
-	case strings.HasPrefix(ref, "dockerlet.local/pause"):
-		cf.Config.Cmd = []string{"/bin/sh", "-c", pauseScript}
-	default:
-		cf.Config.Cmd = []string{"sh"}
+	if cfg.Env == nil {
+		cfg.Env = []string{pathEnv}
 	}
+	cf.Config = cfg
 	return mutate.ConfigFile(img, cf)
 }

@@ -4,12 +4,8 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/dockerlet/dockerlet/internal/pod/localimage"
 )
@@ -35,8 +31,6 @@ type spec struct {
 	stopSignal string
 	ports      []string
 }
-
-const pathEnv = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 // builders make each image the suite uses, by the key imagelist prints.
 // Each says what of the upstream image it reproduces.
@@ -214,28 +208,13 @@ func (s *spec) image(key string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		return nil, err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cf = cf.DeepCopy()
-	cf.Architecture, cf.OS = runtime.GOARCH, "linux"
-	cf.Created = v1.Time{Time: time.Unix(0, 0).UTC()}
-	cf.Config.Env = []string{pathEnv}
-	cf.Config.Entrypoint = s.entrypoint
-	cf.Config.Cmd = s.cmd
-	cf.Config.User = s.user
-	cf.Config.StopSignal = s.stopSignal
+	cfg := v1.Config{Entrypoint: s.entrypoint, Cmd: s.cmd, User: s.user, StopSignal: s.stopSignal,
+		Labels: map[string]string{"io.dockerlet.nodeconf.image": key}}
 	if len(s.ports) > 0 {
-		cf.Config.ExposedPorts = map[string]struct{}{}
+		cfg.ExposedPorts = map[string]struct{}{}
 		for _, p := range s.ports {
-			cf.Config.ExposedPorts[p] = struct{}{}
+			cfg.ExposedPorts[p] = struct{}{}
 		}
 	}
-	cf.Config.Labels = map[string]string{"io.dockerlet.nodeconf.image": key}
-	return mutate.ConfigFile(img, cf)
+	return localimage.ImageOf(cfg, layer)
 }
