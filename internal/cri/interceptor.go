@@ -58,7 +58,7 @@ func (g *gate) call(ctx context.Context, fullMethod string, h func(context.Conte
 			l.Error("panic in handler", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			resp, err = nil, status.Errorf(codes.Internal, "%s: internal error: %v", method, p)
 		}
-		logDone(l, method, start, resp, err)
+		logDone(l, fullMethod, start, resp, err)
 	}()
 	resp, err = h(ctx)
 	if err != nil {
@@ -145,12 +145,22 @@ func (c *ctxStream) RecvMsg(m any) error {
 
 // quiet are the RPCs a kubelet calls every second; they log at debug level.
 var quiet = map[string]bool{
-	"Version": true, "Status": true, "ListPodSandbox": true, "ListContainers": true, "ListImages": true,
-	"ImageFsInfo": true, "ListContainerStats": true, "ListPodSandboxStats": true, "ContainerStatus": true,
-	"PodSandboxStatus": true, "ImageStatus": true, "ContainerStats": true, "PodSandboxStats": true,
+	runtimeapi.RuntimeService_Version_FullMethodName:             true,
+	runtimeapi.RuntimeService_Status_FullMethodName:              true,
+	runtimeapi.RuntimeService_ListPodSandbox_FullMethodName:      true,
+	runtimeapi.RuntimeService_ListContainers_FullMethodName:      true,
+	runtimeapi.ImageService_ListImages_FullMethodName:            true,
+	runtimeapi.ImageService_ImageFsInfo_FullMethodName:           true,
+	runtimeapi.RuntimeService_ListContainerStats_FullMethodName:  true,
+	runtimeapi.RuntimeService_ListPodSandboxStats_FullMethodName: true,
+	runtimeapi.RuntimeService_ContainerStatus_FullMethodName:     true,
+	runtimeapi.RuntimeService_PodSandboxStatus_FullMethodName:    true,
+	runtimeapi.ImageService_ImageStatus_FullMethodName:           true,
+	runtimeapi.RuntimeService_ContainerStats_FullMethodName:      true,
+	runtimeapi.RuntimeService_PodSandboxStats_FullMethodName:     true,
 }
 
-func logDone(l *slog.Logger, method string, start time.Time, resp any, err error) {
+func logDone(l *slog.Logger, fullMethod string, start time.Time, resp any, err error) {
 	attrs := []any{"took", time.Since(start).Round(time.Microsecond)}
 	if err != nil {
 		st, _ := status.FromError(err)
@@ -158,7 +168,7 @@ func logDone(l *slog.Logger, method string, start time.Time, resp any, err error
 		if st.Code() == codes.Internal || st.Code() == codes.Unknown {
 			level = slog.LevelError
 		}
-		if st.Code() == codes.NotFound && quiet[method] {
+		if st.Code() == codes.NotFound && quiet[fullMethod] {
 			level = slog.LevelDebug
 		}
 		l.Log(context.Background(), level, "failed", append(attrs, "code", st.Code().String(), "err", st.Message())...)
@@ -168,7 +178,7 @@ func logDone(l *slog.Logger, method string, start time.Time, resp any, err error
 		attrs = append(attrs, "count", n)
 	}
 	level := slog.LevelInfo
-	if quiet[method] {
+	if quiet[fullMethod] {
 		level = slog.LevelDebug
 	}
 	l.Log(context.Background(), level, "done", attrs...)

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/cache"
@@ -134,7 +135,7 @@ func TestPullsInFlight(t *testing.T) {
 func TestInterceptors(t *testing.T) {
 	m := New("test")
 	unary := m.UnaryServerInterceptor()
-	info := &grpc.UnaryServerInfo{FullMethod: "/runtime.v1.RuntimeService/ListContainers"}
+	info := &grpc.UnaryServerInfo{FullMethod: runtimeapi.RuntimeService_ListContainers_FullMethodName}
 	ok := func(context.Context, any) (any, error) { return "resp", nil }
 	bad := func(context.Context, any) (any, error) { return nil, status.Error(codes.NotFound, "gone") }
 	for range 3 {
@@ -152,7 +153,7 @@ func TestInterceptors(t *testing.T) {
 		t.Errorf("NotFound count %v, want 1", got)
 	}
 	stream := m.StreamServerInterceptor()
-	sinfo := &grpc.StreamServerInfo{FullMethod: "/runtime.v1.RuntimeService/GetContainerEvents"}
+	sinfo := &grpc.StreamServerInfo{FullMethod: runtimeapi.RuntimeService_GetContainerEvents_FullMethodName}
 	_ = stream(nil, nil, sinfo, func(any, grpc.ServerStream) error { return status.Error(codes.Canceled, "bye") })
 	if got := testutil.ToFloat64(m.rpcs.WithLabelValues("GetContainerEvents", "Canceled")); got != 1 {
 		t.Errorf("stream count %v, want 1", got)
