@@ -134,10 +134,3 @@ func (l *idLocks) dropLocked(key string, e *idLock) {
 		delete(l.m, key)
 	}
 }
-
-// size is the number of live entries (tests: nothing leaks).
-func (l *idLocks) size() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.m)
-}

@@ -454,3 +454,10 @@ func TestConcurrentSandboxStopRemove(t *testing.T) {
 		t.Errorf("%d lock entries left", n)
 	}
 }
+
+// size is the number of live entries: nothing leaks.
+func (l *idLocks) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.m)
+}

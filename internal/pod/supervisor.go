@@ -177,18 +177,6 @@ func (s *Supervisor) startLocked(p *corev1.Pod, objs Objects, source string) {
 	}()
 }
 
-// Statuses returns every supervised pod's status, by namespace and name.
-func (s *Supervisor) Statuses() []PodStatus {
-	s.mu.Lock()
-	out := make([]PodStatus, 0, len(s.runners))
-	for _, r := range s.runners {
-		out = append(out, r.w.Status())
-	}
-	s.mu.Unlock()
-	SortStatuses(out)
-	return out
-}
-
 // SortStatuses orders statuses by namespace, then name.
 func SortStatuses(st []PodStatus) {
 	sort.Slice(st, func(i, j int) bool {

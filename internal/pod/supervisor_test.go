@@ -149,3 +149,15 @@ func TestObserveWithoutSupervisor(t *testing.T) {
 		t.Fatalf("after exit: %+v", s.Containers[0])
 	}
 }
+
+// Statuses returns every supervised pod's status, by namespace and name.
+func (s *Supervisor) Statuses() []PodStatus {
+	s.mu.Lock()
+	out := make([]PodStatus, 0, len(s.runners))
+	for _, r := range s.runners {
+		out = append(out, r.w.Status())
+	}
+	s.mu.Unlock()
+	SortStatuses(out)
+	return out
+}
