@@ -86,7 +86,9 @@ func Forward(t testing.TB, transport, rawURL string, remotePort int) string {
 	go func() { done <- pf.ForwardPorts() }()
 	t.Cleanup(func() {
 		close(stop)
-		<-done
+		if err := <-done; err != nil {
+			t.Logf("port-forward to %d ended: %v", remotePort, err)
+		}
 	})
 	select {
 	case <-ready:
