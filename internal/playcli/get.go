@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	register("get", command{summary: "get pods|jobs: list the pods (or Jobs) play created (kubectl get)", run: runGet})
+	register("get", command{summary: "get pods|jobs|deployments: list the pods (Jobs, Deployments) play created (kubectl get)", run: runGet})
 }
 
 type podRef struct {
@@ -63,7 +63,7 @@ func findPod(store pod.Store, ns, name string) (podRef, error) {
 }
 
 func runGet(ctx context.Context, args []string) error {
-	fs := cli.NewFlagSet("get", "pods|jobs [NAME] [flags]")
+	fs := cli.NewFlagSet("get", "pods|jobs|deployments [NAME] [flags]")
 	f := addPlayFlags(fs)
 	ns := fs.String("n", pod.DefaultNamespace, "namespace")
 	fs.StringVar(ns, "namespace", pod.DefaultNamespace, "namespace")
@@ -74,8 +74,8 @@ func runGet(ctx context.Context, args []string) error {
 	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
 		return err
 	}
-	if fs.NArg() < 1 || (fs.Arg(0) != "pods" && fs.Arg(0) != "pod" && fs.Arg(0) != "po" && !isJobs(fs.Arg(0))) {
-		return errors.New("usage: dockerlet get pods|jobs [NAME] [-n NS | -A] [-o wide|name|json|yaml]")
+	if fs.NArg() < 1 || (fs.Arg(0) != "pods" && fs.Arg(0) != "pod" && fs.Arg(0) != "po" && !isJobs(fs.Arg(0)) && !isDeployments(fs.Arg(0))) {
+		return errors.New("usage: dockerlet get pods|jobs|deployments [NAME] [-n NS | -A] [-o wide|name|json|yaml]")
 	}
 	switch *output {
 	case "", "wide", "name", "json", "yaml":
@@ -88,6 +88,9 @@ func runGet(ctx context.Context, args []string) error {
 	store := pod.Store{Dir: f.stateDir}
 	if isJobs(fs.Arg(0)) {
 		return getJobs(os.Stdout, store, *ns, fs.Arg(1), *output, *all)
+	}
+	if isDeployments(fs.Arg(0)) {
+		return getDeployments(os.Stdout, store, *ns, fs.Arg(1), *output, *all)
 	}
 	pods, err := listPods(store, *ns)
 	if err != nil {

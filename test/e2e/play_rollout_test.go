@@ -145,6 +145,10 @@ spec:
 	if out := p.mustRun("exec", "-n", "dlpj", v2[0].Name, "--", "sh", "-c", "echo $VERSION"); strings.TrimSpace(out) != "v2" {
 		t.Fatalf("new pod's VERSION: %q", out)
 	}
+	table := strings.Split(strings.TrimSpace(p.mustRun("get", "deployments", "-n", "dlpj")), "\n")
+	if f := strings.Fields(table[len(table)-1]); len(f) < 4 || strings.Join(f[:4], " ") != "dlpj-roll 2/2 2 2" {
+		t.Fatalf("get deployments:\n%s", strings.Join(table, "\n"))
+	}
 
 	p.manifest("roll.yaml", deployment("v3", "{type: Recreate}"))
 	p.mustRun("play", "--wait", "--timeout", "2m", file)
