@@ -18,29 +18,12 @@ func TestLayerHardLinksAfterTargets(t *testing.T) {
 	l.Hardlink("bin/[", "bin/busybox")
 	l.Hardlink("a", "bin/busybox")
 	l.Symlink("agnhost-2", "agnhost")
-	lay, err := l.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := lay.Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
 	seen := map[string]bool{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	for _, e := range layerEntries(t, l) {
+		if e.Typeflag == tar.TypeLink && !seen[e.Linkname] {
+			t.Errorf("hard link %s comes before its target %s", e.Name, e.Linkname)
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag == tar.TypeLink && !seen[h.Linkname] {
-			t.Errorf("hard link %s comes before its target %s", h.Name, h.Linkname)
-		}
-		seen[h.Name] = true
+		seen[e.Name] = true
 	}
 	for _, want := range []string{"bin/", "bin/busybox", "bin/[", "a", "agnhost-2"} {
 		if !seen[want] {
@@ -59,32 +42,15 @@ func TestBusyboxLayerReplaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Text("etc/passwd", "root:x:0:0::/root:/bin/sh\n")
-	lay, err := l.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := lay.Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
 	got := map[string]*tar.Header{}
 	var passwd []byte
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
+	for _, e := range layerEntries(t, l) {
+		if got[e.Name] != nil {
+			t.Errorf("%s twice in the layer", e.Name)
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got[h.Name] != nil {
-			t.Errorf("%s twice in the layer", h.Name)
-		}
-		got[h.Name] = h
-		if h.Name == "etc/passwd" {
-			passwd, _ = io.ReadAll(tr)
+		got[e.Name] = e.Header
+		if e.Name == "etc/passwd" {
+			passwd = e.body
 		}
 	}
 	if h := got["bin/sh"]; h == nil || h.Typeflag != tar.TypeLink || h.Linkname != "bin/busybox" {
@@ -110,4 +76,46 @@ func TestBusyboxLayerRefusesDynamic(t *testing.T) {
 	if _, err := BusyboxLayer(sh); err == nil || !strings.Contains(err.Error(), "not statically linked") {
 		t.Fatalf("BusyboxLayer(%s) = %v, want not statically linked", sh, err)
 	}
+}
+
+// tarEntry is one tar entry: its header and, for a file, its content.
+type tarEntry struct {
+	*tar.Header
+	body []byte
+}
+
+// tarEntries reads a tar stream's entries in order.
+func tarEntries(t *testing.T, r io.Reader) []tarEntry {
+	t.Helper()
+	var out []tarEntry
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, tarEntry{h, body})
+	}
+}
+
+// layerEntries builds l and reads its entries in order.
+func layerEntries(t *testing.T, l *Layer) []tarEntry {
+	t.Helper()
+	lay, err := l.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := lay.Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	return tarEntries(t, rc)
 }

@@ -1,10 +1,8 @@
 package localimage
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
-	"errors"
 	"io"
 	"os"
 	"strings"
@@ -45,19 +43,10 @@ func TestImageReproducible(t *testing.T) {
 	if err := Write(&buf, Busybox, a); err != nil {
 		t.Fatal(err)
 	}
-	tr := tar.NewReader(&buf)
 	found := false
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Name == "manifest.json" {
-			body, _ := io.ReadAll(tr)
-			found = strings.Contains(string(body), Busybox)
+	for _, e := range tarEntries(t, &buf) {
+		if e.Name == "manifest.json" {
+			found = strings.Contains(string(e.body), Busybox)
 		}
 	}
 	if !found {
