@@ -142,8 +142,10 @@ func (s *Set) adopt(ctx context.Context, eng engine.Engine, id string, cp *check
 	if in.Config == nil || in.ID != id {
 		return fmt.Errorf("inspect %s: no config", id)
 	}
-	for k := range in.Config.Labels {
-		if strings.HasPrefix(k, naming.LabelPrefix) {
+	// Ownership labels only: Docker copies an image's labels onto its
+	// containers, and dockerlet's own images carry io.dockerlet.* ones.
+	for _, k := range ownership {
+		if _, ok := in.Config.Labels[k]; ok {
 			return fmt.Errorf("carries dockerlet's label %s", k)
 		}
 	}
@@ -174,6 +176,10 @@ func (s *Set) adopt(ctx context.Context, eng engine.Engine, id string, cp *check
 	s.mu.Unlock()
 	return nil
 }
+
+// ownership are the labels that make a container dockerlet's own: one of
+// them on a container of cri-dockerd's is not cri-dockerd's doing.
+var ownership = []string{naming.LabelManaged, naming.LabelType, naming.LabelRootDir, naming.LabelAdopted}
 
 // Len is the number of adopted objects still present.
 func (s *Set) Len() int {

@@ -118,7 +118,11 @@ func TestScanAdoptsOnlyCheckpointedPods(t *testing.T) {
 	ctx := context.Background()
 	f := newFake(t)
 	root := t.TempDir()
-	mine, err := adopttest.Make(ctx, f, root, pod("web"))
+	web := pod("web")
+	// Docker copies an image's labels onto its containers: dockerlet's
+	// own pause image carries one of dockerlet's.
+	web.Labels[naming.LabelLocalImage] = "true"
+	mine, err := adopttest.Make(ctx, f, root, web)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,6 +176,9 @@ func TestScanAdoptsOnlyCheckpointedPods(t *testing.T) {
 		}
 	}
 	sl := s.labelsOf(mine.SandboxID)
+	if sl[naming.LabelUserPrefix+naming.LabelLocalImage] != "true" {
+		t.Errorf("an image's label not reported as a CRI label, as cri-dockerd reports it: %v", sl)
+	}
 	if sl[naming.LabelAnnotationPrefix+"kubernetes.io/config.source"] != "api" || sl[naming.LabelCNICacheDir] != DefaultCNICacheDir ||
 		sl[naming.LabelNSNetwork] != "0" || sl[naming.LabelNSPID] != "1" {
 		t.Errorf("sandbox labels %v", sl)

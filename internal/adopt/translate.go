@@ -2,6 +2,7 @@ package adopt
 
 import (
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -68,8 +69,6 @@ func putUserLabels(dst, src map[string]string, sandbox bool) {
 		switch {
 		case internalLabels[k]:
 		case sandbox && k == naming.CRIDockerdLabelContainerName:
-		case strings.HasPrefix(k, naming.LabelPrefix):
-			// Not cri-dockerd's to set; never let it pass as dockerlet's.
 		case strings.HasPrefix(k, naming.CRIDockerdAnnotationPrefix):
 			dst[naming.LabelAnnotationPrefix+strings.TrimPrefix(k, naming.CRIDockerdAnnotationPrefix)] = v
 		default:
@@ -106,11 +105,7 @@ func (s *Set) common(in *container.InspectResponse, typ string, n parsedName) (m
 	}
 	src := in.Config.Labels
 	out := make(map[string]string, 2*len(src)+16)
-	for k, v := range src {
-		if !strings.HasPrefix(k, naming.LabelPrefix) {
-			out[k] = v
-		}
-	}
+	maps.Copy(out, src) // dockerlet's keys below win
 	putUserLabels(out, src, typ == naming.TypeSandbox)
 	out[naming.LabelManaged] = "true"
 	out[naming.LabelType] = typ
