@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -146,6 +147,9 @@ func apiJob(r jobRef) *batchv1.Job {
 	ready := int32(0)
 	j.Status = batchv1.JobStatus{StartTime: ts(st.StartTime), CompletionTime: ts(st.CompletionTime),
 		Active: st.Active, Succeeded: st.Succeeded, Failed: st.Failed, Ready: &ready}
+	if len(st.CompletedIndexes) > 0 {
+		j.Status.CompletedIndexes = indexRanges(st.CompletedIndexes)
+	}
 	for _, c := range st.Conditions {
 		j.Status.Conditions = append(j.Status.Conditions, batchv1.JobCondition{Type: c.Type, Status: corev1.ConditionTrue,
 			Reason: c.Reason, Message: c.Message, LastProbeTime: metav1.NewTime(c.Time), LastTransitionTime: metav1.NewTime(c.Time)})
@@ -179,6 +183,9 @@ func describeJob(out io.Writer, r jobRef, now time.Time) {
 	} else {
 		kv("Completions", "<unset>")
 	}
+	if cm := j.Spec.CompletionMode; cm != nil {
+		kv("Completion Mode", string(*cm))
+	}
 	kv("Backoff Limit", fmt.Sprint(limit))
 	if d := j.Spec.ActiveDeadlineSeconds; d != nil {
 		kv("Active Deadline Seconds", fmt.Sprintf("%ds", *d))
@@ -194,6 +201,9 @@ func describeJob(out io.Writer, r jobRef, now time.Time) {
 		kv("Duration", age(st.StartTime, st.CompletionTime))
 	}
 	kv("Pods Statuses", fmt.Sprintf("%d Active / %d Succeeded / %d Failed", st.Active, st.Succeeded, st.Failed))
+	if j.Spec.CompletionMode != nil && *j.Spec.CompletionMode == batchv1.IndexedCompletion {
+		kv("Completed Indexes", orNone(indexRanges(st.CompletedIndexes)))
+	}
 	fmt.Fprintln(w, "Conditions:")
 	if len(st.Conditions) == 0 {
 		fmt.Fprintln(w, "  <none>")
@@ -213,4 +223,22 @@ func describeJob(out io.Writer, r jobRef, now time.Time) {
 		fmt.Fprintf(ew, "  %s\t%s\t%s\t%s\n", e.Type, cli.SafeText(e.Reason), age(e.Time, now), cli.SafeText(e.Message))
 	}
 	ew.Flush()
+}
+
+// indexRanges writes sorted completion indexes as the API does: "0-2,4".
+func indexRanges(idx []int32) string {
+	var parts []string
+	for i := 0; i < len(idx); {
+		j := i
+		for j+1 < len(idx) && idx[j+1] == idx[j]+1 {
+			j++
+		}
+		if j == i {
+			parts = append(parts, fmt.Sprint(idx[i]))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d-%d", idx[i], idx[j]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ",")
 }

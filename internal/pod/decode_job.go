@@ -78,6 +78,17 @@ func (m *Manifest) addJob(doc string, j *batchv1.Job) error {
 	if d := j.Spec.ActiveDeadlineSeconds; d != nil && *d <= 0 {
 		return fail("activeDeadlineSeconds", "must be greater than 0")
 	}
+	if cm := j.Spec.CompletionMode; cm != nil {
+		switch *cm {
+		case batchv1.NonIndexedCompletion:
+		case batchv1.IndexedCompletion:
+			if j.Spec.Completions == nil {
+				return fail("completions", "when completion mode is Indexed, completions must be set")
+			}
+		default:
+			return fail("completionMode", fmt.Sprintf("%q: want NonIndexed or Indexed", *cm))
+		}
+	}
 	if err := validatePodSpec(&j.Spec.Template.Spec); err != nil {
 		return fmt.Errorf("%s: Job %s: spec.template: %w", doc, j.Name, err)
 	}

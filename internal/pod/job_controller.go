@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -120,12 +122,16 @@ func (c *jobController) sync(ctx context.Context) {
 	if act.create > 0 && !c.recorded(a) {
 		return // down or a re-play took the Job away: the supervisor drops it
 	}
-	for range act.create {
+	for i := range act.create {
 		if ctx.Err() != nil {
 			return
 		}
-		p := newJobPod(job, c.sup.cfg.Clock.Now())
-		next.Pods = append(next.Pods, JobPod{Pod: p})
+		var index *int32
+		if i < len(act.indexes) {
+			index = &act.indexes[i]
+		}
+		p := newJobPod(job, index, c.sup.cfg.Clock.Now())
+		next.Pods = append(next.Pods, JobPod{Pod: p, Index: index})
 		next.Active++
 		next.event(c.sup.cfg.Clock.Now(), "Normal", "SuccessfulCreate", "Created pod: "+p.Name)
 		// Recorded first: a pod that runs is always one the Job knows.
@@ -192,14 +198,20 @@ func jobView(ps PodStatus) jobPodView {
 }
 
 // newJobPod makes a pod of job from its template, named as the Job
-// controller names them (<job>-<5 random characters>) and labelled as it
-// labels them, so that a Service may select a Job's pods.
-func newJobPod(job *batchv1.Job, now time.Time) *corev1.Pod {
+// controller names them (<job>-<5 random characters>, or with a
+// completion index <job>-<index>-<5 random characters>) and labelled as
+// it labels them, so that a Service may select a Job's pods. An indexed
+// pod gets its index as annotation, label and JOB_COMPLETION_INDEX in
+// every container's environment, and <job>-<index> as hostname.
+func newJobPod(job *batchv1.Job, index *int32, now time.Time) *corev1.Pod {
 	p := &corev1.Pod{}
 	job.Spec.Template.ObjectMeta.DeepCopyInto(&p.ObjectMeta)
 	job.Spec.Template.Spec.DeepCopyInto(&p.Spec)
 	p.Kind, p.APIVersion = "Pod", "v1"
 	base := job.Name
+	if index != nil {
+		base += "-" + strconv.Itoa(int(*index))
+	}
 	if len(base) > 57 {
 		base = base[:57] // generateName keeps 58 characters with the dash
 	}
@@ -216,6 +228,22 @@ func newJobPod(job *batchv1.Job, now time.Time) *corev1.Pod {
 		p.Annotations = map[string]string{}
 	}
 	p.Annotations[naming.PlayAnnotationOwner] = "Job/" + job.Name
+	if index != nil {
+		idx := strconv.Itoa(int(*index))
+		p.Annotations[batchv1.JobCompletionIndexAnnotation] = idx
+		p.Labels[batchv1.JobCompletionIndexAnnotation] = idx
+		if p.Spec.Hostname == "" {
+			p.Spec.Hostname = job.Name + "-" + idx
+			if len(p.Spec.Hostname) > 63 {
+				p.Spec.Hostname = strings.TrimRight(p.Spec.Hostname[:63], "-")
+			}
+		}
+		for _, list := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+			for i := range list {
+				list[i].Env = append(list[i].Env, corev1.EnvVar{Name: "JOB_COMPLETION_INDEX", Value: idx})
+			}
+		}
+	}
 	return p
 }
 

@@ -2,6 +2,7 @@ package pod
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -31,6 +32,8 @@ type jobPodView struct {
 type jobActions struct {
 	// create is how many new pods to make now.
 	create int
+	// indexes are their completion indexes (completionMode Indexed).
+	indexes []int32
 	// requeue, when set, is when the plan wants to run again (a back-off,
 	// a deadline, a TTL ending).
 	requeue time.Duration
@@ -47,6 +50,7 @@ func planJob(job *batchv1.Job, st JobState, pods map[string]jobPodView, now time
 	st.Conditions = append([]JobCondition(nil), st.Conditions...)
 	st.Events = append([]Event(nil), st.Events...)
 	st.Removing = append([]*corev1.Pod(nil), st.Removing...)
+	st.CompletedIndexes = append([]int32(nil), st.CompletedIndexes...)
 	if st.StartTime.IsZero() {
 		st.StartTime = now
 	}
@@ -113,6 +117,10 @@ func planJob(job *batchv1.Job, st JobState, pods map[string]jobPodView, now time
 			act.requeue = wait
 		} else {
 			act.create = int(want - st.Active)
+			if isIndexed(job) {
+				act.indexes = pendingIndexes(st, *job.Spec.Completions, act.create)
+				act.create = len(act.indexes)
+			}
 		}
 	}
 	if d := job.Spec.ActiveDeadlineSeconds; d != nil {
@@ -141,6 +149,14 @@ func countEnded(st *JobState, pods map[string]jobPodView) {
 		v := pods[string(st.Pods[i].Pod.UID)]
 		if v.phase == corev1.PodSucceeded {
 			st.Pods[i].Counted = corev1.PodSucceeded
+			if idx := st.Pods[i].Index; idx != nil {
+				// An index counts once, however many of its pods succeed.
+				if slices.Contains(st.CompletedIndexes, *idx) {
+					continue
+				}
+				st.CompletedIndexes = append(st.CompletedIndexes, *idx)
+				slices.Sort(st.CompletedIndexes)
+			}
 			st.Succeeded++
 			st.FailuresAfterLastSuccess, st.LastFailure = 0, time.Time{}
 			continue
@@ -152,6 +168,32 @@ func countEnded(st *JobState, pods map[string]jobPodView) {
 			st.LastFailure = v.finished
 		}
 	}
+}
+
+// isIndexed reports completionMode Indexed.
+func isIndexed(job *batchv1.Job) bool {
+	return job.Spec.CompletionMode != nil && *job.Spec.CompletionMode == batchv1.IndexedCompletion
+}
+
+// pendingIndexes are up to n completion indexes, lowest first, that have
+// neither succeeded nor an active pod.
+func pendingIndexes(st JobState, completions int32, n int) []int32 {
+	taken := map[int32]bool{}
+	for _, i := range st.CompletedIndexes {
+		taken[i] = true
+	}
+	for _, jp := range st.Pods {
+		if jp.Counted == "" && jp.Index != nil {
+			taken[*jp.Index] = true
+		}
+	}
+	var out []int32
+	for i := int32(0); i < completions && len(out) < n; i++ {
+		if !taken[i] {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // jobBackoffLeft is how long a replacement still waits: 10 s doubling

@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -196,5 +197,53 @@ func TestJobBackoffLeft(t *testing.T) {
 		if got := jobBackoffLeft(JobState{FailuresAfterLastSuccess: n, LastFailure: t0}, t0); got != want {
 			t.Errorf("%d failures: %s, want %s", n, got, want)
 		}
+	}
+}
+
+// TestPlanIndexedJob: each completion index gets a pod, the lowest first;
+// a failed index is retried, a succeeded one counted once; the Job is
+// Complete once every index succeeded.
+func TestPlanIndexedJob(t *testing.T) {
+	job := testJob(corev1.RestartPolicyNever, func(s *batchv1.JobSpec) {
+		s.CompletionMode = ptr.To(batchv1.IndexedCompletion)
+		s.Completions, s.Parallelism = ptr.To[int32](3), ptr.To[int32](2)
+	})
+	st, act := planJob(job, JobState{}, nil, t0)
+	if act.create != 2 || len(act.indexes) != 2 || act.indexes[0] != 0 || act.indexes[1] != 1 {
+		t.Fatalf("first: %+v", act)
+	}
+	idx := func(i int32) *int32 { return &i }
+	pods := jobPods("", "")
+	pods[0].Index, pods[1].Index = idx(0), idx(1)
+	st.Pods = pods
+	// Index 1 fails, index 0 succeeds: after the back-off, 1 and 2 are made.
+	st, act = planJob(job, st, map[string]jobPodView{"p0": ended(corev1.PodSucceeded, t0), "p1": ended(corev1.PodFailed, t0)}, t0.Add(time.Second))
+	if st.Succeeded != 1 || st.Failed != 1 || act.create != 0 || act.requeue != 9*time.Second {
+		t.Fatalf("after one success, one failure: %+v %+v", st, act)
+	}
+	st, act = planJob(job, st, nil, t0.Add(10*time.Second))
+	if act.create != 2 || act.indexes[0] != 1 || act.indexes[1] != 2 {
+		t.Fatalf("retry: %+v", act)
+	}
+	more := jobPods("", "", "", "")[2:]
+	more[0].Index, more[1].Index = idx(1), idx(2)
+	st.Pods = append(st.Pods, more...)
+	views := map[string]jobPodView{"p2": ended(corev1.PodSucceeded, t0.Add(11*time.Second)), "p3": ended(corev1.PodSucceeded, t0.Add(12*time.Second))}
+	st, _ = planJob(job, st, views, t0.Add(13*time.Second))
+	if c := st.Finished(); c == nil || c.Type != batchv1.JobComplete || st.Succeeded != 3 || len(st.CompletedIndexes) != 3 {
+		t.Fatalf("complete: %+v", st)
+	}
+}
+
+func TestNewIndexedJobPod(t *testing.T) {
+	job := testJob(corev1.RestartPolicyNever, nil)
+	i := int32(4)
+	p := newJobPod(job, &i, t0)
+	if !strings.HasPrefix(p.Name, "work-4-") || len(p.Name) != len("work-4-")+5 || p.Spec.Hostname != "work-4" ||
+		p.Annotations[batchv1.JobCompletionIndexAnnotation] != "4" || p.Spec.Containers[0].Env[0].Value != "4" {
+		t.Fatalf("%s %s %v %v", p.Name, p.Spec.Hostname, p.Annotations, p.Spec.Containers[0].Env)
+	}
+	if job.Spec.Template.Spec.Containers[0].Env != nil {
+		t.Fatal("the template was changed")
 	}
 }

@@ -26,6 +26,9 @@ type JobState struct {
 	Succeeded      int32          `json:"succeeded"`
 	Failed         int32          `json:"failed"`
 	Conditions     []JobCondition `json:"conditions,omitempty"`
+	// CompletedIndexes are the completion indexes that succeeded
+	// (completionMode Indexed), in order.
+	CompletedIndexes []int32 `json:"completedIndexes,omitempty"`
 
 	// FailuresAfterLastSuccess and LastFailure time the next replacement,
 	// as the Job controller's back-off record does.
@@ -48,6 +51,8 @@ type JobPod struct {
 	// Counted is the phase (Succeeded, Failed) already added to the Job's
 	// counts; empty while the pod runs.
 	Counted corev1.PodPhase `json:"counted,omitempty"`
+	// Index is the pod's completion index (completionMode Indexed).
+	Index *int32 `json:"index,omitempty"`
 }
 
 // JobCondition is a Job's Complete or Failed condition.

@@ -2,6 +2,10 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -246,5 +250,51 @@ spec:
 	desc := p.mustRun("describe", "job", "-n", "dlpj", "dlpj-deadline")
 	if !strings.Contains(desc, "Job was active longer than specified deadline") {
 		t.Fatalf("describe job:\n%s", desc)
+	}
+}
+
+// TestPlayIndexedJob: completionMode Indexed gives each completion index
+// its pod (<job>-<index>-<random>, hostname <job>-<index>,
+// JOB_COMPLETION_INDEX in the environment); the index whose first pod
+// fails is retried, and the Job completes once every index succeeded.
+func TestPlayIndexedJob(t *testing.T) {
+	p := newPlayer(t)
+	const work = `if [ $JOB_COMPLETION_INDEX = 1 ] && [ ! -f /out/tried ]; then touch /out/tried; exit 1; fi; hostname > /out/$JOB_COMPLETION_INDEX`
+	file := p.manifest("indexed.yaml", `apiVersion: v1
+kind: PersistentVolumeClaim
+metadata: {name: dlpj-out, namespace: dlpj}
+spec: {accessModes: [ReadWriteOnce]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: dlpj-idx, namespace: dlpj}
+spec:
+  completionMode: Indexed
+  completions: 3
+  parallelism: 3
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: main
+        image: `+busyboxImage+`
+        command: [sh, -c, "`+work+`"]
+        volumeMounts: [{name: out, mountPath: /out}]
+      volumes:
+      - {name: out, persistentVolumeClaim: {claimName: dlpj-out}}
+`)
+	p.mustRun("play", "--wait", "--timeout", "2m", file)
+	j := p.jobs()["dlpj-idx"]
+	if c, _ := jobCondition(j); c != batchv1.JobComplete || j.Status.CompletedIndexes != "0-2" || j.Status.Succeeded != 3 || j.Status.Failed != 1 {
+		t.Fatalf("job status: %+v", j.Status)
+	}
+	for i := range 3 {
+		b, err := os.ReadFile(filepath.Join(p.state, "claims", "dlpj", "dlpj-out", strconv.Itoa(i)))
+		if want := fmt.Sprintf("dlpj-idx-%d", i); err != nil || strings.TrimSpace(string(b)) != want {
+			t.Errorf("index %d wrote %q (%v), want its hostname %s", i, b, err, want)
+		}
+	}
+	if n := len(podsOf(p.pods(), "dlpj-idx-1-")); n != 2 {
+		t.Fatalf("index 1 had %d pods, want 2 (the failed one and its retry)", n)
 	}
 }
