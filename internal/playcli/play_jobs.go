@@ -9,9 +9,9 @@ import (
 	"github.com/dockerlet/dockerlet/internal/pod"
 )
 
-// jobsDone reports whether every Job of a is Complete, and which pods
-// (by UID) are Jobs' pods; a Failed Job is play --wait's failure, with
-// its reason.
+// jobsDone reports whether every Job of a is Complete (a suspended one
+// has nothing to wait for), and which pods (by UID) are Jobs' pods; a
+// Failed Job is play --wait's failure, with its reason.
 func jobsDone(store pod.Store, a *pod.Applied) (bool, map[string]bool, error) {
 	done := true
 	pods := map[string]bool{}
@@ -20,8 +20,9 @@ func jobsDone(store pod.Store, a *pod.Applied) (bool, map[string]bool, error) {
 		if err != nil {
 			return false, nil, err
 		}
+		suspended := j.Spec.Suspend != nil && *j.Spec.Suspend
 		if st == nil {
-			done = false // not started yet
+			done = done && suspended // not started yet
 			continue
 		}
 		for _, p := range st.AllPods() {
@@ -29,7 +30,7 @@ func jobsDone(store pod.Store, a *pod.Applied) (bool, map[string]bool, error) {
 		}
 		switch fin := st.Finished(); {
 		case fin == nil:
-			done = false
+			done = done && suspended && st.Suspended()
 		case fin.Type == batchv1.JobFailed:
 			return false, nil, &waitError{exitPodFailed, fmt.Sprintf("job %s failed: %s: %s (%s)",
 				cli.SafeText(j.Name), fin.Reason, fin.Message, jobProgress(j, st))}
@@ -88,4 +89,23 @@ func rolledOut(store pod.Store, a *pod.Applied) (bool, string) {
 		}
 	}
 	return true, ""
+}
+
+// jobsSummary says how the Jobs of a ended: "2 jobs complete, 1 suspended".
+func jobsSummary(store pod.Store, a *pod.Applied) string {
+	complete, suspended := 0, 0
+	for _, j := range a.Jobs {
+		st, _ := store.LoadJob(string(j.UID))
+		switch {
+		case st != nil && st.Finished() != nil:
+			complete++
+		case j.Spec.Suspend != nil && *j.Spec.Suspend:
+			suspended++
+		}
+	}
+	out := fmt.Sprintf("%d jobs complete", complete)
+	if suspended > 0 {
+		out += fmt.Sprintf(", %d suspended", suspended)
+	}
+	return out
 }

@@ -84,7 +84,7 @@ func waitReady(ctx context.Context, store pod.Store, a *pod.Applied, timeout tim
 				msg = append(msg, fmt.Sprintf("all %d pods ready", n))
 			}
 			if len(a.Jobs) > 0 {
-				msg = append(msg, fmt.Sprintf("%d jobs complete", len(a.Jobs)))
+				msg = append(msg, jobsSummary(store, a))
 			}
 			fmt.Fprintln(os.Stderr, strings.Join(msg, ", "))
 			return nil

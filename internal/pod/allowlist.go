@@ -132,7 +132,7 @@ func allowListFor(apiVersion, kind string) (*fieldNode, error) {
 	case "Job":
 		return emptyDirNode(newAllowList(concat(metaFields,
 			[]string{"spec.parallelism", "spec.completions", "spec.completionMode", "spec.backoffLimit", "spec.activeDeadlineSeconds",
-				"spec.ttlSecondsAfterFinished", "spec.selector", "spec.manualSelector"}, prefixed("spec.template", templateFields))...), "spec.template.spec"), nil
+				"spec.ttlSecondsAfterFinished", "spec.suspend", "spec.selector", "spec.manualSelector"}, prefixed("spec.template", templateFields))...), "spec.template.spec"), nil
 	}
 	return nil, fmt.Errorf("kind %q is not supported (Pod, Secret, ConfigMap, Deployment, ReplicaSet, Job, List)", kind)
 }

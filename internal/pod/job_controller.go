@@ -56,11 +56,15 @@ func newJobController(s *Supervisor, job *batchv1.Job, a *Applied) *jobControlle
 }
 
 // update gives the controller the Job's latest record (same UID: the same
-// Job; its Secrets and ConfigMaps may have changed).
-func (c *jobController) update(a *Applied) {
+// Job, maybe suspended or resumed; its Secrets and ConfigMaps may have
+// changed).
+func (c *jobController) update(a *Applied, j *batchv1.Job) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.applied = a
+	if c.job != nil {
+		c.job = j
+	}
 }
 
 // pods returns the pods the supervisor must run for the Job (not those
@@ -119,7 +123,7 @@ func (c *jobController) sync(ctx context.Context) {
 			return
 		}
 	}
-	if act.create > 0 && !c.recorded(a) {
+	if act.create > 0 && !c.recorded(a, job) {
 		return // down or a re-play took the Job away: the supervisor drops it
 	}
 	for i := range act.create {
@@ -145,13 +149,13 @@ func (c *jobController) sync(ctx context.Context) {
 // recorded reports whether the Job is still in its manifest's record:
 // down removes the record first, and a pod made after it would outlive
 // down.
-func (c *jobController) recorded(a *Applied) bool {
+func (c *jobController) recorded(a *Applied, job *batchv1.Job) bool {
 	cur, err := c.sup.store.LoadApplied(a.SourceID)
 	if err != nil || cur == nil {
 		return false
 	}
 	for _, j := range cur.Jobs {
-		if j.UID == c.job.UID {
+		if j.UID == job.UID {
 			return true
 		}
 	}

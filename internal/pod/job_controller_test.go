@@ -159,3 +159,19 @@ func TestSupervisorJobDeadlineRemovesPods(t *testing.T) {
 		t.Fatalf("the pod was not torn down: %d sandboxes", left)
 	}
 }
+
+// TestKeepJobsAcrossSuspend: a Job played again suspended (or resumed)
+// is the same Job; any other change makes a new one.
+func TestKeepJobsAcrossSuspend(t *testing.T) {
+	m1, _ := Parse("/j.yaml", strings.NewReader(retryJob))
+	a1 := NewApplied(m1, nil, time.Now())
+	m2, _ := Parse("/j.yaml", strings.NewReader(strings.Replace(retryJob, "  backoffLimit: 2\n", "  backoffLimit: 2\n  suspend: true\n", 1)))
+	a2 := NewApplied(m2, a1, time.Now())
+	if a2.Jobs[0].UID != a1.Jobs[0].UID || !*a2.Jobs[0].Spec.Suspend {
+		t.Fatal("suspending made a new Job")
+	}
+	m3, _ := Parse("/j.yaml", strings.NewReader(strings.Replace(retryJob, "backoffLimit: 2", "backoffLimit: 3", 1)))
+	if a3 := NewApplied(m3, a2, time.Now()); a3.Jobs[0].UID == a1.Jobs[0].UID {
+		t.Fatal("a changed Job kept its uid")
+	}
+}

@@ -51,11 +51,14 @@ func planJob(job *batchv1.Job, st JobState, pods map[string]jobPodView, now time
 	st.Events = append([]Event(nil), st.Events...)
 	st.Removing = append([]*corev1.Pod(nil), st.Removing...)
 	st.CompletedIndexes = append([]int32(nil), st.CompletedIndexes...)
-	if st.StartTime.IsZero() {
-		st.StartTime = now
-	}
 	if st.Finished() != nil {
 		return st, afterFinish(job, &st, now)
+	}
+	if suspend(job, &st, now) {
+		return st, act
+	}
+	if st.StartTime.IsZero() {
+		st.StartTime = now
 	}
 	countEnded(&st, pods)
 
@@ -168,6 +171,35 @@ func countEnded(st *JobState, pods map[string]jobPodView) {
 			st.LastFailure = v.finished
 		}
 	}
+}
+
+// suspend applies spec.suspend as the Job controller does, and reports
+// whether the Job is suspended: its active pods are removed (not counted
+// as failures), its start time (the deadline's origin) cleared, and it
+// gets the Suspended condition; resumed, it loses the condition and
+// starts anew.
+func suspend(job *batchv1.Job, st *JobState, now time.Time) bool {
+	i := slices.IndexFunc(st.Conditions, func(c JobCondition) bool { return c.Type == batchv1.JobSuspended })
+	if job.Spec.Suspend == nil || !*job.Spec.Suspend {
+		if i >= 0 {
+			st.Conditions = slices.Delete(st.Conditions, i, i+1)
+			st.event(now, "Normal", "Resumed", "Job resumed")
+		}
+		return false
+	}
+	var active []int
+	for j, jp := range st.Pods {
+		if jp.Counted == "" {
+			active = append(active, j)
+		}
+	}
+	st.Removing = append(st.Removing, takePods(st, active)...)
+	st.Active, st.StartTime = 0, time.Time{}
+	if i < 0 {
+		st.Conditions = append(st.Conditions, JobCondition{Type: batchv1.JobSuspended, Reason: "JobSuspended", Message: "Job suspended", Time: now})
+		st.event(now, "Normal", "Suspended", "Job suspended")
+	}
+	return true
 }
 
 // isIndexed reports completionMode Indexed.

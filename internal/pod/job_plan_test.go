@@ -247,3 +247,30 @@ func TestNewIndexedJobPod(t *testing.T) {
 		t.Fatal("the template was changed")
 	}
 }
+
+// TestPlanJobSuspend: a suspended Job makes no pod and loses its active
+// ones (not counted as failures), its deadline stopped; resumed, it goes on.
+func TestPlanJobSuspend(t *testing.T) {
+	job := testJob(corev1.RestartPolicyNever, func(s *batchv1.JobSpec) {
+		s.Suspend, s.ActiveDeadlineSeconds = ptr.To(true), ptr.To[int64](30)
+	})
+	st, act := planJob(job, JobState{}, nil, t0)
+	if act.create != 0 || st.DisplayStatus() != "Suspended" || !st.StartTime.IsZero() {
+		t.Fatalf("created suspended: %+v %+v", st, act)
+	}
+	st.Pods = jobPods("")
+	st, _ = planJob(job, st, map[string]jobPodView{"p0": {phase: corev1.PodRunning}}, t0.Add(time.Minute))
+	if len(st.Removing) != 1 || st.Failed != 0 || st.Active != 0 || st.Finished() != nil {
+		t.Fatalf("suspended with a running pod: %+v", st)
+	}
+	st.Removing = nil
+	job.Spec.Suspend = ptr.To(false)
+	st, act = planJob(job, st, nil, t0.Add(2*time.Minute))
+	if act.create != 1 || st.DisplayStatus() != "Running" || !st.StartTime.Equal(t0.Add(2*time.Minute)) {
+		t.Fatalf("resumed: %+v %+v", st, act)
+	}
+	// The deadline counts from the resume, not from the first start.
+	if st, _ = planJob(job, st, nil, t0.Add(2*time.Minute+29*time.Second)); st.Finished() != nil {
+		t.Fatalf("deadline counted from before the suspension: %+v", st)
+	}
+}

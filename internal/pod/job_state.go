@@ -73,10 +73,23 @@ func (s *JobState) Finished() *JobCondition {
 	return nil
 }
 
+// Suspended reports the Suspended condition.
+func (s *JobState) Suspended() bool {
+	for _, c := range s.Conditions {
+		if c.Type == batchv1.JobSuspended {
+			return true
+		}
+	}
+	return false
+}
+
 // DisplayStatus is kubectl's STATUS column of a Job.
 func (s *JobState) DisplayStatus() string {
 	if c := s.Finished(); c != nil {
 		return string(c.Type)
+	}
+	if s.Suspended() {
+		return "Suspended"
 	}
 	return "Running"
 }

@@ -64,7 +64,7 @@ kind: Job
 metadata: {name: once}
 spec:
   backoffLimit: 2
-  suspend: false
+  podReplacementPolicy: Failed
   template:
     spec:
       restartPolicy: Never
@@ -106,7 +106,7 @@ func TestParseMultiDocument(t *testing.T) {
 		"Pod web:spec.nodeSelector",
 		"Pod web:status",
 		"Deployment api:spec.minReadySeconds",
-		"Job once:spec.suspend",
+		"Job once:spec.podReplacementPolicy",
 	}
 	if strings.Join(warned, "\n") != strings.Join(want, "\n") {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(warned, "\n"), strings.Join(want, "\n"))

@@ -153,9 +153,17 @@ func keepDeployments(ds []*appsv1.Deployment, prev *Applied, now time.Time) []*a
 	return out
 }
 
+// sameJobSpec compares two Jobs' specs but for suspend: a Job suspended
+// or resumed is the same Job.
+func sameJobSpec(a, b *batchv1.Job) bool {
+	sa, sb := a.Spec.DeepCopy(), b.Spec.DeepCopy()
+	sa.Suspend, sb.Suspend = nil, nil
+	return equality.Semantic.DeepEqual(sa, sb)
+}
+
 // keepJobs gives each Job its UID: that of prev's Job of the same name if
-// nothing changed (so the Job goes on, or stays finished, as a re-applied
-// unchanged Job does), a new one otherwise (a new run).
+// nothing changed but suspend (so the Job goes on, or stays finished, as
+// a re-applied unchanged Job does), a new one otherwise (a new run).
 func keepJobs(jobs []*batchv1.Job, prev *Applied, now time.Time) []*batchv1.Job {
 	old := map[string]*batchv1.Job{}
 	if prev != nil {
@@ -166,7 +174,7 @@ func keepJobs(jobs []*batchv1.Job, prev *Applied, now time.Time) []*batchv1.Job 
 	var out []*batchv1.Job
 	for _, j := range jobs {
 		j = j.DeepCopy()
-		if o, ok := old[key(j.Namespace, j.Name)]; ok && equality.Semantic.DeepEqual(o.Spec, j.Spec) &&
+		if o, ok := old[key(j.Namespace, j.Name)]; ok && sameJobSpec(o, j) &&
 			equality.Semantic.DeepEqual(o.Labels, j.Labels) && equality.Semantic.DeepEqual(o.Annotations, j.Annotations) {
 			j.UID, j.CreationTimestamp = o.UID, o.CreationTimestamp
 		} else {

@@ -40,7 +40,7 @@ func (s *Supervisor) syncJobs(ctx context.Context, records []*Applied) {
 			uid := string(j.UID)
 			want[uid] = true
 			if jr, ok := s.jobs[uid]; ok {
-				jr.ctl.(*jobController).update(a)
+				jr.ctl.(*jobController).update(a, j)
 				continue
 			}
 			start(uid, newJobController(s, j, a))

@@ -298,3 +298,46 @@ spec:
 		t.Fatalf("index 1 had %d pods, want 2 (the failed one and its retry)", n)
 	}
 }
+
+// TestPlayJobSuspend: a Job played suspended makes no pod (play --wait
+// has nothing to wait for); played again with suspend: false, the same
+// Job runs and completes.
+func TestPlayJobSuspend(t *testing.T) {
+	p := newPlayer(t)
+	job := func(suspend string) string {
+		return `apiVersion: batch/v1
+kind: Job
+metadata: {name: dlpj-later, namespace: dlpj}
+spec:
+  suspend: ` + suspend + `
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - {name: main, image: ` + busyboxImage + `, command: [sh, -c, "echo ran"]}
+`
+	}
+	file := p.manifest("later.yaml", job("true"))
+	p.mustRun("play", "--wait", "--timeout", "1m", file)
+	waitUntil(t, 30*time.Second, "the Job to be Suspended", func() bool {
+		for _, c := range p.jobs()["dlpj-later"].Status.Conditions {
+			if c.Type == batchv1.JobSuspended {
+				return true
+			}
+		}
+		return false
+	})
+	if n := len(podsOf(p.pods(), "dlpj-later-")); n != 0 {
+		t.Fatalf("a suspended Job made %d pods", n)
+	}
+	uid := p.jobs()["dlpj-later"].UID
+	p.manifest("later.yaml", job("false"))
+	p.mustRun("play", "--wait", "--timeout", "1m", file)
+	j := p.jobs()["dlpj-later"]
+	if c, _ := jobCondition(j); c != batchv1.JobComplete || j.UID != uid || j.Status.Succeeded != 1 {
+		t.Fatalf("resumed Job: uid %s (was %s), %+v", j.UID, uid, j.Status)
+	}
+	if table := p.mustRun("get", "jobs", "-n", "dlpj"); !strings.Contains(table, "Complete") {
+		t.Fatalf("get jobs:\n%s", table)
+	}
+}
