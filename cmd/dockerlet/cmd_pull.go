@@ -23,6 +23,7 @@ type stringList []string
 
 func (s *stringList) String() string     { return fmt.Sprint(*s) }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+func (s *stringList) Type() string       { return "stringArray" }
 
 type pullFlags struct {
 	toolFlags
@@ -38,7 +39,7 @@ func parsePullFlags(args []string) (*pullFlags, error) {
 	f.register(fs)
 	fs.Var(&f.secrets, "secret", "Kubernetes pull Secret (kubernetes.io/dockerconfigjson or dockercfg; JSON or YAML); repeatable, tried first")
 	fs.StringVar(&f.dockerConfig, "docker-config", "", "directory holding config.json and/or .dockercfg (default: $DOCKER_CONFIG or ~/.docker, and ~/.dockercfg)")
-	fs.BoolVar(&f.quiet, "q", false, "no progress; print only the image ID")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress; print only the image ID")
 	if err := cli.Parse(fs, args); err != nil {
 		return nil, err
 	}

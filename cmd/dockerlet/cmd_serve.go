@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/url"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 	"k8s.io/klog/v2"
 
@@ -107,7 +107,7 @@ func parseServeFlags(args []string) (*serveFlags, error) {
 	}
 	f.criDockerd.afterParse(fs)
 	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	fs.Visit(func(fl *pflag.Flag) { set[fl.Name] = true })
 	if !set["network-plugin"] {
 		f.networkPlugin, f.networkWhy = defaultNetworkPlugin(set)
 	}

@@ -35,6 +35,21 @@ func TestParseServeFlags(t *testing.T) {
 	}
 }
 
+// A unit file written for the Go flag package's spellings (one dash) keeps
+// working beside the POSIX ones.
+func TestParseServeFlagsOldSpellings(t *testing.T) {
+	f, err := parseServeFlags([]string{
+		"-container-runtime-endpoint", "unix:///run/x.sock", "-network-plugin=cni",
+		"-registry-mirror", "registry.k8s.io=127.0.0.1:5000", "-log-level", "debug", "-adopt-cri-dockerd",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.endpoint != "unix:///run/x.sock" || f.networkPlugin != "cni" || f.logLevel != "debug" || !f.criDockerd.adopt || f.mirrors["registry.k8s.io"] != "127.0.0.1:5000" {
+		t.Errorf("flags: %+v", f)
+	}
+}
+
 func TestListenSocket(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.Chmod(dir, 0o755); err != nil {

@@ -1,10 +1,11 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"log/slog"
 	"slices"
+
+	"github.com/spf13/pflag"
 
 	"github.com/dockerlet/dockerlet/internal/adopt"
 )
@@ -35,7 +36,7 @@ var criDockerdOnly = map[string]string{
 // hairpinModes are the values cri-dockerd accepts for --hairpin-mode.
 var hairpinModes = []string{"promiscuous-bridge", "hairpin-veth", "none"}
 
-func (c *criDockerdFlags) addFlags(fs *flag.FlagSet) {
+func (c *criDockerdFlags) addFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&c.rootDir, "cri-dockerd-root-directory", adopt.DefaultRootDir, "cri-dockerd's root directory, whose sandbox checkpoints --adopt-cri-dockerd reads (dockerlet's own are in --root-directory)")
 	fs.BoolVar(&c.adopt, "adopt-cri-dockerd", false, "adopt the pods cri-dockerd left running (checkpoints in --cri-dockerd-root-directory, CNI cache in --cni-cache-dir, default cri-dockerd's /var/lib/cni/cache): same ids, nothing restarts")
 	fs.String("runtime-cgroups", "", "cri-dockerd's; accepted and ignored with a warning")
@@ -65,8 +66,8 @@ func (c *criDockerdFlags) warnUnadopted(logger *slog.Logger) {
 }
 
 // afterParse records which cri-dockerd-only flags were given.
-func (c *criDockerdFlags) afterParse(fs *flag.FlagSet) {
-	fs.Visit(func(fl *flag.Flag) {
+func (c *criDockerdFlags) afterParse(fs *pflag.FlagSet) {
+	fs.Visit(func(fl *pflag.Flag) {
 		if _, ok := criDockerdOnly[fl.Name]; ok {
 			c.set = append(c.set, fl.Name)
 		}

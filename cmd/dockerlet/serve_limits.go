@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"flag"
 	"log/slog"
 	"time"
 
+	"github.com/spf13/pflag"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/keepalive"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -29,7 +29,7 @@ type listenerLimits struct {
 	httpRequest       time.Duration
 }
 
-func (l *listenerLimits) addFlags(fs *flag.FlagSet) {
+func (l *listenerLimits) addFlags(fs *pflag.FlagSet) {
 	// High: clients such as critest open a connection per test and never
 	// close it; the idle timeout closes those.
 	fs.IntVar(&l.criMaxConns, "cri-max-connections", 1024, "connections the CRI socket keeps open at once; more are closed at once")

@@ -1,9 +1,10 @@
 package main
 
 import (
-	"flag"
 	"log/slog"
 	"os"
+
+	"github.com/spf13/pflag"
 
 	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/engine/open"
@@ -14,7 +15,7 @@ type toolFlags struct {
 	dockerEndpoint string
 }
 
-func (t *toolFlags) register(fs *flag.FlagSet) {
+func (t *toolFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&t.dockerEndpoint, "docker-endpoint", "", "Docker endpoint (default: DOCKER_HOST or unix:///var/run/docker.sock; fake:// for the in-memory engine)")
 }
 

@@ -24,9 +24,8 @@ func init() {
 func runDescribe(ctx context.Context, args []string) error {
 	fs := cli.NewFlagSet("describe", "pod|job NAME [flags]")
 	f := addPlayFlags(fs)
-	ns := fs.String("n", pod.DefaultNamespace, "namespace")
-	fs.StringVar(ns, "namespace", pod.DefaultNamespace, "namespace")
-	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
+	ns := fs.StringP("namespace", "n", pod.DefaultNamespace, "namespace")
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 2 || (fs.Arg(0) != "pod" && fs.Arg(0) != "pods" && fs.Arg(0) != "po" && !isJobs(fs.Arg(0))) {

@@ -3,12 +3,13 @@ package playcli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/dockerlet/dockerlet/internal/cli"
 	"github.com/dockerlet/dockerlet/internal/pod"
@@ -25,7 +26,7 @@ func runDown(ctx context.Context, args []string) error {
 	grace := fs.Int("grace-period", -1, "seconds each pod gets to stop, instead of its terminationGracePeriodSeconds (-1: the pod's)")
 	force := fs.Bool("force", false, "kill at once: no preStop hooks, no grace period (unless --grace-period is given)")
 	volumes := fs.Bool("volumes", false, "remove the PersistentVolumeClaims' data too (kept by default, for the next play)")
-	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	source, err := downSource(fs, *name)
@@ -78,7 +79,7 @@ func runDown(ctx context.Context, args []string) error {
 // downSource is the source down removes: a file or directory's absolute
 // path, or for stdin "stdin:NAME" (--name, a stdin:NAME argument, or the
 // name derived from the manifest read from stdin again).
-func downSource(fs *flag.FlagSet, name string) (string, error) {
+func downSource(fs *pflag.FlagSet, name string) (string, error) {
 	switch {
 	case name != "" && fs.NArg() <= 1 && (fs.NArg() == 0 || fs.Arg(0) == "-"):
 		return pod.StdinPrefix + name, nil

@@ -28,18 +28,18 @@ func (e exitStatus) ExitCode() int { return int(e) }
 func runExec(ctx context.Context, args []string) error {
 	fs := cli.NewFlagSet("exec", "POD [flags] -- COMMAND [ARGS...]")
 	f := addPlayFlags(fs)
-	ns := fs.String("n", pod.DefaultNamespace, "namespace")
-	fs.StringVar(ns, "namespace", pod.DefaultNamespace, "namespace")
-	cname := fs.String("c", "", "container (default: the pod's only container)")
-	fs.StringVar(cname, "container", "", "same as -c")
+	ns := fs.StringP("namespace", "n", pod.DefaultNamespace, "namespace")
+	cname := fs.StringP("container", "c", "", "container (default: the pod's only container)")
 	timeout := fs.Duration("timeout", 0, "kill the command after this long (0: no limit; not with -i/-t)")
-	stdin := fs.Bool("i", false, "pass standard input to the command")
-	fs.BoolVar(stdin, "stdin", false, "same as -i")
-	tty := fs.Bool("t", false, "allocate a terminal")
-	fs.BoolVar(tty, "tty", false, "same as -t")
+	stdin := fs.BoolP("stdin", "i", false, "pass standard input to the command")
+	tty := fs.BoolP("tty", "t", false, "allocate a terminal")
+	// -it and -ti are -i -t combined; --it and --ti, which the Go flag
+	// package's spelling allowed, stay accepted.
 	it := fs.Bool("it", false, "same as -i -t")
 	fs.BoolVar(it, "ti", false, "same as -i -t")
-	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
+	_ = fs.MarkHidden("it")
+	_ = fs.MarkHidden("ti")
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() < 2 {

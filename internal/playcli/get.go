@@ -65,13 +65,10 @@ func findPod(store pod.Store, ns, name string) (podRef, error) {
 func runGet(ctx context.Context, args []string) error {
 	fs := cli.NewFlagSet("get", "pods|jobs|deployments [NAME] [flags]")
 	f := addPlayFlags(fs)
-	ns := fs.String("n", pod.DefaultNamespace, "namespace")
-	fs.StringVar(ns, "namespace", pod.DefaultNamespace, "namespace")
-	all := fs.Bool("A", false, "all namespaces")
-	fs.BoolVar(all, "all-namespaces", false, "all namespaces")
-	output := fs.String("o", "", "output: wide, name, json or yaml")
-	fs.StringVar(output, "output", "", "same as -o")
-	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
+	ns := fs.StringP("namespace", "n", pod.DefaultNamespace, "namespace")
+	all := fs.BoolP("all-namespaces", "A", false, "all namespaces")
+	output := fs.StringP("output", "o", "", "output: wide, name, json or yaml")
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() < 1 || (fs.Arg(0) != "pods" && fs.Arg(0) != "pod" && fs.Arg(0) != "po" && !isJobs(fs.Arg(0)) && !isDeployments(fs.Arg(0))) {

@@ -20,17 +20,13 @@ func init() {
 func runLogs(ctx context.Context, args []string) error {
 	fs := cli.NewFlagSet("logs", "POD [flags]")
 	f := addPlayFlags(fs)
-	ns := fs.String("n", pod.DefaultNamespace, "namespace")
-	fs.StringVar(ns, "namespace", pod.DefaultNamespace, "namespace")
-	cname := fs.String("c", "", "container (default: the pod's only container)")
-	fs.StringVar(cname, "container", "", "same as -c")
-	follow := fs.Bool("f", false, "follow")
-	fs.BoolVar(follow, "follow", false, "same as -f")
-	previous := fs.Bool("p", false, "the previous instance of the container")
-	fs.BoolVar(previous, "previous", false, "same as -p")
+	ns := fs.StringP("namespace", "n", pod.DefaultNamespace, "namespace")
+	cname := fs.StringP("container", "c", "", "container (default: the pod's only container)")
+	follow := fs.BoolP("follow", "f", false, "follow")
+	previous := fs.BoolP("previous", "p", false, "the previous instance of the container")
 	tail := fs.Int("tail", -1, "lines from the end (-1: all)")
 	ts := fs.Bool("timestamps", false, "prefix each line with its timestamp")
-	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -3,7 +3,6 @@ package playcli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -35,14 +34,13 @@ type playOpts struct {
 func parsePlayFlags(args []string) (*playOpts, string, error) {
 	fs := cli.NewFlagSet("play", "[flags] FILE|DIR|-")
 	o := &playOpts{playFlags: addPlayFlags(fs)}
-	fs.BoolVar(&o.daemon, "d", false, "leave a background supervisor running the pods and return")
-	fs.BoolVar(&o.daemon, "daemon", false, "same as -d")
+	fs.BoolVarP(&o.daemon, "daemon", "d", false, "leave a background supervisor running the pods and return")
 	fs.BoolVar(&o.wait, "wait", false, "return when every pod is Ready (or has Succeeded); implies -d")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Minute, "with --wait: give up after this long")
 	fs.BoolVar(&o.logs, "logs", false, "stream the containers' logs (foreground)")
 	fs.StringVar(&o.name, "name", "", "with -: the name of what stdin holds (default: derived from its pods), for down --name")
 	fs.BoolVar(&o.replace, "replace", false, "remove and re-create pods of the same name, whoever played them")
-	if err := cli.Parse(fs, reorder(fs, args)); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return nil, "", err
 	}
 	if fs.NArg() != 1 {
@@ -52,40 +50,6 @@ func parsePlayFlags(args []string) (*playOpts, string, error) {
 		o.daemon = true
 	}
 	return o, fs.Arg(0), nil
-}
-
-// reorder moves flags before positional arguments so that
-// `play FILE --wait` works as kubectl users expect; fs tells which flags
-// take a value. "--" ends flags.
-func reorder(fs *flag.FlagSet, args []string) []string {
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		switch {
-		case a == "--":
-			pos = append(pos, args[i+1:]...)
-			return append(append(flags, "--"), pos...)
-		case a == "-" || !strings.HasPrefix(a, "-"):
-			pos = append(pos, a)
-		default:
-			flags = append(flags, a)
-			if !strings.Contains(a, "=") && i+1 < len(args) && takesValue(fs, a) {
-				flags = append(flags, args[i+1])
-				i++
-			}
-		}
-	}
-	return append(append(flags, "--"), pos...)
-}
-
-// takesValue reports whether a flag of fs is not a boolean one.
-func takesValue(fs *flag.FlagSet, flagArg string) bool {
-	f := fs.Lookup(strings.TrimLeft(flagArg, "-"))
-	if f == nil {
-		return false // unknown: Parse reports it
-	}
-	b, ok := f.Value.(interface{ IsBoolFlag() bool })
-	return !ok || !b.IsBoolFlag()
 }
 
 func runPlay(ctx context.Context, args []string) error {

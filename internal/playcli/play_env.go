@@ -2,13 +2,13 @@ package playcli
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"log/slog"
 	"os"
 	"time"
 
 	"github.com/containerd/errdefs"
+	"github.com/spf13/pflag"
 
 	"github.com/dockerlet/dockerlet/internal/cli"
 	"github.com/dockerlet/dockerlet/internal/cri"
@@ -44,7 +44,7 @@ type playFlags struct {
 }
 
 // addPlayFlags registers the shared flags on fs.
-func addPlayFlags(fs *flag.FlagSet) *playFlags {
+func addPlayFlags(fs *pflag.FlagSet) *playFlags {
 	f := &playFlags{}
 	fs.StringVar(&f.stateDir, "state-dir", envOr("DOCKERLET_PLAY_STATE_DIR", DefaultPlayStateDir), "play state: which manifest created which pods, pod logs and volumes ($DOCKERLET_PLAY_STATE_DIR)")
 	fs.StringVar(&f.dockerEndpoint, "docker-endpoint", "", "Docker endpoint (default: DOCKER_HOST or unix:///var/run/docker.sock)")

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"strings"
 	"testing"
 	"time"
@@ -13,31 +12,51 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8stypes "k8s.io/apimachinery/pkg/types"
 
+	"github.com/dockerlet/dockerlet/internal/cli"
 	"github.com/dockerlet/dockerlet/internal/pod"
 )
 
-func TestReorder(t *testing.T) {
-	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	addPlayFlags(fs)
-	fs.Bool("wait", false, "")
-	fs.Bool("d", false, "")
-	fs.Bool("i", false, "")
-	fs.Bool("A", false, "")
-	fs.String("c", "", "")
-	fs.String("n", "", "")
-	fs.Duration("timeout", 0, "")
-	for _, tt := range []struct{ in, want string }{
-		{"FILE --wait --timeout 5s", "--wait --timeout 5s -- FILE"},
-		{"-d -", "-d -- -"},
-		{"web -c app -- ls -l", "-c app -- web ls -l"},
-		{"pods -n x -A", "-n x -A -- pods"},
-		{"--state-dir=/s FILE", "--state-dir=/s -- FILE"},
-		{"-n ns -i pod -- cat", "-n ns -i -- pod cat"},
-		{"--state-dir /s pod", "--state-dir /s -- pod"},
+// Flags may follow the positional arguments (kubectl's order), in every
+// spelling: --flag value, --flag=value, shorts, and the Go flag package's
+// single-dash long flags; "--" ends them.
+func TestFlagsAnywhere(t *testing.T) {
+	for _, tt := range []struct{ in, args string }{
+		{"FILE --wait --timeout 5s", "FILE"},
+		{"-d -", "-"},
+		{"web -c app -- ls -l", "web ls -l"},
+		{"pods -n x -A", "pods"},
+		{"--state-dir=/s FILE", "FILE"},
+		{"-state-dir /s FILE", "FILE"},
+		{"-n ns -it pod -- cat", "pod cat"},
+		{"--state-dir /s pod", "pod"},
 	} {
-		if got := strings.Join(reorder(fs, strings.Fields(tt.in)), " "); got != tt.want {
-			t.Errorf("reorder(%q) = %q, want %q", tt.in, got, tt.want)
+		fs := cli.NewFlagSet("t", "")
+		addPlayFlags(fs)
+		fs.Bool("wait", false, "")
+		fs.BoolP("daemon", "d", false, "")
+		fs.BoolP("stdin", "i", false, "")
+		fs.BoolP("tty", "t", false, "")
+		fs.BoolP("all-namespaces", "A", false, "")
+		fs.StringP("container", "c", "", "")
+		fs.StringP("namespace", "n", "", "")
+		fs.Duration("timeout", 0, "")
+		if err := cli.Parse(fs, strings.Fields(tt.in)); err != nil {
+			t.Errorf("%q: %v", tt.in, err)
+			continue
 		}
+		if got := strings.Join(fs.Args(), " "); got != tt.args {
+			t.Errorf("%q: arguments %q, want %q", tt.in, got, tt.args)
+		}
+	}
+}
+
+func TestParsePlayFlags(t *testing.T) {
+	o, path, err := parsePlayFlags([]string{"x.yaml", "-state-dir", "/s", "--wait"})
+	if err != nil || path != "x.yaml" || o.stateDir != "/s" || !o.wait || !o.daemon {
+		t.Fatalf("got %+v %q %v", o, path, err)
+	}
+	if _, _, err := parsePlayFlags([]string{"-d", "--timeout=1s", "-"}); err != nil {
+		t.Fatal(err)
 	}
 }
 
