@@ -88,9 +88,13 @@ func (c *deploymentController) sync(ctx context.Context) {
 	}
 	ready := map[string]bool{}
 	for _, dp := range st.Pods {
-		if ps, ok := c.sup.podStatus(string(dp.Pod.UID)); ok {
-			ready[string(dp.Pod.UID)] = ps.Ready
+		ps, ok := c.sup.podStatus(string(dp.Pod.UID))
+		if !ok || ps.Containers == nil {
+			// Not observed yet (a supervisor that just started): a pod
+			// that is ready would be taken for one that is not.
+			return
 		}
+		ready[string(dp.Pod.UID)] = ps.Ready
 	}
 	hash := TemplateHash(&d.Spec.Template)
 	next, create := planDeployment(d, hash, st, ready)

@@ -87,3 +87,34 @@ func TestSupervisorRollsDeploymentOut(t *testing.T) {
 		return len(rt.sandboxes) == 2
 	})
 }
+
+// TestDeploymentWaitsForObservedPods: a Deployment controller does not
+// plan while one of its pods has no observed status yet (a supervisor
+// that just started): a ready old pod would be taken for a failing one
+// and removed.
+func TestDeploymentWaitsForObservedPods(t *testing.T) {
+	doc := strings.Replace(rollDoc, "  replicas: 2\n", "  replicas: 2\n  strategy: {rollingUpdate: {maxSurge: 0, maxUnavailable: 1}}\n", 1)
+	m, err := Parse("/d.yaml", strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := Store{Dir: t.TempDir()}
+	a := NewApplied(m, nil, time.Now())
+	if err := store.SaveApplied(a); err != nil {
+		t.Fatal(err)
+	}
+	rt := newFakeRuntime(newFakeClock())
+	sup := NewSupervisor(Config{Runtime: rt, StateDir: store.Dir}, store, nil)
+	c := newDeploymentController(sup, a.Deployments[0], a)
+	done := make(chan struct{})
+	close(done)
+	for range 2 {
+		p := newDeploymentPod(a.Deployments[0], "oldhash", time.Now())
+		c.state.Pods = append(c.state.Pods, DeploymentPod{Pod: p, Hash: "oldhash"})
+		sup.runners[string(p.UID)] = &runner{w: NewWorker(sup.cfg, p, a.Objects(), a.SourceID), cancel: func() {}, done: done}
+	}
+	c.sync(context.Background())
+	if len(c.state.Pods) != 2 || len(c.state.Removing) != 0 {
+		t.Fatalf("planned on pods not observed yet: %d pods, %d removing", len(c.state.Pods), len(c.state.Removing))
+	}
+}
