@@ -118,3 +118,72 @@ func TestDeploymentWaitsForObservedPods(t *testing.T) {
 		t.Fatalf("planned on pods not observed yet: %d pods, %d removing", len(c.state.Pods), len(c.state.Removing))
 	}
 }
+
+// TestDeploymentRolloutAcrossRestart: a rollout stopped half-way (the
+// supervisor gone) goes on from the recorded state with the next
+// supervisor: the pods it made are adopted, not made again.
+func TestDeploymentRolloutAcrossRestart(t *testing.T) {
+	doc := strings.Replace(rollDoc, `[{name: c, image: "i:1"}]`, `[{name: c, image: "i:1", readinessProbe: {exec: {command: ["ready"]}, periodSeconds: 1}}]`, 1)
+	m, err := Parse("/d.yaml", strings.NewReader(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := Store{Dir: t.TempDir()}
+	a := NewApplied(m, nil, time.Now())
+	if err := store.SaveApplied(a); err != nil {
+		t.Fatal(err)
+	}
+	clock := newFakeClock()
+	rt := newFakeRuntime(clock)
+	rt.images["i:1"], rt.images["i:2"] = true, true
+	h := &fakeHandler{probes: map[string]bool{}}
+	cfg := Config{Runtime: rt, StateDir: store.Dir, Clock: clock, Handler: h, SyncPeriod: 5 * time.Millisecond}
+	start := func() func() {
+		sup := NewSupervisor(cfg, store, nil)
+		sup.ReloadPeriod = 5 * time.Millisecond
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { _ = sup.Run(ctx); close(done) }()
+		return func() { cancel(); <-done }
+	}
+	uid := string(a.Deployments[0].UID)
+	state := func() *DeploymentState {
+		st, _ := store.LoadDeployment(uid)
+		if st == nil {
+			return &DeploymentState{}
+		}
+		return st
+	}
+	stop := start()
+	waitFor(t, "2 pods", func() bool { return len(state().Pods) == 2 })
+	clock.Advance(2 * time.Second)
+	waitFor(t, "the first pods ready", func() bool {
+		st, ok := store.ReadStatus(string(state().Pods[1].Pod.UID))
+		return ok && st.Ready
+	})
+	// The new template's pods never get ready: the rollout stops at its
+	// surge pod.
+	h.set("c/exec", false)
+	m2, _ := Parse("/d.yaml", strings.NewReader(strings.Replace(doc, "i:1", "i:2", 1)))
+	a2 := NewApplied(m2, a, time.Now())
+	if err := store.SaveApplied(a2); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the surge pod", func() bool { return len(state().Pods) == 3 })
+	stop()
+	made := state().Pods[2].Pod.UID
+
+	stop = start()
+	defer stop()
+	time.Sleep(100 * time.Millisecond)
+	if st := state(); len(st.Pods) != 3 || st.Pods[2].Pod.UID != made || len(st.Removing) != 0 {
+		t.Fatalf("after the restart: %d pods (surge pod %s), %d removing", len(st.Pods), st.Pods[2].Pod.UID, len(st.Removing))
+	}
+	h.set("c/exec", true)
+	clock.Advance(2 * time.Second)
+	newHash := TemplateHash(&a2.Deployments[0].Spec.Template)
+	waitFor(t, "the rollout to finish", func() bool {
+		st := state()
+		return len(st.Pods) == 2 && st.Pods[0].Hash == newHash && st.Pods[1].Hash == newHash && len(st.Removing) == 0
+	})
+}
