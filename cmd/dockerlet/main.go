@@ -26,6 +26,9 @@ var version = "dev"
 type command struct {
 	summary string
 	run     func(ctx context.Context, args []string) error
+	// hidden commands (docs-flags, for the build) are left out of the
+	// usage and the completion scripts.
+	hidden bool
 }
 
 var commands = map[string]command{}
@@ -103,8 +106,10 @@ func exitCode(err error) int {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: dockerlet COMMAND [flags]\n       dockerlet help COMMAND   (its flags)\n       dockerlet --version\n\ncommands:")
 	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
+	for n, c := range commands {
+		if !c.hidden {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	for _, n := range names {
