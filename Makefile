@@ -95,6 +95,14 @@ conformance-systemd:
 # containers' cgroups (sandbox and container lifecycles, resource updates,
 # stats and metrics, OOM, several containers in a pod), about a third of
 # the suite's time. The full run's figures: docs/node-setup.md.
+# What CI runs of conformance on a second engine (DOCKERLET_ENGINE=29): the
+# specs where engines differ — images and their ids, read-only and image
+# mounts, basic container operations, streaming.
+ENGINE_CI_FOCUS := Image Manager|Image Identifier Consistency|Image Consistency|Container Mount Readonly|Image Volume|runtime should support basic operations on container|Streaming
+.PHONY: conformance-engine-ci
+conformance-engine-ci:
+	CONFORMANCE_FOCUS='$(ENGINE_CI_FOCUS)' $(ENGINE) scripts/conformance.sh
+
 SYSTEMD_CI_FOCUS := PodSandbox|Container runtime should support basic operations|Container OOM|Multiple Containers
 .PHONY: conformance-systemd-ci
 conformance-systemd-ci:
