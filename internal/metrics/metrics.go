@@ -1,7 +1,8 @@
 // Package metrics holds dockerlet's Prometheus metrics: per-RPC counts,
 // latency and errors (gRPC interceptors), Docker operation latency, errors
 // and timeouts (an engine.Engine decorator), pulls in flight and their
-// outcomes, and the engine cache's resyncs and event-stream reconnects.
+// outcomes, the engine cache's resyncs and event-stream reconnects, and
+// CNI operations.
 //
 // Everything lives in one Metrics value with its own registry (no global
 // state); Serve exposes it on an optional listener.
@@ -50,6 +51,8 @@ type Metrics struct {
 	cacheResyncDuration prometheus.Histogram
 	eventReconnects     prometheus.Counter
 
+	cni cniMetrics
+
 	buildInfo prometheus.Gauge
 }
 
@@ -60,6 +63,7 @@ func New(version string) *Metrics {
 	m := &Metrics{
 		reg:       prometheus.NewRegistry(),
 		buildInfo: newBuildInfo(version),
+		cni:       newCNIMetrics(),
 		rpcs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "cri", Name: "requests_total",
 			Help: "CRI calls handled, by method and gRPC status code.",
@@ -118,6 +122,7 @@ func New(version string) *Metrics {
 		m.dockerOps, m.dockerDuration, m.dockerErrors, m.dockerTimeouts,
 		m.pullsInFlight, m.pulls, m.pullDuration,
 		m.cacheResyncs, m.cacheResyncDuration, m.eventReconnects,
+		m.cni.ops, m.cni.duration,
 		m.buildInfo,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

@@ -51,6 +51,7 @@ func (m *Metrics) initSeries() {
 		m.cacheResyncs.WithLabelValues(r, "ok")
 		m.cacheResyncs.WithLabelValues(r, "error")
 	}
+	m.cni.initSeries()
 }
 
 // engineOperations are the operation label values: the names of the

@@ -1,12 +1,14 @@
 package metrics
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"regexp"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -55,5 +57,40 @@ func TestOperationsAreEngineMethods(t *testing.T) {
 	}
 	if seen < 10 {
 		t.Fatalf("found %d recorded operations in engine.go", seen)
+	}
+}
+
+// CNI operations: ok and error series from the start, then counted and
+// timed as the network plugin reports them.
+func TestCNIOperations(t *testing.T) {
+	m := New("v1")
+	for _, op := range []string{"add", "del"} {
+		for _, result := range []string{"ok", "error"} {
+			if v := testutil.ToFloat64(m.cni.ops.WithLabelValues(op, result)); v != 0 {
+				t.Errorf("%s/%s at start: %v", op, result, v)
+			}
+		}
+	}
+	if n := testutil.CollectAndCount(m.cni.ops); n != 4 {
+		t.Errorf("%d cni operation series at start, want 4", n)
+	}
+	m.CNIOperation("add", 30*time.Millisecond, nil)
+	m.CNIOperation("add", time.Second, errors.New("plugin failed"))
+	m.CNIOperation("del", time.Millisecond, nil)
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body := rec.Body.String()
+	for _, re := range []string{
+		`(?m)^dockerlet_cni_operations_total\{op="add",result="ok"\} 1$`,
+		`(?m)^dockerlet_cni_operations_total\{op="add",result="error"\} 1$`,
+		`(?m)^dockerlet_cni_operations_total\{op="del",result="ok"\} 1$`,
+		`(?m)^dockerlet_cni_operations_total\{op="del",result="error"\} 0$`,
+		`(?m)^dockerlet_cni_operation_duration_seconds_count\{op="add"\} 2$`,
+		`(?m)^dockerlet_cni_operation_duration_seconds_bucket\{op="add",le="0\.05"\} 1$`,
+		`(?m)^dockerlet_cni_operation_duration_seconds_sum\{op="del"\} 0\.001$`,
+	} {
+		if !regexp.MustCompile(re).MatchString(body) {
+			t.Errorf("/metrics lacks %s", re)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/containernetworking/cni/libcni"
@@ -41,6 +42,7 @@ type cniPlugin struct {
 	netnsDir string
 	ifName   string
 	log      *slog.Logger
+	metrics  CNIMetrics // nil: none
 }
 
 func newCNI(cfg Config) (*cniPlugin, error) {
@@ -82,6 +84,7 @@ func newCNI(cfg Config) (*cniPlugin, error) {
 		netnsDir: netnsDir,
 		ifName:   ifName,
 		log:      log,
+		metrics:  cfg.CNIMetrics,
 	}, nil
 }
 
@@ -162,10 +165,15 @@ func (p *cniPlugin) SetUp(ctx context.Context, pod *Pod, netnsPath string) (_ *R
 	if err := p.writeIntent(list, rt); err != nil {
 		return nil, err
 	}
-	if _, err := p.cni.AddNetwork(ctx, p.loopback, p.loopbackRuntimeConf(pod, netnsPath)); err != nil {
+	start := time.Now()
+	_, err = p.cni.AddNetwork(ctx, p.loopback, p.loopbackRuntimeConf(pod, netnsPath))
+	p.observe(CNIAdd, start, err)
+	if err != nil {
 		return nil, fmt.Errorf("set up loopback for pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
+	start = time.Now()
 	res, err := p.cni.AddNetworkList(ctx, list, rt)
+	p.observe(CNIAdd, start, err)
 	if err != nil {
 		return nil, fmt.Errorf("set up network %q for pod %s/%s: %w", list.Name, pod.Namespace, pod.Name, err)
 	}
@@ -259,7 +267,10 @@ func (p *cniPlugin) TearDown(ctx context.Context, pod *Pod, netnsPath string) er
 			errs = append(errs, err)
 		}
 	}
-	if err := p.cni.DelNetwork(ctx, p.loopback, p.loopbackRuntimeConf(pod, netnsPath)); err != nil {
+	start := time.Now()
+	err = p.cni.DelNetwork(ctx, p.loopback, p.loopbackRuntimeConf(pod, netnsPath))
+	p.observe(CNIDel, start, err)
+	if err != nil {
 		errs = append(errs, fmt.Errorf("tear down loopback for pod %s/%s: %w", pod.Namespace, pod.Name, err))
 	}
 	if len(errs) == 0 {
@@ -289,7 +300,10 @@ func (p *cniPlugin) delCached(ctx context.Context, list *libcni.NetworkConfigLis
 		Args:           att.CniArgs,
 		CapabilityArgs: att.CapabilityArgs,
 	}
-	if err := p.cni.DelNetworkList(ctx, list, rt); err != nil {
+	start := time.Now()
+	err := p.cni.DelNetworkList(ctx, list, rt)
+	p.observe(CNIDel, start, err)
+	if err != nil {
 		return fmt.Errorf("tear down network %q for %s: %w", list.Name, att.ContainerID, err)
 	}
 	return nil

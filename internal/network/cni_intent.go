@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/containernetworking/cni/libcni"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
@@ -114,7 +115,10 @@ func (p *cniPlugin) delWithoutCache(ctx context.Context, pod *Pod, netnsPath str
 		rt.IfName = p.ifName
 	}
 	list = p.withPrevResult(list, netnsPath, rt.IfName)
-	if err := p.cni.DelNetworkList(ctx, list, rt); err != nil {
+	start := time.Now()
+	err := p.cni.DelNetworkList(ctx, list, rt)
+	p.observe(CNIDel, start, err)
+	if err != nil {
 		return fmt.Errorf("tear down network %q for pod %s/%s: %w", list.Name, pod.Namespace, pod.Name, err)
 	}
 	return nil

@@ -94,6 +94,9 @@ type Config struct {
 	// CNINetNSDir is where pod network namespaces are pinned (bind
 	// mounts) until TearDown; "" → DefaultCNINetNSDir.
 	CNINetNSDir string
+	// CNIMetrics receives every CNI ADD and DEL's outcome and duration;
+	// nil: none.
+	CNIMetrics CNIMetrics
 
 	Logger *slog.Logger
 }

@@ -171,6 +171,9 @@ func New(ctx context.Context, o Options) (_ *Node, retErr error) {
 	if cfg.Network == nil {
 		netCfg := o.Network
 		netCfg.Logger = o.Logger
+		if netCfg.CNIMetrics == nil {
+			netCfg.CNIMetrics = o.Metrics
+		}
 		if cfg.Network, err = network.New(c, netCfg); err != nil {
 			return nil, err
 		}
