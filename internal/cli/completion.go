@@ -183,3 +183,48 @@ func fishCompletion(w io.Writer, prog string, cmds []CommandFlags) error {
 	_, err := io.WriteString(w, b.String())
 	return err
 }
+
+// FlagsMarkdown writes the flag reference of prog's commands as Markdown:
+// one table a command, flags in the order the command defines them.
+func FlagsMarkdown(w io.Writer, prog string, cmds []CommandFlags) error {
+	var b strings.Builder
+	for _, c := range cmds {
+		fmt.Fprintf(&b, "\n## %s %s\n\n%s.\n", prog, c.Name, mdText(c.Summary))
+		flags := visibleFlags(c.Flags)
+		if len(flags) == 0 {
+			b.WriteString("\nNo flags.\n")
+			continue
+		}
+		b.WriteString("\n| flag | value | default | meaning |\n|---|---|---|---|\n")
+		for _, f := range flags {
+			name := "`--" + f.Name + "`"
+			if f.Shorthand != "" {
+				name = "`-" + f.Shorthand + "`, " + name
+			}
+			typ := f.Value.Type()
+			switch typ {
+			case "bool":
+				typ = ""
+			case "func":
+				typ = "value"
+			case "stringArray":
+				typ = "string, repeatable"
+			}
+			def := f.DefValue
+			switch def {
+			case "", "false", "[]":
+				def = ""
+			default:
+				def = "`" + def + "`"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", name, typ, def, mdText(f.Usage))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// mdText keeps a usage text inside its table cell.
+func mdText(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ", "<", "&lt;", ">", "&gt;").Replace(s)
+}

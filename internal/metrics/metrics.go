@@ -54,6 +54,10 @@ type Metrics struct {
 	cni cniMetrics
 
 	buildInfo prometheus.Gauge
+
+	// own are dockerlet's collectors (not Go's or the process's), each
+	// described in docs/metrics.md.
+	own []prometheus.Collector
 }
 
 // New returns metrics registered in a fresh registry, together with the Go
@@ -117,13 +121,16 @@ func New(version string) *Metrics {
 			Help: "Times the Docker event stream ended and was re-subscribed.",
 		}),
 	}
-	m.reg.MustRegister(
+	m.own = []prometheus.Collector{
 		m.rpcs, m.rpcDuration, m.rpcInFlight,
 		m.dockerOps, m.dockerDuration, m.dockerErrors, m.dockerTimeouts,
 		m.pullsInFlight, m.pulls, m.pullDuration,
 		m.cacheResyncs, m.cacheResyncDuration, m.eventReconnects,
 		m.cni.ops, m.cni.duration,
 		m.buildInfo,
+	}
+	m.reg.MustRegister(m.own...)
+	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
