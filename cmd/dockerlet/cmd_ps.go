@@ -113,7 +113,7 @@ func listManaged(ctx context.Context, eng engine.Engine, nm naming.Namer, opts p
 		if err != nil || n.Container == naming.SandboxContainerName {
 			continue
 		}
-		rows = append(rows, psRow{ID: c.ID, SandboxID: c.Labels[naming.LabelSandboxID], Name: n, State: stateOf(c), Image: c.Image, Created: createdAt(c)})
+		rows = append(rows, psRow{ID: c.ID, SandboxID: c.Labels[naming.LabelSandboxID], Name: n, State: stateOf(c), Image: imageOf(c), Created: createdAt(c)})
 	}
 	slices.SortFunc(rows, func(x, y psRow) int {
 		a, b := x.Name, y.Name
@@ -138,6 +138,20 @@ func stateOf(c container.Summary) string {
 		return "Created"
 	}
 	return "Unknown"
+}
+
+// imageOf is the image as the pod named it (what the container's CRI
+// status reports), else as Docker has it, an id shortened as crictl does.
+func imageOf(c container.Summary) string {
+	for _, l := range []string{naming.LabelUserImage, naming.LabelImage} {
+		if v := c.Labels[l]; v != "" {
+			return v
+		}
+	}
+	if strings.HasPrefix(c.Image, "sha256:") {
+		return shortID(c.Image)
+	}
+	return c.Image
 }
 
 // createdAt is the CRI creation time (its label, in nanoseconds), or

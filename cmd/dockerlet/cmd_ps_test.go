@@ -41,7 +41,9 @@ func TestListManaged(t *testing.T) {
 	sandbox := managed(root)
 	sandbox[naming.LabelType] = naming.TypeSandbox
 	create(nm.BuildSandbox("web", "prod", "u1", 0), sandbox, true)
-	create(nm.Build(naming.Name{Container: "db", Pod: "api", Namespace: "dev", UID: "u2"}), managed(root), true)
+	named := managed(root)
+	named[naming.LabelUserImage] = "registry.example/db:7"
+	create(nm.Build(naming.Name{Container: "db", Pod: "api", Namespace: "dev", UID: "u2"}), named, true)
 	create(nm.Build(naming.Name{Container: "init", Pod: "api", Namespace: "dev", UID: "u2"}), managed(root), false)
 	// Another instance's container (play's, on the same engine).
 	create(nm.Build(naming.Name{Container: "job", Pod: "batch", Namespace: "default", UID: "u3"}), managed(other), true)
@@ -100,6 +102,9 @@ func TestListManaged(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	if got := strings.Join(strings.Fields(lines[0]), " "); got != "CONTAINER IMAGE CREATED STATE NAME ATTEMPT POD ID POD NAMESPACE" {
 		t.Errorf("header %q", lines[0])
+	}
+	if !strings.Contains(lines[1], "registry.example/db:7") {
+		t.Errorf("the image the pod named is not shown:\n%s", b.String())
 	}
 	if len(lines) != 4 || !strings.Contains(lines[3], "busybox:1") || !strings.Contains(lines[3], "5 minutes ago") ||
 		!strings.Contains(lines[3], "Running") || !strings.Contains(lines[3], " app ") || !strings.Contains(lines[3], " 2 ") ||
