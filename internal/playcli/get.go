@@ -38,8 +38,22 @@ func listPods(store pod.Store, ns string) ([]podRef, error) {
 		for _, s := range sts {
 			byUID[s.UID] = s
 		}
+		// During a StatefulSet's rolling update an ordinal is its old pod
+		// until the new one starts.
+		old := map[string]*corev1.Pod{}
+		for _, o := range a.Replaced {
+			if _, ok := store.ReadStatus(string(o.UID)); ok {
+				old[o.Namespace+"/"+o.Name] = o
+			}
+		}
 		for _, p := range store.PodsOf(a) {
 			if ns != "" && p.Namespace != ns {
+				continue
+			}
+			_, started := store.ReadStatus(string(p.UID))
+			if o := old[p.Namespace+"/"+p.Name]; o != nil && !started {
+				st, _ := store.ReadStatus(string(o.UID))
+				out = append(out, podRef{applied: a, pod: o, status: st})
 				continue
 			}
 			out = append(out, podRef{applied: a, pod: p, status: byUID[string(p.UID)]})

@@ -122,26 +122,31 @@ func apply(ctx context.Context, env *playEnv, m *pod.Manifest, replace bool) (*p
 	if err := claimNames(ctx, env, a, replace); err != nil {
 		return nil, err
 	}
+	keep := map[string]bool{}
+	for _, p := range a.Pods {
+		keep[string(p.UID)] = true
+	}
+	for _, j := range a.Jobs {
+		keep[string(j.UID)] = true
+	}
+	for _, d := range a.Deployments {
+		keep[string(d.UID)] = true
+	}
+	gone := &pod.Applied{}
+	if prev != nil {
+		gone = &pod.Applied{Source: prev.Source, SourceID: prev.SourceID, Secrets: prev.Secrets, ConfigMaps: prev.ConfigMaps}
+		if replace {
+			gone.Pods = append(append(gone.Pods, prev.Replaced...), prev.Pods...)
+		} else {
+			// A StatefulSet's changed ordinals are replaced one at a time,
+			// highest first, by the supervisor; other pods go now.
+			a.Replaced, gone.Pods = env.store.ReplacedPods(a, prev, keep)
+		}
+	}
 	if err := env.store.SaveApplied(a); err != nil {
 		return nil, err
 	}
 	if prev != nil {
-		keep := map[string]bool{}
-		for _, p := range a.Pods {
-			keep[string(p.UID)] = true
-		}
-		for _, j := range a.Jobs {
-			keep[string(j.UID)] = true
-		}
-		for _, d := range a.Deployments {
-			keep[string(d.UID)] = true
-		}
-		gone := &pod.Applied{Source: prev.Source, SourceID: prev.SourceID, Secrets: prev.Secrets, ConfigMaps: prev.ConfigMaps}
-		for _, p := range prev.Pods {
-			if !keep[string(p.UID)] {
-				gone.Pods = append(gone.Pods, p)
-			}
-		}
 		// A Job that changed or left the file goes with its pods, as a
 		// Job deleted with the default propagation does.
 		for _, j := range prev.Jobs {

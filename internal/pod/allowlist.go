@@ -111,7 +111,7 @@ func allowListFor(apiVersion, kind string) (*fieldNode, error) {
 			[]string{"spec.selector"}, prefixed("spec.template", templateFields))...), "spec.template.spec"), nil
 	case "StatefulSet":
 		return emptyDirNode(newAllowList(concat(metaFields,
-			[]string{"spec.replicas", "spec.selector", "spec.serviceName", "spec.podManagementPolicy",
+			[]string{"spec.replicas", "spec.selector", "spec.serviceName", "spec.podManagementPolicy", "spec.updateStrategy.type",
 				"spec.volumeClaimTemplates.metadata.name", "spec.volumeClaimTemplates.spec.accessModes"},
 			prefixed("spec.template", templateFields))...), "spec.template.spec"), nil
 	case "Service":

@@ -146,6 +146,14 @@ func (m *Manifest) decodeDocument(doc string, data []byte) error {
 		if err := m.setStartOrder(doc, &ss); err != nil {
 			return err
 		}
+		switch ss.Spec.UpdateStrategy.Type {
+		case "", appsv1.RollingUpdateStatefulSetStrategyType:
+		case appsv1.OnDeleteStatefulSetStrategyType:
+			m.Warnings = append(m.Warnings, Warning{Doc: doc, Object: label, Path: "spec.updateStrategy.type",
+				Reason: "OnDelete: nothing deletes the pods by hand here; a changed template is rolled out as RollingUpdate does"})
+		default:
+			return fmt.Errorf("%s: StatefulSet %s: spec.updateStrategy.type %q: want RollingUpdate or OnDelete", doc, ss.Name, ss.Spec.UpdateStrategy.Type)
+		}
 		return m.addClaimTemplates(doc, &ss)
 	}
 	return fmt.Errorf("%s: kind %q: no decoder", doc, tm.Kind)

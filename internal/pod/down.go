@@ -44,11 +44,11 @@ func Down(ctx context.Context, cfg Config, store Store, sourceID string, opts Do
 		a = &Applied{SourceID: sourceID}
 	}
 	if opts.Supervised {
-		WaitReleased(ctx, store, store.PodsOf(a), 10*time.Second)
+		WaitReleased(ctx, store, append(store.PodsOf(a), a.Replaced...), 10*time.Second)
 	}
 	// Read after the supervisor let go: its Job controllers made their
 	// last pods by then.
-	pods := store.PodsOf(a)
+	pods := append(store.PodsOf(a), a.Replaced...)
 	objs := a.Objects()
 	errs := make([]error, len(pods))
 	var wg sync.WaitGroup

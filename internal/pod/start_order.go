@@ -38,13 +38,23 @@ func mayStart(p *corev1.Pod, byName map[string]*corev1.Pod, status func(uid stri
 }
 
 // mayStartLocked is mayStart over the supervisor's runners (s.mu held).
-func (s *Supervisor) mayStartLocked(p *corev1.Pod, byName map[string]*corev1.Pod) bool {
+// An ordinal whose new pod waits for its old one to go counts as the old
+// one: during a rolling update the old pod is the ordinal.
+func (s *Supervisor) mayStartLocked(p *corev1.Pod, byName map[string]*corev1.Pod, old map[string][]*corev1.Pod) bool {
+	nameOf := map[string]string{}
+	for k, q := range byName {
+		nameOf[string(q.UID)] = k
+	}
 	return mayStart(p, byName, func(uid string) (PodStatus, bool) {
-		r, ok := s.runners[uid]
-		if !ok {
-			return PodStatus{}, false
+		if r, ok := s.runners[uid]; ok {
+			return r.w.Status(), true
 		}
-		return r.w.Status(), true
+		for _, o := range old[nameOf[uid]] {
+			if r, ok := s.runners[string(o.UID)]; ok {
+				return r.w.Status(), true
+			}
+		}
+		return PodStatus{}, false
 	}, func(uid string) bool {
 		if _, ok := s.runners[uid]; ok {
 			return true

@@ -49,6 +49,10 @@ type Applied struct {
 	// Deployments (with their UIDs, kept by name across re-plays: a changed
 	// template is rolled out) are run by the Deployment controller.
 	Deployments []*appsv1.Deployment `json:"deployments,omitempty"`
+	// Replaced are StatefulSet pods a re-play changed, still running until
+	// the supervisor stops them one at a time, highest ordinal first
+	// (statefulset_update.go).
+	Replaced []*corev1.Pod `json:"replaced,omitempty"`
 }
 
 // SourceID names a manifest source in the state: a short hash of its

@@ -30,6 +30,8 @@ type Supervisor struct {
 	// jobs are the Job and Deployment controllers, by uid; only Run's goroutine
 	// touches the map.
 	jobs map[string]*jobRunner
+	// replacing are the old StatefulSet pods being stopped, by uid.
+	replacing map[string]bool
 }
 
 type runner struct {
@@ -47,7 +49,7 @@ func NewSupervisor(cfg Config, store Store, onSync func(PodStatus)) *Supervisor 
 		cfg.Hosts = hosts
 	}
 	return &Supervisor{cfg: cfg, store: store, ReloadPeriod: 2 * time.Second,
-		runners: map[string]*runner{}, onSync: onSync, hosts: hosts, jobs: map[string]*jobRunner{}}
+		runners: map[string]*runner{}, onSync: onSync, hosts: hosts, jobs: map[string]*jobRunner{}, replacing: map[string]bool{}}
 }
 
 // Run supervises until ctx ends; the pods keep running after it returns.
@@ -89,9 +91,13 @@ func (s *Supervisor) reconcile(ctx context.Context) error {
 		for _, p := range a.Pods {
 			byName[key(p.Namespace, p.Name)] = p
 		}
+		old := s.syncReplacedLocked(ctx, a, objs, want)
 		for _, p := range a.Pods {
 			want[string(p.UID)] = true
-			if s.mayStartLocked(p, byName) {
+			if len(old[key(p.Namespace, p.Name)]) > 0 {
+				continue // its old pod has not had its turn yet
+			}
+			if s.mayStartLocked(p, byName, old) {
 				s.startLocked(p, objs, a.SourceID)
 			}
 		}

@@ -101,7 +101,9 @@ func (s *Supervisor) removePod(ctx context.Context, p *corev1.Pod, a *Applied) e
 		<-r.done
 		w = r.w
 	}
-	err := w.Teardown(ctx)
+	if err := w.Teardown(ctx); err != nil {
+		return err // its status stays: it is still there, to be retried
+	}
 	s.store.DeleteStatus(uid)
-	return err
+	return nil
 }
