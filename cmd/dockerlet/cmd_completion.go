@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"sort"
 
 	"github.com/dockerlet/dockerlet/internal/cli"
@@ -26,6 +27,9 @@ func runCompletion(ctx context.Context, args []string) error {
 
 // commandTable is every shown command with the flags its run function
 // parses, and help; completion and the flag reference are made from it.
+// Its order is the names' (sorted as strings, never as the table: an
+// interface holding the table would keep every method of pflag's FlagSet
+// in the binary, ~300 KiB).
 func commandTable(ctx context.Context) []cli.CommandFlags {
 	names := make([]string, 0, len(commands))
 	for n, c := range commands {
@@ -34,8 +38,15 @@ func commandTable(ctx context.Context) []cli.CommandFlags {
 		}
 	}
 	sort.Strings(names)
-	var out []cli.CommandFlags
+	cmdNames := slices.Clone(names)
+	names = append(names, "help")
+	sort.Strings(names)
+	out := make([]cli.CommandFlags, 0, len(names))
 	for _, n := range names {
+		if n == "help" {
+			out = append(out, cli.CommandFlags{Name: n, Summary: "a command's flags", Words: cmdNames})
+			continue
+		}
 		c := commands[n]
 		cf := cli.CommandFlags{Name: n, Summary: c.summary}
 		cf.Flags = cli.CaptureFlags(func() error { return c.run(ctx, nil) })
@@ -44,7 +55,5 @@ func commandTable(ctx context.Context) []cli.CommandFlags {
 		}
 		out = append(out, cf)
 	}
-	out = append(out, cli.CommandFlags{Name: "help", Summary: "a command's flags", Words: names})
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }

@@ -79,6 +79,28 @@ func TestCompletionOtherShells(t *testing.T) {
 	if code != 0 || !strings.Contains(fish, "-l container-runtime-endpoint -r") || !strings.Contains(fish, "-l quiet -s q -d") {
 		t.Errorf("fish (exit %d):\n%s", code, fish)
 	}
+	// Where the shells are installed: the scripts parse, and fish
+	// completes from its script.
+	dir := t.TempDir()
+	if _, err := exec.LookPath("zsh"); err == nil {
+		path := filepath.Join(dir, "_dockerlet")
+		if err := os.WriteFile(path, []byte(zsh), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("zsh", "-n", path).CombinedOutput(); err != nil {
+			t.Errorf("zsh -n: %v\n%s", err, out)
+		}
+	}
+	if _, err := exec.LookPath("fish"); err == nil {
+		path := filepath.Join(dir, "dockerlet.fish")
+		if err := os.WriteFile(path, []byte(fish), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := exec.Command("fish", "--no-config", "-c", `source $argv[1]; complete -C "dockerlet serve --container-r"; complete -C "dockerlet exec -"`, path).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--container-runtime-endpoint\t") || !strings.Contains(string(out), "-i\t") {
+			t.Errorf("fish: %v\n%s", err, out)
+		}
+	}
 	if _, errOut, code := dockerlet(t, "completion", "tcsh"); code != 1 || !strings.Contains(errOut, "want bash, zsh or fish") {
 		t.Errorf("tcsh: exit %d: %s", code, errOut)
 	}
