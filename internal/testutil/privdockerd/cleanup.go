@@ -22,7 +22,7 @@ import (
 // cleanup removes everything the daemon made: containers (through its API
 // while it runs), dockerd, its containerd and shims, processes left in its
 // cgroup parent, mounts under its directories (an overlay left mounted makes
-// the data root impossible to remove), the directories and the bridge.
+// the data root impossible to remove), the directories, the bridge and its forwarding rule.
 func (d *Daemon) cleanup() error {
 	var errs []error
 	_ = d.Thaw() // a test that froze it may have failed before thawing
@@ -46,6 +46,7 @@ func (d *Daemon) cleanup() error {
 		}
 	}
 	if d.Bridge != "" {
+		removeForward(d.Bridge)
 		if out, err := exec.Command("ip", "link", "del", d.Bridge).CombinedOutput(); err != nil &&
 			!strings.Contains(string(out), "Cannot find device") {
 			errs = append(errs, fmt.Errorf("ip link del %s: %v: %s", d.Bridge, err, out))

@@ -1,8 +1,9 @@
 // Package privdockerd runs a private Docker daemon for one test, so that
 // the test may restart (or kill) dockerd without touching the machine's
 // shared one: its own data root, exec root, socket, pid file, managed
-// containerd and bridge, no iptables rules, and a clean-up that removes all
-// of it, mounts included.
+// containerd and bridge, no iptables rules of Docker's (one of its own lets
+// the bridge's containers reach each other: forward.go), and a clean-up that
+// removes all of it, mounts included.
 package privdockerd
 
 import (
@@ -201,6 +202,9 @@ func Launch(ctx context.Context, opts Options, logf func(format string, args ...
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
 			return d, fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out)
 		}
+	}
+	if err := allowForward(d.Bridge); err != nil {
+		return d, err
 	}
 	// overlay2 is a graph driver; the containerd store names its
 	// snapshotter instead.

@@ -68,6 +68,9 @@ func TestRestartAndCleanup(t *testing.T) {
 			if _, err := os.Stat("/sys/class/net/" + d.Bridge); !os.IsNotExist(err) {
 				t.Errorf("bridge %s left", d.Bridge)
 			}
+			if privdockerd.HasForward(d.Bridge) {
+				t.Errorf("bridge %s: forwarding rule left", d.Bridge)
+			}
 		})
 	}
 }
