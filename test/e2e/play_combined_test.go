@@ -60,7 +60,7 @@ spec:
         env:
         - name: GREETING
           valueFrom: {configMapKeyRef: {name: dlpj-cfg, key: greeting}}
-        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1}
+        readinessProbe: {tcpSocket: {port: 8080}, periodSeconds: 1, timeoutSeconds: 10}
 ---
 apiVersion: v1
 kind: Pod

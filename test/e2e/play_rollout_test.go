@@ -82,7 +82,7 @@ spec:
         image: ` + busyboxImage + `
         env: [{name: VERSION, value: ` + version + `}]
         command: [sh, -c, "sleep 2; touch /tmp/ready; trap 'exit 0' TERM; while :; do sleep 1; done"]
-        readinessProbe: {exec: {command: [test, -f, /tmp/ready]}, periodSeconds: 1}
+        readinessProbe: {exec: {command: [test, -f, /tmp/ready]}, periodSeconds: 1, timeoutSeconds: 10, failureThreshold: 5}
 `
 	}
 	const rolling = "{type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}"

@@ -31,7 +31,7 @@ spec:
       - name: main
         image: %s
         command: [sh, -c, "sleep 3; touch /tmp/ready; trap 'exit 0' TERM; while :; do sleep 1; done"]
-        readinessProbe: {exec: {command: [test, -f, /tmp/ready]}, periodSeconds: 1}
+        readinessProbe: {exec: {command: [test, -f, /tmp/ready]}, periodSeconds: 1, timeoutSeconds: 10, failureThreshold: 5}
 `, name, policy, name, name, name, busyboxImage)
 	}
 	file := p.manifest("sets.yaml", set("dlpj-ord", "OrderedReady")+"---\n"+set("dlpj-par", "Parallel"))
@@ -80,7 +80,7 @@ spec:
         image: ` + busyboxImage + `
         env: [{name: VERSION, value: ` + version + `}]
         command: [sh, -c, "sleep 2; touch /tmp/ready; trap 'exit 0' TERM; while :; do sleep 1; done"]
-        readinessProbe: {exec: {command: [test, -f, /tmp/ready]}, periodSeconds: 1}
+        readinessProbe: {exec: {command: [test, -f, /tmp/ready]}, periodSeconds: 1, timeoutSeconds: 10, failureThreshold: 5}
 `
 	}
 	file := p.manifest("db.yaml", set("v1"))
