@@ -66,18 +66,7 @@ func (c *deploymentController) pods() ([]*corev1.Pod, *Applied) {
 	return out, c.applied
 }
 
-func (c *deploymentController) run(ctx context.Context) {
-	t := time.NewTicker(c.sup.cfg.SyncPeriod)
-	defer t.Stop()
-	for {
-		c.sync(ctx)
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
+func (c *deploymentController) run(ctx context.Context) { syncEvery(ctx, c.sup.cfg.SyncPeriod, c.sync) }
 
 func (c *deploymentController) sync(ctx context.Context) {
 	c.mu.Lock()

@@ -79,11 +79,15 @@ func (c *jobController) pods() ([]*corev1.Pod, *Applied) {
 	return out, c.applied
 }
 
-func (c *jobController) run(ctx context.Context) {
-	t := time.NewTicker(c.sup.cfg.SyncPeriod)
+func (c *jobController) run(ctx context.Context) { syncEvery(ctx, c.sup.cfg.SyncPeriod, c.sync) }
+
+// syncEvery runs sync at once and then every period until ctx ends: the
+// loop of the supervisor's controllers.
+func syncEvery(ctx context.Context, period time.Duration, sync func(context.Context)) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
-		c.sync(ctx)
+		sync(ctx)
 		select {
 		case <-ctx.Done():
 			return
