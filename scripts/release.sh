@@ -135,6 +135,9 @@ done
 tool cyclonedx-gomod mod -json -licenses=false -noserial -notimestamp -output "$OUT/dockerlet-$VERSION.cdx.json" "$PWD"
 
 rm -rf "$STAGE"
-(cd "$OUT" && LC_ALL=C sha256sum -- * | LC_ALL=C sort -k2 >SHA256SUMS)
+# The sums are taken before SHA256SUMS exists: in a pipeline the file the
+# last command writes can be created before the first one's glob runs, and
+# then lists itself (empty), once in a while.
+(cd "$OUT" && rm -f SHA256SUMS && sums=$(LC_ALL=C sha256sum -- * | LC_ALL=C sort -k2) && printf '%s\n' "$sums" >SHA256SUMS)
 echo "release $VERSION (packages $PKGVERSION) in $OUT:"
 (cd "$OUT" && ls -l)
