@@ -1,7 +1,6 @@
 package pod
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -140,23 +139,7 @@ func (c *deploymentController) recorded(a *Applied) bool {
 }
 
 func (c *deploymentController) commit(st *DeploymentState) bool {
-	b, err := json.Marshal(st)
-	if err != nil {
-		return false
-	}
-	c.mu.Lock()
-	same := bytes.Equal(b, c.saved)
-	c.mu.Unlock()
-	if !same {
-		if err := c.sup.store.SaveDeployment(st); err != nil {
-			c.log.Warn("recording the Deployment's state", "error", err)
-			return false
-		}
-	}
-	c.mu.Lock()
-	c.state, c.saved = *st, b
-	c.mu.Unlock()
-	return true
+	return commitState(&c.mu, &c.state, &c.saved, st, c.sup.store.SaveDeployment, c.log, "Deployment")
 }
 
 // newDeploymentPod makes a pod of d's template, named as a ReplicaSet of

@@ -169,22 +169,29 @@ func (c *jobController) recorded(a *Applied, job *batchv1.Job) bool {
 // commit makes st the Job's state and records it when it changed; false
 // when it could not be recorded (nothing is done on an unrecorded plan).
 func (c *jobController) commit(st *JobState) bool {
+	return commitState(&c.mu, &c.state, &c.saved, st, c.sup.store.SaveJob, c.log, "Job")
+}
+
+// commitState makes st a controller's state (under mu) and records it with
+// save when its encoding differs from the one saved last; false when it
+// could not be recorded (nothing is done on an unrecorded plan).
+func commitState[S any](mu *sync.Mutex, state *S, saved *[]byte, st *S, save func(*S) error, log *slog.Logger, kind string) bool {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return false
 	}
-	c.mu.Lock()
-	same := bytes.Equal(b, c.saved)
-	c.mu.Unlock()
+	mu.Lock()
+	same := bytes.Equal(b, *saved)
+	mu.Unlock()
 	if !same {
-		if err := c.sup.store.SaveJob(st); err != nil {
-			c.log.Warn("recording the Job's state", "error", err)
+		if err := save(st); err != nil {
+			log.Warn("recording the "+kind+"'s state", "error", err)
 			return false
 		}
 	}
-	c.mu.Lock()
-	c.state, c.saved = *st, b
-	c.mu.Unlock()
+	mu.Lock()
+	*state, *saved = *st, b
+	mu.Unlock()
 	return true
 }
 
