@@ -1,6 +1,7 @@
 package netlimit
 
 import (
+	"errors"
 	"log/slog"
 	"net"
 	"sync"
@@ -70,6 +71,15 @@ type conn struct {
 	net.Conn
 	l    *Listener
 	once sync.Once
+}
+
+// CloseWrite half-closes the connection when the underlying one can (a
+// TCP connection): a proxy passes a client's half-close on.
+func (c *conn) CloseWrite() error {
+	if hc, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return hc.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 func (c *conn) Close() error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -29,6 +30,7 @@ type playOpts struct {
 	logs    bool
 	name    string
 	replace bool
+	publish string
 }
 
 func parsePlayFlags(args []string) (*playOpts, string, error) {
@@ -40,6 +42,7 @@ func parsePlayFlags(args []string) (*playOpts, string, error) {
 	fs.BoolVar(&o.logs, "logs", false, "stream the containers' logs (foreground)")
 	fs.StringVar(&o.name, "name", "", "with -: the name of what stdin holds (default: derived from its pods), for down --name")
 	fs.BoolVar(&o.replace, "replace", false, "remove and re-create pods of the same name, whoever played them")
+	fs.StringVar(&o.publish, "publish-address", pod.DefaultPublishAddress, "the host address NodePort and LoadBalancer Services are published on (0.0.0.0: every address)")
 	if err := cli.Parse(fs, args); err != nil {
 		return nil, "", err
 	}
@@ -48,6 +51,9 @@ func parsePlayFlags(args []string) (*playOpts, string, error) {
 	}
 	if o.wait {
 		o.daemon = true
+	}
+	if net.ParseIP(o.publish) == nil {
+		return nil, "", fmt.Errorf("--publish-address %q: not an IP address", o.publish)
 	}
 	return o, fs.Arg(0), nil
 }
@@ -76,7 +82,7 @@ func runPlay(ctx context.Context, args []string) error {
 	}
 	defer env.Close()
 
-	a, err := apply(ctx, env, m, o.replace)
+	a, err := apply(ctx, env, m, o.replace, o.publish)
 	if err != nil {
 		return err
 	}
@@ -108,7 +114,7 @@ func runPlay(ctx context.Context, args []string) error {
 // apply records m, tearing down the pods of the previous apply of the same
 // source that changed or went away. replace re-creates every pod, and
 // takes over the names other sources hold.
-func apply(ctx context.Context, env *playEnv, m *pod.Manifest, replace bool) (*pod.Applied, error) {
+func apply(ctx context.Context, env *playEnv, m *pod.Manifest, replace bool, publish string) (*pod.Applied, error) {
 	prev, err := env.store.LoadApplied(pod.SourceID(m.Source))
 	if err != nil {
 		return nil, err
@@ -118,8 +124,19 @@ func apply(ctx context.Context, env *playEnv, m *pod.Manifest, replace bool) (*p
 		keepFrom = nil
 	}
 	a := pod.NewApplied(m, keepFrom, time.Now())
+	if publish != pod.DefaultPublishAddress {
+		a.PublishAddress = publish
+	}
 	// Pod names must not clash with another manifest's pods.
 	if err := claimNames(ctx, env, a, replace); err != nil {
+		return nil, err
+	}
+	// Node ports after the names: a --replace may have freed some.
+	others, err := env.store.ListApplied()
+	if err != nil {
+		return nil, err
+	}
+	if err := pod.AllocateNodePorts(a, prev, others); err != nil {
 		return nil, err
 	}
 	keep := map[string]bool{}

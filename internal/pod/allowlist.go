@@ -116,7 +116,7 @@ func allowListFor(apiVersion, kind string) (*fieldNode, error) {
 			prefixed("spec.template", templateFields))...), "spec.template.spec"), nil
 	case "Service":
 		return newAllowList(concat(metaFields, []string{"spec.selector.*", "spec.clusterIP", "spec.type",
-			"spec.ports.name", "spec.ports.port", "spec.ports.targetPort", "spec.ports.protocol"})...), nil
+			"spec.ports.name", "spec.ports.port", "spec.ports.targetPort", "spec.ports.protocol", "spec.ports.nodePort"})...), nil
 	case "PersistentVolumeClaim":
 		// A directory on this host: any access mode holds; the size is not
 		// enforced (warned).

@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -307,14 +308,28 @@ func (m *Manifest) addService(doc string, svc *corev1.Service) error {
 		m.Warnings = append(m.Warnings, Warning{Doc: doc, Object: "Service " + svc.Name, Path: "spec.clusterIP",
 			Reason: "the name resolves to the pods' own addresses; no cluster IP is allocated"})
 	}
-	if t := svc.Spec.Type; t != "" && t != corev1.ServiceTypeClusterIP {
+	switch t := svc.Spec.Type; t {
+	case "", corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer:
+	case corev1.ServiceTypeExternalName:
 		m.Warnings = append(m.Warnings, Warning{Doc: doc, Object: "Service " + svc.Name, Path: "spec.type",
-			Reason: fmt.Sprintf("type %s is not published on the host: the name resolves in the pods only", t)})
+			Reason: "type ExternalName is not honoured: the name resolves to the pods the selector picks"})
+	default:
+		return fmt.Errorf("%s: Service %s: spec.type %q: want ClusterIP, NodePort or LoadBalancer", doc, svc.Name, t)
 	}
+	published := svc.Spec.Type == corev1.ServiceTypeNodePort || svc.Spec.Type == corev1.ServiceTypeLoadBalancer
 	for i, p := range svc.Spec.Ports {
-		if p.TargetPort.IntValue() != 0 && p.TargetPort.IntValue() != int(p.Port) || p.TargetPort.StrVal != "" {
-			m.Warnings = append(m.Warnings, Warning{Doc: doc, Object: "Service " + svc.Name, Path: fmt.Sprintf("spec.ports[%d].targetPort", i),
-				Reason: fmt.Sprintf("the name resolves to the pods' addresses: connect to the target port %s, port %d is not forwarded", p.TargetPort.String(), p.Port)})
+		switch {
+		case p.NodePort == 0:
+		case !published:
+			return fmt.Errorf("%s: Service %s: spec.ports[%d].nodePort: may not be used when type is %q", doc, svc.Name, i, cmp.Or(svc.Spec.Type, corev1.ServiceTypeClusterIP))
+		case p.NodePort < NodePortMin || p.NodePort > NodePortMax:
+			return fmt.Errorf("%s: Service %s: spec.ports[%d].nodePort %d: outside the node port range %d-%d", doc, svc.Name, i, p.NodePort, NodePortMin, NodePortMax)
+		}
+		if p.Port < 1 || p.Port > 65535 {
+			return fmt.Errorf("%s: Service %s: spec.ports[%d].port %d: want 1-65535", doc, svc.Name, i, p.Port)
+		}
+		if n := p.TargetPort.IntValue(); p.TargetPort.StrVal == "" && (n < 0 || n > 65535) {
+			return fmt.Errorf("%s: Service %s: spec.ports[%d].targetPort %d: want 1-65535", doc, svc.Name, i, n)
 		}
 	}
 	svc.Kind, svc.APIVersion = "Service", "v1"

@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 )
 
 // ClusterDomain is the DNS domain of Service names, as a default cluster's.
@@ -31,8 +30,15 @@ type HostsTable interface {
 // Endpoint is a pod as Service discovery sees it.
 type Endpoint struct {
 	Namespace, Name, Hostname, Subdomain, IP string
+	UID, SandboxID                           string
 	Labels                                   map[string]string
 	Ready                                    bool
+	// HostNetwork pods are not named (their address is the host's), but
+	// a published port forwards to them on 127.0.0.1.
+	HostNetwork bool
+	// Ports are the containerPorts of the pod's containers: a Service's
+	// named targetPort resolves through them.
+	Ports []corev1.ContainerPort
 }
 
 // ServiceHosts is the HostsTable of one supervisor: the Services of every
@@ -114,19 +120,16 @@ func serviceNames(name, ns, clientNS string) []string {
 	return append(out, name+"."+ns, name+"."+ns+".svc", name+"."+ns+".svc."+ClusterDomain)
 }
 
-// selected returns the ready endpoints svc's selector picks, in name order.
+// selected returns the ready endpoints svc's selector picks, in name
+// order, but those that serve none of its ports (a named targetPort they
+// do not define).
 func (h *ServiceHosts) selected(svc *corev1.Service) []Endpoint {
-	if len(svc.Spec.Selector) == 0 {
-		return nil // endpoints managed by hand: none here
-	}
-	sel := labels.SelectorFromSet(svc.Spec.Selector)
 	var out []Endpoint
-	for _, e := range h.endpoints {
-		if e.Namespace == svc.Namespace && e.Ready && e.IP != "" && sel.Matches(labels.Set(e.Labels)) {
+	for _, e := range selectedEndpoints(svc, h.endpoints) {
+		if e.Ready && e.IP != "" && !e.HostNetwork && servesAny(svc, e) {
 			out = append(out, e)
 		}
 	}
-	slices.SortFunc(out, func(a, b Endpoint) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 

@@ -43,6 +43,9 @@ type Applied struct {
 	Claims []string `json:"claims,omitempty"`
 	// Services name the pods their selectors pick (see hosts.go).
 	Services []*corev1.Service `json:"services,omitempty"`
+	// PublishAddress is where the Services' NodePort and LoadBalancer
+	// ports are published ("": DefaultPublishAddress).
+	PublishAddress string `json:"publishAddress,omitempty"`
 	// Jobs (with the UIDs given to them) are run by the supervisor's Job
 	// controller; their pods are in their states (Store.LoadJob).
 	Jobs []*batchv1.Job `json:"jobs,omitempty"`

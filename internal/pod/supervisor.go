@@ -32,6 +32,11 @@ type Supervisor struct {
 	jobs map[string]*jobRunner
 	// replacing are the old StatefulSet pods being stopped, by uid.
 	replacing map[string]bool
+	// Service ports (svcplan.go): redirects in the pods' namespaces and
+	// the published ports; warned holds the plan's warnings already logged.
+	redirects *redirector
+	proxy     *svcProxy
+	warned    map[string]bool
 }
 
 type runner struct {
@@ -49,7 +54,8 @@ func NewSupervisor(cfg Config, store Store, onSync func(PodStatus)) *Supervisor 
 		cfg.Hosts = hosts
 	}
 	return &Supervisor{cfg: cfg, store: store, ReloadPeriod: 2 * time.Second,
-		runners: map[string]*runner{}, onSync: onSync, hosts: hosts, jobs: map[string]*jobRunner{}, replacing: map[string]bool{}}
+		runners: map[string]*runner{}, onSync: onSync, hosts: hosts, jobs: map[string]*jobRunner{}, replacing: map[string]bool{},
+		redirects: newRedirector(cfg.Runtime, cfg.Logger), proxy: newSvcProxy(cfg.Logger), warned: map[string]bool{}}
 }
 
 // Run supervises until ctx ends; the pods keep running after it returns.
@@ -124,11 +130,12 @@ func (s *Supervisor) reconcile(ctx context.Context) error {
 		delete(s.runners, uid)
 		s.store.DeleteStatus(uid)
 	}
-	s.updateHosts(records)
+	s.updateServices(ctx, records)
 	return nil
 }
 
 func (s *Supervisor) stopAll() {
+	s.proxy.closeAll()
 	for uid, jr := range s.jobs {
 		jr.cancel()
 		<-jr.done
@@ -193,19 +200,41 @@ func SortStatuses(st []PodStatus) {
 	})
 }
 
-// updateHosts gives the hosts table every recorded Service and the
-// supervised pods' addresses and readiness.
-func (s *Supervisor) updateHosts(records []*Applied) {
+// updateServices gives the hosts table every recorded Service and the
+// supervised pods' addresses and readiness, and brings the Services'
+// port redirects and published ports in line with them: the redirects
+// first, so that a name never leads to a pod whose port is not mapped yet.
+func (s *Supervisor) updateServices(ctx context.Context, records []*Applied) {
 	var services []*corev1.Service
+	var play []PlayService
 	for _, a := range records {
 		services = append(services, a.Services...)
+		for _, svc := range a.Services {
+			play = append(play, PlayService{Service: svc, PublishAddress: a.PublishAddress})
+		}
 	}
 	var eps []Endpoint
 	for _, r := range s.runners {
 		st := r.w.Status()
 		p := r.w.pod
+		var ports []corev1.ContainerPort
+		for _, c := range p.Spec.Containers {
+			ports = append(ports, c.Ports...)
+		}
 		eps = append(eps, Endpoint{Namespace: p.Namespace, Name: p.Name, Hostname: hostname(p), Subdomain: p.Spec.Subdomain,
-			IP: st.PodIP, Labels: p.Labels, Ready: st.Ready && !p.Spec.HostNetwork})
+			UID: string(p.UID), SandboxID: st.SandboxID, IP: st.PodIP, Labels: p.Labels, Ready: st.Ready,
+			HostNetwork: p.Spec.HostNetwork, Ports: ports})
 	}
+	plan := PlanServices(play, eps)
+	warned := map[string]bool{}
+	for _, w := range plan.Warnings {
+		if !s.warned[w] {
+			s.cfg.Logger.Warn(w)
+		}
+		warned[w] = true
+	}
+	s.warned = warned // one that goes away and comes back is said again
+	s.redirects.sync(ctx, plan, eps)
+	s.proxy.sync(plan.Published)
 	s.hosts.Update(services, eps)
 }
