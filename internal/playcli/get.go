@@ -15,7 +15,7 @@ import (
 )
 
 func init() {
-	register("get", command{summary: "get pods|jobs|deployments: list the pods (Jobs, Deployments) play created (kubectl get)", run: runGet})
+	register("get", command{summary: "get pods|jobs|deployments|services: list the pods (Jobs, Deployments, Services) play created (kubectl get)", run: runGet})
 }
 
 type podRef struct {
@@ -77,7 +77,7 @@ func findPod(store pod.Store, ns, name string) (podRef, error) {
 }
 
 func runGet(ctx context.Context, args []string) error {
-	fs := cli.NewFlagSet("get", "pods|jobs|deployments [NAME] [flags]")
+	fs := cli.NewFlagSet("get", "pods|jobs|deployments|services [NAME] [flags]")
 	f := addPlayFlags(fs)
 	ns := fs.StringP("namespace", "n", pod.DefaultNamespace, "namespace")
 	all := fs.BoolP("all-namespaces", "A", false, "all namespaces")
@@ -85,8 +85,8 @@ func runGet(ctx context.Context, args []string) error {
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if fs.NArg() < 1 || (fs.Arg(0) != "pods" && fs.Arg(0) != "pod" && fs.Arg(0) != "po" && !isJobs(fs.Arg(0)) && !isDeployments(fs.Arg(0))) {
-		return errors.New("usage: dockerlet get pods|jobs|deployments [NAME] [-n NS | -A] [-o wide|name|json|yaml]")
+	if fs.NArg() < 1 || (fs.Arg(0) != "pods" && fs.Arg(0) != "pod" && fs.Arg(0) != "po" && !isJobs(fs.Arg(0)) && !isDeployments(fs.Arg(0)) && !isServices(fs.Arg(0))) {
+		return errors.New("usage: dockerlet get pods|jobs|deployments|services [NAME] [-n NS | -A] [-o wide|name|json|yaml]")
 	}
 	switch *output {
 	case "", "wide", "name", "json", "yaml":
@@ -102,6 +102,9 @@ func runGet(ctx context.Context, args []string) error {
 	}
 	if isDeployments(fs.Arg(0)) {
 		return getDeployments(os.Stdout, store, *ns, fs.Arg(1), *output, *all)
+	}
+	if isServices(fs.Arg(0)) {
+		return getServices(os.Stdout, store, *ns, fs.Arg(1), *output, *all)
 	}
 	pods, err := listPods(store, *ns)
 	if err != nil {
