@@ -1,11 +1,14 @@
 package playcli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -100,6 +103,7 @@ func runPlay(ctx context.Context, args []string) error {
 		for _, j := range a.Jobs {
 			fmt.Printf("job.batch/%s created\n", j.Name)
 		}
+		printPublished(os.Stdout, a)
 		if started {
 			fmt.Fprintf(os.Stderr, "background supervisor started (log: %s)\n", env.store.LogFile())
 		}
@@ -108,7 +112,23 @@ func runPlay(ctx context.Context, args []string) error {
 		}
 		return waitReady(ctx, env.store, a, o.timeout)
 	}
+	printPublished(os.Stderr, a)
 	return playForeground(ctx, env, a, o)
+}
+
+// printPublished says where the NodePort and LoadBalancer Services are
+// published on this host (their node ports may have been allocated).
+func printPublished(w io.Writer, a *pod.Applied) {
+	addr := cmp.Or(a.PublishAddress, pod.DefaultPublishAddress)
+	for _, svc := range a.Services {
+		var at []string
+		for _, p := range pod.PublishedPorts(svc) {
+			at = append(at, fmt.Sprintf("%s (%d/%s)", net.JoinHostPort(addr, strconv.Itoa(int(p.Host))), p.Port, p.Protocol))
+		}
+		if len(at) > 0 {
+			fmt.Fprintf(w, "service/%s published on %s\n", cli.SafeText(svc.Name), strings.Join(at, ", "))
+		}
+	}
 }
 
 // apply records m, tearing down the pods of the previous apply of the same

@@ -184,6 +184,24 @@ func publishedPorts(t corev1.ServiceType, sp corev1.ServicePort) []int32 {
 	return out
 }
 
+// HostPort is a Service port published on the host.
+type HostPort struct {
+	Host, Port int32
+	Protocol   corev1.Protocol
+}
+
+// PublishedPorts are the host ports of svc (none but for a NodePort or
+// LoadBalancer Service).
+func PublishedPorts(svc *corev1.Service) []HostPort {
+	var out []HostPort
+	for _, sp := range svc.Spec.Ports {
+		for _, p := range publishedPorts(svc.Spec.Type, sp) {
+			out = append(out, HostPort{Host: p, Port: sp.Port, Protocol: protocolOf(sp.Protocol)})
+		}
+	}
+	return out
+}
+
 func protocolOf(p corev1.Protocol) corev1.Protocol {
 	if p == "" {
 		return corev1.ProtocolTCP

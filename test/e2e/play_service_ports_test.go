@@ -84,7 +84,7 @@ spec:
 			`printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 `+host+` 80 | tail -n 1`)
 		return strings.TrimSpace(out)
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for !strings.HasPrefix(get("svcport-web"), "svcport-web-") && time.Now().Before(deadline) {
 		time.Sleep(time.Second)
 	}
@@ -109,7 +109,7 @@ spec:
 	}
 	for _, port := range []int{nodePort, lbPort} {
 		answered := map[string]bool{}
-		deadline := time.Now().Add(30 * time.Second)
+		deadline := time.Now().Add(60 * time.Second)
 		for len(answered) < 2 && time.Now().Before(deadline) {
 			got, err := hostGet(port)
 			if err == nil && strings.HasPrefix(got, "svcport-web-") {
@@ -122,10 +122,34 @@ spec:
 			t.Fatalf("127.0.0.1:%d: answered by %v, want both replicas", port, answered)
 		}
 	}
+	if want := fmt.Sprintf("service/svcport-node published on 127.0.0.1:%d (80/TCP)", nodePort); !strings.Contains(out, want) {
+		t.Errorf("play did not say %q:\n%s", want, out)
+	}
 	svcs := p.mustRun("get", "services", "-n", "dltplay")
 	if !strings.Contains(svcs, fmt.Sprintf("80:%d/TCP", nodePort)) || !strings.Contains(svcs, "LoadBalancer") {
 		t.Errorf("get services:\n%s", svcs)
 	}
+
+	// Fail over: a replica that stops being ready gets no more
+	// connections through the node port.
+	gone, _ := hostGet(nodePort)
+	p.mustRun("exec", "-n", "dltplay", gone, "--", "rm", "/tmp/ready")
+	// The probe allows 5 failures: under load that takes a while.
+	deadline = time.Now().Add(90 * time.Second)
+	for others := 0; others < 4; {
+		got, err := hostGet(nodePort)
+		switch {
+		case err == nil && got != gone && strings.HasPrefix(got, "svcport-web-"):
+			others++
+		case err == nil && got == gone:
+			others = 0
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("127.0.0.1:%d still answered by %s after it stopped being ready (%q, %v)", nodePort, gone, got, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	p.mustRun("exec", "-n", "dltplay", gone, "--", "touch", "/tmp/ready")
 
 	// Played again, unchanged: the same node port.
 	p.mustRun("play", "-d", file)
