@@ -55,7 +55,7 @@ func NewSupervisor(cfg Config, store Store, onSync func(PodStatus)) *Supervisor 
 	}
 	return &Supervisor{cfg: cfg, store: store, ReloadPeriod: 2 * time.Second,
 		runners: map[string]*runner{}, onSync: onSync, hosts: hosts, jobs: map[string]*jobRunner{}, replacing: map[string]bool{},
-		redirects: newRedirector(cfg.Runtime, cfg.Logger), proxy: newSvcProxy(cfg.Logger), warned: map[string]bool{}}
+		redirects: newRedirector(cfg.Runtime, cfg.StateDir, cfg.Logger), proxy: newSvcProxy(cfg.Logger), warned: map[string]bool{}}
 }
 
 // Run supervises until ctx ends; the pods keep running after it returns.

@@ -3,8 +3,13 @@ package pod
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/containerd/errdefs"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -12,11 +17,15 @@ import (
 
 // redirector keeps each supervised pod's network namespace holding the
 // redirects the plan gives it. It enters a namespace only when what the
-// pod must hold changed (or on first sight of its sandbox: a table left
-// by an earlier supervisor for a Service since removed goes then), and
-// only the sandboxes of pods play supervises.
+// pod must hold changed, and only the sandboxes of pods play supervises;
+// one that needs none is entered only when its marker file says it holds
+// some (so that a pod no Service maps is never entered, and a table that
+// an earlier supervisor set for a Service since removed still goes).
 type redirector struct {
 	log *slog.Logger
+	// marker is the file, in the pod's directory, naming the sandbox whose
+	// namespace holds redirects ("": none kept, in tests).
+	marker func(uid string) string
 	// pid finds a sandbox's infra process (sandboxPid; a fake in tests).
 	pid func(ctx context.Context, sandboxID string) (int, error)
 	// set writes a namespace's rules (setNetnsRedirects; a fake in tests).
@@ -26,9 +35,40 @@ type redirector struct {
 	done map[string]string
 }
 
-func newRedirector(rt Runtime, log *slog.Logger) *redirector {
+func newRedirector(rt Runtime, stateDir string, log *slog.Logger) *redirector {
 	pid := func(ctx context.Context, id string) (int, error) { return sandboxPid(ctx, rt, id) }
-	return &redirector{log: log, pid: pid, set: setNetnsRedirects, done: map[string]string{}}
+	marker := func(uid string) string { return filepath.Join(PodDir(stateDir, uid), "service-redirects") }
+	return &redirector{log: log, marker: marker, pid: pid, set: setNetnsRedirects, done: map[string]string{}}
+}
+
+// holds reports whether the marker says sandbox's namespace holds
+// redirects.
+func (r *redirector) holds(uid, sandbox string) bool {
+	if r.marker == nil {
+		return true
+	}
+	b, err := os.ReadFile(r.marker(uid))
+	return err == nil && strings.TrimSpace(string(b)) == sandbox
+}
+
+// mark records (or with no rules removes) the marker.
+func (r *redirector) mark(uid, sandbox string, rules []Redirect) {
+	if r.marker == nil {
+		return
+	}
+	path := r.marker(uid)
+	var err error
+	if len(rules) == 0 {
+		err = os.Remove(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+	} else {
+		err = os.WriteFile(path, []byte(sandbox+"\n"), 0o600)
+	}
+	if err != nil {
+		r.log.Warn("Service ports: recording the pod's redirects", "error", err)
+	}
 }
 
 // sync applies plan to eps, the supervised pods.
@@ -45,16 +85,19 @@ func (r *redirector) sync(ctx context.Context, plan ServicePlan, eps []Endpoint)
 			continue
 		}
 		r.done[e.UID] = want // a failure is logged once, and retried when something changes
+		if len(rules) == 0 && !r.holds(e.UID, e.SandboxID) {
+			continue // nothing there to remove
+		}
 		pid, err := r.pid(ctx, e.SandboxID)
 		if err == nil {
 			err = r.set(pid, e.IP, rules)
 		}
-		switch {
-		case err != nil:
+		if err != nil {
 			r.log.Warn("Service ports: cannot set the pod's port redirects", "pod", e.Namespace+"/"+e.Name, "error", err)
-		case len(rules) > 0:
-			r.log.Info("Service ports: redirects set", "pod", e.Namespace+"/"+e.Name, "rules", fmt.Sprint(rules))
+			continue
 		}
+		r.mark(e.UID, e.SandboxID, rules)
+		r.log.Info("Service ports: redirects set", "pod", e.Namespace+"/"+e.Name, "rules", fmt.Sprint(rules))
 	}
 	for uid := range r.done {
 		if !seen[uid] {

@@ -5,16 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"reflect"
 	"testing"
 )
 
-// The redirector enters a pod's namespace on first sight of its sandbox
-// (to clear what an earlier supervisor left) and when its redirects
-// change, not on every reload; a failure is not retried until something
-// changes.
+// The redirector enters a pod's namespace when its redirects change, not
+// on every reload, and one that needs none only when its marker says it
+// holds some (an earlier supervisor's, a Service removed); a failure is
+// not retried until something changes.
 func TestRedirectorSync(t *testing.T) {
-	r := newRedirector(nil, slog.New(slog.DiscardHandler))
+	state := t.TempDir()
+	for _, uid := range []string{"uid-web-0", "uid-other-0"} {
+		if err := os.MkdirAll(PodDir(state, uid), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := newRedirector(nil, state, slog.New(slog.DiscardHandler))
 	var calls []string
 	fail := false
 	r.pid = func(_ context.Context, id string) (int, error) { return len(id), nil }
@@ -39,12 +46,25 @@ func TestRedirectorSync(t *testing.T) {
 			t.Fatalf("calls %q, want %q", calls, want)
 		}
 	}
-	step(plan, []Endpoint{web, hostnet, noIP}, "8 10.0.0.1 [{TCP 80 8080}]")
-	step(plan, []Endpoint{web, hostnet, noIP}) // unchanged: nothing
-	// The Service goes: the table is removed.
-	step(ServicePlan{}, []Endpoint{web}, "8 10.0.0.1 []")
-	// A new sandbox (re-created pod sandbox): entered again.
+	other := planEP("other-0", "10.0.0.2", true)
+	// A pod that needs no redirect and holds none is never entered.
+	step(plan, []Endpoint{web, hostnet, noIP, other}, "8 10.0.0.1 [{TCP 80 8080}]")
+	step(plan, []Endpoint{web, hostnet, noIP, other}) // unchanged: nothing
+	// A new supervisor (nothing in memory) finds the marker: the Service
+	// went meanwhile, the table is removed, and the marker with it.
+	r.done = map[string]string{}
+	step(ServicePlan{}, []Endpoint{web, other}, "8 10.0.0.1 []")
+	if _, err := os.Stat(PodDir(state, "uid-web-0") + "/service-redirects"); !os.IsNotExist(err) {
+		t.Fatalf("marker left: %v", err)
+	}
+	r.done = map[string]string{}
+	step(ServicePlan{}, []Endpoint{web, other})
+	// A new sandbox (re-created pod sandbox) starts clean: a marker of
+	// the old one is not entered for.
+	step(plan, []Endpoint{web}, "8 10.0.0.1 [{TCP 80 8080}]")
 	web.SandboxID = "sb-web-0-again"
+	step(ServicePlan{}, []Endpoint{web})
+	step(plan, []Endpoint{web}, "14 10.0.0.1 [{TCP 80 8080}]")
 	step(ServicePlan{}, []Endpoint{web}, "14 10.0.0.1 []")
 	// A failure is said once, not retried on every reload.
 	fail = true
