@@ -32,6 +32,10 @@
 #   BENCH_PEER_ARGS     extra flags for a peer binary
 #   BENCH_BURST, BENCH_PARALLEL, BENCH_BURST_ROUNDS   30, 5, 3 (BENCH_BURST=0: none)
 #   BENCH_IDLE, BENCH_POLL   the windows at each count (30s, 60s)
+#   BENCH_SETTLE        pause after reaching each count, before sampling (3s);
+#                       the steady-state bars are measured with 120s: right
+#                       after 110 pods start, the start-up heap's GC and the
+#                       cache's re-inspections still cost CPU for a minute
 #   BENCH_GROW_PARALLEL workers that start and tear down the growth's pods (1:
 #                       one at a time, the per-pod figures; more reaches big
 #                       counts sooner on a slow daemon)
@@ -185,7 +189,7 @@ CONF
 	fi
 	common=(-image "$IMAGE" -mode "$mode" -log-dir "$work/logs" -docker "$DOCKER_SOCK"
 		-iters "${BENCH_ITERS:-200}" -stats-iters "${BENCH_STATS_ITERS:-30}"
-		-idle "${BENCH_IDLE:-30s}" -poll "${BENCH_POLL:-60s}" -grow-parallel "${BENCH_GROW_PARALLEL:-1}")
+		-idle "${BENCH_IDLE:-30s}" -poll "${BENCH_POLL:-60s}" -settle "${BENCH_SETTLE:-3s}" -grow-parallel "${BENCH_GROW_PARALLEL:-1}")
 	self=(-endpoint "unix://$work/dockerlet.sock" -name dockerlet -pids "dockerlet=$pid,$DOCKER_GROUP"
 		-metrics "http://127.0.0.1:$mport/metrics")
 	peer=(-endpoint "$peer_ep" -name "$PEER_NAME" -pids "$peer_group$DOCKER_GROUP")

@@ -151,6 +151,7 @@ func runServe(ctx context.Context, args []string) error {
 	defer ignoreHangups(logger)()
 	f.limits.fit(logger, f.metricsAddr != "", f.pprofAddr != "")
 	tuneGC(logger)
+	tuneProcs(logger)
 	go trimHeap(ctx, logger, trimEvery)
 	// The streaming library logs through klog; send it to the same place.
 	klog.SetSlogLogger(logger)

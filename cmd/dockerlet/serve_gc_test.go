@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -41,5 +42,26 @@ func TestTrimHeapReturnsFreeHeap(t *testing.T) {
 	case <-done:
 	case <-time.After(5 * time.Second):
 		t.Fatal("trimHeap did not return when its context ended")
+	}
+}
+
+// serve runs on one P unless the environment names GOMAXPROCS, which wins.
+func TestTuneProcs(t *testing.T) {
+	prev := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
+	logger := slog.New(slog.DiscardHandler)
+
+	t.Setenv("GOMAXPROCS", "3")
+	runtime.GOMAXPROCS(3)
+	tuneProcs(logger)
+	if got := runtime.GOMAXPROCS(0); got != 3 {
+		t.Fatalf("GOMAXPROCS=3 in the environment: got %d", got)
+	}
+
+	os.Unsetenv("GOMAXPROCS") // t.Setenv restores it
+	runtime.GOMAXPROCS(3)
+	tuneProcs(logger)
+	if got := runtime.GOMAXPROCS(0); got != serveProcs {
+		t.Fatalf("no GOMAXPROCS in the environment: got %d, want %d", got, serveProcs)
 	}
 }
