@@ -8,8 +8,8 @@ import (
 	"github.com/dockerlet/dockerlet/internal/network"
 )
 
-// cniBuckets span a loopback ADD (a few ms: a fork and exec) to a slow
-// IPAM or a plugin that talks to a remote controller.
+// cniBuckets span a single small plugin (a few ms: a fork and exec) to a
+// slow IPAM or a plugin that talks to a remote controller.
 var cniBuckets = []float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120}
 
 type cniMetrics struct {
@@ -21,7 +21,7 @@ func newCNIMetrics() cniMetrics {
 	return cniMetrics{
 		ops: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "cni", Name: "operations_total",
-			Help: "CNI operations run (the pod's network list and its loopback, each one), by operation (add, del) and result (ok, error).",
+			Help: "CNI operations run (the pod's network list, each ADD or DEL one), by operation (add, del) and result (ok, error).",
 		}, []string{"op", "result"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Subsystem: "cni", Name: "operation_duration_seconds",

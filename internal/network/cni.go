@@ -20,24 +20,26 @@ import (
 
 const (
 	defaultIfName = "eth0"
-	loopbackType  = "loopback"
-	loopbackName  = "cni-loopback"
-	loopbackIf    = "lo"
+	// loopbackType is the plugin earlier versions (and cri-dockerd) ran
+	// for lo: TearDown drops the record its ADD cached.
+	loopbackType = "loopback"
 )
-
-// loopbackConf brings up lo in the pod netns, as containerd does.
-var loopbackConf = []byte(`{"cniVersion":"0.3.1","name":"` + loopbackName + `","type":"` + loopbackType + `"}`)
 
 // cniPlugin runs the CNI network found in the conf dir through libcni. The
 // pause container is created with NetworkMode "none"; its netns is what CNI
 // wires. libcni's result cache (in the cache dir) is the record of what was
 // set up: IPs reads it, TearDown replays DEL from it.
+//
+// lo is brought up in-process (loUp), not by the loopback plugin: the
+// plugin's ADD does only that, and its DEL only takes lo down in a netns
+// that goes away with the pod. Each was a fork and exec of a Go binary
+// per pod, a tenth of a CNI pod's start-up and teardown CPU.
 type cniPlugin struct {
 	cni      *libcni.CNIConfig
 	exec     invoke.Exec
 	binDirs  []string
 	conf     *confSource
-	loopback *libcni.PluginConfig
+	loUp     func(netnsPath string) error
 	cacheDir string
 	netnsDir string
 	ifName   string
@@ -66,10 +68,6 @@ func newCNI(cfg Config) (*cniPlugin, error) {
 	if ifName == "" {
 		ifName = defaultIfName
 	}
-	lo, err := libcni.NetworkPluginConfFromBytes(loopbackConf)
-	if err != nil {
-		return nil, fmt.Errorf("loopback config: %w", err)
-	}
 	log := cfg.Logger.With("plugin", PluginCNI)
 	// The executor given here, not left nil: libcni fills a nil one in
 	// lazily on first use, unsynchronised, and teardowns run in parallel.
@@ -79,7 +77,7 @@ func newCNI(cfg Config) (*cniPlugin, error) {
 		exec:     exec,
 		binDirs:  binDirs,
 		conf:     &confSource{dir: confDir, binDirs: binDirs, log: log},
-		loopback: lo,
+		loUp:     loopbackUp,
 		cacheDir: cacheDir,
 		netnsDir: netnsDir,
 		ifName:   ifName,
@@ -165,13 +163,10 @@ func (p *cniPlugin) SetUp(ctx context.Context, pod *Pod, netnsPath string) (_ *R
 	if err := p.writeIntent(list, rt); err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	_, err = p.cni.AddNetwork(ctx, p.loopback, p.loopbackRuntimeConf(pod, netnsPath))
-	p.observe(CNIAdd, start, err)
-	if err != nil {
+	if err := p.loUp(netnsPath); err != nil {
 		return nil, fmt.Errorf("set up loopback for pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
-	start = time.Now()
+	start := time.Now()
 	res, err := p.cni.AddNetworkList(ctx, list, rt)
 	p.observe(CNIAdd, start, err)
 	if err != nil {
@@ -216,7 +211,7 @@ func (p *cniPlugin) IPs(_ context.Context, pod *Pod, _ *container.InspectRespons
 // ADD time (the conf dir may have changed since) and falls back to the
 // current config. A netnsPath that is gone (or "") is passed as "": plugins
 // then release IPAM and host-side state, and the kernel removed the veth
-// with the netns.
+// with the netns. lo needs nothing: it goes with the netns.
 func (p *cniPlugin) TearDown(ctx context.Context, pod *Pod, netnsPath string) error {
 	if pod == nil || !isPlainID(pod.ID) {
 		return fmt.Errorf("tear down: pod without a valid id: %w", errdefs.ErrInvalidArgument)
@@ -233,18 +228,13 @@ func (p *cniPlugin) TearDown(ctx context.Context, pod *Pod, netnsPath string) er
 	}
 
 	var errs []error
+	var stale []string
 	atts, bad, err := p.cachedAttachments(pod.ID)
 	if err != nil {
 		return fmt.Errorf("tear down pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	deleted := false
 	for _, att := range atts {
-		if att.NetworkName == loopbackName && att.IfName == loopbackIf {
-			continue // dockerlet's own loopback: its DEL follows
-		}
-		// cri-dockerd's loopback attachment is cached under the pod's
-		// interface name: replayed like any other, so its record goes too.
-		isLoopback := att.NetworkName == loopbackName
 		list, err := libcni.NetworkConfFromBytes(att.Config)
 		if err != nil || len(list.Plugins) == 0 {
 			// A record nobody can replay must not keep the pod
@@ -253,11 +243,18 @@ func (p *cniPlugin) TearDown(ctx context.Context, pod *Pod, netnsPath string) er
 			bad = append(bad, att.path)
 			continue
 		}
+		if isLoopbackOnly(list) {
+			// A loopback ADD (an earlier version's, or cri-dockerd's,
+			// cached under the pod's interface name): nothing to undo
+			// but its record.
+			stale = append(stale, att.path)
+			continue
+		}
 		if err := p.delCached(ctx, list, att, netnsPath); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		deleted = deleted || !isLoopback
+		deleted = true
 	}
 	if !deleted && len(errs) == 0 {
 		// No (usable) record: never set up, the ADD was cut short (a
@@ -266,12 +263,6 @@ func (p *cniPlugin) TearDown(ctx context.Context, pod *Pod, netnsPath string) er
 		if err := p.delWithoutCache(ctx, pod, netnsPath); err != nil {
 			errs = append(errs, err)
 		}
-	}
-	start := time.Now()
-	err = p.cni.DelNetwork(ctx, p.loopback, p.loopbackRuntimeConf(pod, netnsPath))
-	p.observe(CNIDel, start, err)
-	if err != nil {
-		errs = append(errs, fmt.Errorf("tear down loopback for pod %s/%s: %w", pod.Namespace, pod.Name, err))
 	}
 	if len(errs) == 0 {
 		// Keep the pin (and the intent) while DEL fails: the retry needs
@@ -282,13 +273,18 @@ func (p *cniPlugin) TearDown(ctx context.Context, pod *Pod, netnsPath string) er
 		if err := p.dropIntent(pod.ID); err != nil {
 			errs = append(errs, err)
 		}
-		for _, path := range bad {
+		for _, path := range append(bad, stale...) {
 			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, fmt.Errorf("remove unusable cni cache entry: %w", err))
+				errs = append(errs, fmt.Errorf("remove cni cache entry: %w", err))
 			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// isLoopbackOnly reports whether list is the loopback plugin alone.
+func isLoopbackOnly(list *libcni.NetworkConfigList) bool {
+	return len(list.Plugins) == 1 && list.Plugins[0].Network.Type == loopbackType
 }
 
 // delCached runs DEL with the config and arguments cached at ADD.

@@ -54,10 +54,6 @@ func (p *cniPlugin) runtimeConf(pod *Pod, netnsPath string) (*libcni.RuntimeConf
 	}, nil
 }
 
-func (p *cniPlugin) loopbackRuntimeConf(pod *Pod, netnsPath string) *libcni.RuntimeConf {
-	return &libcni.RuntimeConf{ContainerID: pod.ID, NetNS: netnsPath, IfName: loopbackIf, Args: podArgs(pod)}
-}
-
 func podArgs(pod *Pod) [][2]string {
 	return [][2]string{
 		{"IgnoreUnknown", "1"},

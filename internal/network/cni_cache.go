@@ -92,7 +92,7 @@ func (p *cniPlugin) findAttachment(containerID, preferred string) (*attachment, 
 	}
 	atts, _, err := p.cachedAttachments(containerID)
 	for _, a := range atts {
-		if a.NetworkName != loopbackName && a.IfName == p.ifName {
+		if a.IfName == p.ifName && !a.isLoopback() {
 			return a, nil
 		}
 	}
@@ -112,6 +112,12 @@ func isPlainID(id string) bool {
 		}
 	}
 	return true
+}
+
+// isLoopback reports whether a is the record of a loopback plugin's ADD.
+func (a *attachment) isLoopback() bool {
+	list, err := libcni.NetworkConfFromBytes(a.Config)
+	return err == nil && isLoopbackOnly(list)
 }
 
 func (a *attachment) ips() ([]string, error) {

@@ -45,7 +45,7 @@ func (s *confSource) network() (*libcni.NetworkConfigList, error) {
 		return nil, err
 	}
 	// Plugins may be installed after the config: look them up every time.
-	for _, typ := range append(pluginTypes(list), loopbackType) {
+	for _, typ := range pluginTypes(list) {
 		if _, err := invoke.FindInPath(typ, s.binDirs); err != nil {
 			return nil, &NotReadyError{Reason: ReasonNotReady,
 				Message: fmt.Sprintf("network %q (%s): %v", list.Name, file, err)}

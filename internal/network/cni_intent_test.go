@@ -58,7 +58,7 @@ func TestCNIIntent(t *testing.T) {
 	}
 	calls := f.calls()
 	if got := summary(calls); !slices.Equal(got, []string{
-		"fakepm DEL netns= if=eth0", "fakebr DEL netns= if=eth0", "loopback DEL netns= if=lo",
+		"fakepm DEL netns= if=eth0", "fakebr DEL netns= if=eth0",
 	}) {
 		t.Fatalf("GC calls = %q, want the intent's config", got)
 	}

@@ -13,8 +13,8 @@ const (
 var CNIOperations = []string{CNIAdd, CNIDel}
 
 // CNIMetrics is told of every CNI operation dockerlet runs (the pod's
-// network list and the loopback, each one call): which, how long it took,
-// and its error (nil: success).
+// network list, one call each): which, how long it took, and its error
+// (nil: success).
 type CNIMetrics interface {
 	CNIOperation(op string, d time.Duration, err error)
 }

@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -70,6 +71,15 @@ func (f *fakeCNI) restart() *cniPlugin {
 	if err != nil {
 		f.testing.Fatal(err)
 	}
+	// The fake netns is a plain file: lo is "brought up" in the call log.
+	p.loUp = func(netns string) error {
+		l, err := os.OpenFile(f.log, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(l, "lo UP netns=%s if=lo\n", netns)
+		return errors.Join(err, l.Close())
+	}
 	return p
 }
 
@@ -114,7 +124,7 @@ func TestCNILifecycle(t *testing.T) {
 	}
 	calls := f.calls()
 	if got := summary(calls); !slices.Equal(got, []string{
-		"loopback ADD netns=" + f.netns + " if=lo",
+		"lo UP netns=" + f.netns + " if=lo",
 		"fakebr ADD netns=" + f.netns + " if=eth0",
 		"fakepm ADD netns=" + f.netns + " if=eth0",
 	}) {
@@ -162,7 +172,6 @@ func TestCNILifecycle(t *testing.T) {
 	if got := summary(calls); !slices.Equal(got, []string{
 		"fakepm DEL netns= if=eth0",
 		"fakebr DEL netns= if=eth0",
-		"loopback DEL netns= if=lo",
 	}) {
 		t.Fatalf("DEL calls = %q", got)
 	}
@@ -185,7 +194,6 @@ func TestCNILifecycle(t *testing.T) {
 	}
 	if got := summary(f.calls()); !slices.Equal(got, []string{
 		"fakeother DEL netns=" + f.netns + " if=eth0",
-		"loopback DEL netns=" + f.netns + " if=lo",
 	}) {
 		t.Fatalf("second DEL calls = %q", got)
 	}
@@ -210,9 +218,8 @@ func TestCNISetUpRollsBack(t *testing.T) {
 	wantTail := []string{
 		"fakepm DEL netns=" + f.netns + " if=eth0",
 		"fakebr DEL netns=" + f.netns + " if=eth0",
-		"loopback DEL netns=" + f.netns + " if=lo",
 	}
-	if len(got) < 3 || !slices.Equal(got[len(got)-3:], wantTail) {
+	if len(got) < 2 || !slices.Equal(got[len(got)-2:], wantTail) {
 		t.Fatalf("calls = %q, want a rollback ending in %q", got, wantTail)
 	}
 	if left, _ := filepath.Glob(filepath.Join(f.cache, "results", "*")); len(left) != 0 {
@@ -317,7 +324,7 @@ func TestCNITearDownCorruptCache(t *testing.T) {
 			t.Fatalf("%s: TearDown = %v", id, err)
 		}
 		if got := summary(f.calls()); !slices.Equal(got, []string{
-			"fakepm DEL netns= if=eth0", "fakebr DEL netns= if=eth0", "loopback DEL netns= if=lo",
+			"fakepm DEL netns= if=eth0", "fakebr DEL netns= if=eth0",
 		}) {
 			t.Errorf("%s: DEL calls = %q, want the current config's", id, got)
 		}
@@ -346,7 +353,7 @@ func TestCNIGC(t *testing.T) {
 	}
 	calls := f.calls()
 	if got := summary(calls); !slices.Equal(got, []string{
-		"fakepm DEL netns= if=eth0", "fakebr DEL netns= if=eth0", "loopback DEL netns= if=lo",
+		"fakepm DEL netns= if=eth0", "fakebr DEL netns= if=eth0",
 	}) {
 		t.Fatalf("GC calls = %q", got)
 	}

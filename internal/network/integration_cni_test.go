@@ -106,6 +106,10 @@ func TestIntegrationCNI(t *testing.T) {
 	if out, _ := e.exec(t, web.ID, "ip", "-4", "addr", "show", "eth0"); !strings.Contains(out, webIPs[0]+"/") {
 		t.Fatalf("eth0 of web lacks %s:\n%s", webIPs[0], out)
 	}
+	// lo is up: set in-process, with no loopback plugin run.
+	if out, _ := e.exec(t, web.ID, "ip", "link", "show", "lo"); !strings.Contains(out, ",UP") {
+		t.Fatalf("lo of web is not up:\n%s", out)
+	}
 	// A restarted server knows the IPs without running anything.
 	if ips, err := e.plugin(t).IPs(ctx, web, nil); err != nil || !slices.Equal(ips, webIPs) {
 		t.Fatalf("IPs after restart = %v, %v", ips, err)

@@ -86,3 +86,30 @@ func interfaceAddrs(ifName string) ([]*net.IPNet, error) {
 	}
 	return out, nil
 }
+
+// loopbackUp sets lo up inside the network namespace at nsPath: all the
+// loopback plugin's ADD does, without a fork and exec.
+func loopbackUp(nsPath string) error {
+	return netns.Do(nsPath, func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("lo up: %w", err)
+		}
+		defer unix.Close(fd)
+		ifr, err := unix.NewIfreq("lo")
+		if err != nil {
+			return fmt.Errorf("lo up: %w", err)
+		}
+		if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+			return fmt.Errorf("lo flags: %w", err)
+		}
+		if ifr.Uint16()&unix.IFF_UP != 0 {
+			return nil
+		}
+		ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+		if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+			return fmt.Errorf("lo up: %w", err)
+		}
+		return nil
+	})
+}

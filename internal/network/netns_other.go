@@ -20,3 +20,7 @@ func unpinNetNS(string) error { return nil }
 func addrsInNetNS(string, string) ([]*net.IPNet, error) {
 	return nil, fmt.Errorf("addresses in netns: %w", errdefs.ErrNotImplemented)
 }
+
+func loopbackUp(string) error {
+	return fmt.Errorf("lo up: %w", errdefs.ErrNotImplemented)
+}
