@@ -31,8 +31,9 @@ func (c *Cache) CreateContainer(ctx context.Context, spec engine.CreateSpec) (st
 
 // StartContainer implements engine.Engine with read-your-writes.
 func (c *Cache) StartContainer(ctx context.Context, id string) error {
+	release := c.hold(id)
 	err := c.eng.StartContainer(ctx, id)
-	c.refresh(ctx, id, err)
+	release(c.refresh(ctx, id, err))
 	if peer := engine.JoinPeer(err); peer != "" {
 		// Docker refused because of the peer's state (a sandbox it has
 		// stopped, or no longer shares): whatever the cache holds for the
@@ -44,36 +45,41 @@ func (c *Cache) StartContainer(ctx context.Context, id string) error {
 
 // StopContainer implements engine.Engine with read-your-writes.
 func (c *Cache) StopContainer(ctx context.Context, id string, timeout time.Duration) error {
+	release := c.hold(id)
 	err := c.eng.StopContainer(ctx, id, timeout)
-	c.refresh(ctx, id, err)
+	release(c.refresh(ctx, id, err))
 	return err
 }
 
 // KillContainer implements engine.Engine with read-your-writes.
 func (c *Cache) KillContainer(ctx context.Context, id, signal string) error {
+	release := c.hold(id)
 	err := c.eng.KillContainer(ctx, id, signal)
-	c.refresh(ctx, id, err)
+	release(c.refresh(ctx, id, err))
 	return err
 }
 
 // UpdateContainerResources implements engine.Engine with read-your-writes.
 func (c *Cache) UpdateContainerResources(ctx context.Context, id string, res container.Resources) error {
+	release := c.hold(id)
 	err := c.eng.UpdateContainerResources(ctx, id, res)
-	c.refresh(ctx, id, err)
+	release(c.refresh(ctx, id, err))
 	return err
 }
 
 // RemoveContainer implements engine.Engine; the container is gone from the
 // cache when it returns.
 func (c *Cache) RemoveContainer(ctx context.Context, id string, opts engine.RemoveOptions) error {
+	release := c.hold(id)
 	err := c.eng.RemoveContainer(ctx, id, opts)
 	if err != nil {
-		c.refresh(ctx, id, err)
+		release(c.refresh(ctx, id, err))
 		return err
 	}
 	// Numbered after the removal: any inspect that could still see the
 	// container started before it and loses to this tombstone.
 	seq := c.observe()
+	defer release(seq)
 	c.mu.Lock()
 	e, gone, ok := c.lookupLocked(id)
 	if ok && !gone {
@@ -100,19 +106,20 @@ func (c *Cache) RemoveContainer(ctx context.Context, id string, opts engine.Remo
 // that call's result) and updates the cache. If the cache cannot learn the
 // container's state it marks itself stale, so that reads pass through until
 // the next resync rather than answer from a record that may be outdated.
-func (c *Cache) refresh(ctx context.Context, ref string, opErr error) {
+// It returns the sequence number of the observation it recorded, 0 if none.
+func (c *Cache) refresh(ctx context.Context, ref string, opErr error) uint64 {
 	c.mu.RLock()
 	e, _, known := c.lookupLocked(ref)
 	c.mu.RUnlock()
 	if errdefs.IsNotFound(opErr) && !known {
-		return // nothing happened to anything we hold
+		return 0 // nothing happened to anything we hold
 	}
 	if errdefs.IsDeadlineExceeded(opErr) || errdefs.IsUnavailable(opErr) {
 		// The daemon did not answer (hung, down, or the caller gave up): the
 		// change may or may not have happened, and an inspect now would only
 		// keep the caller waiting another request timeout.
 		c.markStale("no answer to a change of " + ref)
-		return
+		return 0
 	}
 	target := ref
 	if known && e.live() {
@@ -125,13 +132,16 @@ func (c *Cache) refresh(ctx context.Context, ref string, opErr error) {
 	switch {
 	case err == nil:
 		c.store(seq, in)
+		return seq
 	case errdefs.IsNotFound(err):
 		if known && e.live() {
 			c.remove(seq, e.inspect.ID)
+			return seq
 		}
 	default:
 		c.log.Warn("refresh after a container change failed; answering from the engine until resynced",
 			"container", ref, "err", err)
 		c.markStale("refresh of " + ref + " failed")
 	}
+	return 0
 }
