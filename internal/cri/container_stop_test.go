@@ -47,3 +47,31 @@ func TestStopWithoutGraceKillsAtOnce(t *testing.T) {
 		t.Errorf("%d Docker stops for a stop with grace, want 1", n)
 	}
 }
+
+// StopPodSandbox kills the pause container at once, as a stop without
+// grace does an app container: one kill, no Docker stop.
+func TestStopPodSandboxKillsThePause(t *testing.T) {
+	h := newHarness(t)
+	sb := h.runSandbox("pause-kill")
+	stops, kills := h.fake.CallCount("StopContainer"), h.fake.CallCount("KillContainer")
+	if _, err := h.svc.StopPodSandbox(h.ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: sb}); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.fake.CallCount("KillContainer") - kills; n != 1 {
+		t.Errorf("%d kills for the sandbox's stop, want 1", n)
+	}
+	if n := h.fake.CallCount("StopContainer") - stops; n != 0 {
+		t.Errorf("%d Docker stops for the sandbox's stop, want 0", n)
+	}
+	st, err := h.svc.PodSandboxStatus(h.ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sb})
+	if err != nil || st.Status.State != runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
+		t.Errorf("after the stop: %v %v", st.GetStatus().GetState(), err)
+	}
+	// Again: already stopped, nothing more to do.
+	if _, err := h.svc.StopPodSandbox(h.ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: sb}); err != nil {
+		t.Fatal(err)
+	}
+	if n := h.fake.CallCount("KillContainer") - kills; n != 1 {
+		t.Errorf("%d kills after a second stop, want 1", n)
+	}
+}

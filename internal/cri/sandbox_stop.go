@@ -13,7 +13,10 @@ import (
 
 // sandboxStopTimeout is the pause container's grace period: none. pause
 // holds nothing to flush, and a pause that has not yet installed its
-// SIGTERM handler would otherwise cost a full grace period.
+// SIGTERM handler would otherwise cost a full grace period. StopPodSandbox
+// therefore kills it at once (killNow): Docker's stop with a zero timeout
+// would send SIGTERM first, then SIGKILL, recording the container's state
+// on disk for each signal.
 const sandboxStopTimeout = 0
 
 // StopPodSandbox stops every container of the sandbox (without grace: the
@@ -69,7 +72,7 @@ func (s *Service) stopSandbox(ctx context.Context, id string) error {
 		return err
 	}
 	if sb.State != nil && sb.State.Running {
-		if err := s.eng.StopContainer(ctx, id, sandboxStopTimeout); err != nil && !errdefs.IsNotFound(err) {
+		if err := s.killNow(ctx, id); err != nil && !errdefs.IsNotFound(err) {
 			return fmt.Errorf("stop sandbox container %s: %w", id, err)
 		}
 	}
