@@ -122,17 +122,9 @@ func (c *copier) run(ctx context.Context, rc io.ReadCloser) {
 		if ctx.Err() != nil || final {
 			return
 		}
-		insp, err := c.eng.InspectContainer(ctx, c.id)
-		switch {
-		case errdefs.IsNotFound(err):
+		var gone bool
+		if final, gone = c.exited(ctx); gone {
 			return // removed: Docker's log is gone with it
-		case err == nil && insp.State != nil && !insp.State.Running && !insp.State.Restarting:
-			final = true
-		case err == nil:
-			// Still (or again) running: the stream broke, or the container
-			// restarted. Follow on.
-		default:
-			c.log.Warn("inspect for log copier", "container", c.id, "err", err)
 		}
 		if !final {
 			select {
@@ -141,7 +133,15 @@ func (c *copier) run(ctx context.Context, rc io.ReadCloser) {
 			case <-time.After(backoff):
 			}
 			backoff = min(backoff*2, maxRetry)
+			// The engine's cache learns of an exit a moment after the
+			// stream ends: a second look often finds it, and then one
+			// catch-up pass is the last stream opened, not a follow that
+			// ends at once and a catch-up after it.
+			if final, gone = c.exited(ctx); gone {
+				return
+			}
 		}
+		var err error
 		rc, err = c.openStream(ctx)
 		if err != nil {
 			if errdefs.IsNotFound(err) {
@@ -151,6 +151,24 @@ func (c *copier) run(ctx context.Context, rc io.ReadCloser) {
 			rc = nil
 		}
 	}
+}
+
+// exited asks the engine whether the container is done: exited (or never
+// to run again) means one catch-up pass is left; gone, that it was removed.
+func (c *copier) exited(ctx context.Context) (exited, gone bool) {
+	insp, err := c.eng.InspectContainer(ctx, c.id)
+	switch {
+	case errdefs.IsNotFound(err):
+		return false, true
+	case err == nil && insp.State != nil && !insp.State.Running && !insp.State.Restarting:
+		return true, false
+	case err == nil:
+		// Still (or again) running: the stream broke, or the container
+		// restarted. Follow on.
+	case ctx.Err() == nil:
+		c.log.Warn("inspect for log copier", "container", c.id, "err", err)
+	}
+	return false, false
 }
 
 // flushingReader flushes the file before it may block on the stream, so a

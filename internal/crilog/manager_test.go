@@ -31,6 +31,9 @@ type fakeDocker struct {
 	tty     bool
 	epoch   int // bumped by breakStreams
 	calls   int
+	// lagging inspects still answer "running" after the exit, as a cache
+	// that has not yet seen it does.
+	lagging int
 	clock   time.Time
 	step    time.Duration // between messages that do not share a timestamp
 }
@@ -78,8 +81,13 @@ func (d *fakeDocker) InspectContainer(ctx context.Context, id string) (*containe
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	running := d.running
+	if !running && d.lagging > 0 {
+		d.lagging--
+		running = true
+	}
 	return &container.InspectResponse{
-		State:  &container.State{Running: d.running},
+		State:  &container.State{Running: running},
 		Config: &container.Config{Tty: d.tty},
 	}, nil
 }
@@ -227,6 +235,39 @@ func TestManagerCopiesBothStreams(t *testing.T) {
 	}
 	if err := m.Reopen(ctx, "c1"); !errdefs.IsNotFound(err) {
 		t.Errorf("Reopen after exit: %v, want ErrNotFound", err)
+	}
+}
+
+// An engine that learns of the exit a moment after the stream ended costs
+// no stream that follows and ends at once: after the first retry's pause
+// the copier looks again, and one catch-up pass is all it opens.
+func TestCopierLooksAgainBeforeFollowing(t *testing.T) {
+	d := newFakeDocker()
+	d.log(Stdout, "before\n", false)
+	path := filepath.Join(t.TempDir(), "c1.log")
+	m := quickManager(d)
+	defer m.Close()
+	ctx := context.Background()
+	if err := m.Start(ctx, "c1", path); err != nil {
+		t.Fatal(err)
+	}
+	d.log(Stdout, "last\n", false)
+	d.mu.Lock()
+	calls := d.calls
+	d.lagging = 1
+	d.mu.Unlock()
+	d.exit()
+	if err := m.Drain(ctx, "c1"); err != nil {
+		t.Fatal(err)
+	}
+	d.mu.Lock()
+	n := d.calls - calls
+	d.mu.Unlock()
+	if n != 1 {
+		t.Errorf("%d log streams opened after the exit, want 1 (the catch-up)", n)
+	}
+	if got := readRecords(t, path); len(got) != 2 || string(got[1].Content) != "last" {
+		t.Errorf("records %+v", got)
 	}
 }
 
