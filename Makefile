@@ -132,8 +132,9 @@ clean:
 # A real kubelet (standalone, static pods) against `dockerlet serve`, through
 # the kubelet's own API (test/node, its own Go module). Builds the kubelet
 # from the module proxy once and caches it in /var/cache/dockerlet-node
-# (KUBELET_VERSION=v1.36.3 for another release). Skips when not root or no
-# Docker, unless DOCKERLET_E2E=1. docs/node-setup.md.
+# (KUBELET_VERSION=v1.36.3 for another release; NODE_FEATURE_GATES=Name=false
+# for the kubelets' gates). Skips when not root or no Docker, unless
+# DOCKERLET_E2E=1. docs/node-setup.md.
 .PHONY: node-e2e
 node-e2e:
 	$(ENGINE) test/node/run.sh

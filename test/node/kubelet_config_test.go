@@ -8,7 +8,7 @@ import (
 
 // kubeletConfig is the KubeletConfiguration of a standalone kubelet on this
 // machine. Every setting that differs from a default says why.
-func (n *Node) kubeletConfig(opts nodeOptions) string {
+func (n *Node) kubeletConfig() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	w("apiVersion: kubelet.config.k8s.io/v1beta1")
@@ -59,15 +59,15 @@ func (n *Node) kubeletConfig(opts nodeOptions) string {
 	w("containerLogMaxSize: 1Mi")
 	w("containerLogMaxFiles: 3")
 	w("containerLogMonitorInterval: 3s")
-	if len(opts.FeatureGates) > 0 {
+	if len(n.FeatureGates) > 0 {
 		w("featureGates:")
-		names := make([]string, 0, len(opts.FeatureGates))
-		for k := range opts.FeatureGates {
+		names := make([]string, 0, len(n.FeatureGates))
+		for k := range n.FeatureGates {
 			names = append(names, k)
 		}
 		sort.Strings(names)
 		for _, k := range names {
-			w("  %s: %t", k, opts.FeatureGates[k])
+			w("  %s: %t", k, n.FeatureGates[k])
 		}
 	}
 	return b.String()

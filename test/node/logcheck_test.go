@@ -21,8 +21,10 @@ var runtimeErrorPatterns = []*regexp.Regexp{
 	regexp.MustCompile(`^[EW]\d{4} .*(?i:pleg)`),
 	regexp.MustCompile(`Evented PLEG: (received ContainerEventResponse with nil|disabling)`),
 	// The CRI client logs every failed call at error level; NotFound is a
-	// legitimate answer for an object that just went away.
-	regexp.MustCompile(`^E\d{4} .*remote_(runtime|image)\.go.*code = (Unknown|Internal|InvalidArgument|Unavailable|DeadlineExceeded|Unimplemented|FailedPrecondition|AlreadyExists)`),
+	// legitimate answer for an object that just went away. Its lines are
+	// known by their message: up to 1.33 at least the caller is the
+	// client's log.go, not remote_runtime.go.
+	regexp.MustCompile(`^E\d{4} .*(remote_(runtime|image)\.go|"[^"]* from (runtime|image) service failed").*code = (Unknown|Internal|InvalidArgument|Unavailable|DeadlineExceeded|Unimplemented|FailedPrecondition|AlreadyExists)`),
 }
 
 // runtimeErrorAllowed are lines the patterns match that every kubelet
@@ -118,6 +120,11 @@ func TestRuntimeErrorPatterns(t *testing.T) {
 		{`E1126 23:44:05.407158   25260 evented.go:119] "Evented PLEG: received ContainerEventResponse with nil PodSandboxStatus or PodSandboxStatus.Metadata"`, true},
 		{`E1126 23:43:39.368786   24221 kubelet.go:2697] "Skipping pod synchronization" err="[container runtime status check may not have completed yet, PLEG is not healthy: pleg has yet to be successful]"`, false},
 		{`E1126 23:44:05.407158   25260 remote_runtime.go:657] "ContainerStatus from runtime service failed" err="rpc error: code = NotFound desc = container \"f9e6\": not found"`, false},
+		// Kubelet 1.33's CRI client logs through its log.go.
+		{`E1205 14:27:30.384137     223 log.go:32] "RunPodSandbox from runtime service failed" err="rpc error: code = FailedPrecondition desc = cgroup parent \"/kubepods/besteffort/pod1\" is a cgroupfs path"`, true},
+		{`E1205 14:27:30.384137     223 log.go:32] "PullImage from image service failed" err="rpc error: code = Unavailable desc = x"`, true},
+		{`E1205 06:23:37.596233    8253 log.go:32] "ReopenContainerLog from runtime service failed" err="rpc error: code = FailedPrecondition desc = container a6a1c42a84cc is not running: failed precondition" containerID="a6a1c42a84cc"`, false},
+		{`E1205 14:27:30.384137     223 log.go:32] "ContainerStatus from runtime service failed" err="rpc error: code = NotFound desc = x"`, false},
 		{`E1126 23:52:40.770954   27989 remote_runtime.go:280] "Version from runtime service failed" err="rpc error: code = Canceled desc = context canceled"`, false},
 		{`I1126 23:44:06.554560   25260 generic.go:254] "GenericPLEG" podUID="afc8" containerID="f4b1" oldState="non-existent" newState="exited"`, false},
 	} {

@@ -43,6 +43,8 @@ type Node struct {
 	Subnet              string // the CNI network's, in cni mode
 
 	KubeletMinor int // 37 for v1.37.2
+	// FeatureGates are the kubelet's: the run's own and NODE_FEATURE_GATES.
+	FeatureGates map[string]bool
 
 	Port, ReadOnlyPort, HealthzPort, MetricsPort int
 
@@ -120,6 +122,7 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 	n.KubeletCgroupDriver = cmp.Or(opts.KubeletCgroupDriver, n.CgroupDriver)
 	n.kubeletBin = kubeletBin
 	n.KubeletMinor = kubeletMinor(t, kubeletBin)
+	n.FeatureGates = featureGates(t, opts.FeatureGates)
 	if n.cgroupDriverInUse() == "systemd" {
 		// A machine of its own (test/systemd/node.sh): the production
 		// layout, kubepods.slice at the top, one kubelet at a time.
@@ -163,7 +166,7 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 		}
 	}
 	cfg := filepath.Join(dir, "kubelet-config.yaml")
-	if err := os.WriteFile(cfg, []byte(n.kubeletConfig(opts)), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(n.kubeletConfig()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	n.kubeletArgs = []string{
@@ -182,15 +185,52 @@ func startNode(t *testing.T, opts nodeOptions) *Node {
 	return n
 }
 
-// cgroupDriverInUse is the cgroup driver the kubelet runs with. Kubelets
-// from 1.31 on (KubeletCgroupDriverFromCRI on by default, locked on from
-// 1.34) take Docker's from RuntimeConfig whatever their configuration
-// says; older ones keep their own.
+// cgroupDriverInUse is the cgroup driver the kubelet runs with: Docker's
+// when it takes the driver from RuntimeConfig, else its configuration's.
 func (n *Node) cgroupDriverInUse() string {
-	if n.KubeletMinor >= 31 {
+	if n.takesCgroupDriverFromCRI() {
 		return n.CgroupDriver
 	}
 	return n.KubeletCgroupDriver
+}
+
+// takesCgroupDriverFromCRI reports whether the kubelet asks RuntimeConfig
+// for the cgroup driver: the KubeletCgroupDriverFromCRI gate, alpha in
+// 1.28–1.30, on by default from 1.31 and locked on from 1.34.
+func (n *Node) takesCgroupDriverFromCRI() bool {
+	on, set := n.FeatureGates["KubeletCgroupDriverFromCRI"]
+	switch {
+	case n.KubeletMinor >= 34:
+		return true
+	case set:
+		return on && n.KubeletMinor >= 28
+	}
+	return n.KubeletMinor >= 31
+}
+
+// featureGatesEnv gives every kubelet of the run more feature gates, as
+// "Name=true,Other=false"; a test's own gates win over it.
+const featureGatesEnv = "NODE_FEATURE_GATES"
+
+// featureGates merges the test's gates over those of featureGatesEnv.
+func featureGates(t *testing.T, own map[string]bool) map[string]bool {
+	t.Helper()
+	gates := map[string]bool{}
+	for _, kv := range strings.Split(os.Getenv(featureGatesEnv), ",") {
+		if kv = strings.TrimSpace(kv); kv == "" {
+			continue
+		}
+		name, val, ok := strings.Cut(kv, "=")
+		on, err := strconv.ParseBool(val)
+		if !ok || name == "" || err != nil {
+			t.Fatalf("%s: %q is not Name=true or Name=false", featureGatesEnv, kv)
+		}
+		gates[name] = on
+	}
+	for k, v := range own {
+		gates[k] = v
+	}
+	return gates
 }
 
 // kubeletMinor is the kubelet's minor version, from --version.

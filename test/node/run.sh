@@ -6,6 +6,8 @@
 #
 #   KUBELET_VERSION=v1.36.3 test/node/run.sh     another kubelet release
 #   NODE_E2E_RUN=TestNode/pods/Logs test/node/run.sh   one test
+#   NODE_FEATURE_GATES=KubeletCgroupDriverFromCRI=false test/node/run.sh
+#       feature gates for every kubelet of the run (a test's own win)
 #   NODE_CGROUP_DRIVER=systemd test/node/run.sh   the kubelet with cgroupDriver:
 #       systemd, against a dockerd with the systemd cgroup driver: the suite
 #       runs inside a machine with systemd as PID 1 (test/systemd/node.sh)
