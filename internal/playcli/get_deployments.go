@@ -1,7 +1,6 @@
 package playcli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/dockerlet/dockerlet/internal/cli"
 	"github.com/dockerlet/dockerlet/internal/pod"
@@ -76,24 +74,7 @@ func getDeployments(out io.Writer, store pod.Store, ns, name, output string, all
 	}
 	switch output {
 	case "json", "yaml":
-		var obj any = map[string]any{"apiVersion": "v1", "kind": "List", "items": ds, "metadata": map[string]any{}}
-		if ds == nil {
-			obj = map[string]any{"apiVersion": "v1", "kind": "List", "items": []any{}, "metadata": map[string]any{}}
-		}
-		if name != "" && len(ds) == 1 {
-			obj = ds[0]
-		}
-		if output == "yaml" {
-			b, err := yaml.Marshal(obj)
-			if err != nil {
-				return err
-			}
-			_, err = out.Write(b)
-			return err
-		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "    ")
-		return enc.Encode(obj)
+		return printList(out, output, ds, name != "")
 	case "name":
 		for _, d := range ds {
 			fmt.Fprintln(out, "deployment.apps/"+cli.SafeText(d.Name))

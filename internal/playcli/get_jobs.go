@@ -1,7 +1,6 @@
 package playcli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -12,7 +11,6 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/dockerlet/dockerlet/internal/cli"
 	"github.com/dockerlet/dockerlet/internal/pod"
@@ -67,27 +65,11 @@ func getJobs(out io.Writer, store pod.Store, ns, name, output string, allNS bool
 	}
 	switch output {
 	case "json", "yaml":
-		var obj any
-		if name != "" && len(jobs) == 1 {
-			obj = apiJob(jobs[0])
-		} else {
-			items := []*batchv1.Job{}
-			for _, r := range jobs {
-				items = append(items, apiJob(r))
-			}
-			obj = map[string]any{"apiVersion": "v1", "kind": "List", "items": items, "metadata": map[string]any{}}
+		items := make([]*batchv1.Job, 0, len(jobs))
+		for _, r := range jobs {
+			items = append(items, apiJob(r))
 		}
-		if output == "yaml" {
-			b, err := yaml.Marshal(obj)
-			if err != nil {
-				return err
-			}
-			_, err = out.Write(b)
-			return err
-		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "    ")
-		return enc.Encode(obj)
+		return printList(out, output, items, name != "")
 	case "name":
 		for _, r := range jobs {
 			fmt.Fprintln(out, "job.batch/"+cli.SafeText(r.job.Name))

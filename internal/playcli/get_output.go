@@ -11,28 +11,21 @@ import (
 	"github.com/dockerlet/dockerlet/internal/pod"
 )
 
-// podList is the v1 List kubectl prints for more than one object (or
-// none): items are full v1.Pod objects.
-type podList struct {
+// list is the v1 List kubectl prints for more than one object (or none).
+type list[T any] struct {
 	APIVersion string          `json:"apiVersion"`
-	Items      []*corev1.Pod   `json:"items"`
+	Items      []T             `json:"items"`
 	Kind       string          `json:"kind"`
 	Metadata   metav1.ListMeta `json:"metadata"`
 }
 
-// printObjects writes pods as kubectl get -o json|yaml does: the Pod
+// printList writes objects as kubectl get -o json|yaml does: the object
 // itself when one was asked for by name, a List otherwise (an empty one
 // when nothing matched).
-func printObjects(w io.Writer, format string, pods []podRef, byName bool) error {
-	var obj any
-	if byName && len(pods) == 1 {
-		obj = pod.APIPod(pods[0].pod, pods[0].status)
-	} else {
-		l := podList{APIVersion: "v1", Kind: "List", Items: []*corev1.Pod{}}
-		for _, r := range pods {
-			l.Items = append(l.Items, pod.APIPod(r.pod, r.status))
-		}
-		obj = l
+func printList[T any](w io.Writer, format string, items []T, byName bool) error {
+	var obj any = list[T]{APIVersion: "v1", Kind: "List", Items: append([]T{}, items...)}
+	if byName && len(items) == 1 {
+		obj = items[0]
 	}
 	if format == "yaml" {
 		b, err := yaml.Marshal(obj)
@@ -45,4 +38,13 @@ func printObjects(w io.Writer, format string, pods []podRef, byName bool) error 
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "    ")
 	return enc.Encode(obj)
+}
+
+// printObjects writes pods as full v1.Pod objects (printList).
+func printObjects(w io.Writer, format string, pods []podRef, byName bool) error {
+	items := make([]*corev1.Pod, 0, len(pods))
+	for _, r := range pods {
+		items = append(items, pod.APIPod(r.pod, r.status))
+	}
+	return printList(w, format, items, byName)
 }

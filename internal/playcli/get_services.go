@@ -2,7 +2,6 @@ package playcli
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -13,7 +12,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"sigs.k8s.io/yaml"
 
 	"github.com/dockerlet/dockerlet/internal/cli"
 	"github.com/dockerlet/dockerlet/internal/pod"
@@ -59,25 +57,11 @@ func getServices(out io.Writer, store pod.Store, ns, name, output string, allNS 
 	}
 	switch output {
 	case "json", "yaml":
-		items := []*corev1.Service{}
+		items := make([]*corev1.Service, 0, len(svcs))
 		for _, r := range svcs {
 			items = append(items, r.svc)
 		}
-		var obj any = map[string]any{"apiVersion": "v1", "kind": "List", "items": items, "metadata": map[string]any{}}
-		if name != "" && len(items) == 1 {
-			obj = items[0]
-		}
-		if output == "yaml" {
-			b, err := yaml.Marshal(obj)
-			if err != nil {
-				return err
-			}
-			_, err = out.Write(b)
-			return err
-		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "    ")
-		return enc.Encode(obj)
+		return printList(out, output, items, name != "")
 	case "name":
 		for _, r := range svcs {
 			fmt.Fprintln(out, "service/"+cli.SafeText(r.svc.Name))
