@@ -43,6 +43,15 @@ type fakeCNI struct {
 	testing *testing.T
 }
 
+// networkDELs is what tearing down one pod runs on the fake network: the
+// chain's DELs in reverse order, for eth0 only.
+func (f *fakeCNI) networkDELs() []string {
+	return []string{
+		"fakepm DEL netns=" + f.netns + " if=eth0",
+		"fakebr DEL netns=" + f.netns + " if=eth0",
+	}
+}
+
 func newFakeCNI(t *testing.T) *fakeCNI {
 	t.Helper()
 	f := &fakeCNI{bin: t.TempDir(), conf: t.TempDir(), cache: t.TempDir(), pins: t.TempDir(), testing: t}
@@ -215,10 +224,7 @@ func TestCNISetUpRollsBack(t *testing.T) {
 		t.Fatalf("SetUp err = %v, want the plugin's error", err)
 	}
 	got := summary(f.calls())
-	wantTail := []string{
-		"fakepm DEL netns=" + f.netns + " if=eth0",
-		"fakebr DEL netns=" + f.netns + " if=eth0",
-	}
+	wantTail := f.networkDELs()
 	if len(got) < 2 || !slices.Equal(got[len(got)-2:], wantTail) {
 		t.Fatalf("calls = %q, want a rollback ending in %q", got, wantTail)
 	}
