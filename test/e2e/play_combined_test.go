@@ -114,9 +114,8 @@ spec:
 		out, _ := p.run("", "exec", "-n", "dlpj", "dlpj-client", "--", "sh", "-c", cmd)
 		return strings.TrimSpace(out)
 	}
-	// nc rather than wget: the static busybox's wget crashes here. The
-	// hosts file follows readiness on the supervisor's reload.
-	get := func() string { return exec(`printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 web 8080 | tail -n 1`) }
+	// The hosts file follows readiness on the supervisor's reload.
+	get := func() string { return p.httpGet("dlpj", "dlpj-client", "web", 8080) }
 	waitUntil(t, 30*time.Second, "a replica to answer on the Service's name", func() bool {
 		return strings.HasPrefix(get(), "dlpj-web-")
 	})

@@ -117,6 +117,16 @@ func (p *player) run(stdin string, args ...string) (string, int) {
 	return out.String(), code
 }
 
+// httpGet asks http://host:port/ from inside a play pod and returns the
+// answer's last line (empty when nothing answered). nc rather than wget:
+// the static busybox's wget crashes here.
+func (p *player) httpGet(ns, pod, host string, port int) string {
+	p.t.Helper()
+	out, _ := p.run("", "exec", "-n", ns, pod, "--", "sh", "-c",
+		fmt.Sprintf(`printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 %s %d | tail -n 1`, host, port))
+	return strings.TrimSpace(out)
+}
+
 // mustRun runs dockerlet and fails the test on a non-zero exit.
 func (p *player) mustRun(args ...string) string {
 	p.t.Helper()

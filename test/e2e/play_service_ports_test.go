@@ -79,11 +79,7 @@ spec:
 
 	// From a pod: svcport-web:80 answers from a replica's 8080. The name
 	// and the redirect follow the supervisor's reload: a few seconds.
-	get := func(host string) string {
-		out, _ := p.run("", "exec", "-n", "dltplay", "svcport-client", "--", "sh", "-c",
-			`printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 `+host+` 80 | tail -n 1`)
-		return strings.TrimSpace(out)
-	}
+	get := func(host string) string { return p.httpGet("dltplay", "svcport-client", host, 80) }
 	deadline := time.Now().Add(60 * time.Second)
 	for !strings.HasPrefix(get("svcport-web"), "svcport-web-") && time.Now().Before(deadline) {
 		time.Sleep(time.Second)

@@ -46,12 +46,7 @@ spec:
 `+statefulSet("dltplay-db", "db", `[sh, -c, "`+serve+`"]`)+`---
 `+idlePod("dltplay-client", ""))
 	p.mustRun("play", "--wait", "--timeout", "150s", file)
-	// nc rather than wget: the static busybox's wget crashes here.
-	get := func(host string) string {
-		out, _ := p.run("", "exec", "-n", "dltplay", "dltplay-client", "--", "sh", "-c",
-			`printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 `+host+` 8080 | tail -n 1`)
-		return strings.TrimSpace(out)
-	}
+	get := func(host string) string { return p.httpGet("dltplay", "dltplay-client", host, 8080) }
 	// The hosts file is rewritten on the supervisor's reload: give the
 	// first one a few seconds.
 	deadline := time.Now().Add(30 * time.Second)
