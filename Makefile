@@ -171,8 +171,9 @@ race:
 # are stand-ins served by the local registry on 127.0.0.1:5000. Ends with
 # "node-conformance: N passed, N failed, N skipped"; skipped specs and why:
 # docs/node-conformance.md. -serial: the [Serial] ones; -containerd: the
-# same run against containerd's CRI (the peer figure).
-.PHONY: node-conformance node-conformance-serial node-conformance-containerd node-conformance-serial-containerd
+# same run against containerd's CRI (the peer figure); -cri-dockerd: against
+# a cri-dockerd binary (CRIDOCKERD_BIN=) on the same Docker.
+.PHONY: node-conformance node-conformance-serial node-conformance-containerd node-conformance-serial-containerd node-conformance-cri-dockerd
 node-conformance:
 	$(ENGINE) test/nodeconf/run.sh
 
@@ -184,3 +185,6 @@ node-conformance-containerd:
 
 node-conformance-serial-containerd:
 	NODECONF_SERIAL=1 NODECONF_RUNTIME=containerd test/nodeconf/run.sh
+
+node-conformance-cri-dockerd:
+	NODECONF_RUNTIME=cri-dockerd test/nodeconf/run.sh

@@ -6,13 +6,19 @@
 #
 #   containerd.sh start DIR PAUSE_IMAGE LOG    prints the CRI socket
 #   containerd.sh stop DIR                     removes its pods, stops it and its shims
+#
+# CONTAINERD_ADDRESS: its socket (default DIR/containerd.sock). The
+# kubelet's cAdvisor finds containerd's containers, and with them the pod
+# labels of /metrics/cadvisor and the pods' network and process figures in
+# /stats/summary, only at the standard /run/containerd/containerd.sock; a
+# private socket elsewhere costs containerd those specs.
 set -euo pipefail
 
 bridge=dlnc0
 cni_bin=${CONTAINERD_CNI_BIN:-/usr/lib/cni}
 
 start() {
-	local dir=$1 pause=$2 log=$3 bin subnet n restrict=false
+	local dir=$1 pause=$2 log=$3 bin subnet n address restrict=false
 	bin=${CONTAINERD_BIN:-$(command -v containerd || true)}
 	[[ -x $bin ]] || { echo "containerd.sh: no containerd (apt-get install containerd, or CONTAINERD_BIN)" >&2; exit 2; }
 	[[ -x $cni_bin/bridge ]] || { echo "containerd.sh: no CNI plugins in $cni_bin" >&2; exit 2; }
@@ -23,7 +29,13 @@ start() {
 		ip -4 route | grep -q "^10\.$n\." || { subnet=10.$n.0.0/16; break; }
 	done
 	[[ -n ${subnet:-} ]] || { echo "containerd.sh: no free 10.100-120.0.0/16" >&2; exit 2; }
-	mkdir -p "$dir"/{root,state,cni/net.d,cni/ipam,certs.d/localhost:5000}
+	address=${CONTAINERD_ADDRESS:-$dir/containerd.sock}
+	if [[ -e $address ]]; then
+		echo "containerd.sh: $address exists: another containerd may be serving there" >&2
+		exit 2
+	fi
+	mkdir -p "$dir"/{root,state,cni/net.d,cni/ipam,certs.d/localhost:5000} "$(dirname "$address")"
+	echo "$address" >"$dir/address"
 	cat >"$dir/config.toml" <<EOF
 version = 2
 root = "$dir/root"
@@ -31,7 +43,7 @@ state = "$dir/state"
 oom_score = 0
 
 [grpc]
-  address = "$dir/containerd.sock"
+  address = "$address"
 
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$pause"
@@ -61,11 +73,15 @@ oom_score = 0
     config_path = "$dir/certs.d"
 EOF
 	# No default route out and no masquerading: pod traffic stays here.
+	# firewall: Docker sets the FORWARD policy to DROP and bridged traffic
+	# passes iptables here (bridge-nf-call-iptables), so without the
+	# plugin's accept rules one pod cannot reach another.
 	cat >"$dir/cni/net.d/10-dlnc.conflist" <<EOF
 {"cniVersion": "1.0.0", "name": "dlnc", "plugins": [
   {"type": "bridge", "bridge": "$bridge", "isGateway": true, "ipMasq": false, "hairpinMode": true,
    "ipam": {"type": "host-local", "dataDir": "$dir/cni/ipam", "ranges": [[{"subnet": "$subnet"}]]}},
-  {"type": "portmap", "capabilities": {"portMappings": true}}]}
+  {"type": "portmap", "capabilities": {"portMappings": true}},
+  {"type": "firewall"}]}
 EOF
 	cat >"$dir/certs.d/localhost:5000/hosts.toml" <<EOF
 server = "http://127.0.0.1:5000"
@@ -76,8 +92,8 @@ EOF
 	setsid "$bin" --config "$dir/config.toml" >"$log" 2>&1 </dev/null 9>&- &
 	echo $! >"$dir/containerd.pid"
 	for _ in $(seq 100); do
-		if [[ -S $dir/containerd.sock ]] && grep -q "serving.*containerd.sock" "$log"; then
-			echo "$dir/containerd.sock"
+		if [[ -S $address ]] && grep -q "serving.*$address" "$log"; then
+			echo "$address"
 			return 0
 		fi
 		kill -0 "$(cat "$dir/containerd.pid")" 2>/dev/null || { tail -20 "$log" >&2; exit 2; }
@@ -91,9 +107,10 @@ EOF
 shims() { pgrep -f -- "-address $1 " || true; }
 
 stop() {
-	local dir=$1 pid s
+	local dir=$1 pid s address
 	[[ -f $dir/containerd.pid ]] || return 0
 	pid=$(cat "$dir/containerd.pid")
+	address=$(cat "$dir/address" 2>/dev/null || echo "$dir/containerd.sock")
 	if kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid"
 		for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
@@ -101,14 +118,14 @@ stop() {
 	fi
 	# The containers the kubelet left run under this instance's shims
 	# (each container's processes are its shim's children).
-	for s in $(shims "$dir/containerd.sock"); do
+	for s in $(shims "$address"); do
 		pkill -KILL -P "$s" 2>/dev/null || true
 		kill -KILL "$s" 2>/dev/null || true
 	done
 	# Their root file systems and network namespaces.
 	grep -o " $dir/[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 	ip link del "$bridge" 2>/dev/null || true
-	rm -f "$dir/containerd.pid"
+	rm -f "$dir/containerd.pid" "$address" "$address.ttrpc"
 }
 
 case ${1:-} in

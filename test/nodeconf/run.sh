@@ -14,6 +14,8 @@
 #   NODECONF_SERIAL=1       the [Serial] NodeConformance specs, one at a time
 #   NODECONF_RUNTIME=containerd   the same against containerd's CRI (the
 #                           machine's containerd, or CONTAINERD_BIN)
+#   NODECONF_RUNTIME=cri-dockerd  the same against cri-dockerd (CRIDOCKERD_BIN,
+#                           a binary built elsewhere) on this machine's Docker
 #   NODECONF_FOCUS=REGEX    only the in-scope specs whose text matches (Ginkgo --focus)
 #   NODECONF_FEATURE_GATES=A=true,B=false   the kubelet's (and the suite's) feature gates
 #   NODECONF_PROCS=N        parallel suite processes (default 4)
@@ -46,7 +48,10 @@ skip() {
 docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || skip "no Docker daemon answers (./scripts/deps.sh starts one)"
 case $runtime in
 dockerlet | containerd) ;;
-*) echo "$name: NODECONF_RUNTIME must be dockerlet or containerd" >&2; exit 2 ;;
+cri-dockerd)
+	[[ -x ${CRIDOCKERD_BIN:-} ]] || { echo "$name: NODECONF_RUNTIME=cri-dockerd needs CRIDOCKERD_BIN, a cri-dockerd binary" >&2; exit 2; }
+	;;
+*) echo "$name: NODECONF_RUNTIME must be dockerlet, containerd or cri-dockerd" >&2; exit 2 ;;
 esac
 harness=${CRITEST_HARNESS:-$repo/../shared/critest}
 [[ -f $harness/lib.sh ]] || { echo "$name: no critest harness at $harness (its registry serves the images)" >&2; exit 2; }
@@ -108,6 +113,9 @@ sock=$work/runtime.sock
 runtime_pid=
 teardown() {
 	set +e
+	# cri-dockerd's pods are in the shared dockerd without a mark of
+	# this run: only cri-dockerd itself can tell them, so ask it first.
+	[[ $runtime == cri-dockerd && -n $runtime_pid ]] && "$work/bin/images" -sweep "unix://$sock"
 	if [[ -n $runtime_pid ]]; then
 		kill -TERM "$runtime_pid" 2>/dev/null
 		wait "$runtime_pid" 2>/dev/null
@@ -121,13 +129,20 @@ trap teardown EXIT
 
 # --- the runtime ----------------------------------------------------------------
 cgroup_driver=$(docker info --format '{{.CgroupDriver}}')
-if [[ $runtime == dockerlet ]]; then
-	"$dockerlet" serve --container-runtime-endpoint "unix://$sock" --root-directory "$work/root" \
-		--pod-infra-container-image "$pause_image" >"$out/dockerlet.log" 2>&1 &
+if [[ $runtime != containerd ]]; then
+	if [[ $runtime == dockerlet ]]; then
+		"$dockerlet" serve --container-runtime-endpoint "unix://$sock" --root-directory "$work/root" \
+			--pod-infra-container-image "$pause_image" >"$out/$runtime.log" 2>&1 &
+	else
+		# Docker's default bridge, as dockerlet's default network.
+		"$CRIDOCKERD_BIN" --container-runtime-endpoint "unix://$sock" --cri-dockerd-root-directory "$work/cri-dockerd" \
+			--pod-infra-container-image "$pause_image" --network-plugin no-op --streaming-bind-addr 127.0.0.1:0 \
+			>"$out/$runtime.log" 2>&1 &
+	fi
 	runtime_pid=$!
 	for _ in $(seq 100); do
 		[[ -S $sock ]] && break
-		kill -0 "$runtime_pid" 2>/dev/null || { tail -20 "$out/dockerlet.log" >&2; exit 2; }
+		kill -0 "$runtime_pid" 2>/dev/null || { tail -20 "$out/$runtime.log" >&2; exit 2; }
 		sleep 0.2
 	done
 else

@@ -7,6 +7,7 @@
 //
 //	images -list LIST -push-to 127.0.0.1:5000 -agnhost BIN ...
 //	images -list LIST -pull-through unix:///SOCK
+//	images -sweep unix:///SOCK     every pod of that runtime stopped and removed
 //
 // LIST has one "KEY REFERENCE" line per image (test/nodeconf/suite/imagelist
 // prints it from the suite's own image manifest).
@@ -33,6 +34,7 @@ func main() {
 	list := flag.String("list", "", "file of KEY REFERENCE lines (- for stdin)")
 	pushTo := flag.String("push-to", "", "registry address to build and push the images to, in place of each reference's registry host")
 	pull := flag.String("pull-through", "", "CRI endpoint (unix:///path) that then pulls every image")
+	sweep := flag.String("sweep", "", "CRI endpoint (unix:///path) whose every pod is stopped and removed (nothing else is done)")
 	flag.StringVar(&in.Busybox, "busybox", "/bin/busybox", "static busybox")
 	flag.StringVar(&in.Agnhost, "agnhost", "", "agnhost binary")
 	flag.StringVar(&in.AgnhostSrc, "agnhost-src", "", "agnhost's source directory")
@@ -42,6 +44,13 @@ func main() {
 	flag.StringVar(&in.Nmeter, "nmeter", "", "the nmeter stand-in binary")
 	flag.StringVar(&in.Nc, "nc", "", "the nc stand-in binary")
 	flag.Parse()
+	if *sweep != "" {
+		if err := sweepWithin(*sweep, 5*time.Minute); err != nil {
+			fmt.Fprintln(os.Stderr, "images:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*list, *pushTo, *pull, in); err != nil {
 		fmt.Fprintln(os.Stderr, "images:", err)
 		os.Exit(1)

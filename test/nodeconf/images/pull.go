@@ -33,3 +33,35 @@ func pullThrough(ctx context.Context, endpoint string, refs []listed) error {
 	}
 	return nil
 }
+
+// sweepPods stops and removes every pod sandbox a runtime lists: the
+// teardown of a runtime that keeps its pods in the shared dockerd, where
+// only the runtime itself knows which containers are its own.
+func sweepPods(ctx context.Context, endpoint string) error {
+	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	c := runtimeapi.NewRuntimeServiceClient(conn)
+	resp, err := c.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
+	if err != nil {
+		return fmt.Errorf("list pods through %s: %w", endpoint, err)
+	}
+	for _, p := range resp.GetItems() {
+		if _, err := c.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: p.GetId()}); err != nil {
+			return fmt.Errorf("stop pod %s: %w", p.GetId(), err)
+		}
+		if _, err := c.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{PodSandboxId: p.GetId()}); err != nil {
+			return fmt.Errorf("remove pod %s: %w", p.GetId(), err)
+		}
+	}
+	fmt.Printf("%d pods removed through %s\n", len(resp.GetItems()), endpoint)
+	return nil
+}
+
+func sweepWithin(endpoint string, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	return sweepPods(ctx, endpoint)
+}
