@@ -16,7 +16,7 @@ import (
 // would be run stale; it also stands in for the suite's own pre-pull
 // (off: its list names images no spec here uses).
 func pullThrough(ctx context.Context, endpoint string, refs []listed) error {
-	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := dialCRI(endpoint)
 	if err != nil {
 		return err
 	}
@@ -38,7 +38,7 @@ func pullThrough(ctx context.Context, endpoint string, refs []listed) error {
 // teardown of a runtime that keeps its pods in the shared dockerd, where
 // only the runtime itself knows which containers are its own.
 func sweepPods(ctx context.Context, endpoint string) error {
-	conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := dialCRI(endpoint)
 	if err != nil {
 		return err
 	}
@@ -64,4 +64,9 @@ func sweepWithin(endpoint string, limit time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	return sweepPods(ctx, endpoint)
+}
+
+// dialCRI connects to a runtime's CRI socket (plain gRPC over a unix socket).
+func dialCRI(endpoint string) (*grpc.ClientConn, error) {
+	return grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()))
 }
