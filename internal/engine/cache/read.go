@@ -50,7 +50,8 @@ func (c *Cache) ListContainers(ctx context.Context, opts engine.ListOptions) ([]
 
 // InspectContainer implements engine.Engine. A reference that resolves to a
 // cached container (id, name or unique prefix of at least 12 digits) is
-// answered from memory with a deep copy; a known-removed id gets
+// answered from memory with a deep copy of the cache's record, which lacks
+// the fields no reader uses (see slim); a known-removed id gets
 // errdefs.ErrNotFound; anything else goes to the engine.
 func (c *Cache) InspectContainer(ctx context.Context, id string) (*container.InspectResponse, error) {
 	r, cached, err := c.inspect(ctx, id)

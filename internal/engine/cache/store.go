@@ -4,8 +4,11 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unique"
 
 	"github.com/moby/moby/api/types/container"
+
+	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
 // tombstoneTTL is how long a deleted id is remembered so that a slow, older
@@ -16,14 +19,15 @@ const tombstoneTTL = 10 * time.Minute
 // published: an update replaces the pointer, never the contents, so
 // readers may use one after releasing the lock.
 type entry struct {
-	seq     uint64 // observation that produced it
-	gone    bool   // tombstone: the container was removed
-	goneAt  time.Time
-	inspect *container.InspectResponse
-	summary container.Summary
-	shared  *Shared // points at summary; see Shared for the ownership rule
-	created time.Time
-	times   times // parsed State.StartedAt/FinishedAt
+	seq      uint64 // observation that produced it
+	gone     bool   // tombstone: the container was removed
+	goneAt   time.Time
+	inspect  *container.InspectResponse // slim: see slim.go
+	interned []unique.Handle[string]    // keep inspect's interned strings canonical
+	summary  container.Summary
+	shared   *Shared // points at summary; see Shared for the ownership rule
+	created  time.Time
+	times    times // parsed State.StartedAt/FinishedAt
 }
 
 func (e *entry) live() bool { return e != nil && !e.gone }
@@ -55,10 +59,10 @@ func (c *Cache) store(seq uint64, in *container.InspectResponse) {
 	}
 	// Kept in an allocation of its own: the engine's pointer may point into
 	// a larger response (moby's client keeps the raw JSON, ~8 KiB, beside
-	// the decoded record), which the cache must not keep alive.
-	own := *in
-	in = &own
-	ne := &entry{seq: seq, inspect: in, summary: summarize(in), created: created(in), times: parseTimes(in.State)}
+	// the decoded record), which the cache must not keep alive. slim drops
+	// what no reader uses and shares repeated strings.
+	in, interned := slim(in, c.sandboxOf(in))
+	ne := &entry{seq: seq, inspect: in, interned: interned, summary: summarize(in), created: created(in), times: parseTimes(in.State)}
 	ne.shared = &Shared{Summary: &ne.summary, Inspected: true, StartFailed: startFailed(in.State, ne.times)}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -76,6 +80,21 @@ func (c *Cache) store(seq uint64, in *container.InspectResponse) {
 		old = nil
 	}
 	c.publishLocked(old, ne)
+}
+
+// sandboxOf returns the cached record of in's sandbox, if any: a
+// container's record shares its pod's strings with it.
+func (c *Cache) sandboxOf(in *container.InspectResponse) *container.InspectResponse {
+	id := labelsOf(in)[naming.LabelSandboxID]
+	if id == "" {
+		return nil
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if e := c.entries[id]; e.live() {
+		return e.inspect
+	}
+	return nil
 }
 
 // remove records that id is gone as of seq.

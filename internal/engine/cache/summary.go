@@ -18,7 +18,7 @@ import (
 func summarize(in *container.InspectResponse) container.Summary {
 	s := container.Summary{
 		ID:                      in.ID,
-		Names:                   []string{"/" + strings.TrimPrefix(in.Name, "/")},
+		Names:                   []string{slashName(in.Name)},
 		ImageID:                 in.Image,
 		Command:                 command(in),
 		Created:                 created(in).Unix(),
@@ -58,6 +58,15 @@ func summarize(in *container.InspectResponse) container.Summary {
 	// The summary shares memory with the inspect snapshot; both are
 	// immutable and copied on the way out.
 	return s
+}
+
+// slashName is name as Docker lists it, with one leading "/"; inspect
+// gives it so, and then the record's own string is shared.
+func slashName(name string) string {
+	if strings.HasPrefix(name, "/") {
+		return name
+	}
+	return "/" + name
 }
 
 func command(in *container.InspectResponse) string {
