@@ -45,6 +45,7 @@ type cniPlugin struct {
 	ifName   string
 	log      *slog.Logger
 	metrics  CNIMetrics // nil: none
+	ips      *ipsMemo   // shared by forPod's copies
 }
 
 func newCNI(cfg Config) (*cniPlugin, error) {
@@ -83,6 +84,7 @@ func newCNI(cfg Config) (*cniPlugin, error) {
 		ifName:   ifName,
 		log:      log,
 		metrics:  cfg.CNIMetrics,
+		ips:      &ipsMemo{},
 	}, nil
 }
 
@@ -181,6 +183,7 @@ func (p *cniPlugin) SetUp(ctx context.Context, pod *Pod, netnsPath string) (_ *R
 		return nil, fmt.Errorf("network %q result for pod %s/%s: %w", list.Name, pod.Namespace, pod.Name, err)
 	}
 	p.log.Debug("pod network set up", "pod", pod.ID, "network", list.Name, "ips", ips)
+	p.ips.put(ipsKey(p.cacheDir, pod.ID), ips)
 	return &Result{IPs: ips}, nil
 }
 
@@ -193,6 +196,10 @@ func (p *cniPlugin) IPs(_ context.Context, pod *Pod, _ *container.InspectRespons
 		return nil, nil
 	}
 	p = p.forPod(pod)
+	key := ipsKey(p.cacheDir, pod.ID)
+	if ips, ok := p.ips.get(key); ok {
+		return ips, nil
+	}
 	preferred := ""
 	if list, _, err := p.conf.current(); err == nil {
 		preferred = list.Name
@@ -204,7 +211,11 @@ func (p *cniPlugin) IPs(_ context.Context, pod *Pod, _ *container.InspectRespons
 	if att == nil {
 		return nil, nil
 	}
-	return att.ips()
+	ips, err := att.ips()
+	if err == nil {
+		p.ips.put(key, ips)
+	}
+	return ips, err
 }
 
 // TearDown runs DEL for what SetUp added. It prefers the config cached at
@@ -220,6 +231,7 @@ func (p *cniPlugin) TearDown(ctx context.Context, pod *Pod, netnsPath string) er
 		return nil
 	}
 	p = p.forPod(pod)
+	p.ips.drop(ipsKey(p.cacheDir, pod.ID))
 	pin := p.pinPath(pod.ID)
 	if isPinnedNetNS(pin) {
 		netnsPath = pin // the pod's own netns, whatever became of the container
