@@ -23,7 +23,8 @@ const (
 
 // ContainerStatus reports a container; an unknown id is NotFound.
 func (s *Service) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerStatusRequest) (*runtimeapi.ContainerStatusResponse, error) {
-	c, err := s.resolveContainer(ctx, req.ContainerId)
+	// The record is the cache's own: read, never modified.
+	c, err := s.resolveShared(ctx, naming.TypeContainer, req.ContainerId)
 	if err != nil {
 		return nil, err
 	}

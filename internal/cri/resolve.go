@@ -84,7 +84,19 @@ func (s *Service) resolveID(ctx context.Context, typ, id string) (string, error)
 
 // inspectManaged inspects a resolved id and re-checks the managed label.
 func (s *Service) inspectManaged(ctx context.Context, typ, id string) (*container.InspectResponse, error) {
-	c, err := s.eng.InspectContainer(ctx, id)
+	return s.inspectManagedVia(ctx, s.eng.InspectContainer, typ, id)
+}
+
+// inspectManagedShared is inspectManaged answered with the cache's own
+// record, without the copy: read-only (see Engine.InspectShared). For the
+// status reads the kubelet makes of every pod, where a deep copy of each
+// record was most of the cost.
+func (s *Service) inspectManagedShared(ctx context.Context, typ, id string) (*container.InspectResponse, error) {
+	return s.inspectManagedVia(ctx, s.eng.InspectShared, typ, id)
+}
+
+func (s *Service) inspectManagedVia(ctx context.Context, inspect func(context.Context, string) (*container.InspectResponse, error), typ, id string) (*container.InspectResponse, error) {
+	c, err := inspect(ctx, id)
 	if errdefs.IsNotFound(err) {
 		return nil, notFoundf("%s %q", typ, id)
 	}
@@ -98,15 +110,21 @@ func (s *Service) inspectManaged(ctx context.Context, typ, id string) (*containe
 }
 
 func (s *Service) resolveSandbox(ctx context.Context, id string) (*container.InspectResponse, error) {
-	return s.resolve(ctx, naming.TypeSandbox, id)
+	return s.resolve(ctx, s.inspectManaged, naming.TypeSandbox, id)
 }
 
 func (s *Service) resolveContainer(ctx context.Context, id string) (*container.InspectResponse, error) {
-	return s.resolve(ctx, naming.TypeContainer, id)
+	return s.resolve(ctx, s.inspectManaged, naming.TypeContainer, id)
+}
+
+// resolveShared is resolve answered with the cache's own, read-only
+// record (see inspectManagedShared).
+func (s *Service) resolveShared(ctx context.Context, typ, id string) (*container.InspectResponse, error) {
+	return s.resolve(ctx, s.inspectManagedShared, typ, id)
 }
 
 // resolve inspects the managed object a full id or unique prefix names.
-func (s *Service) resolve(ctx context.Context, typ, id string) (*container.InspectResponse, error) {
+func (s *Service) resolve(ctx context.Context, inspect func(ctx context.Context, typ, id string) (*container.InspectResponse, error), typ, id string) (*container.InspectResponse, error) {
 	if len(id) != fullIDLen {
 		full, err := s.resolveID(ctx, typ, id)
 		if err != nil {
@@ -114,7 +132,7 @@ func (s *Service) resolve(ctx context.Context, typ, id string) (*container.Inspe
 		}
 		id = full
 	}
-	c, err := s.inspectManaged(ctx, typ, id)
+	c, err := inspect(ctx, typ, id)
 	if err != nil {
 		return nil, err
 	}
@@ -134,19 +152,23 @@ func (s *Service) resolveIdempotent(ctx context.Context, typ, id string) (full s
 	return full, err == nil, err
 }
 
-// sandboxContainers lists the managed containers of one sandbox.
+// sandboxContainers lists the managed containers of one sandbox. The
+// summaries are the cache's shared snapshots (copied shallowly): read-only,
+// labels included. The cache finds them through its sandbox-id index, so a
+// pod's status costs the same on a node of 10 pods or 250.
 func (s *Service) sandboxContainers(ctx context.Context, sandboxID string) ([]container.Summary, error) {
-	list, err := s.eng.ListContainers(ctx, engine.ListOptions{
+	list, err := s.eng.ListShared(ctx, engine.ListOptions{
 		All:    true,
 		Labels: append(s.managedFilter(naming.TypeContainer), naming.LabelSandboxID+"="+sandboxID),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list containers of sandbox %s: %w", sandboxID, err)
 	}
-	out := list[:0]
-	for _, c := range list {
+	out := make([]container.Summary, 0, len(list))
+	for _, sh := range list {
+		c := sh.Summary
 		if s.mine(c.Labels, naming.TypeContainer) && c.Labels[naming.LabelSandboxID] == sandboxID {
-			out = append(out, c)
+			out = append(out, *c)
 		}
 	}
 	return out, nil

@@ -17,7 +17,8 @@ import (
 func (s *Service) PodSandboxStatus(ctx context.Context, req *runtimeapi.PodSandboxStatusRequest) (*runtimeapi.PodSandboxStatusResponse, error) {
 	// Taken before anything is read: the statuses are at least this new.
 	ts := nowNano()
-	sb, err := s.resolveSandbox(ctx, req.PodSandboxId)
+	// The records are the cache's own: read, never modified.
+	sb, err := s.resolveShared(ctx, naming.TypeSandbox, req.PodSandboxId)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +59,7 @@ func (s *Service) podContainerStatuses(ctx context.Context, sandboxID string) ([
 	}
 	out := make([]*runtimeapi.ContainerStatus, 0, len(list))
 	for _, c := range list {
-		in, err := s.inspectManaged(ctx, naming.TypeContainer, c.ID)
+		in, err := s.inspectManagedShared(ctx, naming.TypeContainer, c.ID)
 		if errdefs.IsNotFound(err) {
 			continue
 		}

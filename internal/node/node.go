@@ -29,6 +29,7 @@ import (
 	"github.com/dockerlet/dockerlet/internal/image"
 	"github.com/dockerlet/dockerlet/internal/keyring"
 	"github.com/dockerlet/dockerlet/internal/metrics"
+	"github.com/dockerlet/dockerlet/internal/naming"
 	"github.com/dockerlet/dockerlet/internal/network"
 	"github.com/dockerlet/dockerlet/internal/stats"
 	"github.com/dockerlet/dockerlet/internal/streaming"
@@ -153,7 +154,7 @@ func New(ctx context.Context, o Options) (_ *Node, retErr error) {
 		eng = set.Wrap(eng)
 	}
 	syncCtx, cancel := context.WithTimeout(ctx, o.CacheSyncWait)
-	c, err := cache.New(syncCtx, eng, cache.Options{Logger: o.Logger, Metrics: o.Metrics, LabelFilter: owner})
+	c, err := cache.New(syncCtx, eng, cache.Options{Logger: o.Logger, Metrics: o.Metrics, LabelFilter: owner, IndexLabel: naming.LabelSandboxID})
 	cancel()
 	if err != nil {
 		return nil, err

@@ -57,6 +57,12 @@ type Options struct {
 	// Default naming.ManagedLabelFilter. List calls whose Labels include it
 	// are answered from memory.
 	LabelFilter string
+	// IndexLabel, if set, is a label key the cache indexes by value: a
+	// cached List whose label filters include "IndexLabel=value" reads only
+	// the containers carrying that value, not every container (the CRI's
+	// per-pod reads — a sandbox's status lists its containers — would
+	// otherwise cost a scan of the whole node each).
+	IndexLabel string
 	// ResyncPeriod between safety-net resyncs; default DefaultResyncPeriod.
 	ResyncPeriod time.Duration
 	Logger       *slog.Logger
@@ -91,6 +97,7 @@ type Cache struct {
 	entries  map[string]*entry    // by full id; includes tombstones
 	names    map[string]string    // name without "/" → id, live entries only
 	sorted   []*entry             // live entries, newest first; nil: rebuild
+	byIndex  map[string][]*entry  // sorted, by IndexLabel's value; nil: rebuild
 	lists    map[string][]*Shared // ListShared results until the next change
 	gen      uint64               // counts changes to the live set
 	synced   bool                 // false: reads pass through

@@ -24,7 +24,7 @@ func (c *Cache) ListContainers(ctx context.Context, opts engine.ListOptions) ([]
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
-	list, synced := c.sortedLive()
+	list, synced, _ := c.candidates(opts)
 	if !synced || c.events.behind() {
 		return c.eng.ListContainers(ctx, opts)
 	}

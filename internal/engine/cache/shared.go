@@ -76,9 +76,9 @@ func (c *Cache) ListShared(ctx context.Context, opts engine.ListOptions) ([]*Sha
 		}
 	}
 	var list []*entry
-	synced, gen := false, uint64(0)
+	synced, gen, indexed := false, uint64(0), false
 	if cached {
-		list, synced = c.sortedLive()
+		list, synced, indexed = c.candidates(opts)
 		c.mu.RLock()
 		// The list above may predate a change that gen already counts: then
 		// the result is still right for this call, but not memoised.
@@ -104,6 +104,9 @@ func (c *Cache) ListShared(ctx context.Context, opts engine.ListOptions) ([]*Sha
 		if m.match(e) {
 			out = append(out, e.shared)
 		}
+	}
+	if indexed {
+		return out, nil // cheap to find again; the memo is for the node-wide lists
 	}
 	c.mu.Lock()
 	if c.gen == gen && c.synced {

@@ -99,6 +99,8 @@ func TestSharedStaysUnmodified(t *testing.T) {
 		add(svc.ListPodSandboxStats(ctx, &runtimeapi.ListPodSandboxStatsRequest{}))
 		add(svc.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: ctrIDs[0]}))
 		add(svc.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sbIDs[0]}))
+		add(svc.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: ctrIDs[1][:12], Verbose: true}))
+		add(svc.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sbIDs[1][:12], Verbose: true}))
 		return out
 	}
 	// Let the pods' last events be applied: they replace snapshots.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/moby/moby/api/types/container"
 
+	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
@@ -38,6 +39,7 @@ func (e *entry) name() string { return strings.TrimPrefix(e.inspect.Name, "/") }
 // sorted list, ListShared's results); every change to it calls it.
 func (c *Cache) changedLocked() {
 	c.sorted = nil
+	c.byIndex = nil
 	c.lists = nil
 	c.gen++
 }
@@ -201,6 +203,12 @@ func (c *Cache) sortedLive() (list []*entry, synced bool) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.sortedLocked(), c.synced
+}
+
+// sortedLocked returns the live entries, newest first, building the list
+// if a change dropped it. The caller holds c.mu for writing.
+func (c *Cache) sortedLocked() []*entry {
 	if c.sorted == nil {
 		s := make([]*entry, 0, len(c.names))
 		for _, e := range c.entries {
@@ -216,5 +224,57 @@ func (c *Cache) sortedLive() (list []*entry, synced bool) {
 		})
 		c.sorted = s
 	}
-	return c.sorted, c.synced
+	return c.sorted
+}
+
+// indexedLive returns the live entries, newest first, whose IndexLabel is
+// value: sortedLive narrowed through the index, which is built on the
+// first such read after a change.
+func (c *Cache) indexedLive(value string) (list []*entry, synced bool) {
+	c.mu.RLock()
+	idx, synced := c.byIndex, c.synced
+	c.mu.RUnlock()
+	if !synced {
+		return nil, false
+	}
+	if idx == nil {
+		c.mu.Lock()
+		if c.byIndex == nil {
+			idx = map[string][]*entry{}
+			for _, e := range c.sortedLocked() {
+				if v, ok := e.summary.Labels[c.opts.IndexLabel]; ok {
+					idx[v] = append(idx[v], e)
+				}
+			}
+			c.byIndex = idx
+		}
+		idx, synced = c.byIndex, c.synced
+		c.mu.Unlock()
+	}
+	return idx[value], synced
+}
+
+// indexValue returns the value a list's label filters require of
+// IndexLabel, if they require one.
+func (c *Cache) indexValue(labels []string) (string, bool) {
+	if c.opts.IndexLabel == "" {
+		return "", false
+	}
+	for _, l := range labels {
+		if k, v, ok := strings.Cut(l, "="); ok && k == c.opts.IndexLabel {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// candidates returns the live entries a cached list must match: those of
+// one index value when the filters name one, else all.
+func (c *Cache) candidates(opts engine.ListOptions) (list []*entry, synced, indexed bool) {
+	if v, ok := c.indexValue(opts.Labels); ok {
+		list, synced = c.indexedLive(v)
+		return list, synced, true
+	}
+	list, synced = c.sortedLive()
+	return list, synced, false
 }
