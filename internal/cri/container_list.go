@@ -15,33 +15,50 @@ import (
 // ListContainers lists containers, honouring the id (or prefix), state,
 // sandbox id (or prefix) and label selector filters.
 func (s *Service) ListContainers(ctx context.Context, req *runtimeapi.ListContainersRequest) (*runtimeapi.ListContainersResponse, error) {
-	ctrs, err := s.listContainers(ctx, req.Filter)
+	list, err := s.containerListing(ctx, req.Filter)
 	if err != nil {
 		return nil, err
 	}
-	return &runtimeapi.ListContainersResponse{Containers: ctrs}, nil
+	whole := wholeListing(req.Filter)
+	if whole {
+		if resp, ok := s.relists.containers.get(list); ok {
+			return resp, nil
+		}
+	}
+	resp := &runtimeapi.ListContainersResponse{Containers: s.containerItems(ctx, list, req.Filter)}
+	if whole {
+		s.relists.containers.put(s, list, resp, resp.Containers)
+	}
+	return resp, nil
 }
 
 // listContainers returns shared, read-only items (see list_fast.go).
 func (s *Service) listContainers(ctx context.Context, f *runtimeapi.ContainerFilter) ([]*runtimeapi.Container, error) {
-	var list []*cache.Shared
+	list, err := s.containerListing(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return s.containerItems(ctx, list, f), nil
+}
+
+// containerListing is the cache's listing a container filter selects from.
+func (s *Service) containerListing(ctx context.Context, f *runtimeapi.ContainerFilter) ([]*cache.Shared, error) {
 	if f.GetId() != "" {
 		found, err := s.findManaged(ctx, naming.TypeContainer, f.GetId())
 		if err != nil {
 			return nil, err
 		}
-		list = cache.WrapShared(found)
-	} else {
-		labels := append(s.managedFilter(naming.TypeContainer), selectorFilters(f.GetLabelSelector())...)
-		if sb := f.GetPodSandboxId(); len(sb) == fullIDLen {
-			labels = append(labels, naming.LabelSandboxID+"="+sb)
-		}
-		var err error
-		list, err = s.eng.ListShared(ctx, engine.ListOptions{All: true, Labels: labels})
-		if err != nil {
-			return nil, err
-		}
+		return cache.WrapShared(found), nil
 	}
+	labels := append(s.managedFilter(naming.TypeContainer), selectorFilters(f.GetLabelSelector())...)
+	if sb := f.GetPodSandboxId(); len(sb) == fullIDLen {
+		labels = append(labels, naming.LabelSandboxID+"="+sb)
+	}
+	return s.eng.ListShared(ctx, engine.ListOptions{All: true, Labels: labels})
+}
+
+// containerItems derives the CRI items of a listing, filtered.
+func (s *Service) containerItems(ctx context.Context, list []*cache.Shared, f *runtimeapi.ContainerFilter) []*runtimeapi.Container {
 	out := make([]*runtimeapi.Container, 0, len(list))
 	for _, sh := range list {
 		d := s.listedOf(sh, naming.TypeContainer)
@@ -65,7 +82,7 @@ func (s *Service) listContainers(ctx context.Context, f *runtimeapi.ContainerFil
 		}
 		out = append(out, ctr)
 	}
-	return out, nil
+	return out
 }
 
 // createdState checks a container listed "created" by the engine itself

@@ -86,9 +86,14 @@ func rememberWire[T any, P interface {
 	if err != nil {
 		return // encoded the ordinary way then
 	}
-	key := weak.Make((*T)(item))
+	rememberBytes((*T)(item), b)
+}
+
+// rememberBytes stores b as item's encoding.
+func rememberBytes[T any](item *T, b []byte) {
+	key := weak.Make(item)
 	wires.Store(key, b)
-	runtime.AddCleanup((*T)(item), func(k weak.Pointer[T]) { wires.Delete(k) }, key)
+	runtime.AddCleanup(item, func(k weak.Pointer[T]) { wires.Delete(k) }, key)
 }
 
 func wireOf[T any](item *T) ([]byte, bool) {
@@ -124,7 +129,29 @@ var (
 
 // appendRepeated encodes a message whose only field, listField, is the
 // repeated items, from their stored encodings; ok=false if one has none.
+// The buffer is from gRPC's pool, returned to it once written: a 250-pod
+// relist's response (80 KiB and more) is otherwise garbage the collector
+// must chase.
 func appendRepeated[T any](items []*T) (mem.BufferSlice, bool) {
+	pool := mem.DefaultBufferPool()
+	var bp *[]byte
+	buf, ok := encodeRepeated(items, func(n int) []byte {
+		bp = pool.Get(n)
+		return (*bp)[:0]
+	})
+	if !ok {
+		if bp != nil {
+			pool.Put(bp)
+		}
+		return nil, false
+	}
+	*bp = buf
+	return mem.BufferSlice{mem.NewBuffer(bp, pool)}, true
+}
+
+// encodeRepeated is appendRepeated into a buffer alloc(n) gives, n being
+// the encoding's exact size; ok=false if an item has no stored encoding.
+func encodeRepeated[T any](items []*T, alloc func(n int) []byte) ([]byte, bool) {
 	parts := make([][]byte, len(items))
 	n := 0
 	for i, it := range items {
@@ -135,18 +162,12 @@ func appendRepeated[T any](items []*T) (mem.BufferSlice, bool) {
 		parts[i] = b
 		n += protowire.SizeTag(listField) + protowire.SizeBytes(len(b))
 	}
-	// From gRPC's buffer pool, returned to it once written: a relist's
-	// response (80 KiB at 250 pods, twice a second) is otherwise garbage
-	// the collector must chase.
-	pool := mem.DefaultBufferPool()
-	bp := pool.Get(n)
-	buf := (*bp)[:0]
+	buf := alloc(n)
 	for _, b := range parts {
 		buf = protowire.AppendTag(buf, listField, protowire.BytesType)
 		buf = protowire.AppendBytes(buf, b)
 	}
-	*bp = buf
-	return mem.BufferSlice{mem.NewBuffer(bp, pool)}, true
+	return buf, true
 }
 
 // marshalListed encodes the List responses from their items' stored
@@ -155,10 +176,16 @@ func appendRepeated[T any](items []*T) (mem.BufferSlice, bool) {
 func marshalListed(v any) (mem.BufferSlice, bool) {
 	switch r := v.(type) {
 	case *runtimeapi.ListPodSandboxResponse:
+		if b, ok := wireOf(r); ok { // a remembered relist (list_memo.go)
+			return mem.BufferSlice{mem.SliceBuffer(b)}, true
+		}
 		if sandboxesEncodable && len(r.ProtoReflect().GetUnknown()) == 0 {
 			return appendRepeated(r.Items)
 		}
 	case *runtimeapi.ListContainersResponse:
+		if b, ok := wireOf(r); ok {
+			return mem.BufferSlice{mem.SliceBuffer(b)}, true
+		}
 		if containersEncodable && len(r.ProtoReflect().GetUnknown()) == 0 {
 			return appendRepeated(r.Containers)
 		}

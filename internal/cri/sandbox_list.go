@@ -14,32 +14,49 @@ import (
 // ListPodSandbox lists sandboxes, honouring the id (or id prefix), state and
 // label selector filters.
 func (s *Service) ListPodSandbox(ctx context.Context, req *runtimeapi.ListPodSandboxRequest) (*runtimeapi.ListPodSandboxResponse, error) {
-	items, err := s.listSandboxes(ctx, req.Filter)
+	list, err := s.sandboxListing(ctx, req.Filter)
 	if err != nil {
 		return nil, err
 	}
-	return &runtimeapi.ListPodSandboxResponse{Items: items}, nil
+	whole := wholeListing(req.Filter)
+	if whole {
+		if resp, ok := s.relists.sandboxes.get(list); ok {
+			return resp, nil
+		}
+	}
+	resp := &runtimeapi.ListPodSandboxResponse{Items: s.sandboxItems(list, req.Filter)}
+	if whole {
+		s.relists.sandboxes.put(s, list, resp, resp.Items)
+	}
+	return resp, nil
 }
 
 // listSandboxes returns shared, read-only items (see list_fast.go).
 func (s *Service) listSandboxes(ctx context.Context, f *runtimeapi.PodSandboxFilter) ([]*runtimeapi.PodSandbox, error) {
-	var list []*cache.Shared
+	list, err := s.sandboxListing(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return s.sandboxItems(list, f), nil
+}
+
+// sandboxListing is the cache's listing a sandbox filter selects from.
+func (s *Service) sandboxListing(ctx context.Context, f *runtimeapi.PodSandboxFilter) ([]*cache.Shared, error) {
 	if f.GetId() != "" {
 		found, err := s.findManaged(ctx, naming.TypeSandbox, f.GetId())
 		if err != nil {
 			return nil, err
 		}
-		list = cache.WrapShared(found)
-	} else {
-		var err error
-		list, err = s.eng.ListShared(ctx, engine.ListOptions{
-			All:    true,
-			Labels: append(s.managedFilter(naming.TypeSandbox), selectorFilters(f.GetLabelSelector())...),
-		})
-		if err != nil {
-			return nil, err
-		}
+		return cache.WrapShared(found), nil
 	}
+	return s.eng.ListShared(ctx, engine.ListOptions{
+		All:    true,
+		Labels: append(s.managedFilter(naming.TypeSandbox), selectorFilters(f.GetLabelSelector())...),
+	})
+}
+
+// sandboxItems derives the CRI items of a listing, filtered.
+func (s *Service) sandboxItems(list []*cache.Shared, f *runtimeapi.PodSandboxFilter) []*runtimeapi.PodSandbox {
 	items := make([]*runtimeapi.PodSandbox, 0, len(list))
 	for _, sh := range list {
 		d := s.listedOf(sh, naming.TypeSandbox)
@@ -57,7 +74,7 @@ func (s *Service) listSandboxes(ctx context.Context, f *runtimeapi.PodSandboxFil
 		}
 		items = append(items, sb)
 	}
-	return items, nil
+	return items
 }
 
 func sandboxFromSummary(c *container.Summary) *runtimeapi.PodSandbox {

@@ -75,6 +75,8 @@ type Service struct {
 	// rootDir is Config.RootDir made absolute: the owner label's value.
 	rootDir string
 
+	// relists are the last unfiltered List responses (list_memo.go).
+	relists relistMemos
 	// imageRefs spares ContainerStatus an image inspect per call.
 	imageRefs imageRefMemo
 	// drains remembers exited containers whose log drain timed out.

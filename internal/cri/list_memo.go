@@ -1,0 +1,75 @@
+package cri
+
+import (
+	"sync/atomic"
+	"unsafe"
+
+	"google.golang.org/protobuf/proto"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/dockerlet/dockerlet/internal/engine/cache"
+)
+
+// The relist, answered again while nothing changed. The kubelet lists
+// every sandbox and every container each second, unfiltered. The cache
+// hands out the same listing (the same slice) until something changes;
+// while it does, the List RPC hands out the same response, whose whole
+// encoding was made once from its items' (list_fast.go). At 250 pods,
+// looking up 250 items' encodings on every call was most of a relist's
+// CPU. Part of the List fast path: off with Config.PlainLists.
+//
+// Ownership: a remembered response, like its items, is shared by every
+// caller and read-only; gRPC only marshals it.
+
+// relistMemos holds the last unfiltered List responses.
+type relistMemos struct {
+	sandboxes  relistMemo[runtimeapi.ListPodSandboxResponse]
+	containers relistMemo[runtimeapi.ListContainersResponse]
+}
+
+type relistMemo[R any] struct{ cur atomic.Pointer[relistEntry[R]] }
+
+type relistEntry[R any] struct {
+	list []*cache.Shared // the listing resp was made from; kept, so its identity stays its own
+	resp *R
+}
+
+// wholeListing reports whether a List filter selects nothing away: the
+// kubelet's relist.
+func wholeListing(f proto.Message) bool { return proto.Size(f) == 0 }
+
+// get returns the response made from this very listing, if it is the last.
+func (m *relistMemo[R]) get(list []*cache.Shared) (*R, bool) {
+	e := m.cur.Load()
+	if e == nil || len(list) == 0 || len(e.list) != len(list) || unsafe.SliceData(e.list) != unsafe.SliceData(list) {
+		return nil, false
+	}
+	return e.resp, true
+}
+
+// put remembers resp, made from list, when it can be answered again: the
+// fast path is on, the listing is the cache's own (a listing straight
+// from the engine is new on every call) and every item has its encoding.
+func (m *relistMemo[R]) put(s *Service, list []*cache.Shared, resp *R, items any) {
+	if s.cfg.PlainLists || len(list) == 0 {
+		return
+	}
+	for _, sh := range list {
+		if !sh.Inspected {
+			return
+		}
+	}
+	var wire []byte
+	var ok bool
+	switch it := items.(type) {
+	case []*runtimeapi.PodSandbox:
+		wire, ok = encodeRepeated(it, func(n int) []byte { return make([]byte, 0, n) })
+	case []*runtimeapi.Container:
+		wire, ok = encodeRepeated(it, func(n int) []byte { return make([]byte, 0, n) })
+	}
+	if !ok {
+		return
+	}
+	rememberBytes(resp, wire)
+	m.cur.Store(&relistEntry[R]{list: list, resp: resp})
+}
