@@ -48,7 +48,9 @@ func growthMetrics(r *result.Result) []metric {
 		return nil
 	}
 	return []metric{
-		call("ListPodSandbox"), call("ListContainers"), call("PodSandboxStatus"), call("ContainerStatus"),
+		call("ListPodSandbox"), call("ListContainers"),
+		call("ListPodSandbox undecoded"), call("ListContainers undecoded"),
+		call("PodSandboxStatus"), call("ContainerStatus"),
 		call("ListContainerStats"), call("ContainerStats"), call("ListPodSandboxStats"), call("Status"),
 		call("docker:ListContainers"), call("docker:InspectContainer"),
 		{"RSS max (MiB)", rssMax},
@@ -158,7 +160,7 @@ func writeSideBySide(w io.Writer, m *mode) {
 	row := func(name string, a, b float64) {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", name, f(a), f(b), f(ratio(a, b)))
 	}
-	for _, c := range []string{"ListPodSandbox", "ListContainers", "PodSandboxStatus", "ContainerStatus", "ListContainerStats", "ContainerStats"} {
+	for _, c := range []string{"ListPodSandbox", "ListContainers", "ListPodSandbox undecoded", "ListContainers undecoded", "PodSandboxStatus", "ContainerStatus", "ListContainerStats", "ContainerStats"} {
 		row(c+" p50 (ms)", callP50(s, n, c), callP50(p, n, c))
 	}
 	row("relist (ms)", relist(s, n), relist(p, n))

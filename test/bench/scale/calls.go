@@ -74,7 +74,7 @@ func (b *bench) calls() []namedCall {
 // times and at most -call-budget per call.
 func (b *bench) measureCalls(ctx context.Context) (map[string]*result.Stats, error) {
 	out := map[string]*result.Stats{}
-	calls := b.calls()
+	calls := append(b.calls(), b.undecodedCalls()...)
 	if b.floor != nil {
 		calls = append(calls, b.floor.calls(b)...)
 	}

@@ -55,6 +55,7 @@ type config struct {
 
 type bench struct {
 	cfg    config
+	conn   *grpc.ClientConn
 	rt     runtimeapi.RuntimeServiceClient
 	img    runtimeapi.ImageServiceClient
 	groups []procGroup
@@ -115,7 +116,7 @@ func main() {
 		fatal(err)
 	}
 	defer conn.Close()
-	b.rt, b.img = runtimeapi.NewRuntimeServiceClient(conn), runtimeapi.NewImageServiceClient(conn)
+	b.conn, b.rt, b.img = conn, runtimeapi.NewRuntimeServiceClient(conn), runtimeapi.NewImageServiceClient(conn)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
