@@ -19,15 +19,15 @@ func (s *Service) ListContainers(ctx context.Context, req *runtimeapi.ListContai
 	if err != nil {
 		return nil, err
 	}
-	whole := wholeListing(req.Filter)
-	if whole {
-		if resp, ok := s.relists.containers.get(list); ok {
+	slot, memo := containerSlot(req.Filter)
+	if memo {
+		if resp, ok := s.relists.containers.get(slot, list); ok {
 			return resp, nil
 		}
 	}
 	resp := &runtimeapi.ListContainersResponse{Containers: s.containerItems(ctx, list, req.Filter)}
-	if whole {
-		s.relists.containers.put(s, list, resp, resp.Containers)
+	if memo {
+		s.relists.containers.put(slot, s, list, resp, resp.Containers)
 	}
 	return resp, nil
 }

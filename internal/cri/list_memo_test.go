@@ -9,8 +9,9 @@ import (
 )
 
 // The unfiltered relist is answered with the same response while nothing
-// changes, its encoding decoding to it; a change (a new pod, a
-// state change) gives a new one; filtered lists are never remembered.
+// changes, its encoding decoding to it, and so is each state filter's; a
+// change (a new pod, a state change) gives a new one; other filters are
+// never remembered.
 func TestRelistRemembered(t *testing.T) {
 	h := newHarness(t)
 	svc := h.svc
@@ -65,12 +66,31 @@ func TestRelistRemembered(t *testing.T) {
 	if b, ok := wireOf(sbs); !ok || len(b) == 0 {
 		t.Error("the remembered sandbox relist has no stored encoding")
 	}
-	// A filtered list is made afresh.
+	// Filtered by state alone (the kubelet's running pods): remembered
+	// apart from the whole listing.
 	ready := &runtimeapi.PodSandboxFilter{State: &runtimeapi.PodSandboxStateValue{State: runtimeapi.PodSandboxState_SANDBOX_READY}}
 	f1, _ := svc.ListPodSandbox(h.ctx, &runtimeapi.ListPodSandboxRequest{Filter: ready})
 	f2, _ := svc.ListPodSandbox(h.ctx, &runtimeapi.ListPodSandboxRequest{Filter: ready})
-	if f1 == f2 || f1 == sbs {
-		t.Error("a filtered list was answered with a remembered response")
+	if f1 != f2 || f1 == sbs || len(f1.Items) != 2 {
+		t.Errorf("ready sandboxes: %d, remembered %v, the whole listing's response %v; want 2, true, false", len(f1.Items), f1 == f2, f1 == sbs)
+	}
+	encodedAsOrdinary(f1)
+	notReady := &runtimeapi.PodSandboxFilter{State: &runtimeapi.PodSandboxStateValue{State: runtimeapi.PodSandboxState_SANDBOX_NOTREADY}}
+	if nr, _ := svc.ListPodSandbox(h.ctx, &runtimeapi.ListPodSandboxRequest{Filter: notReady}); len(nr.Items) != 0 || nr == f1 {
+		t.Errorf("not-ready sandboxes: %d (the ready ones' response %v); want none", len(nr.Items), nr == f1)
+	}
+	running := &runtimeapi.ContainerFilter{State: &runtimeapi.ContainerStateValue{State: runtimeapi.ContainerState_CONTAINER_RUNNING}}
+	r1, _ := svc.ListContainers(h.ctx, &runtimeapi.ListContainersRequest{Filter: running})
+	r2, _ := svc.ListContainers(h.ctx, &runtimeapi.ListContainersRequest{Filter: running})
+	if r1 != r2 || r1 == cs {
+		t.Errorf("running containers: remembered %v, the whole listing's response %v; want true, false", r1 == r2, r1 == cs)
+	}
+	// Any other filter is answered afresh.
+	sel := &runtimeapi.PodSandboxFilter{LabelSelector: map[string]string{"app": "x"}, State: ready.State}
+	s1, _ := svc.ListPodSandbox(h.ctx, &runtimeapi.ListPodSandboxRequest{Filter: sel})
+	s2, _ := svc.ListPodSandbox(h.ctx, &runtimeapi.ListPodSandboxRequest{Filter: sel})
+	if s1 == s2 {
+		t.Error("a list filtered by labels was answered with a remembered response")
 	}
 	// A change: a third pod, then a stop.
 	c := h.runSandbox("c")

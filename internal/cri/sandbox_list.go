@@ -18,15 +18,15 @@ func (s *Service) ListPodSandbox(ctx context.Context, req *runtimeapi.ListPodSan
 	if err != nil {
 		return nil, err
 	}
-	whole := wholeListing(req.Filter)
-	if whole {
-		if resp, ok := s.relists.sandboxes.get(list); ok {
+	slot, memo := sandboxSlot(req.Filter)
+	if memo {
+		if resp, ok := s.relists.sandboxes.get(slot, list); ok {
 			return resp, nil
 		}
 	}
 	resp := &runtimeapi.ListPodSandboxResponse{Items: s.sandboxItems(list, req.Filter)}
-	if whole {
-		s.relists.sandboxes.put(s, list, resp, resp.Items)
+	if memo {
+		s.relists.sandboxes.put(slot, s, list, resp, resp.Items)
 	}
 	return resp, nil
 }
