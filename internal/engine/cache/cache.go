@@ -68,7 +68,8 @@ type Options struct {
 	Logger       *slog.Logger
 	Metrics      Metrics
 
-	// fullEvery: one periodic resync in this many is full; tests change
+	// fullEvery: each container is inspected once in this many periodic
+	// resyncs (a share of them in each); tests change
 	// it. Default fullResyncEvery.
 	fullEvery int
 	// settleAfter: delay of the extra full resync after a reconnect; tests

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"hash/fnv"
 	"maps"
 	"slices"
 	"time"
@@ -76,4 +77,27 @@ func sameEndpoints(a, b *container.NetworkSettingsSummary) bool {
 		}
 	}
 	return true
+}
+
+// inTurn adds to todo the listed containers whose turn share is (a stable
+// hash of the id modulo fullEvery), those not in todo already: over
+// fullEvery periodic resyncs every container is inspected once.
+func (c *Cache) inTurn(list, todo []container.Summary, share int) []container.Summary {
+	have := make(map[string]bool, len(todo))
+	for _, s := range todo {
+		have[s.ID] = true
+	}
+	for _, s := range list {
+		if !have[s.ID] && turnOf(s.ID, c.opts.fullEvery) == share {
+			todo = append(todo, s)
+		}
+	}
+	return todo
+}
+
+// turnOf is id's share of the rotation among n.
+func turnOf(id string, n int) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	return int(h.Sum32() % uint32(n))
 }

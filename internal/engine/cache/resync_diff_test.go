@@ -2,6 +2,7 @@ package cache
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -31,7 +32,8 @@ func (d dockerStatus) ListContainers(ctx context.Context, opts engine.ListOption
 }
 
 // diffEnv is a cache over a fake that lists like Docker, with frequent
-// periodic resyncs that are never full unless fullEvery says so.
+// periodic resyncs that inspect unchanged containers only in their turn
+// (one in fullEvery resyncs).
 type diffEnv struct {
 	fake   *fake.Fake
 	wrap   *flaky
@@ -89,7 +91,8 @@ func TestPartialResyncInspectsOnlyChanges(t *testing.T) {
 		t.Fatalf("%d inspects over 4 periodic resyncs of %d unchanged containers; want about %d (the listing's own)", got, n, 4*n)
 	}
 
-	// With every periodic resync full, each one inspects all of them.
+	// With every container's turn in every periodic resync, each one
+	// inspects all of them.
 	full := newDiffEnv(t, 1)
 	for i := range n {
 		full.run(t, "k8s_c"+string(rune('a'+i))+"_p_ns_uid_0")
@@ -150,4 +153,29 @@ func TestPartialResyncRepairsMissedRemoveAndCreate(t *testing.T) {
 		got := ids(t, d.cache, all)
 		return len(got) == 1 && got[0] == added
 	})
+}
+
+// The turns spread the inspection of unchanged containers over fullEvery
+// periodic resyncs: over a whole number of rounds each container is
+// inspected once a round — not all at once every fullEvery-th resync.
+func TestPeriodicResyncInspectsEachInTurn(t *testing.T) {
+	const n, every = 24, 4
+	d := newDiffEnv(t, every)
+	for i := range n {
+		d.run(t, fmt.Sprintf("k8s_c%02d_p_ns_uid_0", i))
+	}
+	d.inspectsOver(t, 2) // the start events' inspects settle
+	// The wrapper inspects each listed container once per resync to
+	// render its status; the turns add n per round of `every` resyncs.
+	const rounds = 3
+	got := d.inspectsOver(t, rounds*every) - rounds*every*n
+	if got < rounds*n-n/2 || got > rounds*n+n {
+		t.Fatalf("%d inspects beyond the listings' over %d rounds of %d containers; want about %d", got, rounds, n, rounds*n)
+	}
+	// And no resync inspects them all at once: each takes its share.
+	for i := range 2 * every {
+		if extra := d.inspectsOver(t, 1) - n; extra > n/2 {
+			t.Fatalf("periodic resync %d inspected %d unchanged containers of %d; want about %d, its turn's share", i, extra, n, n/every)
+		}
+	}
 }
