@@ -27,7 +27,7 @@ func (s *Service) ListContainers(ctx context.Context, req *runtimeapi.ListContai
 	}
 	resp := &runtimeapi.ListContainersResponse{Containers: s.containerItems(ctx, list, req.Filter)}
 	if memo {
-		s.relists.containers.put(slot, s, list, resp, resp.Containers)
+		s.relists.containers.put(slot, s.cfg.PlainLists, list, resp, resp.Containers)
 	}
 	return resp, nil
 }

@@ -25,15 +25,16 @@ import (
 
 // relistMemos holds the last List responses of each state filter.
 type relistMemos struct {
-	sandboxes  relistMemo[runtimeapi.ListPodSandboxResponse]
-	containers relistMemo[runtimeapi.ListContainersResponse]
+	sandboxes  relistMemo[runtimeapi.ListPodSandboxResponse, runtimeapi.PodSandbox]
+	containers relistMemo[runtimeapi.ListContainersResponse, runtimeapi.Container]
 }
 
 // relistSlots: one for no state filter, one per state (the CRI has 2
 // sandbox and 4 container states; room for more).
 const relistSlots = 8
 
-type relistMemo[R any] struct {
+// relistMemo remembers responses R listing items T.
+type relistMemo[R, T any] struct {
 	slot [relistSlots]atomic.Pointer[relistEntry[R]]
 }
 
@@ -74,7 +75,7 @@ func stateSlot(filtered bool, state int32) (int, bool) {
 }
 
 // get returns the response made from this very listing, if it is the last.
-func (m *relistMemo[R]) get(slot int, list []*cache.Shared) (*R, bool) {
+func (m *relistMemo[R, T]) get(slot int, list []*cache.Shared) (*R, bool) {
 	e := m.slot[slot].Load()
 	if e == nil || len(list) == 0 || len(e.list) != len(list) || unsafe.SliceData(e.list) != unsafe.SliceData(list) {
 		return nil, false
@@ -85,8 +86,8 @@ func (m *relistMemo[R]) get(slot int, list []*cache.Shared) (*R, bool) {
 // put remembers resp, made from list, when it can be answered again: the
 // fast path is on, the listing is the cache's own (a listing straight
 // from the engine is new on every call) and every item has its encoding.
-func (m *relistMemo[R]) put(slot int, s *Service, list []*cache.Shared, resp *R, items any) {
-	if s.cfg.PlainLists || len(list) == 0 {
+func (m *relistMemo[R, T]) put(slot int, plain bool, list []*cache.Shared, resp *R, items []*T) {
+	if plain || len(list) == 0 {
 		return
 	}
 	for _, sh := range list {
@@ -94,14 +95,7 @@ func (m *relistMemo[R]) put(slot int, s *Service, list []*cache.Shared, resp *R,
 			return
 		}
 	}
-	var wire []byte
-	var ok bool
-	switch it := items.(type) {
-	case []*runtimeapi.PodSandbox:
-		wire, ok = encodeRepeated(it, func(n int) []byte { return make([]byte, 0, n) })
-	case []*runtimeapi.Container:
-		wire, ok = encodeRepeated(it, func(n int) []byte { return make([]byte, 0, n) })
-	}
+	wire, ok := encodeRepeated(items, func(n int) []byte { return make([]byte, 0, n) })
 	if !ok {
 		return
 	}

@@ -26,7 +26,7 @@ func (s *Service) ListPodSandbox(ctx context.Context, req *runtimeapi.ListPodSan
 	}
 	resp := &runtimeapi.ListPodSandboxResponse{Items: s.sandboxItems(list, req.Filter)}
 	if memo {
-		s.relists.sandboxes.put(slot, s, list, resp, resp.Items)
+		s.relists.sandboxes.put(slot, s.cfg.PlainLists, list, resp, resp.Items)
 	}
 	return resp, nil
 }
