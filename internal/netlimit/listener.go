@@ -39,9 +39,10 @@ func (l *Listener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		if n := l.active.Add(1); l.max > 0 && n > l.max {
+			// Counted before the close: whoever sees the close sees the count.
 			l.active.Add(-1)
-			c.Close()
 			l.reject()
+			c.Close()
 			continue
 		}
 		return &conn{Conn: c, l: l}, nil
