@@ -2,15 +2,23 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
 
-// ListContainers implements Engine.
+// ListContainers implements Engine. The answer is decoded one container
+// at a time as it arrives: the moby client reads a listing whole into a
+// buffer that doubles as it fills before decoding it, and at a few hundred
+// pods that is a megabyte of JSON and twice that in buffers, once a minute
+// for the cache's resync.
 func (c *Client) ListContainers(ctx context.Context, opts ListOptions) ([]container.Summary, error) {
 	ctx, cancel := c.short(ctx)
 	defer cancel()
@@ -27,11 +35,62 @@ func (c *Client) ListContainers(ctx context.Context, opts ListOptions) ([]contai
 	if len(opts.Status) > 0 {
 		f.Add("status", opts.Status...)
 	}
-	r, err := c.api.ContainerList(ctx, client.ContainerListOptions{All: opts.All, Filters: f})
+	q := url.Values{}
+	if opts.All {
+		q.Set("all", "1")
+	}
+	if len(f) > 0 {
+		b, err := json.Marshal(f)
+		if err != nil {
+			return nil, classify("list containers", err)
+		}
+		q.Set("filters", string(b))
+	}
+	body, err := c.rawGet(ctx, "/containers/json", q, listBufSize)
 	if err != nil {
 		return nil, c.classifyCall(ctx, "list containers", err)
 	}
-	return r.Items, nil
+	defer body.Close()
+	list, err := decodeList(body)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+		} else {
+			err = fmt.Errorf("%w: %w", errdefs.ErrUnavailable, err)
+		}
+		return nil, c.classifyCall(ctx, "list containers", err)
+	}
+	return list, nil
+}
+
+// listBufSize is the read buffer of a listing's connection.
+const listBufSize = 16 << 10
+
+// decodeList decodes a JSON array of containers (or null) element by
+// element, so the decoder holds one container's JSON at a time.
+func decodeList(r io.Reader) ([]container.Summary, error) {
+	dec := json.NewDecoder(r)
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, fmt.Errorf("decode listing: %w", err)
+	}
+	if tok == nil {
+		return nil, nil
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '[' {
+		return nil, fmt.Errorf("decode listing: want an array, got %v", tok)
+	}
+	var out []container.Summary
+	for dec.More() {
+		out = append(out, container.Summary{})
+		if err := dec.Decode(&out[len(out)-1]); err != nil {
+			return nil, fmt.Errorf("decode listing: container %d: %w", len(out), err)
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, fmt.Errorf("decode listing: %w", err)
+	}
+	return out, nil
 }
 
 // InspectContainer implements Engine.

@@ -1,20 +1,13 @@
 package engine
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/containerd/errdefs"
-	"github.com/containerd/errdefs/pkg/errhttp"
-	"github.com/moby/moby/client"
 )
 
 // followBufSize is the read buffer of a followed log's connection. It
@@ -38,10 +31,6 @@ func (c *Client) followLogs(ctx context.Context, id string, opts LogsOptions) (r
 	if strings.ContainsAny(id, "/?#") || id == "" {
 		return nil, true, classify("logs of container "+id, fmt.Errorf("invalid container id %q: %w", id, errdefs.ErrInvalidArgument))
 	}
-	// Negotiates the API version once per client; a no-op afterwards.
-	if _, err := c.api.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
-		return nil, true, classify("logs of container "+id, err)
-	}
 	q := url.Values{"follow": {"1"}}
 	if opts.Stdout {
 		q.Set("stdout", "1")
@@ -55,78 +44,11 @@ func (c *Client) followLogs(ctx context.Context, id string, opts LogsOptions) (r
 	if opts.Since != "" {
 		q.Set("since", opts.Since)
 	}
-	u := &url.URL{Scheme: "http", Host: "docker", Path: "/containers/" + id + "/logs", RawQuery: q.Encode()}
-	if v := c.api.ClientVersion(); v != "" {
-		u.Path = "/v" + strings.TrimPrefix(v, "v") + u.Path
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	rc, err = c.rawGet(ctx, "/containers/"+id+"/logs", q, followBufSize)
 	if err != nil {
 		return nil, true, classify("logs of container "+id, err)
 	}
-	conn, err := c.api.Dialer()(ctx)
-	if err != nil {
-		return nil, true, classify("logs of container "+id, fmt.Errorf("%w: %w", errdefs.ErrUnavailable, err))
-	}
-	// A cancelled ctx closes the connection, which ends a blocked read;
-	// no goroutine waits for that.
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	// fail ends the connection; a transport error is the daemon going
-	// away, unless the caller's own ctx ended it.
-	fail := func(err error, transport bool) (io.ReadCloser, bool, error) {
-		stop()
-		conn.Close()
-		switch {
-		case ctx.Err() != nil:
-			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
-		case transport:
-			err = fmt.Errorf("%w: %w", errdefs.ErrUnavailable, err)
-		}
-		return nil, true, classify("logs of container "+id, err)
-	}
-	if err := req.Write(conn); err != nil {
-		return fail(err, true)
-	}
-	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, followBufSize), req)
-	if err != nil {
-		return fail(err, true)
-	}
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return fail(statusError(resp.StatusCode, msg), false)
-	}
-	return &followedLog{body: resp.Body, conn: conn, stop: stop}, true, nil
-}
-
-// followedLog is the body of a followed log; Close ends its connection.
-type followedLog struct {
-	body io.ReadCloser
-	conn net.Conn
-	stop func() bool
-	once sync.Once
-}
-
-func (f *followedLog) Read(p []byte) (int, error) { return f.body.Read(p) }
-
-func (f *followedLog) Close() error {
-	f.once.Do(func() {
-		f.stop()
-		f.conn.Close()
-	})
-	return nil
-}
-
-// statusError turns a Docker error answer (JSON {"message": …}) into an
-// error of the kind its status code means, as the moby client does for
-// the calls it makes.
-func statusError(code int, body []byte) error {
-	var m struct {
-		Message string `json:"message"`
-	}
-	msg := strings.TrimSpace(string(body))
-	if json.Unmarshal(body, &m) == nil && m.Message != "" {
-		msg = m.Message
-	}
-	return fmt.Errorf("%w: %s", errhttp.ToNative(code), msg)
+	return rc, true, nil
 }
 
 // unixSeconds reports whether s is empty or Docker's "seconds[.nanos]",
