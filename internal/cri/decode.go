@@ -27,6 +27,9 @@ func (c *requestCodec) Marshal(v any) (mem.BufferSlice, error) {
 	if b, ok := marshalListed(v); ok {
 		return b, nil
 	}
+	if b, ok, err := marshalSized(v); ok {
+		return b, err
+	}
 	return c.base.Marshal(v)
 }
 

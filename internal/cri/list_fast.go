@@ -129,24 +129,22 @@ var (
 
 // appendRepeated encodes a message whose only field, listField, is the
 // repeated items, from their stored encodings; ok=false if one has none.
-// The buffer is from gRPC's pool, returned to it once written: a 250-pod
-// relist's response (80 KiB and more) is otherwise garbage the collector
-// must chase.
+// The buffer is responseBuffer's: from gRPC's pool when small, returned
+// to it once written.
 func appendRepeated[T any](items []*T) (mem.BufferSlice, bool) {
-	pool := mem.DefaultBufferPool()
-	var bp *[]byte
+	var wrap func([]byte) mem.Buffer
+	var start []byte
 	buf, ok := encodeRepeated(items, func(n int) []byte {
-		bp = pool.Get(n)
-		return (*bp)[:0]
+		start, wrap = responseBuffer(n)
+		return start
 	})
 	if !ok {
-		if bp != nil {
-			pool.Put(bp)
+		if wrap != nil {
+			wrap(start).Free()
 		}
 		return nil, false
 	}
-	*bp = buf
-	return mem.BufferSlice{mem.NewBuffer(bp, pool)}, true
+	return mem.BufferSlice{wrap(buf)}, true
 }
 
 // encodeRepeated is appendRepeated into a buffer alloc(n) gives, n being
