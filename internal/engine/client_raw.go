@@ -8,7 +8,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -60,7 +62,8 @@ func (c *Client) rawGet(ctx context.Context, path string, q url.Values, bufSize 
 	if err := req.Write(conn); err != nil {
 		return fail(err, true)
 	}
-	resp, err := http.ReadResponse(bufio.NewReaderSize(conn, bufSize), req)
+	br := bufio.NewReaderSize(conn, bufSize)
+	resp, err := http.ReadResponse(br, req)
 	if err != nil {
 		return fail(err, true)
 	}
@@ -68,12 +71,23 @@ func (c *Client) rawGet(ctx context.Context, path string, q url.Values, bufSize 
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		return fail(statusError(resp.StatusCode, msg), false)
 	}
-	return &rawBody{body: resp.Body, conn: conn, stop: stop}, nil
+	// The body is read from the connection's reader directly, not through
+	// resp.Body, which would keep the answer, its request and their
+	// header maps alive as long as the body (a followed log's: the
+	// container's life). Nothing of the body has been read yet.
+	var body io.Reader = br // no length: until the daemon closes
+	switch {
+	case slices.Equal(resp.TransferEncoding, []string{"chunked"}):
+		body = httputil.NewChunkedReader(br)
+	case resp.ContentLength >= 0:
+		body = io.LimitReader(br, resp.ContentLength)
+	}
+	return &rawBody{body: body, conn: conn, stop: stop}, nil
 }
 
 // rawBody is the body of a rawGet answer; Close ends its connection.
 type rawBody struct {
-	body io.ReadCloser
+	body io.Reader
 	conn net.Conn
 	stop func() bool
 	once sync.Once
