@@ -55,7 +55,7 @@ func (s *Service) checkMemoryBelowUse(ctx context.Context, c *container.InspectR
 	if limit <= 0 || s.cfg.Stats == nil || c.State == nil || !c.State.Running {
 		return nil
 	}
-	st, err := s.cfg.Stats.ContainerStats(ctx, containerRef(c))
+	st, err := s.cfg.Stats.ContainerStats(ctx, containerRef(c, nil))
 	if err != nil {
 		return nil // no figure: Docker (and the kernel) decide
 	}

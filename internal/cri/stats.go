@@ -8,7 +8,6 @@ import (
 	"github.com/moby/moby/api/types/container"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/dockerlet/dockerlet/internal/engine"
 	"github.com/dockerlet/dockerlet/internal/naming"
 )
 
@@ -19,15 +18,23 @@ func (s *Service) requireStats(rpc string) error {
 	return nil
 }
 
-func containerRef(c *container.InspectResponse) ContainerStatsRef {
-	labels, ann := userLabels(c.Config.Labels)
+// containerRef builds the stats collector's view of a container. item,
+// when given, is its listed CRI item: the attributes then share its
+// metadata and label maps (read-only, as the listing's own) instead of
+// deriving them again for every container every stats cycle.
+func containerRef(c *container.InspectResponse, item *runtimeapi.Container) ContainerStatsRef {
+	attrs := &runtimeapi.ContainerAttributes{Id: c.ID}
+	if item != nil && item.Id == c.ID {
+		attrs.Metadata, attrs.Labels, attrs.Annotations = item.Metadata, item.Labels, item.Annotations
+	} else {
+		attrs.Metadata = containerMetadata(c.Config.Labels)
+		attrs.Labels, attrs.Annotations = userLabels(c.Config.Labels)
+	}
 	ref := ContainerStatsRef{
-		ID: c.ID,
-		Attributes: &runtimeapi.ContainerAttributes{
-			Id: c.ID, Metadata: containerMetadata(c.Config.Labels), Labels: labels, Annotations: ann,
-		},
-		Pid:   pidOf(c),
-		Image: c.Config.Labels[naming.LabelImage],
+		ID:         c.ID,
+		Attributes: attrs,
+		Pid:        pidOf(c),
+		Image:      c.Config.Labels[naming.LabelImage],
 	}
 	if c.HostConfig != nil {
 		ref.CgroupParent = c.HostConfig.CgroupParent
@@ -47,7 +54,7 @@ func (s *Service) ContainerStats(ctx context.Context, req *runtimeapi.ContainerS
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.cfg.Stats.ContainerStats(ctx, containerRef(c))
+	st, err := s.cfg.Stats.ContainerStats(ctx, containerRef(c, nil))
 	if err != nil {
 		return nil, err
 	}
@@ -75,7 +82,7 @@ func (s *Service) ListContainerStats(ctx context.Context, req *runtimeapi.ListCo
 		if err != nil {
 			return nil, err
 		}
-		st, err := s.cfg.Stats.ContainerStats(ctx, containerRef(ic))
+		st, err := s.cfg.Stats.ContainerStats(ctx, containerRef(ic, c))
 		if err != nil {
 			s.log(ctx).Debug("container stats failed", "container", c.Id, "err", err)
 			continue
@@ -87,53 +94,56 @@ func (s *Service) ListContainerStats(ctx context.Context, req *runtimeapi.ListCo
 
 // sandboxRef builds the stats collector's view of a sandbox.
 func (s *Service) sandboxRef(ctx context.Context, sb *container.InspectResponse) (SandboxStatsRef, error) {
-	ctrs, err := s.sandboxContainers(ctx, sb.ID)
+	ctrs, err := s.sandboxContainerItems(ctx, sb.ID)
 	if err != nil {
-		return s.sandboxRefOf(ctx, sb, nil), err
+		return s.sandboxRefOf(ctx, sb, nil, nil), err
 	}
-	return s.sandboxRefOf(ctx, sb, ctrs), nil
+	return s.sandboxRefOf(ctx, sb, nil, ctrs), nil
 }
 
-// sandboxRefOf is sandboxRef with the sandbox's containers already listed.
-func (s *Service) sandboxRefOf(ctx context.Context, sb *container.InspectResponse, ctrs []container.Summary) SandboxStatsRef {
-	labels, ann := userLabels(sb.Config.Labels)
-	ref := SandboxStatsRef{
-		ID: sb.ID,
-		Attributes: &runtimeapi.PodSandboxAttributes{
-			Id: sb.ID, Metadata: sandboxMetadata(sb.Config.Labels), Labels: labels, Annotations: ann,
-		},
-		Pid: pidOf(sb),
+// sandboxRefOf is sandboxRef with the sandbox's containers already listed;
+// item, when given, is the sandbox's listed CRI item, whose metadata and
+// label maps the attributes then share (as containerRef's do).
+func (s *Service) sandboxRefOf(ctx context.Context, sb *container.InspectResponse, item *runtimeapi.PodSandbox, ctrs []*runtimeapi.Container) SandboxStatsRef {
+	attrs := &runtimeapi.PodSandboxAttributes{Id: sb.ID}
+	if item != nil && item.Id == sb.ID {
+		attrs.Metadata, attrs.Labels, attrs.Annotations = item.Metadata, item.Labels, item.Annotations
+	} else {
+		attrs.Metadata = sandboxMetadata(sb.Config.Labels)
+		attrs.Labels, attrs.Annotations = userLabels(sb.Config.Labels)
 	}
+	ref := SandboxStatsRef{ID: sb.ID, Attributes: attrs, Pid: pidOf(sb)}
 	if sb.HostConfig != nil {
 		ref.CgroupParent = sb.HostConfig.CgroupParent
 	}
 	for _, c := range ctrs {
-		if c.State != container.StateRunning {
+		if c.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
 			continue
 		}
-		ic, err := s.eng.InspectContainer(ctx, c.ID)
+		ic, err := s.eng.InspectShared(ctx, c.Id) // containerRef only reads it
 		if err != nil {
 			continue
 		}
-		ref.Containers = append(ref.Containers, containerRef(ic))
+		ref.Containers = append(ref.Containers, containerRef(ic, c))
 	}
 	return ref
 }
 
-// containersBySandbox lists every managed container once, by sandbox id:
-// the List*Stats calls cover every pod, and a listing per pod would cost
-// O(pods²) at the kubelet's stats period.
-func (s *Service) containersBySandbox(ctx context.Context) (map[string][]container.Summary, error) {
-	list, err := s.eng.ListContainers(ctx, engine.ListOptions{All: true, Labels: s.managedFilter(naming.TypeContainer)})
+// sandboxContainerItems lists a sandbox's containers as CRI items.
+func (s *Service) sandboxContainerItems(ctx context.Context, sandboxID string) ([]*runtimeapi.Container, error) {
+	return s.listContainers(ctx, &runtimeapi.ContainerFilter{PodSandboxId: sandboxID})
+}
+
+// containersBySandbox lists every managed container once, as CRI items by
+// sandbox id: the List*Stats calls cover every pod.
+func (s *Service) containersBySandbox(ctx context.Context) (map[string][]*runtimeapi.Container, error) {
+	list, err := s.listContainers(ctx, &runtimeapi.ContainerFilter{})
 	if err != nil {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
-	by := make(map[string][]container.Summary)
+	by := make(map[string][]*runtimeapi.Container)
 	for _, c := range list {
-		if isManaged(c.Labels, naming.TypeContainer) {
-			sb := c.Labels[naming.LabelSandboxID]
-			by[sb] = append(by[sb], c)
-		}
+		by[c.PodSandboxId] = append(by[c.PodSandboxId], c)
 	}
 	return by, nil
 }
@@ -158,22 +168,29 @@ func (s *Service) PodSandboxStats(ctx context.Context, req *runtimeapi.PodSandbo
 	return &runtimeapi.PodSandboxStatsResponse{Stats: st}, nil
 }
 
-// runningSandboxes inspects the ready sandboxes a filter selects.
-func (s *Service) filteredSandboxes(ctx context.Context, id string, sel map[string]string) ([]*container.InspectResponse, error) {
+// readySandbox is a ready sandbox a filter selected: its listed CRI item
+// and the cache's record of it (shared, read-only).
+type readySandbox struct {
+	item *runtimeapi.PodSandbox
+	sb   *container.InspectResponse
+}
+
+// readySandboxes finds the ready sandboxes a filter selects.
+func (s *Service) readySandboxes(ctx context.Context, id string, sel map[string]string) ([]readySandbox, error) {
 	items, err := s.listSandboxes(ctx, &runtimeapi.PodSandboxFilter{Id: id, LabelSelector: sel})
 	if err != nil {
 		return nil, err
 	}
-	var out []*container.InspectResponse
+	var out []readySandbox
 	for _, it := range items {
 		if it.State != runtimeapi.PodSandboxState_SANDBOX_READY {
 			continue
 		}
-		sb, err := s.eng.InspectContainer(ctx, it.Id)
+		sb, err := s.eng.InspectShared(ctx, it.Id) // sandboxRefOf only reads it
 		if err != nil {
 			continue
 		}
-		out = append(out, sb)
+		out = append(out, readySandbox{item: it, sb: sb})
 	}
 	return out, nil
 }
@@ -183,7 +200,7 @@ func (s *Service) ListPodSandboxStats(ctx context.Context, req *runtimeapi.ListP
 	if err := s.requireStats("ListPodSandboxStats"); err != nil {
 		return nil, err
 	}
-	sbs, err := s.filteredSandboxes(ctx, req.GetFilter().GetId(), req.GetFilter().GetLabelSelector())
+	sbs, err := s.readySandboxes(ctx, req.GetFilter().GetId(), req.GetFilter().GetLabelSelector())
 	if err != nil {
 		return nil, err
 	}
@@ -192,11 +209,11 @@ func (s *Service) ListPodSandboxStats(ctx context.Context, req *runtimeapi.ListP
 		return nil, err
 	}
 	out := make([]*runtimeapi.PodSandboxStats, 0, len(sbs))
-	for _, sb := range sbs {
-		ref := s.sandboxRefOf(ctx, sb, by[sb.ID])
+	for _, r := range sbs {
+		ref := s.sandboxRefOf(ctx, r.sb, r.item, by[r.sb.ID])
 		st, err := s.cfg.Stats.PodSandboxStats(ctx, ref)
 		if err != nil {
-			s.log(ctx).Debug("pod stats failed", "sandbox", sb.ID, "err", err)
+			s.log(ctx).Debug("pod stats failed", "sandbox", r.sb.ID, "err", err)
 			continue
 		}
 		out = append(out, st)
@@ -217,7 +234,7 @@ func (s *Service) ListPodSandboxMetrics(ctx context.Context, _ *runtimeapi.ListP
 	if err := s.requireStats("ListPodSandboxMetrics"); err != nil {
 		return nil, err
 	}
-	sbs, err := s.filteredSandboxes(ctx, "", nil)
+	sbs, err := s.readySandboxes(ctx, "", nil)
 	if err != nil {
 		return nil, err
 	}
@@ -226,8 +243,8 @@ func (s *Service) ListPodSandboxMetrics(ctx context.Context, _ *runtimeapi.ListP
 		return nil, err
 	}
 	out := make([]*runtimeapi.PodSandboxMetrics, 0, len(sbs))
-	for _, sb := range sbs {
-		ref := s.sandboxRefOf(ctx, sb, by[sb.ID])
+	for _, r := range sbs {
+		ref := s.sandboxRefOf(ctx, r.sb, r.item, by[r.sb.ID])
 		m, err := s.cfg.Stats.PodSandboxMetrics(ctx, ref)
 		if err != nil {
 			continue

@@ -97,6 +97,8 @@ func TestSharedStaysUnmodified(t *testing.T) {
 		add(svc.ListContainers(ctx, &runtimeapi.ListContainersRequest{Filter: &runtimeapi.ContainerFilter{Id: ctrIDs[2]}}))
 		add(svc.ListContainerStats(ctx, &runtimeapi.ListContainerStatsRequest{}))
 		add(svc.ListPodSandboxStats(ctx, &runtimeapi.ListPodSandboxStatsRequest{}))
+		add(svc.PodSandboxStats(ctx, &runtimeapi.PodSandboxStatsRequest{PodSandboxId: sbIDs[2]}))
+		add(svc.ListPodSandboxMetrics(ctx, &runtimeapi.ListPodSandboxMetricsRequest{}))
 		add(svc.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: ctrIDs[0]}))
 		add(svc.PodSandboxStatus(ctx, &runtimeapi.PodSandboxStatusRequest{PodSandboxId: sbIDs[0]}))
 		add(svc.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: ctrIDs[1][:12], Verbose: true}))
