@@ -174,15 +174,15 @@ func encodeRepeated[T any](items []*T, alloc func(n int) []byte) ([]byte, bool) 
 func marshalListed(v any) (mem.BufferSlice, bool) {
 	switch r := v.(type) {
 	case *runtimeapi.ListPodSandboxResponse:
-		if b, ok := responseOf(r); ok { // a remembered relist (list_memo.go)
-			return b, true
+		if b, ok := wireOf(r); ok { // a remembered relist (list_memo.go)
+			return mem.BufferSlice{mem.SliceBuffer(b)}, true
 		}
 		if sandboxesEncodable && len(r.ProtoReflect().GetUnknown()) == 0 {
 			return appendRepeated(r.Items)
 		}
 	case *runtimeapi.ListContainersResponse:
-		if b, ok := responseOf(r); ok {
-			return b, true
+		if b, ok := wireOf(r); ok {
+			return mem.BufferSlice{mem.SliceBuffer(b)}, true
 		}
 		if containersEncodable && len(r.ProtoReflect().GetUnknown()) == 0 {
 			return appendRepeated(r.Containers)

@@ -1,14 +1,9 @@
 package cri
 
 import (
-	"runtime"
-	"sync"
 	"sync/atomic"
 	"unsafe"
-	"weak"
 
-	"google.golang.org/grpc/mem"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
@@ -100,54 +95,10 @@ func (m *relistMemo[R, T]) put(slot int, plain bool, list []*cache.Shared, resp 
 			return
 		}
 	}
-	parts, ok := repeatedParts(items)
+	wire, ok := encodeRepeated(items, func(n int) []byte { return make([]byte, 0, n) })
 	if !ok {
 		return
 	}
-	rememberResponse(resp, parts)
+	rememberBytes(resp, wire)
 	m.slot[slot].Store(&relistEntry[R]{list: list, resp: resp})
-}
-
-// repeatedParts is encodeRepeated in pieces: each item's key and length,
-// then its stored encoding itself, shared rather than copied. A remembered
-// response is held as long as its listing lasts, beside its items' own
-// encodings: one contiguous copy of them was 100–125 KiB per remembered
-// list at 250 pods, and new garbage at every change.
-func repeatedParts[T any](items []*T) (mem.BufferSlice, bool) {
-	// Room for every head up front: the pieces point into heads, which
-	// must not move.
-	heads := make([]byte, 0, len(items)*(protowire.SizeTag(listField)+protowire.SizeVarint(1<<32)))
-	parts := make(mem.BufferSlice, 0, 2*len(items))
-	for _, it := range items {
-		b, ok := wireOf(it)
-		if !ok {
-			return nil, false
-		}
-		start := len(heads)
-		heads = protowire.AppendTag(heads, listField, protowire.BytesType)
-		heads = protowire.AppendVarint(heads, uint64(len(b)))
-		parts = append(parts, mem.SliceBuffer(heads[start:len(heads):len(heads)]), mem.SliceBuffer(b))
-	}
-	return parts, true
-}
-
-// responses maps a remembered response (weakly) to its encoding's pieces;
-// the entry goes when the response is collected.
-var responses sync.Map // weak.Pointer[runtimeapi.ListPodSandboxResponse] or weak.Pointer[runtimeapi.ListContainersResponse] → mem.BufferSlice
-
-func rememberResponse[R any](resp *R, parts mem.BufferSlice) {
-	key := weak.Make(resp)
-	responses.Store(key, parts)
-	runtime.AddCleanup(resp, func(k weak.Pointer[R]) { responses.Delete(k) }, key)
-}
-
-// responseOf returns the encoding of a remembered response. The pieces are
-// read-only and never freed to a pool (SliceBuffer), so every call that
-// sends them may share them.
-func responseOf[R any](resp *R) (mem.BufferSlice, bool) {
-	v, ok := responses.Load(weak.Make(resp))
-	if !ok {
-		return nil, false
-	}
-	return v.(mem.BufferSlice), true
 }

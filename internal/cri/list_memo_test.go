@@ -63,7 +63,7 @@ func TestRelistRemembered(t *testing.T) {
 	}
 	encodedAsOrdinary(sbs)
 	encodedAsOrdinary(cs)
-	if b, ok := responseOf(sbs); !ok || b.Len() == 0 {
+	if b, ok := wireOf(sbs); !ok || len(b) == 0 {
 		t.Error("the remembered sandbox relist has no stored encoding")
 	}
 	// Filtered by state alone (the kubelet's running pods): remembered
