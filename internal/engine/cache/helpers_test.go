@@ -135,6 +135,9 @@ type recorder struct {
 	resyncs    map[string]int
 	failed     int
 	reconnects int
+	// at, when set, is read as each periodic resync ends, into marks.
+	at    func() int
+	marks []int
 }
 
 func (r *recorder) CacheResync(reason string, _ time.Duration, err error) {
@@ -147,6 +150,23 @@ func (r *recorder) CacheResync(reason string, _ time.Duration, err error) {
 	if err != nil {
 		r.failed++
 	}
+	if r.at != nil && reason == "periodic" {
+		r.marks = append(r.marks, r.at())
+	}
+}
+
+// marking reads at as each periodic resync ends from now on.
+func (r *recorder) marking(at func() int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.at, r.marks = at, nil
+}
+
+// marked returns what at read so far.
+func (r *recorder) marked() []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.marks)
 }
 
 func (r *recorder) EventStreamReconnect() {
