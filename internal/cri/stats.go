@@ -94,7 +94,7 @@ func (s *Service) ListContainerStats(ctx context.Context, req *runtimeapi.ListCo
 
 // sandboxRef builds the stats collector's view of a sandbox.
 func (s *Service) sandboxRef(ctx context.Context, sb *container.InspectResponse) (SandboxStatsRef, error) {
-	ctrs, err := s.sandboxContainerItems(ctx, sb.ID)
+	ctrs, err := s.listContainers(ctx, &runtimeapi.ContainerFilter{PodSandboxId: sb.ID})
 	if err != nil {
 		return s.sandboxRefOf(ctx, sb, nil, nil), err
 	}
@@ -127,11 +127,6 @@ func (s *Service) sandboxRefOf(ctx context.Context, sb *container.InspectRespons
 		ref.Containers = append(ref.Containers, containerRef(ic, c))
 	}
 	return ref
-}
-
-// sandboxContainerItems lists a sandbox's containers as CRI items.
-func (s *Service) sandboxContainerItems(ctx context.Context, sandboxID string) ([]*runtimeapi.Container, error) {
-	return s.listContainers(ctx, &runtimeapi.ContainerFilter{PodSandboxId: sandboxID})
 }
 
 // containersBySandbox lists every managed container once, as CRI items by
@@ -168,20 +163,18 @@ func (s *Service) PodSandboxStats(ctx context.Context, req *runtimeapi.PodSandbo
 	return &runtimeapi.PodSandboxStatsResponse{Stats: st}, nil
 }
 
-// readySandbox is a ready sandbox a filter selected: its listed CRI item
-// and the cache's record of it (shared, read-only).
-type readySandbox struct {
-	item *runtimeapi.PodSandbox
-	sb   *container.InspectResponse
-}
-
-// readySandboxes finds the ready sandboxes a filter selects.
-func (s *Service) readySandboxes(ctx context.Context, id string, sel map[string]string) ([]readySandbox, error) {
+// readyPodRefs builds the stats collector's view of every ready pod a
+// filter selects, from one listing of the pods and one of the containers.
+func (s *Service) readyPodRefs(ctx context.Context, id string, sel map[string]string) ([]SandboxStatsRef, error) {
 	items, err := s.listSandboxes(ctx, &runtimeapi.PodSandboxFilter{Id: id, LabelSelector: sel})
 	if err != nil {
 		return nil, err
 	}
-	var out []readySandbox
+	by, err := s.containersBySandbox(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var refs []SandboxStatsRef
 	for _, it := range items {
 		if it.State != runtimeapi.PodSandboxState_SANDBOX_READY {
 			continue
@@ -190,9 +183,9 @@ func (s *Service) readySandboxes(ctx context.Context, id string, sel map[string]
 		if err != nil {
 			continue
 		}
-		out = append(out, readySandbox{item: it, sb: sb})
+		refs = append(refs, s.sandboxRefOf(ctx, sb, it, by[it.Id]))
 	}
-	return out, nil
+	return refs, nil
 }
 
 // ListPodSandboxStats reports the usage of the ready pods a filter selects.
@@ -200,20 +193,15 @@ func (s *Service) ListPodSandboxStats(ctx context.Context, req *runtimeapi.ListP
 	if err := s.requireStats("ListPodSandboxStats"); err != nil {
 		return nil, err
 	}
-	sbs, err := s.readySandboxes(ctx, req.GetFilter().GetId(), req.GetFilter().GetLabelSelector())
+	refs, err := s.readyPodRefs(ctx, req.GetFilter().GetId(), req.GetFilter().GetLabelSelector())
 	if err != nil {
 		return nil, err
 	}
-	by, err := s.containersBySandbox(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*runtimeapi.PodSandboxStats, 0, len(sbs))
-	for _, r := range sbs {
-		ref := s.sandboxRefOf(ctx, r.sb, r.item, by[r.sb.ID])
+	out := make([]*runtimeapi.PodSandboxStats, 0, len(refs))
+	for _, ref := range refs {
 		st, err := s.cfg.Stats.PodSandboxStats(ctx, ref)
 		if err != nil {
-			s.log(ctx).Debug("pod stats failed", "sandbox", r.sb.ID, "err", err)
+			s.log(ctx).Debug("pod stats failed", "sandbox", ref.ID, "err", err)
 			continue
 		}
 		out = append(out, st)
@@ -234,17 +222,12 @@ func (s *Service) ListPodSandboxMetrics(ctx context.Context, _ *runtimeapi.ListP
 	if err := s.requireStats("ListPodSandboxMetrics"); err != nil {
 		return nil, err
 	}
-	sbs, err := s.readySandboxes(ctx, "", nil)
+	refs, err := s.readyPodRefs(ctx, "", nil)
 	if err != nil {
 		return nil, err
 	}
-	by, err := s.containersBySandbox(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*runtimeapi.PodSandboxMetrics, 0, len(sbs))
-	for _, r := range sbs {
-		ref := s.sandboxRefOf(ctx, r.sb, r.item, by[r.sb.ID])
+	out := make([]*runtimeapi.PodSandboxMetrics, 0, len(refs))
+	for _, ref := range refs {
 		m, err := s.cfg.Stats.PodSandboxMetrics(ctx, ref)
 		if err != nil {
 			continue
