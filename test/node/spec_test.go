@@ -73,10 +73,13 @@ func testSecurityAndEnv(t *testing.T, n *Node) {
 // started, preStop before it is stopped), and a termination message written
 // by the container is the kubelet's terminated.message.
 func testHooksAndTermination(t *testing.T, n *Node) {
-	// The hook runs beside the command, so the command waits for its file.
+	// The hook runs beside the command, so the command waits for its file;
+	// the hook renames a written file into place, since the shell's ">"
+	// creates the file before echo fills it and the command could read it
+	// empty.
 	c := busybox("c", "while [ ! -f /state/post-start ]; do sleep 0.1; done; cat /state/post-start > /dev/termination-log; exit 4")
 	c.Lifecycle = &v1.Lifecycle{
-		PostStart: &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"sh", "-c", "echo post-start-ran > /state/post-start"}}},
+		PostStart: &v1.LifecycleHandler{Exec: &v1.ExecAction{Command: []string{"sh", "-c", "echo post-start-ran > /state/.post-start && mv /state/.post-start /state/post-start"}}},
 	}
 	c.VolumeMounts = []v1.VolumeMount{{Name: "state", MountPath: "/state"}}
 	p := newPod("dlnode-hooks", v1.RestartPolicyNever, c)
