@@ -77,11 +77,15 @@ func (d *Daemon) removeContainers() error {
 	return errors.Join(errs...)
 }
 
-// killLeftovers ends the managed containerd and shims (their command lines
-// name the exec root) and any process in the daemon's cgroup parent.
+// killLeftovers ends an orphaned dockerd (its pid file), the managed
+// containerd and shims (their command lines name the exec root) and any
+// process in the daemon's cgroup parent.
 func (d *Daemon) killLeftovers() {
 	for range 3 {
 		pids := append(d.cgroupPids(), d.execRootPids()...)
+		if pid := d.dockerdPid(); pid > 0 {
+			pids = append(pids, pid)
+		}
 		if len(pids) == 0 {
 			return
 		}
@@ -216,8 +220,8 @@ func mountsUnder(roots []string) ([]string, error) {
 }
 
 // sweep cleans up after private daemons of earlier test binaries that died
-// without their clean-up (a panic, a test timeout): any dlrs<hex> run or
-// data directory whose dockerd and containerd no longer run.
+// without their clean-up (a panic, a test timeout, a kill): any dlrs<hex>
+// run or data directory that is not alive, its orphaned processes ended.
 func sweep() {
 	seen := map[string]bool{}
 	for _, pattern := range []string{"/run/dlrs*", "/var/lib/dlrs*"} {
@@ -242,27 +246,37 @@ func sweep() {
 // the daemon.
 const ownerFile = "owner.pid"
 
-// alive reports whether the process that made the daemon, its dockerd (by
-// pid file) or its containerd still runs: then it belongs to a live test,
-// and another test's sweep leaves it alone.
+// alive reports whether the daemon belongs to a live test: while the
+// process that made it runs, another test's sweep leaves it alone. Once
+// that process is gone, a dockerd, containerd or shim still running (a
+// killed test binary does not take its children with it) is an orphan
+// nobody else will stop, and the sweep ends it.
 func (d *Daemon) alive() bool {
-	// The process that made it (a test binary, privd) still runs: the
-	// daemon may be starting, or down for a restart.
 	if b, err := os.ReadFile(filepath.Join(d.RunDir, ownerFile)); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 && syscall.Kill(pid, 0) == nil {
-			return true
-		}
-	} else if st, err := os.Stat(d.RunDir); err == nil && time.Since(st.ModTime()) < time.Minute {
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil && pid > 0 && syscall.Kill(pid, 0) == nil
+	}
+	if st, err := os.Stat(d.RunDir); err == nil && time.Since(st.ModTime()) < time.Minute {
 		return true // made a moment ago, its owner file not written yet
 	}
-	if b, err := os.ReadFile(filepath.Join(d.RunDir, "docker.pid")); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
-			if cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && strings.Contains(string(cmd), d.RunDir) {
-				return true
-			}
-		}
+	return d.dockerdPid() > 0 || len(d.execRootPids()) > 0
+}
+
+// dockerdPid is the daemon's dockerd by its pid file, if that process
+// still runs and names the daemon's run directory; 0 otherwise.
+func (d *Daemon) dockerdPid() int {
+	b, err := os.ReadFile(filepath.Join(d.RunDir, "docker.pid"))
+	if err != nil {
+		return 0
 	}
-	return len(d.execRootPids()) > 0
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	if cmd, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && strings.Contains(string(cmd), d.RunDir) {
+		return pid
+	}
+	return 0
 }
 
 // LiveCgroups returns the container ids that have processes in the
