@@ -10,30 +10,41 @@ import (
 	"time"
 )
 
-// dockerStream builds what Docker's log endpoint sends for n lines
-// alternating between stdout and stderr.
-func dockerStream(n int) []byte {
+// dockerStream builds what Docker's log endpoint sends for n lines: stdcopy
+// frames alternating between stdout and stderr, or, for a TTY container,
+// the lines unframed with the terminal's line ends.
+func dockerStream(n int, tty bool) []byte {
 	var b bytes.Buffer
 	t := time.Date(2026, 11, 26, 20, 0, 0, 0, time.UTC)
 	for i := 0; i < n; i++ {
 		ts := t.Add(time.Duration(i) * time.Microsecond).Format("2006-01-02T15:04:05.000000000Z07:00")
+		if tty {
+			fmt.Fprintf(&b, "%s line %d of the benchmark, some typical log text here\r\n", ts, i)
+			continue
+		}
 		b.Write(frame(byte(1+i%2), fmt.Sprintf("%s line %d of the benchmark, some typical log text here\n", ts, i)))
 	}
 	return b.Bytes()
 }
 
 // BenchmarkCopierWritePath is the copier's whole write path: stdcopy frames
-// in, timestamps parsed, records formatted, buffered writes to a file.
+// (or a TTY's lines) in, timestamps parsed, records formatted, buffered
+// writes to a file.
 func BenchmarkCopierWritePath(b *testing.B) {
+	b.Run("multiplexed", func(b *testing.B) { benchmarkCopierWritePath(b, false) })
+	b.Run("tty", func(b *testing.B) { benchmarkCopierWritePath(b, true) })
+}
+
+func benchmarkCopierWritePath(b *testing.B, tty bool) {
 	const lines = 10000
-	in := dockerStream(lines)
+	in := dockerStream(lines, tty)
 	path := filepath.Join(b.TempDir(), "c.log")
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	c := &copier{id: "bench", path: path, log: slog.New(slog.DiscardHandler), f: f, w: &logWriter{dst: f}}
+	c := &copier{id: "bench", path: path, tty: tty, log: slog.New(slog.DiscardHandler), f: f, w: &logWriter{dst: f}}
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -146,9 +146,12 @@ func decodeFrame(fd stdcopy.StdType, payload []byte, emit emitFunc) error {
 
 // decodeRaw reads a TTY container's log stream: no framing, all stdout,
 // one "<ts> <content>\n" per message. A trailing piece without newline at
-// EOF is emitted as partial.
+// EOF is emitted as partial. It reads as little ahead as the multiplexed
+// decoder, for the same reason (the copier holds it for the container's
+// life); a longer line is assembled aside and that buffer kept only while
+// it is small.
 func decodeRaw(src io.Reader, emit emitFunc) error {
-	br := bufio.NewReaderSize(src, 64<<10)
+	br := bufio.NewReaderSize(src, frameReadSize)
 	var long []byte // a line longer than the reader's buffer, being assembled
 	for {
 		line, err := br.ReadSlice('\n')
@@ -166,8 +169,8 @@ func decodeRaw(src io.Reader, emit emitFunc) error {
 			}
 		}
 		long = long[:0]
-		if cap(long) > 1<<20 {
-			long = nil // do not keep a huge buffer around
+		if cap(long) > 4*frameReadSize {
+			long = nil // an idle copier keeps no long line's buffer
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {

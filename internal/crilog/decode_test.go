@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 )
@@ -152,4 +156,62 @@ func FuzzDecode(f *testing.F) {
 			_ = decodeMultiplexed(bytes.NewReader(b), emit)
 		}
 	})
+}
+
+// An idle decoder (its container quiet after a long line) holds its small
+// read-ahead, not its largest line: one runs per running container for the
+// container's life.
+func TestIdleDecodersHoldLittle(t *testing.T) {
+	const n = 100
+	long := strings.Repeat("x", 40_000) // Docker sends it as three glued TTY messages
+	for name, tc := range map[string]struct {
+		decode func(io.Reader, emitFunc) error
+		input  []byte
+	}{
+		"tty": {decodeRaw, []byte(ts1 + " " + long[:dockerPartial] + ts1 + " " + long[dockerPartial:2*dockerPartial] + ts1 + " " + long[2*dockerPartial:] + "\r\n")},
+		"multiplexed": {decodeMultiplexed, slices.Concat(
+			frame(1, ts1+" "+long[:dockerPartial]), frame(1, ts1+" "+long[dockerPartial:2*dockerPartial]), frame(1, ts1+" "+long[2*dockerPartial:]+"\n"))},
+	} {
+		t.Run(name, func(t *testing.T) {
+			heap := func() uint64 {
+				var m runtime.MemStats
+				runtime.GC()
+				runtime.GC()
+				runtime.ReadMemStats(&m)
+				return m.HeapAlloc
+			}
+			before := heap()
+			var done sync.WaitGroup
+			writers := make([]*io.PipeWriter, n)
+			var ended sync.WaitGroup
+			for i := range n {
+				r, w := io.Pipe()
+				writers[i] = w
+				done.Add(1)
+				ended.Add(1)
+				go func() {
+					defer ended.Done()
+					_ = tc.decode(r, func(ts []byte, stream string, partial bool, content []byte) error {
+						if !partial {
+							done.Done()
+						}
+						return nil
+					})
+				}()
+				if _, err := w.Write(tc.input); err != nil {
+					t.Fatal(err)
+				}
+			}
+			done.Wait()
+			per := (int64(heap()) - int64(before)) / n
+			for _, w := range writers {
+				w.Close()
+			}
+			ended.Wait()
+			t.Logf("an idle %s decoder holds %d bytes of heap", name, per)
+			if per > 8<<10 {
+				t.Errorf("an idle %s decoder holds %d bytes, want at most 8 KiB (its 2 KiB read-ahead, the pipe, the goroutine's closure)", name, per)
+			}
+		})
+	}
 }
