@@ -5,12 +5,13 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"testing/iotest"
+
+	"github.com/dockerlet/dockerlet/internal/testutil"
 )
 
 type msg struct {
@@ -173,14 +174,7 @@ func TestIdleDecodersHoldLittle(t *testing.T) {
 			frame(1, ts1+" "+long[:dockerPartial]), frame(1, ts1+" "+long[dockerPartial:2*dockerPartial]), frame(1, ts1+" "+long[2*dockerPartial:]+"\n"))},
 	} {
 		t.Run(name, func(t *testing.T) {
-			heap := func() uint64 {
-				var m runtime.MemStats
-				runtime.GC()
-				runtime.GC()
-				runtime.ReadMemStats(&m)
-				return m.HeapAlloc
-			}
-			before := heap()
+			before := testutil.LiveHeap()
 			var done sync.WaitGroup
 			writers := make([]*io.PipeWriter, n)
 			var ended sync.WaitGroup
@@ -203,7 +197,7 @@ func TestIdleDecodersHoldLittle(t *testing.T) {
 				}
 			}
 			done.Wait()
-			per := (int64(heap()) - int64(before)) / n
+			per := (int64(testutil.LiveHeap()) - int64(before)) / n
 			for _, w := range writers {
 				w.Close()
 			}

@@ -6,10 +6,11 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/dockerlet/dockerlet/internal/testutil"
 )
 
 // holdingDaemon answers pings, and log requests with the start of a
@@ -75,13 +76,6 @@ func TestFollowedLogHoldsLittle(t *testing.T) {
 	const n = 100
 	c := holdingDaemon(t)
 	ctx := context.Background()
-	heap := func() uint64 {
-		var m runtime.MemStats
-		runtime.GC()
-		runtime.GC()
-		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
-	}
 	// One first, so that what every connection shares (the version
 	// negotiation) is not counted.
 	first, err := c.ContainerLogs(ctx, "c0", LogsOptions{Follow: true, Stdout: true})
@@ -89,7 +83,7 @@ func TestFollowedLogHoldsLittle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer first.Close()
-	before := heap()
+	before := testutil.LiveHeap()
 	var open []io.Closer
 	for range n {
 		rc, err := c.ContainerLogs(ctx, "c1", LogsOptions{Follow: true, Stdout: true})
@@ -98,7 +92,7 @@ func TestFollowedLogHoldsLittle(t *testing.T) {
 		}
 		open = append(open, rc)
 	}
-	after := heap()
+	after := testutil.LiveHeap()
 	per := (int64(after) - int64(before)) / n
 	for _, rc := range open {
 		rc.Close()
