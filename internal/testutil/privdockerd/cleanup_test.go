@@ -35,11 +35,17 @@ func TestAliveWhileOwnerRuns(t *testing.T) {
 			dir := t.TempDir()
 			d := &Daemon{RunDir: dir, ExecRoot: filepath.Join(dir, "exec")}
 			if tc.shim {
-				shim := exec.Command("sh", "-c", "sleep 60", filepath.Join(d.ExecRoot, "shim"))
+				// A shell waiting in a builtin: it forks nothing, so
+				// no child shows its command line for a moment.
+				shim := exec.Command("sh", "-c", "read x", filepath.Join(d.ExecRoot, "shim"))
+				stdin, err := shim.StdinPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
 				if err := shim.Start(); err != nil {
 					t.Fatal(err)
 				}
-				t.Cleanup(func() { _ = shim.Process.Kill(); _ = shim.Wait() })
+				t.Cleanup(func() { stdin.Close(); _ = shim.Process.Kill(); _ = shim.Wait() })
 				if pids := d.execRootPids(); len(pids) != 1 || pids[0] != shim.Process.Pid {
 					t.Fatalf("exec root pids %v, want [%d]", pids, shim.Process.Pid)
 				}
