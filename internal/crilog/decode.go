@@ -79,8 +79,8 @@ func gluedPiece(b []byte) (ts, rest []byte, ok bool) {
 	return b[:sp], b[sp+1:], true
 }
 
-// frameReadSize is how much a multiplexed stream is read ahead: a burst of
-// small messages is still decoded (and written) in few large pieces, while
+// frameReadSize is how much a container's log stream (multiplexed or TTY)
+// is read ahead: a burst of small messages is still decoded (and written) in few large pieces, while
 // an idle copier holds only this much — one per running container, for its
 // whole life. A followed log arrives one HTTP chunk per message, so more
 // read-ahead batches little there; 2 KiB rather than 4 saves 0.5 MiB at
